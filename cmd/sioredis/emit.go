@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/emitter"
+	"github.com/sioredis/sioredis/internal/jsonarg"
+)
+
+var errHelp = errors.New("help shown")
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// optionalBool is a boolean flag that remembers whether it was given, so
+// that --compress=false differs from no --compress at all.
+type optionalBool struct{ set, value bool }
+
+func (o *optionalBool) String() string {
+	if !o.set {
+		return ""
+	}
+	return strconv.FormatBool(o.value)
+}
+
+func (o *optionalBool) Set(v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("want true or false, got %q", v)
+	}
+	o.set, o.value = true, b
+	return nil
+}
+
+func (o *optionalBool) IsBoolFlag() bool { return true }
+
+// connFlags are the flags that say how to reach Redis and which cluster.
+type connFlags struct {
+	redisURL       string
+	cluster        bool
+	sentinelMaster string
+	mode           string
+	prefix         string
+	nsp            string
+	subscription   string
+	streamCount    int
+	maxLen         int64
+	timeout        time.Duration
+	verbose        bool
+}
+
+func (c *connFlags) register(fs *flag.FlagSet) {
+	def := os.Getenv("REDIS_URL")
+	if def == "" {
+		def = "redis://127.0.0.1:6379"
+	}
+	fs.StringVar(&c.redisURL, "redis", def, "Redis URL, or comma-separated node or sentinel addresses with --cluster or --sentinel-master")
+	fs.BoolVar(&c.cluster, "cluster", false, "connect to a Redis Cluster")
+	fs.StringVar(&c.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master")
+	fs.StringVar(&c.mode, "mode", "classic", "adapter format: classic, sharded, streams or legacy")
+	fs.StringVar(&c.prefix, "prefix", "socket.io", "key prefix (classic, legacy), channel prefix (sharded) or stream name (streams)")
+	fs.StringVar(&c.nsp, "nsp", "/", "namespace")
+	fs.StringVar(&c.subscription, "subscription-mode", "static", "sharded servers' subscriptionMode: static, dynamic or dynamic-private")
+	fs.IntVar(&c.streamCount, "stream-count", 1, "streams adapter streamCount")
+	fs.Int64Var(&c.maxLen, "maxlen", emitter.DefaultStreamMaxLen, "streams: approximate MAXLEN of XADD")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on Redis after this long")
+	fs.BoolVar(&c.verbose, "v", false, "log what is published to stderr")
+}
+
+// client builds the Redis client the flags describe.
+func (c *connFlags) client() (redis.UniversalClient, error) {
+	if c.cluster || c.sentinelMaster != "" {
+		var addrs []string
+		var base *redis.Options
+		for _, a := range strings.Split(c.redisURL, ",") {
+			a = strings.TrimSpace(a)
+			if a == "" {
+				continue
+			}
+			if strings.Contains(a, "://") {
+				o, err := redis.ParseURL(a)
+				if err != nil {
+					return nil, usagef("--redis: %v", err)
+				}
+				if base == nil {
+					base = o
+				}
+				a = o.Addr
+			}
+			addrs = append(addrs, a)
+		}
+		if len(addrs) == 0 {
+			return nil, usagef("--redis: no address")
+		}
+		u := &redis.UniversalOptions{Addrs: addrs, MasterName: c.sentinelMaster, IsClusterMode: c.cluster}
+		if base != nil {
+			u.Username, u.Password, u.TLSConfig = base.Username, base.Password, base.TLSConfig
+		}
+		return redis.NewUniversalClient(u), nil
+	}
+	o, err := redis.ParseURL(c.redisURL)
+	if err != nil {
+		return nil, usagef("--redis: %v", err)
+	}
+	return redis.NewClient(o), nil
+}
+
+func (c *connFlags) options() ([]emitter.Option, error) {
+	mode, err := emitter.ParseMode(c.mode)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	var sub emitter.SubscriptionMode
+	switch c.subscription {
+	case "static":
+		sub = emitter.SubscriptionStatic
+	case "dynamic":
+		sub = emitter.SubscriptionDynamic
+	case "dynamic-private":
+		sub = emitter.SubscriptionDynamicPrivate
+	default:
+		return nil, usagef("--subscription-mode: unknown mode %q (static, dynamic or dynamic-private)", c.subscription)
+	}
+	if c.streamCount < 1 {
+		return nil, usagef("--stream-count must be at least 1")
+	}
+	opts := []emitter.Option{
+		emitter.WithMode(mode), emitter.WithPrefix(c.prefix), emitter.WithSubscriptionMode(sub),
+		emitter.WithStreamCount(c.streamCount), emitter.WithStreamMaxLen(c.maxLen),
+	}
+	if c.verbose {
+		opts = append(opts, emitter.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	return opts, nil
+}
+
+// validationErrors are the emitter errors that mean "bad input, nothing
+// published": exit status 2.
+var validationErrors = []error{
+	emitter.ErrReservedEvent, emitter.ErrInvalidEvent, emitter.ErrInvalidNamespace, emitter.ErrInvalidPrefix,
+	emitter.ErrInvalidRoom, emitter.ErrUnsupportedValue, emitter.ErrTooLarge, emitter.ErrTooManyAttachments,
+	emitter.ErrUnsupported,
+}
+
+func classify(err error) error {
+	for _, v := range validationErrors {
+		if errors.Is(err, v) {
+			return usageError{err}
+		}
+	}
+	return err
+}
+
+// runEmitter runs emit, join, leave, disconnect and server-emit.
+func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader, stderr io.Writer) error {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var conn connFlags
+	conn.register(fs)
+	var to, except stringList
+	var volatile, closeConn bool
+	var compress optionalBool
+	var argsFile string
+	target := cmd != "server-emit"
+	if target {
+		fs.Var(&to, "to", "target a room (repeatable)")
+		fs.Var(&except, "except", "skip a room (repeatable; socket ids on socket.io 2)")
+		fs.BoolVar(&volatile, "volatile", false, "the event may be dropped for clients that are not ready")
+		fs.Var(&compress, "compress", "ask the servers to compress (true) or not (false); absent: their default")
+	}
+	if cmd == "disconnect" {
+		fs.BoolVar(&closeConn, "close", false, "close the underlying connections too")
+	}
+	if cmd == "emit" || cmd == "server-emit" {
+		fs.StringVar(&argsFile, "args-file", "", "read the arguments from this file (- for stdin) as a JSON array")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return usageError{err}
+	}
+	rest := fs.Args()
+
+	// Everything is parsed and checked before connecting to Redis.
+	var event string
+	var eventArgs []any
+	switch cmd {
+	case "emit", "server-emit":
+		if len(rest) == 0 {
+			return usagef("missing EVENT")
+		}
+		event = rest[0]
+		var err error
+		if argsFile != "" {
+			if len(rest) > 1 {
+				return usagef("give arguments either on the command line or with --args-file, not both")
+			}
+			eventArgs, err = readArgsFile(argsFile, stdin)
+		} else {
+			eventArgs = make([]any, 0, len(rest)-1)
+			for i, a := range rest[1:] {
+				v, perr := jsonarg.Parse([]byte(a))
+				if perr != nil {
+					err = fmt.Errorf("ARG %d: %w (each ARG is one JSON value: quote strings, e.g. '\"text\"')", i+1, perr)
+					break
+				}
+				eventArgs = append(eventArgs, v)
+			}
+		}
+		if err != nil {
+			return usageError{err}
+		}
+	case "join", "leave":
+		if len(rest) == 0 {
+			return usagef("missing ROOM")
+		}
+	case "disconnect":
+		if len(rest) > 0 {
+			return usagef("unexpected argument %q", rest[0])
+		}
+	}
+	opts, err := conn.options()
+	if err != nil {
+		return err
+	}
+	client, err := conn.client()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	e, err := emitter.New(client, opts...)
+	if err != nil {
+		return classify(err)
+	}
+	e = e.Of(conn.nsp)
+	if target {
+		if len(to) > 0 {
+			e = e.To(to...)
+		}
+		if len(except) > 0 {
+			e = e.Except(except...)
+		}
+		if volatile {
+			e = e.Volatile()
+		}
+		if compress.set {
+			e = e.Compress(compress.value)
+		}
+	}
+	if err := e.Err(); err != nil {
+		return classify(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
+	defer cancel()
+	switch cmd {
+	case "emit":
+		err = e.Emit(ctx, event, eventArgs...)
+	case "server-emit":
+		err = e.ServerSideEmit(ctx, event, eventArgs...)
+	case "join":
+		err = e.SocketsJoin(ctx, rest...)
+	case "leave":
+		err = e.SocketsLeave(ctx, rest...)
+	case "disconnect":
+		err = e.DisconnectSockets(ctx, closeConn)
+	}
+	return classify(err)
+}
+
+func readArgsFile(name string, stdin io.Reader) ([]any, error) {
+	if name == "-" {
+		return jsonarg.ReadArray(stdin)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return jsonarg.ReadArray(f)
+}

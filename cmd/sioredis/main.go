@@ -1,0 +1,100 @@
+// Command sioredis talks to Socket.IO clusters through Redis: it emits
+// events and cluster commands in the format of the Socket.IO Redis adapters.
+//
+// Usage:
+//
+//	sioredis emit        [target flags] [--args-file FILE|-] EVENT [ARG...]
+//	sioredis join        [target flags] ROOM...
+//	sioredis leave       [target flags] ROOM...
+//	sioredis disconnect  [target flags] [--close]
+//	sioredis server-emit [connection flags] [--nsp N] [--args-file FILE|-] EVENT [ARG...]
+//
+// Each ARG is one JSON value; {"$binary": "BASE64"} anywhere in a value is
+// sent as binary. Bad arguments exit with status 2 and publish nothing; a
+// Redis error exits with status 1.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/redis/go-redis/v9/logging"
+)
+
+// usageError marks errors in the command line: exit status 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+const usage = `sioredis — Socket.IO clusters over Redis
+
+Commands:
+  emit         publish an event to clients            emit [target flags] [--args-file FILE|-] EVENT [ARG...]
+  join         make the targeted sockets join rooms    join [target flags] ROOM...
+  leave        make the targeted sockets leave rooms   leave [target flags] ROOM...
+  disconnect   disconnect the targeted sockets         disconnect [target flags] [--close]
+  server-emit  send an event to the servers            server-emit [--redis --mode --prefix --nsp] [--args-file FILE|-] EVENT [ARG...]
+
+Target flags:
+  --redis URL          Redis URL (default $REDIS_URL, then redis://127.0.0.1:6379); with --cluster,
+                       a comma-separated list of node addresses
+  --cluster            connect to a Redis Cluster
+  --sentinel-master M  connect through Sentinel (--redis lists the sentinels)
+  --mode MODE          classic (default), sharded, streams or legacy
+  --prefix P           key prefix / stream name (default socket.io)
+  --nsp N              namespace (default /)
+  --to ROOM            target a room (repeatable)
+  --except ROOM        skip a room (repeatable)
+  --volatile           the event may be dropped for clients that are not ready
+  --compress=BOOL      ask the servers to compress (or not); absent: the servers' default
+
+Run "sioredis COMMAND -h" for every flag of a command.
+`
+
+func main() {
+	// go-redis logs dial retries to stderr on its own; the commands report
+	// errors themselves, in one line.
+	logging.Disable()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "emit", "join", "leave", "disconnect", "server-emit":
+		err = runEmitter(ctx, args[0], args[1:], stdin, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = usagef("unknown command %q (run sioredis --help)", args[0])
+	}
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "sioredis %s: %s\n", args[0], strings.TrimPrefix(err.Error(), "sioredis: "))
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}

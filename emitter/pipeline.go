@@ -1,0 +1,157 @@
+package emitter
+
+import (
+	"context"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// command is one Redis write of an emitter: PUBLISH, SPUBLISH or XADD.
+type command struct {
+	verb    verb
+	channel string // channel or stream key
+	payload []byte // PUBLISH/SPUBLISH message
+	xadd    *redis.XAddArgs
+
+	err  error
+	wake chan bool // true: lead the next batch; false: done, err is set
+}
+
+type verb uint8
+
+const (
+	verbPublish verb = iota
+	verbSPublish
+	verbXAdd
+)
+
+var commandPool = sync.Pool{New: func() any { return &command{wake: make(chan bool, 1)} }}
+
+// run sends one command on its own.
+func (c *command) run(ctx context.Context, client redis.UniversalClient) error {
+	switch c.verb {
+	case verbSPublish:
+		return client.SPublish(ctx, c.channel, c.payload).Err()
+	case verbXAdd:
+		return client.XAdd(ctx, c.xadd).Err()
+	default:
+		return client.Publish(ctx, c.channel, c.payload).Err()
+	}
+}
+
+// queue adds the command to a pipeline.
+func (c *command) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
+	switch c.verb {
+	case verbSPublish:
+		return pipe.SPublish(ctx, c.channel, c.payload)
+	case verbXAdd:
+		return pipe.XAdd(ctx, c.xadd)
+	default:
+		return pipe.Publish(ctx, c.channel, c.payload)
+	}
+}
+
+// maxBatch bounds the commands sent in one round trip.
+const maxBatch = 512
+
+// pipeliner sends the commands of concurrent callers together, in one
+// write and one round trip, as node-redis does with the commands of one
+// event-loop tick. It has no goroutine of its own: the first caller to find
+// nobody sending becomes the leader, sends its command with every command
+// queued meanwhile, wakes their callers, and hands the lead to the next
+// queued caller, if any. A lone caller therefore sends its command at once,
+// and under concurrency the callers share round trips. Commands keep their
+// queue order, so the publishes of one goroutine stay in order.
+type pipeliner struct {
+	client  redis.UniversalClient
+	enabled bool
+
+	mu      sync.Mutex
+	leading bool
+	queue   []*command
+	spare   []*command
+}
+
+// do sends c and returns its error. A caller whose context ends while its
+// command is still queued gets the context's error and nothing is sent;
+// once its command is taken into a batch, the caller waits for its outcome.
+func (p *pipeliner) do(ctx context.Context, c *command) error {
+	if !p.enabled {
+		return c.run(ctx, p.client)
+	}
+	p.mu.Lock()
+	if p.leading {
+		p.queue = append(p.queue, c)
+		p.mu.Unlock()
+		var lead bool
+		select {
+		case lead = <-c.wake:
+		case <-ctx.Done():
+			p.mu.Lock()
+			for i, q := range p.queue {
+				if q == c {
+					p.queue = append(p.queue[:i], p.queue[i+1:]...)
+					p.mu.Unlock()
+					return ctx.Err()
+				}
+			}
+			p.mu.Unlock()
+			lead = <-c.wake // taken into a batch, or handed the lead
+		}
+		if !lead {
+			return c.err
+		}
+		p.mu.Lock()
+	}
+	// Leading: c is not in the queue; take it and everything queued.
+	p.leading = true
+	batch := append(p.spare[:0], c)
+	n := min(len(p.queue), maxBatch-1)
+	batch = append(batch, p.queue[:n]...)
+	p.queue = append(p.queue[:0], p.queue[n:]...)
+	p.spare = nil
+	p.mu.Unlock()
+
+	p.send(ctx, batch)
+	for _, q := range batch[1:] {
+		q.wake <- false
+	}
+	clear(batch)
+
+	p.mu.Lock()
+	if cap(batch) <= 4*maxBatch {
+		p.spare = batch[:0]
+	}
+	if len(p.queue) > 0 {
+		next := p.queue[0]
+		p.queue = append(p.queue[:0], p.queue[1:]...)
+		p.mu.Unlock()
+		next.wake <- true
+	} else {
+		p.leading = false
+		p.mu.Unlock()
+	}
+	return c.err
+}
+
+// send runs a batch and sets each command's error. A batch of one is a
+// plain command, bound to its caller's context; a larger batch must not be
+// cut short by the leader's context alone, so it runs without its
+// cancellation (the client's own timeouts still bound it).
+func (p *pipeliner) send(ctx context.Context, batch []*command) {
+	if len(batch) == 1 {
+		batch[0].err = batch[0].run(ctx, p.client)
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	pipe := p.client.Pipeline()
+	cmds := make([]redis.Cmder, len(batch))
+	for i, c := range batch {
+		cmds[i] = c.queue(ctx, pipe)
+	}
+	_, _ = pipe.Exec(ctx) // each command's own error is read below
+	for i, c := range batch {
+		c.err = cmds[i].Err()
+	}
+}

@@ -1,0 +1,203 @@
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Flavor selects the Socket.IO server version and Redis adapter run by testpeers/server.js.
+type Flavor string
+
+// The server flavors. Versions are pinned in testpeers/package.json.
+const (
+	// FlavorV4Classic is socket.io 4.8 with @socket.io/redis-adapter 8.3.0 createAdapter (PUBLISH/PSUBSCRIBE).
+	FlavorV4Classic Flavor = "v4-classic"
+	// FlavorV4ShardedStatic is createShardedAdapter with subscriptionMode "static" (SPUBLISH/SSUBSCRIBE).
+	FlavorV4ShardedStatic Flavor = "v4-sharded-static"
+	// FlavorV4ShardedDynamic is createShardedAdapter with subscriptionMode "dynamic" (one channel per public room).
+	FlavorV4ShardedDynamic Flavor = "v4-sharded-dynamic"
+	// FlavorV4ShardedDynamicPrivate is createShardedAdapter with subscriptionMode "dynamic-private" (one channel
+	// per room, socket-id rooms included).
+	FlavorV4ShardedDynamicPrivate Flavor = "v4-sharded-dynamic-private"
+	// FlavorV4Streams is socket.io 4.8 with @socket.io/redis-streams-adapter 0.3.1.
+	FlavorV4Streams Flavor = "v4-streams"
+	// FlavorV2Classic is socket.io 2.5.1 with socket.io-redis 5.4.0 (its own redis@3 clients).
+	FlavorV2Classic Flavor = "v2-classic"
+)
+
+// NodeServerConfig configures [StartNodeServer].
+type NodeServerConfig struct {
+	// Flavor is required.
+	Flavor Flavor
+	// RedisAddrs are "host:port" addresses. The v4 flavors use a node-redis cluster client when there is more than
+	// one address or when the single address is a cluster node (INFO cluster), a standalone client otherwise;
+	// v2-classic takes exactly one address.
+	RedisAddrs []string
+	// Namespaces are served in addition to "/" (a missing leading "/" is added).
+	Namespaces []string
+	// Prefix is the adapter's key / channelPrefix / streamName; default "socket.io".
+	Prefix string
+	// StreamCount is the streams adapter's streamCount; default 1.
+	StreamCount int
+	// SSEEvents are the event names for which serverSideEmit lines are reported; default "hello" and "ping-all".
+	SSEEvents []string
+	// RedisMode forces "cluster" or "standalone" clients; "" or "auto" detects.
+	RedisMode string
+}
+
+// NodeServer is a running testpeers/server.js process.
+type NodeServer struct {
+	// Port is the HTTP port the server listens on, on 127.0.0.1.
+	Port int
+	// Config is the configuration it was started with.
+	Config NodeServerConfig
+
+	proc *peerProcess
+}
+
+const peerStartTimeout = 30 * time.Second
+
+// StartNodeServer starts a Socket.IO server and waits (at most 30 s) until it listens and Redis has confirmed its
+// adapter subscriptions. It is stopped at test cleanup: stdin is closed, then SIGTERM and SIGKILL follow if needed.
+func StartNodeServer(tb testing.TB, cfg NodeServerConfig) *NodeServer {
+	tb.Helper()
+	if cfg.Flavor == "" {
+		tb.Fatalf("testenv: NodeServerConfig.Flavor is required")
+	}
+	if len(cfg.RedisAddrs) == 0 {
+		tb.Fatalf("testenv: NodeServerConfig.RedisAddrs is required")
+	}
+	args := []string{"server.js",
+		"--flavor", string(cfg.Flavor),
+		"--port", "0",
+		"--redis", strings.Join(cfg.RedisAddrs, ","),
+	}
+	for _, n := range cfg.Namespaces {
+		args = append(args, "--nsp", n)
+	}
+	if cfg.Prefix != "" {
+		args = append(args, "--prefix", cfg.Prefix)
+	}
+	if cfg.StreamCount > 0 {
+		args = append(args, "--stream-count", strconv.Itoa(cfg.StreamCount))
+	}
+	for _, e := range cfg.SSEEvents {
+		args = append(args, "--sse-event", e)
+	}
+	if cfg.RedisMode != "" {
+		args = append(args, "--redis-mode", cfg.RedisMode)
+	}
+	label := fmt.Sprintf("node server (%s)", cfg.Flavor)
+	p := startPeer(tb, label, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), peerStartTimeout)
+	defer cancel()
+	lines, err := p.waitLines(ctx, 1, LineType("ready"), nil)
+	if err != nil {
+		tb.Fatalf("testenv: %s not ready: %v\nstderr:\n%s", label, err, p.stderr.String())
+	}
+	port, _ := lines[0].Fields["port"].(float64)
+	if port <= 0 {
+		tb.Fatalf("testenv: %s: bad ready line %s", label, lines[0].Raw)
+	}
+	return &NodeServer{Port: int(port), Config: cfg, proc: p}
+}
+
+// URL returns "http://127.0.0.1:port", the base URL for clients.
+func (s *NodeServer) URL() string { return "http://127.0.0.1:" + strconv.Itoa(s.Port) }
+
+// Client returns a [ClientSpec] for this server.
+func (s *NodeServer) Client(name, nsp string, rooms ...string) ClientSpec {
+	return ClientSpec{Name: name, URL: s.URL(), Nsp: nsp, Rooms: rooms}
+}
+
+// Lines returns a snapshot of every line printed so far.
+func (s *NodeServer) Lines() []Line { return s.proc.snapshot() }
+
+// Wait returns the first line (since start) that satisfies match, waiting for it if needed.
+func (s *NodeServer) Wait(ctx context.Context, match func(Line) bool) (Line, error) {
+	lines, err := s.proc.waitLines(ctx, 1, match, nil)
+	if err != nil {
+		return Line{}, err
+	}
+	return lines[0], nil
+}
+
+// WaitN waits until n lines (since start) satisfy match and returns the first n.
+func (s *NodeServer) WaitN(ctx context.Context, n int, match func(Line) bool) ([]Line, error) {
+	return s.proc.waitLines(ctx, n, match, nil)
+}
+
+// ServerSideEmit matches the "serverSideEmit" lines of the given namespace and event.
+func ServerSideEmit(nsp, event string) func(Line) bool {
+	return func(l Line) bool {
+		return l.Type == "serverSideEmit" && l.Get("nsp") == nsp && l.Get("event") == event
+	}
+}
+
+// Rooms returns the sorted rooms of socket id in namespace nsp (its own id room included). It returns an error when
+// no such socket is connected to this server.
+func (s *NodeServer) Rooms(ctx context.Context, nsp, id string) ([]string, error) {
+	l, err := s.proc.request(ctx, map[string]any{"cmd": "rooms", "nsp": nsp, "id": id})
+	if err != nil {
+		return nil, err
+	}
+	var reply struct {
+		Rooms []string `json:"rooms"`
+	}
+	if err := l.Decode(&reply); err != nil {
+		return nil, err
+	}
+	return reply.Rooms, nil
+}
+
+// SocketInfo describes a socket connected to a [NodeServer].
+type SocketInfo struct {
+	ID    string   `json:"id"`
+	Rooms []string `json:"rooms"`
+}
+
+// Sockets returns the sockets connected to this server in namespace nsp, sorted by id.
+func (s *NodeServer) Sockets(ctx context.Context, nsp string) ([]SocketInfo, error) {
+	l, err := s.proc.request(ctx, map[string]any{"cmd": "sockets", "nsp": nsp})
+	if err != nil {
+		return nil, err
+	}
+	var reply struct {
+		Sockets []SocketInfo `json:"sockets"`
+	}
+	if err := l.Decode(&reply); err != nil {
+		return nil, err
+	}
+	return reply.Sockets, nil
+}
+
+// ServerCount returns the adapter's serverCount() for namespace nsp (v4 flavors only): the number of subscribers
+// that the servers count as Socket.IO servers.
+func (s *NodeServer) ServerCount(ctx context.Context, nsp string) (int, error) {
+	l, err := s.proc.request(ctx, map[string]any{"cmd": "serverCount", "nsp": nsp})
+	if err != nil {
+		return 0, err
+	}
+	var reply struct {
+		Count json.Number `json:"count"`
+	}
+	if err := l.Decode(&reply); err != nil {
+		return 0, err
+	}
+	n, err := reply.Count.Int64()
+	return int(n), err
+}
+
+// Stderr returns the end of the server's standard error.
+func (s *NodeServer) Stderr() string { return s.proc.stderr.String() }
+
+// Stop shuts the server down now (as at cleanup) and waits for it to exit.
+func (s *NodeServer) Stop() { s.proc.stop() }
+
+// Exited reports whether the server process has exited, and how.
+func (s *NodeServer) Exited() (bool, error) { return s.proc.exitedErr() }

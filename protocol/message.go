@@ -1,0 +1,463 @@
+package protocol
+
+import (
+	"errors"
+	"slices"
+)
+
+// Socket.IO packet types (socket.io-protocol v5; the numbering is the same
+// in v4).
+const (
+	PacketConnect      = 0
+	PacketDisconnect   = 1
+	PacketEvent        = 2
+	PacketAck          = 3
+	PacketConnectError = 4
+	PacketBinaryEvent  = 5
+	PacketBinaryAck    = 6
+)
+
+// Classic request types (socket.io-redis ≥ 6, @socket.io/redis-adapter).
+const (
+	RequestSockets              = 0
+	RequestAllRooms             = 1
+	RequestRemoteJoin           = 2
+	RequestRemoteLeave          = 3
+	RequestRemoteDisconnect     = 4
+	RequestRemoteFetch          = 5
+	RequestServerSideEmit       = 6
+	RequestBroadcast            = 7
+	RequestBroadcastClientCount = 8
+	RequestBroadcastAck         = 9
+)
+
+// ClusterAdapter message types (sharded adapter, streams adapter,
+// socket.io-adapter ≥ 2.5).
+const (
+	ClusterInitialHeartbeat       = 1
+	ClusterHeartbeat              = 2
+	ClusterBroadcast              = 3
+	ClusterSocketsJoin            = 4
+	ClusterSocketsLeave           = 5
+	ClusterDisconnectSockets      = 6
+	ClusterFetchSockets           = 7
+	ClusterFetchSocketsResponse   = 8
+	ClusterServerSideEmit         = 9
+	ClusterServerSideEmitResponse = 10
+	ClusterBroadcastClientCount   = 11
+	ClusterBroadcastAck           = 12
+	ClusterAdapterClose           = 13
+)
+
+// reservedEvents may not be emitted to clients: socket.io-parser ≥ 4.2.4
+// rejects such packets, and the names mean something else to every client.
+var reservedEvents = []string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+
+// reservedServerEvents may not be sent with serverSideEmit: they would fire
+// the servers' own namespace handlers.
+var reservedServerEvents = []string{"connect", "connection", "new_namespace"}
+
+// ValidateEvent checks an event name for a broadcast to clients.
+func ValidateEvent(event string) error {
+	if event == "" {
+		return errorf(ErrInvalidEvent, "empty event name")
+	}
+	if slices.Contains(reservedEvents, event) {
+		return errorf(ErrReservedEvent, "%q is reserved by Socket.IO", event)
+	}
+	return nil
+}
+
+// ValidateServerEvent checks an event name for serverSideEmit.
+func ValidateServerEvent(event string) error {
+	if event == "" {
+		return errorf(ErrInvalidEvent, "empty event name")
+	}
+	if slices.Contains(reservedServerEvents, event) {
+		return errorf(ErrReservedEvent, "%q is reserved for server-side events", event)
+	}
+	return nil
+}
+
+// Compress is the tri-state compress flag: unset means "compression allowed",
+// which is what the servers do when the flag is absent.
+type Compress uint8
+
+// Compress values.
+const (
+	CompressUnset Compress = iota
+	CompressTrue
+	CompressFalse
+)
+
+// Flags are the broadcast flags an emitter sends. Only volatile and compress
+// are acted upon by receiving servers.
+type Flags struct {
+	// Volatile lets servers drop the packet for clients that are not ready.
+	// It is sent only when true: volatile:false would disable
+	// connection-state-recovery offsets on cluster adapters.
+	Volatile bool
+	// Compress is sent only when set.
+	Compress Compress
+	// CompressFirst records that compress was set before volatile: the
+	// official emitter writes flags in the order they were set, and byte
+	// identity with it needs the same order.
+	CompressFirst bool
+}
+
+// OpKind is the kind of operation an Op describes.
+type OpKind uint8
+
+// Operation kinds.
+const (
+	OpBroadcast OpKind = iota
+	OpSocketsJoin
+	OpSocketsLeave
+	OpDisconnectSockets
+	OpServerSideEmit
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case OpBroadcast:
+		return "broadcast"
+	case OpSocketsJoin:
+		return "socketsJoin"
+	case OpSocketsLeave:
+		return "socketsLeave"
+	case OpDisconnectSockets:
+		return "disconnectSockets"
+	case OpServerSideEmit:
+		return "serverSideEmit"
+	}
+	return "unknown"
+}
+
+// Op is one emitter operation: the input of every encoder of this package.
+// Its fields are read, never modified or retained.
+type Op struct {
+	Kind   OpKind
+	Nsp    string   // with the leading "/"
+	Rooms  []string // target rooms; empty means the whole namespace
+	Except []string // rooms (socket.io ≥ 3) or socket ids (socket.io 2) to skip
+	Flags  Flags
+
+	Event string // OpBroadcast, OpServerSideEmit
+	Args  []any  // OpBroadcast, OpServerSideEmit
+
+	JoinRooms []string // OpSocketsJoin, OpSocketsLeave: rooms to join or leave
+	Close     bool     // OpDisconnectSockets: close the underlying connection
+
+	// MaxAttachments, when positive, is the most binary values an event
+	// may carry.
+	MaxAttachments int
+}
+
+// check enforces the attachment limit after an encoding.
+func (op *Op) check(w *writer) error {
+	if op.MaxAttachments > 0 && w.binaries > op.MaxAttachments {
+		return errorf(ErrTooManyAttachments, "%d binary values, at most %d per event", w.binaries, op.MaxAttachments)
+	}
+	return nil
+}
+
+// eventData writes [event, ...args].
+func (w *writer) eventData(event string, args []any) error {
+	w.beginArray(1 + len(args))
+	w.stringValue(event)
+	for _, a := range args {
+		if err := w.value(a, 1); err != nil {
+			return err
+		}
+	}
+	w.endArray()
+	return nil
+}
+
+// packet writes {type, data, nsp}, the packet of a broadcast. With legacy,
+// the type becomes 5 (BINARY_EVENT) when the data holds binary, which
+// socket.io 2.1–2.5 needs to send it as binary; socket.io ≥ 3 must get 2.
+func (w *writer) packet(op *Op, legacy bool) error {
+	w.beginMap(3)
+	w.key("type")
+	typeAt := len(w.buf)
+	w.intValue(PacketEvent)
+	w.key("data")
+	before := w.binaries
+	if err := w.eventData(op.Event, op.Args); err != nil {
+		return err
+	}
+	if legacy && w.binaries > before && !w.json {
+		w.buf[typeAt] = PacketBinaryEvent // a positive fixint: one byte
+	}
+	w.key("nsp")
+	w.stringValue(op.Nsp)
+	w.endMap()
+	return nil
+}
+
+func (w *writer) strings(list []string) {
+	w.beginArray(len(list))
+	for _, s := range list {
+		w.stringValue(s)
+	}
+	w.endArray()
+}
+
+func (w *writer) flags(f Flags) {
+	n := 0
+	if f.Volatile {
+		n++
+	}
+	if f.Compress != CompressUnset {
+		n++
+	}
+	w.beginMap(n)
+	volatile := func() {
+		if f.Volatile {
+			w.key("volatile")
+			w.boolValue(true)
+		}
+	}
+	if !f.CompressFirst {
+		volatile()
+	}
+	if f.Compress != CompressUnset {
+		w.key("compress")
+		w.boolValue(f.Compress == CompressTrue)
+	}
+	if f.CompressFirst {
+		volatile()
+	}
+	w.endMap()
+}
+
+// AppendClassicBroadcast appends the msgpack broadcast message of the
+// classic Redis adapter, [uid, {type, data, nsp}, {rooms, flags, except}],
+// byte for byte what @socket.io/redis-emitter 5.1 publishes for the same
+// call (where its codec is right). With legacy it targets socket.io 2 and
+// socket.io-redis 5: packet type 5 for binary, and except (socket ids there)
+// only when set, as socket.io-emitter 3.1 did. Publish it on
+// BroadcastChannel. On error dst is returned unchanged in length.
+func AppendClassicBroadcast(dst []byte, uid string, op *Op, legacy bool) ([]byte, error) {
+	w := writer{buf: dst}
+	w.beginArray(3)
+	w.stringValue(uid)
+	if err := w.packet(op, legacy); err != nil {
+		return dst, err
+	}
+	withExcept := !legacy || len(op.Except) > 0
+	n := 2
+	if withExcept {
+		n = 3
+	}
+	w.beginMap(n)
+	w.key("rooms")
+	w.strings(op.Rooms)
+	w.key("flags")
+	w.flags(op.Flags)
+	if withExcept {
+		w.key("except")
+		w.strings(op.Except)
+	}
+	if err := op.check(&w); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
+// AppendClassicRequest appends the message of a classic-adapter request
+// (socketsJoin, socketsLeave, disconnectSockets, serverSideEmit), JSON as
+// the official emitter sends it. A serverSideEmit whose arguments hold
+// binary is sent as msgpack instead, which adapters ≥ 7.2 accept (JSON
+// cannot carry binary). Publish it on RequestChannel.
+func AppendClassicRequest(dst []byte, uid string, op *Op) ([]byte, error) {
+	return appendJSONOrMsgpack(dst, uid, op, bodyClassicRequest)
+}
+
+func classicRequestBody(w *writer, uid string, op *Op) error {
+	switch op.Kind {
+	case OpSocketsJoin, OpSocketsLeave:
+		w.beginMap(3)
+		w.key("type")
+		if op.Kind == OpSocketsJoin {
+			w.intValue(RequestRemoteJoin)
+		} else {
+			w.intValue(RequestRemoteLeave)
+		}
+		w.key("opts")
+		w.requestOpts(op, false)
+		w.key("rooms")
+		w.strings(op.JoinRooms)
+		w.endMap()
+	case OpDisconnectSockets:
+		w.beginMap(3)
+		w.key("type")
+		w.intValue(RequestRemoteDisconnect)
+		w.key("opts")
+		w.requestOpts(op, false)
+		w.key("close")
+		w.boolValue(op.Close)
+		w.endMap()
+	case OpServerSideEmit:
+		w.beginMap(3)
+		w.key("uid")
+		w.stringValue(uid)
+		w.key("type")
+		w.intValue(RequestServerSideEmit)
+		w.key("data")
+		if err := w.eventData(op.Event, op.Args); err != nil {
+			return err
+		}
+		w.endMap()
+	default:
+		return errorf(ErrUnsupportedValue, "%s is not a classic request", op.Kind)
+	}
+	return nil
+}
+
+// requestOpts writes {rooms, except} (classic requests) or
+// {rooms, except, flags} (cluster messages).
+func (w *writer) requestOpts(op *Op, withFlags bool) {
+	n := 2
+	if withFlags {
+		n = 3
+	}
+	w.beginMap(n)
+	w.key("rooms")
+	w.strings(op.Rooms)
+	w.key("except")
+	w.strings(op.Except)
+	if withFlags {
+		w.key("flags")
+		w.flags(op.Flags)
+	}
+	w.endMap()
+}
+
+// The message bodies appendJSONOrMsgpack can write.
+const (
+	bodyClassicRequest = iota
+	bodyClusterMessage
+	bodyStreamData
+)
+
+func (w *writer) body(which int, uid string, op *Op) error {
+	switch which {
+	case bodyClassicRequest:
+		return classicRequestBody(w, uid, op)
+	case bodyClusterMessage:
+		return clusterMessageBody(w, uid, op)
+	default:
+		return w.clusterData(op)
+	}
+}
+
+// appendJSONOrMsgpack writes a body as JSON, or as msgpack if it holds
+// binary. (A switch rather than a function value keeps the writer on the
+// stack.)
+func appendJSONOrMsgpack(dst []byte, uid string, op *Op, which int) ([]byte, error) {
+	w := writer{buf: dst, json: true}
+	err := w.body(which, uid, op)
+	if errors.Is(err, errBinaryInJSON) {
+		w = writer{buf: dst}
+		err = w.body(which, uid, op)
+	}
+	if err != nil {
+		return dst, err
+	}
+	if err := op.check(&w); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
+// ClusterType is the ClusterAdapter message type of op.
+func ClusterType(op *Op) int {
+	switch op.Kind {
+	case OpSocketsJoin:
+		return ClusterSocketsJoin
+	case OpSocketsLeave:
+		return ClusterSocketsLeave
+	case OpDisconnectSockets:
+		return ClusterDisconnectSockets
+	case OpServerSideEmit:
+		return ClusterServerSideEmit
+	}
+	return ClusterBroadcast
+}
+
+// clusterData writes the data field of a ClusterAdapter message.
+func (w *writer) clusterData(op *Op) error {
+	switch op.Kind {
+	case OpBroadcast:
+		w.beginMap(2)
+		w.key("packet")
+		if err := w.packet(op, false); err != nil {
+			return err
+		}
+		w.key("opts")
+		w.requestOpts(op, true)
+		w.endMap()
+	case OpSocketsJoin, OpSocketsLeave:
+		w.beginMap(2)
+		w.key("opts")
+		w.requestOpts(op, true)
+		w.key("rooms")
+		w.strings(op.JoinRooms)
+		w.endMap()
+	case OpDisconnectSockets:
+		w.beginMap(2)
+		w.key("opts")
+		w.requestOpts(op, true)
+		w.key("close")
+		w.boolValue(op.Close)
+		w.endMap()
+	case OpServerSideEmit:
+		w.beginMap(1)
+		w.key("packet")
+		if err := w.eventData(op.Event, op.Args); err != nil {
+			return err
+		}
+		w.endMap()
+	default:
+		return errorf(ErrUnsupportedValue, "unknown operation %d", op.Kind)
+	}
+	return nil
+}
+
+// AppendClusterMessage appends a whole ClusterAdapter message
+// {uid, nsp, type, data}, as the sharded adapter sends it: JSON, or
+// notepack msgpack when the data holds binary. Publish it with SPUBLISH on
+// ShardedChannel.
+func AppendClusterMessage(dst []byte, uid string, op *Op) ([]byte, error) {
+	return appendJSONOrMsgpack(dst, uid, op, bodyClusterMessage)
+}
+
+func clusterMessageBody(w *writer, uid string, op *Op) error {
+	w.beginMap(4)
+	w.key("uid")
+	w.stringValue(uid)
+	w.key("nsp")
+	w.stringValue(op.Nsp)
+	w.key("type")
+	w.intValue(int64(ClusterType(op)))
+	w.key("data")
+	if err := w.clusterData(op); err != nil {
+		return err
+	}
+	w.endMap()
+	return nil
+}
+
+// AppendStreamData appends the data field of a streams-adapter entry: JSON,
+// or, when binary reports true, msgpack that the caller must store as
+// base64 (the adapter tells the two apart by a leading "{").
+func AppendStreamData(dst []byte, op *Op) (out []byte, binary bool, err error) {
+	start := len(dst)
+	out, err = appendJSONOrMsgpack(dst, "", op, bodyStreamData)
+	if err != nil {
+		return dst, false, err
+	}
+	return out, len(out) > start && out[start] != '{', nil
+}

@@ -1,0 +1,346 @@
+package protocol
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// rawJSON writes JSON text (a json.RawMessage or a MarshalJSON result) as the
+// value JSON.parse would produce: object key order is kept, numbers follow
+// the JavaScript number rules, strings are unescaped. It accepts exactly one
+// JSON value surrounded by optional white space.
+func (w *writer) rawJSON(data []byte, depth int) error {
+	p := jsonParser{data: data, w: w}
+	p.skipSpace()
+	if err := p.value(depth); err != nil {
+		return err
+	}
+	p.skipSpace()
+	if p.pos != len(p.data) {
+		return p.fail("trailing data")
+	}
+	return nil
+}
+
+type jsonParser struct {
+	data []byte
+	pos  int
+	w    *writer
+}
+
+func (p *jsonParser) fail(what string) error {
+	return errorf(ErrUnsupportedValue, "invalid JSON at offset %d: %s", p.pos, what)
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) literal(lit string) bool {
+	if len(p.data)-p.pos >= len(lit) && string(p.data[p.pos:p.pos+len(lit)]) == lit {
+		p.pos += len(lit)
+		return true
+	}
+	return false
+}
+
+func (p *jsonParser) value(depth int) error {
+	if depth >= maxDepth {
+		return errDepth()
+	}
+	if p.pos >= len(p.data) {
+		return p.fail("unexpected end")
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return err
+		}
+		p.w.stringValue(s)
+		return nil
+	case c == 't':
+		if p.literal("true") {
+			p.w.boolValue(true)
+			return nil
+		}
+	case c == 'f':
+		if p.literal("false") {
+			p.w.boolValue(false)
+			return nil
+		}
+	case c == 'n':
+		if p.literal("null") {
+			p.w.nilValue()
+			return nil
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	}
+	return p.fail("unexpected character")
+}
+
+func (p *jsonParser) object(depth int) error {
+	p.pos++ // {
+	start := len(p.w.buf)
+	if p.w.json {
+		p.w.beginMap(0)
+	}
+	n := 0
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+	} else {
+		for {
+			p.skipSpace()
+			if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+				return p.fail("expected a string key")
+			}
+			k, err := p.str()
+			if err != nil {
+				return err
+			}
+			p.skipSpace()
+			if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+				return p.fail("expected ':'")
+			}
+			p.pos++
+			p.skipSpace()
+			p.w.key(k)
+			if err := p.value(depth + 1); err != nil {
+				return err
+			}
+			n++
+			p.skipSpace()
+			if p.pos < len(p.data) && p.data[p.pos] == ',' {
+				p.pos++
+				continue
+			}
+			if p.pos < len(p.data) && p.data[p.pos] == '}' {
+				p.pos++
+				break
+			}
+			return p.fail("expected ',' or '}'")
+		}
+	}
+	if p.w.json {
+		p.w.endMap()
+		return nil
+	}
+	// JSON.parse keeps the last of duplicate keys; a msgpack map with
+	// duplicates decodes the same way in notepack, so nothing to do here.
+	var hdr [5]byte
+	p.w.buf = insertHeader(p.w.buf, start, appendMapHeader(hdr[:0], n))
+	return nil
+}
+
+func (p *jsonParser) array(depth int) error {
+	p.pos++ // [
+	start := len(p.w.buf)
+	if p.w.json {
+		p.w.beginArray(0)
+	}
+	n := 0
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+		p.pos++
+	} else {
+		for {
+			p.skipSpace()
+			if err := p.value(depth + 1); err != nil {
+				return err
+			}
+			n++
+			p.skipSpace()
+			if p.pos < len(p.data) && p.data[p.pos] == ',' {
+				p.pos++
+				continue
+			}
+			if p.pos < len(p.data) && p.data[p.pos] == ']' {
+				p.pos++
+				break
+			}
+			return p.fail("expected ',' or ']'")
+		}
+	}
+	if p.w.json {
+		p.w.endArray()
+		return nil
+	}
+	var hdr [5]byte
+	p.w.buf = insertHeader(p.w.buf, start, appendArrayHeader(hdr[:0], n))
+	return nil
+}
+
+func (p *jsonParser) number() error {
+	start := p.pos
+	isInt := true
+	if p.data[p.pos] == '-' {
+		p.pos++
+	}
+	digits := func() int {
+		s := p.pos
+		for p.pos < len(p.data) && p.data[p.pos] >= '0' && p.data[p.pos] <= '9' {
+			p.pos++
+		}
+		return p.pos - s
+	}
+	intStart := p.pos
+	nd := digits()
+	if nd == 0 || (nd > 1 && p.data[intStart] == '0') {
+		return p.fail("invalid number")
+	}
+	if p.pos < len(p.data) && p.data[p.pos] == '.' {
+		isInt = false
+		p.pos++
+		if digits() == 0 {
+			return p.fail("invalid number")
+		}
+	}
+	if p.pos < len(p.data) && (p.data[p.pos] == 'e' || p.data[p.pos] == 'E') {
+		isInt = false
+		p.pos++
+		if p.pos < len(p.data) && (p.data[p.pos] == '+' || p.data[p.pos] == '-') {
+			p.pos++
+		}
+		if digits() == 0 {
+			return p.fail("invalid number")
+		}
+	}
+	text := p.data[start:p.pos]
+	if isInt {
+		// Exact for every integer that fits 64 bits; JavaScript would round
+		// beyond 2^53, but the value on the wire stays the one written.
+		if i, err := strconv.ParseInt(string(text), 10, 64); err == nil {
+			p.w.intValue(i)
+			return nil
+		}
+		if u, err := strconv.ParseUint(string(text), 10, 64); err == nil {
+			p.w.uintValue(u)
+			return nil
+		}
+	}
+	// The syntax is checked above, so only range errors remain: underflow
+	// gives 0 as in JavaScript; overflow gives ±Inf (Infinity in JavaScript),
+	// which JSON cannot carry.
+	f, _ := strconv.ParseFloat(string(text), 64)
+	// Out-of-range literals parse to ±Inf in Go and to Infinity in
+	// JavaScript, which JSON cannot carry.
+	if e := p.w.floatValue(f); e != nil {
+		return p.fail("number out of range")
+	}
+	return nil
+}
+
+// str parses a JSON string at p.pos. It returns a string that shares no
+// memory with the input only when escapes were present.
+func (p *jsonParser) str() (string, error) {
+	p.pos++ // opening quote
+	start := p.pos
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		if c == '"' {
+			s := string(p.data[start:p.pos])
+			p.pos++
+			return s, nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", p.fail("control character in string")
+		}
+		p.pos++
+	}
+	buf := append([]byte(nil), p.data[start:p.pos]...)
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.fail("control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			p.pos++
+			continue
+		}
+		p.pos++ // backslash
+		if p.pos >= len(p.data) {
+			break
+		}
+		e := p.data[p.pos]
+		p.pos++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", p.fail("invalid \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := utf8.RuneError
+				if p.pos+1 < len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
+					save := p.pos
+					p.pos += 2
+					if lo, ok := p.hex4(); ok && utf16.DecodeRune(r, lo) != utf8.RuneError {
+						r2 = utf16.DecodeRune(r, lo)
+					} else {
+						p.pos = save
+					}
+				}
+				r = r2 // a lone surrogate cannot be UTF-8: U+FFFD, as Node's decoders do
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", p.fail("invalid escape")
+		}
+	}
+	return "", p.fail("unterminated string")
+}
+
+func (p *jsonParser) hex4() (rune, bool) {
+	if len(p.data)-p.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.data[p.pos : p.pos+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	p.pos += 4
+	return r, true
+}
