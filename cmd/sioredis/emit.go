@@ -20,6 +20,14 @@ import (
 
 var errHelp = errors.New("help shown")
 
+var synopsis = map[string]string{
+	"emit":        "emit [target flags] [--args-file FILE|-] EVENT [ARG...]",
+	"join":        "join [target flags] ROOM...",
+	"leave":       "leave [target flags] ROOM...",
+	"disconnect":  "disconnect [target flags] [--close]",
+	"server-emit": "server-emit [--redis URL] [--mode M] [--prefix P] [--nsp N] [--args-file FILE|-] EVENT [ARG...]",
+}
+
 // stringList is a repeatable string flag.
 type stringList []string
 
@@ -166,9 +174,14 @@ func classify(err error) error {
 }
 
 // runEmitter runs emit, join, leave, disconnect and server-emit.
-func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader, stderr io.Writer) error {
+func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // errors are reported in one line by run
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "usage: sioredis %s\n\nflags:\n", synopsis[cmd])
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+	}
 	var conn connFlags
 	conn.register(fs)
 	var to, except stringList
@@ -190,9 +203,10 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return errHelp
 		}
-		return usageError{err}
+		return usagef("%v (run sioredis %s -h)", err, cmd)
 	}
 	rest := fs.Args()
 

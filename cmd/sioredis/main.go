@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var err error
 	switch args[0] {
 	case "emit", "join", "leave", "disconnect", "server-emit":
-		err = runEmitter(ctx, args[0], args[1:], stdin, stderr)
+		err = runEmitter(ctx, args[0], args[1:], stdin, stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
