@@ -57,10 +57,10 @@ const maxBatch = 512
 
 // pipeliner sends the commands of concurrent callers together, in one
 // write and one round trip, as node-redis does with the commands of one
-// event-loop tick. It has no goroutine of its own: the first caller to find
-// nobody sending becomes the leader, sends its command with every command
-// queued meanwhile, wakes their callers, and hands the lead to the next
-// queued caller, if any. A lone caller therefore sends its command at once,
+// event-loop tick. It has no goroutine of its own: a caller that finds fewer
+// than maxLeaders batches in flight becomes a leader, sends its command with
+// every command queued meanwhile, wakes their callers, and hands the lead to
+// the next queued caller, if any. A lone caller therefore sends its command at once,
 // and under concurrency the callers share round trips. Commands keep their
 // queue order, so the publishes of one goroutine stay in order.
 type pipeliner struct {
@@ -68,10 +68,15 @@ type pipeliner struct {
 	enabled bool
 
 	mu      sync.Mutex
-	leading bool
+	leaders int // callers sending a batch now, at most maxLeaders
 	queue   []*command
 	spare   []*command
 }
+
+// maxLeaders bounds the batches in flight at once (each on its own pooled
+// connection). More than one keeps Redis busy while a batch's replies are
+// on their way back and its callers are being woken.
+const maxLeaders = 2
 
 // do sends c and returns its error. A caller whose context ends while its
 // command is still queued gets the context's error and nothing is sent;
@@ -81,7 +86,7 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 		return c.run(ctx, p.client)
 	}
 	p.mu.Lock()
-	if p.leading {
+	if p.leaders >= maxLeaders {
 		p.queue = append(p.queue, c)
 		p.mu.Unlock()
 		var lead bool
@@ -102,10 +107,11 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 		if !lead {
 			return c.err
 		}
-		p.mu.Lock()
+		p.mu.Lock() // handed the lead: the leader count is unchanged
+	} else {
+		p.leaders++
 	}
 	// Leading: c is not in the queue; take it and everything queued.
-	p.leading = true
 	batch := append(p.spare[:0], c)
 	n := min(len(p.queue), maxBatch-1)
 	batch = append(batch, p.queue[:n]...)
@@ -129,7 +135,7 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 		p.mu.Unlock()
 		next.wake <- true
 	} else {
-		p.leading = false
+		p.leaders--
 		p.mu.Unlock()
 	}
 	return c.err

@@ -1,0 +1,79 @@
+package emitter_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/emitter"
+)
+
+// A chat message saved by an HTTP handler reaches every client in room
+// room_777 of the main namespace, through the Node.js servers of the cluster.
+func Example() {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	io, err := emitter.New(rdb)
+	if err != nil {
+		panic(err)
+	}
+	type Message struct {
+		ID        string    `json:"id"`
+		CreatedAt time.Time `json:"created_at"`
+		Body      string    `json:"body"`
+	}
+	msg := Message{ID: "message_id", CreatedAt: time.Now(), Body: "message_body"}
+	if err := io.To("room_777").Emit(context.Background(), "my_event_name", msg); err != nil {
+		fmt.Println("not delivered:", err)
+	}
+}
+
+// Operators return new emitters: a base emitter can be shared and refined
+// per request.
+func ExampleEmitter_To() {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	io, _ := emitter.New(rdb)
+	admin := io.Of("/admin")
+	oncall := admin.To("ops", "oncall").Except("muted")
+	fmt.Println(admin.Namespace(), oncall.Namespace(), io.Namespace())
+	// Output: /admin /admin /
+}
+
+// Bad input is reported before anything is sent to Redis, with errors the
+// caller can test.
+func ExampleEmitter_Emit_errors() {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never reached
+	defer rdb.Close()
+	io, _ := emitter.New(rdb)
+	ctx := context.Background()
+
+	err := io.Emit(ctx, "disconnect")
+	fmt.Println(errors.Is(err, emitter.ErrReservedEvent))
+	err = io.Of("/chat*").Emit(ctx, "message")
+	fmt.Println(errors.Is(err, emitter.ErrInvalidNamespace))
+	err = io.Emit(ctx, "message", make(chan int))
+	fmt.Println(errors.Is(err, emitter.ErrUnsupportedValue))
+	err = io.Emit(ctx, "message", []byte("binary is fine"))
+	fmt.Println(err != nil) // only because nothing listens on port 1
+	// Output:
+	// true
+	// true
+	// true
+	// true
+}
+
+// Sharded clusters (createShardedAdapter) read SPUBLISH messages; the
+// emitter takes any go-redis client, here a Redis Cluster client.
+func ExampleWithMode() {
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"}})
+	defer rdb.Close()
+	io, err := emitter.New(rdb, emitter.WithMode(emitter.Sharded), emitter.WithSubscriptionMode(emitter.SubscriptionDynamic))
+	if err != nil {
+		panic(err)
+	}
+	_ = io.To("room_777").Emit(context.Background(), "news", "hello")
+}

@@ -1,0 +1,496 @@
+package protocol
+
+import (
+	"encoding/base64"
+	"errors"
+	"math"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecodeMsgpackValues(t *testing.T) {
+	ts := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.UTC()
+	}
+	tests := []struct {
+		name string
+		hex  string
+		want any
+	}{
+		{"positive fixint", "7f", int64(127)},
+		{"negative fixint", "e0", int64(-32)},
+		{"nil", "c0", nil},
+		{"false", "c2", false},
+		{"true", "c3", true},
+		{"uint8", "cc ff", int64(255)},
+		{"uint16", "cd ff ff", int64(65535)},
+		{"uint32", "ce ff ff ff ff", int64(math.MaxUint32)},
+		{"uint64 in int64 range", "cf 00 20 00 00 00 00 00 01", int64(9007199254740993)},
+		{"uint64 above int64", "cf ff ff ff ff ff ff ff ff", uint64(math.MaxUint64)},
+		{"int8", "d0 df", int64(-33)},
+		{"int16", "d1 ff 7f", int64(-129)},
+		{"int32", "d2 80 00 00 00", int64(math.MinInt32)},
+		{"int64 (notepack reads 1)", "d3 00 00 00 00 00 00 00 01", int64(1)},
+		{"float32", "ca 3f c0 00 00", 1.5},
+		{"float64", "cb 3f f8 00 00 00 00 00 00", 1.5},
+		{"fixstr", "a3 66 6f 6f", "foo"},
+		{"str8", "d9 01 78", "x"},
+		{"str16", "da 00 01 78", "x"},
+		{"str32", "db 00 00 00 01 78", "x"},
+		{"empty str", "a0", ""},
+		{"bin8", "c4 03 01 02 03", []byte{1, 2, 3}},
+		{"bin16", "c5 00 01 ff", []byte{0xff}},
+		{"bin32 empty", "c6 00 00 00 00", []byte{}},
+		{"fixarray", "92 01 a1 61", []any{int64(1), "a"}},
+		{"array16", "dc 00 01 c0", []any{nil}},
+		{"array32", "dd 00 00 00 00", []any{}},
+		{"fixmap", "81 a1 61 01", map[string]any{"a": int64(1)}},
+		{"map16", "de 00 01 a1 61 c3", map[string]any{"a": true}},
+		{"map32", "df 00 00 00 00", map[string]any{}},
+		{"integer key (notepack)", "81 01 a1 78", map[string]any{"1": "x"}},
+		{"other keys", "86 c0 01 c3 02 cb 3f f8 00 00 00 00 00 00 03 92 01 c0 04 80 05 cb 44 4b 1a e4 d6 e2 ef 50 06",
+			map[string]any{"null": int64(1), "true": int64(2), "1.5": int64(3), "1,": int64(4), "[object Object]": int64(5), "1e+21": int64(6)}},
+		{"duplicate key, last wins", "82 a1 61 01 a1 61 02", map[string]any{"a": int64(2)}},
+		{"timestamp 32", "d6 ff 39 45 79 80", ts("2000-06-13T00:00:00Z")},
+		{"timestamp 64 (notepack Date with ms)", "d7 ff 1d 53 53 00 39 45 79 80", ts("2000-06-13T00:00:00.123Z")},
+		{"timestamp 96", "c7 0c ff 00 00 00 01 ff ff ff ff ff ff ff ff", ts("1969-12-31T23:59:59.000000001Z")},
+		{"ext", "c7 02 05 01 02", Ext{Type: 5, Data: []byte{1, 2}}},
+		{"fixext1 type 0 (notepack 2 undefined)", "d4 00 00", Ext{Type: 0, Data: []byte{0}}},
+		{"fixext16", "d8 7f 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f", Ext{Type: 127, Data: []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}}},
+		{"ext32", "c9 00 00 00 01 80 ff", Ext{Type: -128, Data: []byte{0xff}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeMsgpack(unhex(tt.hex))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeMsgpackMalformed(t *testing.T) {
+	deep := strings.Repeat("91", maxDepth+1) + "c0"
+	tests := []struct{ name, hex, reason string }{
+		{"empty", "", "unexpected end"},
+		{"trailing bytes (notepack: 1 trailing bytes)", "c0 c0", "1 trailing bytes"},
+		{"reserved byte", "c1", "invalid byte 0xc1"},
+		{"truncated uint16", "cd 01", "announced"},
+		{"truncated float64", "cb 00 00", "announced"},
+		{"string longer than input", "db ff ff ff ff 61", "announced"},
+		{"bin longer than input", "c6 7f ff ff ff", "announced"},
+		{"array longer than input", "dd 7f ff ff ff 01", "array of"},
+		{"map longer than input", "df 7f ff ff ff 01 01", "map of"},
+		{"map with a key and no value", "81 01", "map of"},
+		{"truncated array element", "92 01", "unexpected end"},
+		{"ext without type", "c7 01", "announced"},
+		{"timestamp of 3 bytes", "c7 03 ff 00 00 00", "timestamp extension of 3 bytes"},
+		{"timestamp nanoseconds out of range", "c7 0c ff ff ff ff ff 00 00 00 00 00 00 00 00", "nanoseconds"},
+		{"too deep", deep, "deeper than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeMsgpack(unhex(tt.hex))
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("got %v, want ErrMalformed", err)
+			}
+			if !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("error %q does not mention %q", err, tt.reason)
+			}
+		})
+	}
+}
+
+// A chain of nested headers each announcing as many elements as there are
+// bytes left must not make the decoder reserve memory for all of them.
+func TestDecodeMsgpackAllocationIsBounded(t *testing.T) {
+	var in []byte
+	for range maxDepth - 1 {
+		in = append(in, 0xdd, 0x00, 0x10, 0x00, 0x00) // array32 of 1 Mi elements
+	}
+	in = append(in, make([]byte, 1<<20)...) // enough bytes for the outer counts to pass the length check
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := DecodeMsgpack(in)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrMalformed) {
+		t.Fatalf("got %v", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64*uint64(len(in)) {
+		t.Fatalf("decoding %d bytes allocated %d bytes", len(in), alloc)
+	}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	got, err := DecodeJSON([]byte(`{"a":[1,-2,1.5,18446744073709551615,1e400,"x",null,true],"b":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"a": []any{int64(1), int64(-2), 1.5, uint64(math.MaxUint64), math.Inf(1), "x", nil, true},
+		"b": map[string]any{},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v", got)
+	}
+	for _, bad := range []string{``, `{`, `{} {}`, `[1,]`, `{"a":1}x`} {
+		if _, err := DecodeJSON([]byte(bad)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: got %v", bad, err)
+		}
+	}
+}
+
+// Payloads recorded from the Node libraries (docs: protocol notes §2 and
+// appendix A), decoded field by field.
+func TestDecodeRecordedPayloads(t *testing.T) {
+	tests := []struct {
+		name    string
+		channel string
+		sharded bool
+		hex     string // or
+		text    string
+		want    Message
+	}{
+		{name: "tutorial example, flags as an empty array", channel: "socket.io#/#room_777#",
+			hex: "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 02 a4 64 61 74 61 92 ad 6d 79 5f 65 76 65 6e 74 5f 6e 61 6d 65 81 a3 66 6f 6f a3 62 61 72 a3 6e 73 70 a1 2f 82 a5 72 6f 6f 6d 73 91 a8 72 6f 6f 6d 5f 37 37 37 a5 66 6c 61 67 73 90",
+			want: Message{Format: FormatLegacy, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: NoType, UID: "emitter", Nsp: "/",
+				Rooms: []string{"room_777"}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{map[string]any{"foo": "bar"}}}},
+		{name: "official emitter 5.1 to one room", channel: "socket.io#/#room_777#",
+			hex: "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 02 a4 64 61 74 61 92 ad 6d 79 5f 65 76 65 6e 74 5f 6e 61 6d 65 81 a3 66 6f 6f a3 62 61 72 a3 6e 73 70 a1 2f 83 a5 72 6f 6f 6d 73 91 a8 72 6f 6f 6d 5f 37 37 37 a5 66 6c 61 67 73 80 a6 65 78 63 65 70 74 90",
+			want: Message{Format: FormatClassic, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: NoType, UID: "emitter", Nsp: "/",
+				Rooms: []string{"room_777"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{map[string]any{"foo": "bar"}}}},
+		{name: "official emitter except volatile compress", channel: "socket.io#/admin#",
+			hex: "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a1 78 01 a3 6e 73 70 a6 2f 61 64 6d 69 6e 83 a5 72 6f 6f 6d 73 90 a5 66 6c 61 67 73 82 a8 76 6f 6c 61 74 69 6c 65 c3 a8 63 6f 6d 70 72 65 73 73 c2 a6 65 78 63 65 70 74 91 a2 72 31",
+			want: Message{Format: FormatClassic, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: NoType, UID: "emitter", Nsp: "/admin",
+				Rooms: []string{}, Except: []string{"r1"}, Flags: map[string]any{"volatile": true, "compress": false}, PacketType: 2, Event: "x", Args: []any{int64(1)}}},
+		{name: "v4 server broadcast", channel: "socket.io#/#room1#",
+			hex: "93 a6 41 62 43 31 32 33 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a5 68 65 6c 6c 6f a5 77 6f 72 6c 64 a3 6e 73 70 a1 2f 83 a5 72 6f 6f 6d 73 91 a5 72 6f 6f 6d 31 a6 65 78 63 65 70 74 90 a5 66 6c 61 67 73 80",
+			want: Message{Format: FormatClassic, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: NoType, UID: "AbC123", Nsp: "/",
+				Rooms: []string{"room1"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "hello", Args: []any{"world"}}},
+		{name: "socket.io-emitter 3.1.2 binary, type 5", channel: "socket.io#/#",
+			hex: "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 05 a4 64 61 74 61 92 a3 62 69 6e c4 03 01 02 03 a3 6e 73 70 a1 2f 82 a5 72 6f 6f 6d 73 90 a5 66 6c 61 67 73 80",
+			want: Message{Format: FormatLegacy, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: NoType, UID: "emitter", Nsp: "/",
+				Rooms: []string{}, Flags: map[string]any{}, PacketType: 5, Event: "bin", Args: []any{[]byte{1, 2, 3}}}},
+		{name: "socket.io-redis 0.1 [packet, opts]", channel: "socket.io#emitter",
+			hex: "92 83 a4 74 79 70 65 02 a4 64 61 74 61 92 ac 63 68 61 74 20 6d 65 73 73 61 67 65 a9 73 75 63 68 20 64 61 74 61 a3 6e 73 70 a1 2f 82 a5 72 6f 6f 6d 73 90 a5 66 6c 61 67 73 81 a9 62 72 6f 61 64 63 61 73 74 c3",
+			want: Message{Format: FormatLegacy, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: NoType, Nsp: "/",
+				Rooms: []string{}, Flags: map[string]any{"broadcast": true}, PacketType: 2, Event: "chat message", Args: []any{"such data"}}},
+		{name: "official socketsJoin", channel: "socket.io-request#/#",
+			text: `{"type":2,"opts":{"rooms":["room1"],"except":[]},"rooms":["room3"]}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindSocketsJoin, Type: 2, Nsp: "/",
+				Rooms: []string{"room1"}, Except: []string{}, TargetRooms: []string{"room3"}}},
+		{name: "official socketsLeave", channel: "socket.io-request#/#",
+			text: `{"type":3,"opts":{"rooms":[],"except":["r9"]},"rooms":["room1"]}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindSocketsLeave, Type: 3, Nsp: "/",
+				Rooms: []string{}, Except: []string{"r9"}, TargetRooms: []string{"room1"}}},
+		{name: "official disconnectSockets", channel: "socket.io-request#/admin#",
+			text: `{"type":4,"opts":{"rooms":["room2"],"except":[]},"close":true}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindDisconnectSockets, Type: 4, Nsp: "/admin",
+				Rooms: []string{"room2"}, Except: []string{}, Close: true}},
+		{name: "official serverSideEmit", channel: "socket.io-request#/#",
+			text: `{"uid":"emitter","type":6,"data":["hello","world",1,"2"]}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindServerSideEmit, Type: 6, UID: "emitter", Nsp: "/",
+				Event: "hello", Args: []any{"world", int64(1), "2"}}},
+		{name: "server fetchSockets", channel: "socket.io-request#/#",
+			text: `{"uid":"AbC123","requestId":"q1","type":5,"opts":{"rooms":["r"],"except":[]}}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindFetchSockets, Type: 5, UID: "AbC123", Nsp: "/", RequestID: "q1",
+				Rooms: []string{"r"}, Except: []string{}}},
+		{name: "remoteJoin by socket id", channel: "socket.io-request#/#",
+			text: `{"uid":"AbC123","requestId":"q2","type":2,"sid":"s1","room":"r"}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindRemoteJoin, Type: 2, UID: "AbC123", Nsp: "/", RequestID: "q2", SID: "s1", Room: "r"}},
+		{name: "legacy allRooms request", channel: "socket.io-request#/#",
+			text: `{"requestid":"q3","type":2}`,
+			want: Message{Format: FormatLegacy, Encoding: EncodingJSON, Kind: KindAllRooms, Type: 2, Nsp: "/", RequestID: "q3"}},
+		{name: "legacy remoteDisconnect", channel: "socket.io-request#/#",
+			text: `{"requestid":"q4","type":6,"sid":"s","close":true}`,
+			want: Message{Format: FormatLegacy, Encoding: EncodingJSON, Kind: KindRemoteDisconnect, Type: 6, Nsp: "/", RequestID: "q4", SID: "s", Close: true}},
+		{name: "fetchSockets response", channel: "socket.io-response#/#",
+			text: `{"requestId":"q1","sockets":[{"id":"s1","handshake":{},"rooms":["s1"],"data":{}}]}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindFetchSocketsResponse, Type: NoType, Nsp: "/", RequestID: "q1",
+				Data: []any{map[string]any{"id": "s1", "handshake": map[string]any{}, "rooms": []any{"s1"}, "data": map[string]any{}}}}},
+		{name: "serverSideEmit response", channel: "socket.io-response#/#AbC123#",
+			text: `{"type":6,"requestId":"q5","data":"pong"}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindServerSideEmitResponse, Type: 6, Nsp: "/", RequestID: "q5", Data: "pong"}},
+		{name: "broadcast client count", channel: "socket.io-response#/#",
+			text: `{"type":8,"requestId":"q6","clientCount":3}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindBroadcastClientCount, Type: 8, Nsp: "/", RequestID: "q6", Data: int64(3)}},
+		{name: "remote join ack", channel: "socket.io-response#/#",
+			text: `{"requestId":"q2"}`,
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindResponse, Type: NoType, Nsp: "/", RequestID: "q2"}},
+		{name: "sharded broadcast (JSON)", channel: "socket.io#/#", sharded: true,
+			text: `{"uid":"emitter","nsp":"/","type":3,"data":{"packet":{"type":2,"data":["my_event_name",{"foo":"bar"}],"nsp":"/"},"opts":{"rooms":["room_777"],"flags":{},"except":[]}}}`,
+			want: Message{Format: FormatCluster, Encoding: EncodingJSON, Kind: KindBroadcast, Type: 3, UID: "emitter", Nsp: "/",
+				Rooms: []string{"room_777"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{map[string]any{"foo": "bar"}}}},
+		{name: "sharded binary broadcast (notepack)", channel: "socket.io#/#", sharded: true,
+			hex: "84 a3 75 69 64 a7 65 6d 69 74 74 65 72 a3 6e 73 70 a1 2f a4 74 79 70 65 03 a4 64 61 74 61 82 a6 70 61 63 6b 65 74 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a3 62 69 6e c4 03 01 02 03 a3 6e 73 70 a1 2f a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a5 66 6c 61 67 73 80 a6 65 78 63 65 70 74 90",
+			want: Message{Format: FormatCluster, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: 3, UID: "emitter", Nsp: "/",
+				Rooms: []string{}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "bin", Args: []any{[]byte{1, 2, 3}}}},
+		{name: "sharded join", channel: "socket.io#/#", sharded: true,
+			text: `{"uid":"emitter","nsp":"/","type":4,"data":{"opts":{"rooms":["room1"],"except":[],"flags":{}},"rooms":["room3"]}}`,
+			want: Message{Format: FormatCluster, Encoding: EncodingJSON, Kind: KindSocketsJoin, Type: 4, UID: "emitter", Nsp: "/",
+				Rooms: []string{"room1"}, Except: []string{}, Flags: map[string]any{}, TargetRooms: []string{"room3"}}},
+		{name: "sharded disconnect", channel: "socket.io#/#", sharded: true,
+			text: `{"uid":"emitter","nsp":"/","type":6,"data":{"opts":{"rooms":[],"except":[],"flags":{}},"close":false}}`,
+			want: Message{Format: FormatCluster, Encoding: EncodingJSON, Kind: KindDisconnectSockets, Type: 6, UID: "emitter", Nsp: "/",
+				Rooms: []string{}, Except: []string{}, Flags: map[string]any{}}},
+		{name: "sharded serverSideEmit", channel: "socket.io#/#", sharded: true,
+			text: `{"uid":"emitter","nsp":"/","type":9,"data":{"packet":["hello","world"]}}`,
+			want: Message{Format: FormatCluster, Encoding: EncodingJSON, Kind: KindServerSideEmit, Type: 9, UID: "emitter", Nsp: "/", Event: "hello", Args: []any{"world"}}},
+		{name: "sharded fetchSockets response", channel: "socket.io#/#0123456789abcdef#", sharded: true,
+			text: `{"uid":"0123456789abcdef","nsp":"/","type":8,"data":{"requestId":"r","sockets":[]}}`,
+			want: Message{Format: FormatCluster, Encoding: EncodingJSON, Kind: KindFetchSocketsResponse, Type: 8, UID: "0123456789abcdef", Nsp: "/", RequestID: "r", Data: []any{}}},
+		{name: "heartbeat", channel: "socket.io#/#", sharded: true,
+			text: `{"uid":"abc","nsp":"/","type":2}`,
+			want: Message{Format: FormatCluster, Encoding: EncodingJSON, Kind: KindHeartbeat, Type: 2, UID: "abc", Nsp: "/"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			payload := []byte(tt.text)
+			if tt.hex != "" {
+				payload = unhex(tt.hex)
+			}
+			got, err := DecodePubSub(DefaultPrefix, tt.channel, tt.sharded, payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Fatalf("got  %#v\nwant %#v", *got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeStreamEntry(t *testing.T) {
+	tests := []struct {
+		name   string
+		fields map[string]any
+		want   Message
+	}{
+		{"JSON broadcast", map[string]any{"uid": "emitter", "nsp": "/", "type": "3",
+			"data": `{"packet":{"type":2,"data":["my_event_name",{"foo":"bar"}],"nsp":"/"},"opts":{"rooms":["room_777"],"flags":{},"except":[]}}`},
+			Message{Format: FormatStream, Encoding: EncodingJSON, Kind: KindBroadcast, Type: 3, UID: "emitter", Nsp: "/",
+				Rooms: []string{"room_777"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{map[string]any{"foo": "bar"}}}},
+		{"binary broadcast (base64 msgpack)", map[string]any{"uid": "emitter", "nsp": "/", "type": "3",
+			"data": "gqZwYWNrZXSDpHR5cGUCpGRhdGGSo2JpbsQDAQIDo25zcKEvpG9wdHODpXJvb21zkKVmbGFnc4CmZXhjZXB0kA=="},
+			Message{Format: FormatStream, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: 3, UID: "emitter", Nsp: "/",
+				Rooms: []string{}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "bin", Args: []any{[]byte{1, 2, 3}}}},
+		{"heartbeat without data", map[string]any{"uid": "x", "nsp": "/admin", "type": "2"},
+			Message{Format: FormatStream, Kind: KindHeartbeat, Type: 2, UID: "x", Nsp: "/admin"}},
+		{"[]byte fields", map[string]any{"uid": []byte("x"), "nsp": []byte("/"), "type": []byte("9"), "data": []byte(`{"packet":["e"]}`)},
+			Message{Format: FormatStream, Encoding: EncodingJSON, Kind: KindServerSideEmit, Type: 9, UID: "x", Nsp: "/", Event: "e"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeStreamEntry(tt.fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Fatalf("got  %#v\nwant %#v", *got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []map[string]any{
+		{"sioredis-probe": "x"},
+		{"nsp": "/", "type": "three"},
+		{"nsp": "/", "type": "3", "data": "!!!"},
+		{"nsp": "/", "type": "3", "data": `{"packet":1}`},
+		{"nsp": 1, "type": "3"},
+	} {
+		if _, err := DecodeStreamEntry(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%v: got %v", bad, err)
+		}
+	}
+}
+
+func TestDecodeMalformedMessages(t *testing.T) {
+	tests := []struct {
+		name    string
+		decode  func([]byte) (*Message, error)
+		payload string
+	}{
+		{"broadcast not an array", DecodeClassicBroadcast, "\x80"},
+		{"broadcast of 4 elements", DecodeClassicBroadcast, "\x94\xc0\xc0\xc0\xc0"},
+		{"broadcast uid not a string", DecodeClassicBroadcast, "\x93\x01\x80\x80"},
+		{"broadcast packet not a map", DecodeClassicBroadcast, "\x93\xa1x\x01\x80"},
+		{"broadcast without packet type", DecodeClassicBroadcast, "\x93\xa1x\x81\xa4data\x90\x80"},
+		{"broadcast opts not a map", DecodeClassicBroadcast, "\x93\xa1x\x82\xa4type\x02\xa4data\x90\xc0"},
+		{"broadcast rooms not an array", DecodeClassicBroadcast, "\x93\xa1x\x82\xa4type\x02\xa4data\x90\x81\xa5rooms\x01"},
+		{"broadcast trailing bytes (#522)", DecodeClassicBroadcast, "\x93\xa1x\x82\xa4type\x02\xa4data\x90\x80\xc0"},
+		{"request not a map", DecodeClassicRequest, `[1]`},
+		{"request without type", DecodeClassicRequest, `{"uid":"x"}`},
+		{"request with a leading space goes to msgpack", DecodeClassicRequest, ` {"type":2}`},
+		{"request type not a number", DecodeClassicRequest, `{"type":"2"}`},
+		{"request event data not an array", DecodeClassicRequest, `{"type":6,"data":"x"}`},
+		{"request close not a boolean", DecodeClassicRequest, `{"type":4,"opts":{},"close":1}`},
+		{"response not a map", DecodeClassicResponse, `"x"`},
+		{"cluster message not a map", DecodeClusterMessage, `[]`},
+		{"cluster data not a map", DecodeClusterMessage, `{"uid":"x","nsp":"/","type":3,"data":[]}`},
+		{"cluster nsp not a string", DecodeClusterMessage, `{"uid":"x","nsp":1,"type":2}`},
+		{"cluster event name not a scalar", DecodeClusterMessage, `{"type":9,"data":{"packet":[{}]}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if m, err := tt.decode([]byte(tt.payload)); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("got %+v, %v; want ErrMalformed", m, err)
+			}
+		})
+	}
+}
+
+// Everything our encoders write decodes back to the operation.
+func TestDecodeRoundTrip(t *testing.T) {
+	args := []any{"s", 1, -2.5, true, nil, []byte{0, 255}, map[string]any{"k": []any{1, "x"}}}
+	wantArgs := []any{"s", int64(1), -2.5, true, nil, []byte{0, 255}, map[string]any{"k": []any{int64(1), "x"}}}
+	jsonArgs := []any{"s", int64(1), -2.5, true, nil}
+	ops := []struct {
+		name string
+		op   Op
+	}{
+		{"broadcast", Op{Kind: OpBroadcast, Nsp: "/admin", Rooms: []string{"a", "b"}, Except: []string{"c"}, Flags: Flags{Volatile: true, Compress: CompressFalse}, Event: "ev", Args: args}},
+		{"broadcast JSON-only", Op{Kind: OpBroadcast, Nsp: "/", Event: "ev", Args: jsonArgs[:3]}},
+		{"join", Op{Kind: OpSocketsJoin, Nsp: "/", Rooms: []string{"a"}, JoinRooms: []string{"x", "y"}}},
+		{"leave", Op{Kind: OpSocketsLeave, Nsp: "/", Except: []string{"e"}, JoinRooms: []string{"x"}}},
+		{"disconnect", Op{Kind: OpDisconnectSockets, Nsp: "/", Rooms: []string{"r"}, Close: true}},
+		{"serverSideEmit", Op{Kind: OpServerSideEmit, Nsp: "/", Event: "hello", Args: jsonArgs}},
+		{"serverSideEmit binary", Op{Kind: OpServerSideEmit, Nsp: "/", Event: "hello", Args: args}},
+	}
+	kinds := map[OpKind]Kind{OpBroadcast: KindBroadcast, OpSocketsJoin: KindSocketsJoin, OpSocketsLeave: KindSocketsLeave,
+		OpDisconnectSockets: KindDisconnectSockets, OpServerSideEmit: KindServerSideEmit}
+	check := func(t *testing.T, m *Message, op *Op, format Format) {
+		t.Helper()
+		if m.Kind != kinds[op.Kind] || m.Format != format || m.Nsp != op.Nsp {
+			t.Fatalf("kind %s format %s nsp %q", m.Kind, m.Format, m.Nsp)
+		}
+		wantRooms := func(l []string) []string {
+			if l == nil && (op.Kind != OpServerSideEmit) {
+				return []string{}
+			}
+			return l
+		}
+		if !reflect.DeepEqual(m.Rooms, wantRooms(op.Rooms)) || !reflect.DeepEqual(m.Except, wantRooms(op.Except)) {
+			t.Fatalf("rooms %q except %q", m.Rooms, m.Except)
+		}
+		if !reflect.DeepEqual(m.TargetRooms, op.JoinRooms) || m.Close != op.Close || m.Event != op.Event {
+			t.Fatalf("target %q close %v event %q", m.TargetRooms, m.Close, m.Event)
+		}
+		if op.Kind == OpBroadcast || op.Kind == OpServerSideEmit {
+			want := wantArgs[:len(op.Args)]
+			if len(op.Args) == len(jsonArgs) || len(op.Args) == 3 {
+				want = jsonArgs[:len(op.Args)]
+			}
+			if !reflect.DeepEqual(m.Args, want) {
+				t.Fatalf("args %#v want %#v", m.Args, want)
+			}
+		}
+		if op.Kind == OpBroadcast {
+			if m.Flags["volatile"] != nil != op.Flags.Volatile {
+				t.Fatalf("flags %v", m.Flags)
+			}
+		}
+	}
+	for _, tt := range ops {
+		op := tt.op
+		t.Run(tt.name, func(t *testing.T) {
+			if op.Kind == OpBroadcast {
+				for _, legacy := range []bool{false, true} {
+					b, err := AppendClassicBroadcast(nil, EmitterUID, &op, legacy)
+					if err != nil {
+						t.Fatal(err)
+					}
+					m, err := DecodePubSub(DefaultPrefix, BroadcastChannel(DefaultPrefix, op.Nsp, op.Rooms), false, b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					format := FormatClassic
+					if legacy && len(op.Except) == 0 {
+						format = FormatLegacy
+					}
+					if legacy && len(op.Except) == 0 {
+						op := op
+						op.Except = []string{}
+						check(t, m, &op, format)
+						m.Except = []string{}
+					}
+					if legacy && len(op.Args) == len(args) {
+						if m.PacketType != PacketBinaryEvent || m.Format != FormatLegacy {
+							t.Fatalf("legacy binary: packet type %d format %s", m.PacketType, m.Format)
+						}
+						continue
+					}
+					check(t, m, &op, format)
+				}
+			} else {
+				b, err := AppendClassicRequest(nil, EmitterUID, &op)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := DecodePubSub(DefaultPrefix, RequestChannel(DefaultPrefix, op.Nsp), false, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, m, &op, FormatClassic)
+			}
+			b, err := AppendClusterMessage(nil, EmitterUID, &op)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := DecodePubSub(DefaultPrefix, ShardedChannel(DefaultPrefix, op.Nsp, ShardedStatic, true, op.Rooms), true, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, m, &op, FormatCluster)
+			if m.UID != EmitterUID || m.Type != ClusterType(&op) {
+				t.Fatalf("uid %q type %d", m.UID, m.Type)
+			}
+			data, binary, err := AppendStreamData(nil, &op)
+			if err != nil {
+				t.Fatal(err)
+			}
+			field := string(data)
+			if binary {
+				field = base64.StdEncoding.EncodeToString(data)
+			}
+			m, err = DecodeStreamEntry(map[string]any{"uid": EmitterUID, "nsp": op.Nsp, "type": string(rune('0' + ClusterType(&op))), "data": field})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, m, &op, FormatStream)
+		})
+	}
+}
+
+func TestParseChannel(t *testing.T) {
+	tests := []struct {
+		channel string
+		want    ChannelInfo
+	}{
+		{"socket.io#/#", ChannelInfo{ChannelBroadcast, "/", ""}},
+		{"socket.io#/admin#room_777#", ChannelInfo{ChannelBroadcast, "/admin", "room_777"}},
+		{"socket.io#/#a#b*c#", ChannelInfo{ChannelBroadcast, "/", "a#b*c"}},
+		{"socket.io-request#/#", ChannelInfo{ChannelRequest, "/", ""}},
+		{"socket.io-response#/#", ChannelInfo{ChannelResponse, "/", ""}},
+		{"socket.io-response#/#AbC123#", ChannelInfo{ChannelResponse, "/", "AbC123"}},
+		{"socket.io#emitter", ChannelInfo{}},
+		{"socket.io-request#/#x#", ChannelInfo{}},
+		{"socket.io#/#room", ChannelInfo{}},
+		{"other#/#", ChannelInfo{}},
+	}
+	for _, tt := range tests {
+		if got := ParseChannel(DefaultPrefix, tt.channel); got != tt.want {
+			t.Errorf("%q: got %+v, want %+v", tt.channel, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,337 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Ext is a msgpack extension value other than the timestamp extension
+// (type -1), which decodes to a time.Time.
+type Ext struct {
+	// Type is the application-defined extension type.
+	Type int8
+	// Data is the extension payload, copied out of the input.
+	Data []byte
+}
+
+// DecodeMsgpack decodes exactly one msgpack value, as notepack.io (the codec
+// of the Node adapters) reads it, into plain Go values:
+//
+//   - nil → nil, bool → bool
+//   - integers → int64, or uint64 when above math.MaxInt64
+//   - float32 and float64 → float64
+//   - str → string (bytes kept as they are, not UTF-8 checked)
+//   - bin → []byte (a copy)
+//   - array → []any
+//   - map → map[string]any; keys that are not strings are converted to the
+//     property name JavaScript would use (1 → "1", true → "true",
+//     nil → "null", [1,2] → "1,2", a map → "[object Object]"), and the
+//     last of duplicate keys wins
+//   - ext -1 (timestamp, 32, 64 or 96 bits) → time.Time in UTC
+//   - any other ext → Ext
+//
+// Malformed input — a truncated value, the reserved byte 0xc1, a length
+// larger than what is left of the input, an invalid timestamp, nesting deeper
+// than 1000 levels, or bytes after the value — returns an error wrapping
+// ErrMalformed. The decoder never panics, and it never allocates more than a
+// small multiple of len(b): every length is checked against the remaining
+// input before anything is allocated.
+func DecodeMsgpack(b []byte) (any, error) {
+	d := mpDecoder{buf: b}
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	if d.pos != len(d.buf) {
+		return nil, errorf(ErrMalformed, "msgpack: %d trailing bytes after the value", len(d.buf)-d.pos)
+	}
+	return v, nil
+}
+
+// initialCap bounds the capacity reserved for an array or a map before its
+// elements have been read.
+const initialCap = 8
+
+// mpDecoder reads msgpack values from buf.
+type mpDecoder struct {
+	buf []byte
+	pos int
+}
+
+func (d *mpDecoder) fail(format string, args ...any) error {
+	return errorf(ErrMalformed, "msgpack at offset %d: "+format, append([]any{d.pos}, args...)...)
+}
+
+// take returns the next n bytes, or an error when fewer are left.
+func (d *mpDecoder) take(n uint64) ([]byte, error) {
+	if n > uint64(len(d.buf)-d.pos) {
+		return nil, d.fail("%d bytes announced, %d left", n, len(d.buf)-d.pos)
+	}
+	p := d.buf[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	return p, nil
+}
+
+// uintN reads a big-endian unsigned integer of size bytes (1, 2, 4 or 8).
+func (d *mpDecoder) uintN(size int) (uint64, error) {
+	p, err := d.take(uint64(size))
+	if err != nil {
+		return 0, err
+	}
+	switch size {
+	case 1:
+		return uint64(p[0]), nil
+	case 2:
+		return uint64(binary.BigEndian.Uint16(p)), nil
+	case 4:
+		return uint64(binary.BigEndian.Uint32(p)), nil
+	default:
+		return binary.BigEndian.Uint64(p), nil
+	}
+}
+
+func (d *mpDecoder) value(depth int) (any, error) {
+	if depth >= maxDepth {
+		return nil, d.fail("nested deeper than %d levels", maxDepth)
+	}
+	if d.pos >= len(d.buf) {
+		return nil, d.fail("unexpected end of input")
+	}
+	c := d.buf[d.pos]
+	d.pos++
+	switch {
+	case c <= 0x7f:
+		return int64(c), nil
+	case c >= 0xe0:
+		return int64(int8(c)), nil
+	case c >= 0x80 && c <= 0x8f:
+		return d.mapValue(uint64(c&0x0f), depth)
+	case c >= 0x90 && c <= 0x9f:
+		return d.arrayValue(uint64(c&0x0f), depth)
+	case c >= 0xa0 && c <= 0xbf:
+		return d.str(uint64(c & 0x1f))
+	}
+	switch c {
+	case 0xc0:
+		return nil, nil
+	case 0xc2:
+		return false, nil
+	case 0xc3:
+		return true, nil
+	case 0xc4, 0xc5, 0xc6: // bin 8/16/32
+		n, err := d.uintN(1 << (c - 0xc4))
+		if err != nil {
+			return nil, err
+		}
+		p, err := d.take(n)
+		if err != nil {
+			return nil, err
+		}
+		return append([]byte{}, p...), nil
+	case 0xc7, 0xc8, 0xc9: // ext 8/16/32
+		n, err := d.uintN(1 << (c - 0xc7))
+		if err != nil {
+			return nil, err
+		}
+		return d.ext(n)
+	case 0xca:
+		u, err := d.uintN(4)
+		if err != nil {
+			return nil, err
+		}
+		return float64(math.Float32frombits(uint32(u))), nil
+	case 0xcb:
+		u, err := d.uintN(8)
+		if err != nil {
+			return nil, err
+		}
+		return math.Float64frombits(u), nil
+	case 0xcc, 0xcd, 0xce, 0xcf: // uint 8/16/32/64
+		u, err := d.uintN(1 << (c - 0xcc))
+		if err != nil {
+			return nil, err
+		}
+		if u > math.MaxInt64 {
+			return u, nil
+		}
+		return int64(u), nil
+	case 0xd0, 0xd1, 0xd2, 0xd3: // int 8/16/32/64
+		size := 1 << (c - 0xd0)
+		u, err := d.uintN(size)
+		if err != nil {
+			return nil, err
+		}
+		switch size {
+		case 1:
+			return int64(int8(u)), nil
+		case 2:
+			return int64(int16(u)), nil
+		case 4:
+			return int64(int32(u)), nil
+		default:
+			return int64(u), nil
+		}
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1/2/4/8/16
+		return d.ext(1 << (c - 0xd4))
+	case 0xd9, 0xda, 0xdb: // str 8/16/32
+		n, err := d.uintN(1 << (c - 0xd9))
+		if err != nil {
+			return nil, err
+		}
+		return d.str(n)
+	case 0xdc, 0xdd: // array 16/32
+		n, err := d.uintN(2 << (c - 0xdc))
+		if err != nil {
+			return nil, err
+		}
+		return d.arrayValue(n, depth)
+	case 0xde, 0xdf: // map 16/32
+		n, err := d.uintN(2 << (c - 0xde))
+		if err != nil {
+			return nil, err
+		}
+		return d.mapValue(n, depth)
+	}
+	d.pos--
+	return nil, d.fail("invalid byte 0x%02x", c)
+}
+
+func (d *mpDecoder) str(n uint64) (any, error) {
+	p, err := d.take(n)
+	if err != nil {
+		return nil, err
+	}
+	return string(p), nil
+}
+
+func (d *mpDecoder) arrayValue(n uint64, depth int) (any, error) {
+	// Every element takes at least one byte.
+	if n > uint64(len(d.buf)-d.pos) {
+		return nil, d.fail("array of %d elements, %d bytes left", n, len(d.buf)-d.pos)
+	}
+	// Grow as elements are decoded rather than trusting the header: a chain
+	// of nested headers announcing large counts would otherwise allocate
+	// far more than the input holds before failing.
+	list := make([]any, 0, min(n, initialCap))
+	for range n {
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+	}
+	return list, nil
+}
+
+func (d *mpDecoder) mapValue(n uint64, depth int) (any, error) {
+	// Every key and every value takes at least one byte.
+	if n > uint64(len(d.buf)-d.pos)/2 {
+		return nil, d.fail("map of %d entries, %d bytes left", n, len(d.buf)-d.pos)
+	}
+	m := make(map[string]any, min(n, initialCap))
+	for range n {
+		k, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		m[propertyName(k)] = v
+	}
+	return m, nil
+}
+
+// ext reads the type byte and n data bytes of an extension value.
+func (d *mpDecoder) ext(n uint64) (any, error) {
+	tp, err := d.take(1)
+	if err != nil {
+		return nil, err
+	}
+	typ := int8(tp[0])
+	p, err := d.take(n)
+	if err != nil {
+		return nil, err
+	}
+	if typ != -1 {
+		return Ext{Type: typ, Data: append([]byte{}, p...)}, nil
+	}
+	var sec int64
+	var nsec uint32
+	switch len(p) {
+	case 4:
+		sec = int64(binary.BigEndian.Uint32(p))
+	case 8:
+		u := binary.BigEndian.Uint64(p)
+		nsec, sec = uint32(u>>34), int64(u&(1<<34-1))
+	case 12:
+		nsec, sec = binary.BigEndian.Uint32(p), int64(binary.BigEndian.Uint64(p[4:]))
+	default:
+		return nil, d.fail("timestamp extension of %d bytes (want 4, 8 or 12)", len(p))
+	}
+	if nsec > 999_999_999 {
+		return nil, d.fail("timestamp with %d nanoseconds", nsec)
+	}
+	return time.Unix(sec, int64(nsec)).UTC(), nil
+}
+
+// propertyName converts a decoded map key to the string JavaScript uses as
+// the property name when notepack.io stores it in an object (String(key)).
+func propertyName(k any) string {
+	switch k := k.(type) {
+	case string:
+		return k
+	case nil:
+		return "null"
+	case bool:
+		return strconv.FormatBool(k)
+	case int64:
+		return strconv.FormatInt(k, 10)
+	case uint64:
+		return jsNumberString(float64(k)) // JavaScript numbers are doubles
+	case float64:
+		return jsNumberString(k)
+	case []byte:
+		return string(k) // Buffer#toString decodes UTF-8
+	case []any:
+		parts := make([]string, len(k))
+		for i, e := range k {
+			if e != nil {
+				parts[i] = propertyName(e)
+			}
+		}
+		return strings.Join(parts, ",")
+	case time.Time:
+		return string(appendJSDate(nil, k))
+	case Ext:
+		// notepack.io reads an unknown extension as [type, Buffer].
+		return strconv.Itoa(int(k.Type)) + "," + string(k.Data)
+	}
+	return "[object Object]"
+}
+
+// jsNumberString formats a float64 as JavaScript's Number#toString does.
+func jsNumberString(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		return "0"
+	case f == math.Trunc(f) && math.Abs(f) < 1e21:
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	s := string(appendJSFloat(nil, f))
+	// JavaScript writes exponents with an explicit sign: 1e+21.
+	if i := strings.IndexByte(s, 'e'); i >= 0 && s[i+1] != '-' && s[i+1] != '+' {
+		s = s[:i+1] + "+" + s[i+1:]
+	}
+	return s
+}
