@@ -40,25 +40,26 @@ type Ext struct {
 // small multiple of len(b): every length is checked against the remaining
 // input before anything is allocated.
 func DecodeMsgpack(b []byte) (any, error) {
+	// A first pass checks the whole input without building anything, so
+	// that the second one can trust every count: malformed input allocates
+	// nothing, and well-formed input no more than its values need.
 	d := mpDecoder{buf: b}
-	v, err := d.value(0)
-	if err != nil {
+	if _, err := d.value(0); err != nil {
 		return nil, err
 	}
 	if d.pos != len(d.buf) {
 		return nil, errorf(ErrMalformed, "msgpack: %d trailing bytes after the value", len(d.buf)-d.pos)
 	}
-	return v, nil
+	d = mpDecoder{buf: b, build: true}
+	return d.value(0)
 }
 
-// initialCap bounds the capacity reserved for an array or a map before its
-// elements have been read.
-const initialCap = 8
-
-// mpDecoder reads msgpack values from buf.
+// mpDecoder reads msgpack values from buf. Without build it only checks
+// them, and returns nil for every value.
 type mpDecoder struct {
-	buf []byte
-	pos int
+	buf   []byte
+	pos   int
+	build bool
 }
 
 func (d *mpDecoder) fail(format string, args ...any) error {
@@ -104,9 +105,9 @@ func (d *mpDecoder) value(depth int) (any, error) {
 	d.pos++
 	switch {
 	case c <= 0x7f:
-		return int64(c), nil
+		return d.i64(int64(c)), nil
 	case c >= 0xe0:
-		return int64(int8(c)), nil
+		return d.i64(int64(int8(c))), nil
 	case c >= 0x80 && c <= 0x8f:
 		return d.mapValue(uint64(c&0x0f), depth)
 	case c >= 0x90 && c <= 0x9f:
@@ -127,7 +128,7 @@ func (d *mpDecoder) value(depth int) (any, error) {
 			return nil, err
 		}
 		p, err := d.take(n)
-		if err != nil {
+		if err != nil || !d.build {
 			return nil, err
 		}
 		return append([]byte{}, p...), nil
@@ -142,22 +143,25 @@ func (d *mpDecoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return float64(math.Float32frombits(uint32(u))), nil
+		return d.f64(float64(math.Float32frombits(uint32(u)))), nil
 	case 0xcb:
 		u, err := d.uintN(8)
 		if err != nil {
 			return nil, err
 		}
-		return math.Float64frombits(u), nil
+		return d.f64(math.Float64frombits(u)), nil
 	case 0xcc, 0xcd, 0xce, 0xcf: // uint 8/16/32/64
 		u, err := d.uintN(1 << (c - 0xcc))
 		if err != nil {
 			return nil, err
 		}
 		if u > math.MaxInt64 {
+			if !d.build {
+				return nil, nil
+			}
 			return u, nil
 		}
-		return int64(u), nil
+		return d.i64(int64(u)), nil
 	case 0xd0, 0xd1, 0xd2, 0xd3: // int 8/16/32/64
 		size := 1 << (c - 0xd0)
 		u, err := d.uintN(size)
@@ -166,13 +170,13 @@ func (d *mpDecoder) value(depth int) (any, error) {
 		}
 		switch size {
 		case 1:
-			return int64(int8(u)), nil
+			return d.i64(int64(int8(u))), nil
 		case 2:
-			return int64(int16(u)), nil
+			return d.i64(int64(int16(u))), nil
 		case 4:
-			return int64(int32(u)), nil
+			return d.i64(int64(int32(u))), nil
 		default:
-			return int64(u), nil
+			return d.i64(int64(u)), nil
 		}
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1/2/4/8/16
 		return d.ext(1 << (c - 0xd4))
@@ -199,9 +203,24 @@ func (d *mpDecoder) value(depth int) (any, error) {
 	return nil, d.fail("invalid byte 0x%02x", c)
 }
 
+// i64 and f64 box a number only when building (boxing allocates).
+func (d *mpDecoder) i64(v int64) any {
+	if !d.build {
+		return nil
+	}
+	return v
+}
+
+func (d *mpDecoder) f64(v float64) any {
+	if !d.build {
+		return nil
+	}
+	return v
+}
+
 func (d *mpDecoder) str(n uint64) (any, error) {
 	p, err := d.take(n)
-	if err != nil {
+	if err != nil || !d.build {
 		return nil, err
 	}
 	return string(p), nil
@@ -212,16 +231,21 @@ func (d *mpDecoder) arrayValue(n uint64, depth int) (any, error) {
 	if n > uint64(len(d.buf)-d.pos) {
 		return nil, d.fail("array of %d elements, %d bytes left", n, len(d.buf)-d.pos)
 	}
-	// Grow as elements are decoded rather than trusting the header: a chain
-	// of nested headers announcing large counts would otherwise allocate
-	// far more than the input holds before failing.
-	list := make([]any, 0, min(n, initialCap))
-	for range n {
+	if !d.build {
+		for range n {
+			if _, err := d.value(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	list := make([]any, n)
+	for i := range list {
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		list = append(list, v)
+		list[i] = v
 	}
 	return list, nil
 }
@@ -231,7 +255,15 @@ func (d *mpDecoder) mapValue(n uint64, depth int) (any, error) {
 	if n > uint64(len(d.buf)-d.pos)/2 {
 		return nil, d.fail("map of %d entries, %d bytes left", n, len(d.buf)-d.pos)
 	}
-	m := make(map[string]any, min(n, initialCap))
+	if !d.build {
+		for range 2 * n {
+			if _, err := d.value(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	m := make(map[string]any, n)
 	for range n {
 		k, err := d.value(depth + 1)
 		if err != nil {
@@ -258,6 +290,9 @@ func (d *mpDecoder) ext(n uint64) (any, error) {
 		return nil, err
 	}
 	if typ != -1 {
+		if !d.build {
+			return nil, nil
+		}
 		return Ext{Type: typ, Data: append([]byte{}, p...)}, nil
 	}
 	var sec int64
@@ -275,6 +310,9 @@ func (d *mpDecoder) ext(n uint64) (any, error) {
 	}
 	if nsec > 999_999_999 {
 		return nil, d.fail("timestamp with %d nanoseconds", nsec)
+	}
+	if !d.build {
+		return nil, nil
 	}
 	return time.Unix(sec, int64(nsec)).UTC(), nil
 }

@@ -195,6 +195,12 @@ func appendPad(b []byte, v, width int) []byte {
 }
 
 func (w *writer) reflectValue(v reflect.Value, depth int) error {
+	return w.reflectValueKind(v, depth, -1)
+}
+
+// reflectValueKind writes v; mk is the marshaler kind of v's type when the
+// caller knows it (struct fields of a static type), -1 otherwise.
+func (w *writer) reflectValueKind(v reflect.Value, depth int, mk int) error {
 	if depth >= maxDepth {
 		return errDepth()
 	}
@@ -203,19 +209,23 @@ func (w *writer) reflectValue(v reflect.Value, depth int) error {
 		return nil
 	}
 	t := v.Type()
-	switch t {
-	case timeType:
+	switch k := t.Kind(); {
+	case k != reflect.Struct && k != reflect.Slice && k != reflect.String:
+	case t == timeType:
 		t, _ := reflect.TypeAssert[time.Time](v) // no boxing allocation
 		w.timeValue(t)
 		return nil
-	case rawMessageType:
+	case t == rawMessageType:
 		return w.rawJSON(v.Bytes(), depth)
-	case jsonNumberType:
+	case t == jsonNumberType:
 		return w.rawJSON([]byte(v.String()), depth)
-	case objectType:
+	case t == objectType:
 		return w.value(v.Interface(), depth)
 	}
-	if m := marshalerKindOf(t); m != 0 {
+	if mk < 0 {
+		mk = marshalerKindOf(t)
+	}
+	if m := mk; m != 0 {
 		switch {
 		case m&jsonMarshaler != 0:
 			return w.marshalerValue(v, depth)
@@ -408,13 +418,17 @@ func (w *writer) textMarshalerValue(v reflect.Value) error {
 }
 
 func (w *writer) structValue(v reflect.Value, depth int) error {
-	fields := cachedFields(v.Type())
-	// Count the fields that will be written first: msgpack needs the
-	// count in the header, and the fields are few.
-	n := 0
-	for i := range fields {
-		if fv, ok := fields[i].get(v); ok && !fields[i].omit(fv) {
-			n++
+	sf := cachedFields(v.Type())
+	fields := sf.fields
+	// msgpack needs the count in the header: count the fields that will be
+	// written first, unless none can be left out.
+	n := len(fields)
+	if sf.mayOmit {
+		n = 0
+		for i := range fields {
+			if fv, ok := fields[i].get(v); ok && !fields[i].omit(fv) {
+				n++
+			}
 		}
 	}
 	w.beginMap(n)
@@ -424,14 +438,14 @@ func (w *writer) structValue(v reflect.Value, depth int) error {
 		if !ok || f.omit(fv) {
 			continue
 		}
-		w.key(f.name)
+		w.rawKey(f)
 		if f.quoted {
 			if err := w.quotedValue(fv); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := w.reflectValue(fv, depth+1); err != nil {
+		if err := w.reflectValueKind(fv, depth+1, f.marshalerKind); err != nil {
 			return err
 		}
 	}
@@ -440,6 +454,17 @@ func (w *writer) structValue(v reflect.Value, depth int) error {
 }
 
 // quotedValue implements the ",string" option: scalars become strings.
+// rawKey writes a struct field's precomputed key.
+func (w *writer) rawKey(f *field) {
+	if w.json {
+		w.sep()
+		w.buf = append(w.buf, f.jsonKey...)
+		w.needComma = false
+		return
+	}
+	w.buf = append(w.buf, f.msgpackKey...)
+}
+
 func (w *writer) quotedValue(v reflect.Value) error {
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -478,6 +503,19 @@ type field struct {
 	omitZero  bool
 	quoted    bool
 	isZero    func(reflect.Value) bool // IsZero method for omitzero, if any
+	// msgpackKey and jsonKey are the encoded key, computed once.
+	msgpackKey, jsonKey []byte
+	// marshalerKind is marshalerKindOf the field's static type, or -1
+	// for interface fields (whose dynamic type decides).
+	marshalerKind int
+}
+
+// structFields is the cached encoding plan of a struct type.
+type structFields struct {
+	fields []field
+	// mayOmit is set when some field can be left out (omitempty,
+	// omitzero, or reached through an embedded pointer that may be nil).
+	mayOmit bool
 }
 
 // get follows the index path; ok is false when an embedded pointer is nil.
@@ -527,14 +565,47 @@ func isEmptyValue(v reflect.Value) bool {
 	return false
 }
 
-var fieldCache sync.Map // reflect.Type -> []field
+var fieldCache sync.Map // reflect.Type -> *structFields
 
-func cachedFields(t reflect.Type) []field {
+func cachedFields(t reflect.Type) *structFields {
 	if f, ok := fieldCache.Load(t); ok {
-		return f.([]field)
+		return f.(*structFields)
 	}
-	f, _ := fieldCache.LoadOrStore(t, typeFields(t))
-	return f.([]field)
+	fields := typeFields(t)
+	sf := &structFields{fields: fields}
+	for i := range fields {
+		f := &fields[i]
+		ft := t.FieldByIndex(f.index[:1]).Type
+		if len(f.index) > 1 {
+			sf.mayOmit = true // embedded path: a nil embedded pointer hides the field
+			ft = fieldTypeByIndex(t, f.index)
+		}
+		if f.omitEmpty || f.omitZero {
+			sf.mayOmit = true
+		}
+		mw := writer{}
+		mw.key(f.name)
+		jw := writer{json: true}
+		jw.key(f.name)
+		f.msgpackKey, f.jsonKey = mw.buf, jw.buf
+		f.marshalerKind = -1
+		if ft.Kind() != reflect.Interface {
+			f.marshalerKind = marshalerKindOf(ft)
+		}
+	}
+	v, _ := fieldCache.LoadOrStore(t, sf)
+	return v.(*structFields)
+}
+
+// fieldTypeByIndex follows an index path through embedded (pointer) fields.
+func fieldTypeByIndex(t reflect.Type, index []int) reflect.Type {
+	for i, x := range index {
+		if i > 0 && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		t = t.Field(x).Type
+	}
+	return t
 }
 
 // typeFields lists the fields encoding/json would encode for struct type t,
