@@ -2,6 +2,7 @@ package emitter
 
 import (
 	"context"
+	"runtime"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -110,6 +111,14 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 		p.mu.Lock() // handed the lead: the leader count is unchanged
 	} else {
 		p.leaders++
+		if p.leaders > 1 {
+			// Another batch is in flight: callers are arriving together.
+			// Let the ones already runnable queue up first, so that this
+			// batch carries them instead of leaving alone.
+			p.mu.Unlock()
+			runtime.Gosched()
+			p.mu.Lock()
+		}
 	}
 	// Leading: c is not in the queue; take it and everything queued.
 	batch := append(p.spare[:0], c)
