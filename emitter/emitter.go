@@ -435,7 +435,10 @@ func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
 		}
 	case Sharded:
 		buf, err = protocol.AppendClusterMessage(buf, protocol.EmitterUID, op)
-		channel = protocol.ShardedChannel(cfg.prefix, e.nsp, cfg.shardedMode, op.Kind == protocol.OpBroadcast, e.rooms)
+		channel = e.channel
+		if op.Kind != protocol.OpBroadcast {
+			channel = protocol.ShardedChannel(cfg.prefix, e.nsp, cfg.shardedMode, false, nil)
+		}
 	case Streams:
 		buf, binary, err = protocol.AppendStreamData(buf, op)
 		channel = e.channel
