@@ -239,3 +239,16 @@ func TestShardedOnACluster(t *testing.T) {
 		t.Fatalf("got %s", m.Payload)
 	}
 }
+
+// TestThroughSentinel reaches the master through a real Redis Sentinel.
+func TestThroughSentinel(t *testing.T) {
+	master := testenv.StartRedis(t)
+	sentinel := testenv.StartSentinel(t, "mymaster", master)
+	s := subscribeAll(t, master.Client(t))
+	if code, stderr := cli(t, "", "emit", "--sentinel-master", "mymaster", "--redis", sentinel.Addr(), "--to", "r", "e", "1"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if m := s.next(t); m.Channel != "socket.io#/#r#" {
+		t.Fatalf("published on %q", m.Channel)
+	}
+}
