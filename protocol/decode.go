@@ -22,7 +22,9 @@ const (
 	FormatClassic Format = iota + 1
 	// FormatLegacy is socket.io 2 with socket.io-redis ≤ 5: broadcasts with
 	// packet type 5 or without "except" in opts, [packet, opts] broadcasts of
-	// socket.io-redis 0.1, and requests keyed "requestid".
+	// socket.io-redis 0.1, and requests keyed "requestid". A socket.io 2
+	// broadcast without binary has the classic shape exactly, and is
+	// reported as FormatClassic.
 	FormatLegacy
 	// FormatCluster is a ClusterAdapter message {uid, nsp, type, data}, as
 	// the sharded adapter publishes it (JSON or msgpack) and as the streams
@@ -192,6 +194,10 @@ const NoType = -1
 // (see the Kind constants); the others are zero. Values inside Args, Flags
 // and Data are the plain values DecodeMsgpack describes (JSON bodies decode
 // to the same types: integral numbers to int64, others to float64).
+//
+// A Message is a plain value that belongs to the caller: the decoders share
+// nothing with it (not even the input bytes), and it is not safe for
+// concurrent modification.
 type Message struct {
 	Format   Format
 	Encoding Encoding

@@ -493,3 +493,34 @@ func TestParseChannel(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDecode(b *testing.B) {
+	op := &Op{Nsp: "/", Rooms: []string{"room_777"}, Event: "my_event_name",
+		Args: []any{map[string]any{"id": "message_id", "created_at": "2017-12-19 14:00:00", "body": "message_body"}}}
+	classic, err := AppendClassicBroadcast(nil, EmitterUID, op, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cluster, err := AppendClusterMessage(nil, EmitterUID, op)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bb := range []struct {
+		name    string
+		payload []byte
+		decode  func([]byte) (*Message, error)
+	}{
+		{"classic broadcast (msgpack)", classic, DecodeClassicBroadcast},
+		{"cluster message (JSON)", cluster, DecodeClusterMessage},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bb.payload)))
+			for b.Loop() {
+				if _, err := bb.decode(bb.payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

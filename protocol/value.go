@@ -151,6 +151,10 @@ var errBinaryInJSON = fmt.Errorf("binary data cannot be written as JSON")
 
 func (w *writer) bytesValue(p []byte) error {
 	if w.json {
+		if w.placeholders {
+			w.placeholder(p)
+			return nil
+		}
 		return errBinaryInJSON
 	}
 	w.binValue(p)

@@ -20,6 +20,11 @@ type writer struct {
 	json      bool
 	needComma bool
 	binaries  int // []byte values written (msgpack) — the attachment count
+	// placeholders selects the JSON of the Socket.IO parser (sioargs.go):
+	// []byte becomes {"_placeholder":true,"num":N} and is appended to
+	// attachments. Only meaningful with json.
+	placeholders bool
+	attachments  [][]byte
 }
 
 func (w *writer) sep() {

@@ -8,6 +8,8 @@
 //	sioredis leave       [target flags] ROOM...
 //	sioredis disconnect  [target flags] [--close]
 //	sioredis server-emit [connection flags] [--nsp N] [--args-file FILE|-] EVENT [ARG...]
+//	sioredis serve       [--addr :8080]
+//	sioredis monitor     [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 //
 // Each ARG is one JSON value; {"$binary": "BASE64"} anywhere in a value is
 // sent as binary. Bad arguments exit with status 2 and publish nothing; a
@@ -42,6 +44,8 @@ Commands:
   leave        make the targeted sockets leave rooms   leave [target flags] ROOM...
   disconnect   disconnect the targeted sockets         disconnect [target flags] [--close]
   server-emit  send an event to the servers            server-emit [--redis --mode --prefix --nsp] [--args-file FILE|-] EVENT [ARG...]
+  serve        run a Socket.IO server with a live page serve [--addr :8080]
+  monitor      print the cluster traffic, decoded      monitor [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 
 Target flags:
   --redis URL          Redis URL (default $REDIS_URL, then redis://127.0.0.1:6379); with --cluster,
@@ -79,6 +83,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "emit", "join", "leave", "disconnect", "server-emit":
 		err = runEmitter(ctx, args[0], args[1:], stdin, stdout)
+	case "monitor":
+		err = runMonitor(ctx, args[1:], stdout, stderr)
+	case "serve":
+		err = runServe(ctx, args[1:], stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,102 @@
+package engineio
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Transport names, as in the "transport" query parameter.
+const (
+	TransportPolling   = "polling"
+	TransportWebSocket = "websocket"
+)
+
+// Config configures a Server. The zero value is valid: every zero field takes the default of the reference
+// server, noted on the field.
+type Config struct {
+	// PingInterval is the time between two pings sent by the server. Default 25 s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for the pong answering a ping before closing the connection
+	// with ReasonPingTimeout. Default 20 s.
+	PingTimeout time.Duration
+	// MaxHTTPBufferSize is the largest message a client may send, in bytes: the largest long-polling request
+	// body and the largest WebSocket message. It is announced to clients as maxPayload. Default 1,000,000.
+	MaxHTTPBufferSize int64
+	// Transports lists the transports accepted, among TransportPolling and TransportWebSocket. Default both.
+	Transports []string
+	// DisableUpgrades refuses the upgrade from long-polling to WebSocket (the handshake then announces no upgrade).
+	DisableUpgrades bool
+	// UpgradeTimeout bounds the upgrade of a long-polling connection, from the WebSocket handshake to the
+	// "upgrade" packet. Default 10 s.
+	UpgradeTimeout time.Duration
+	// AllowedOrigins lists the origins of browser pages allowed to connect from another site, such as
+	// "https://example.com", or host patterns matched with path.Match such as "*.example.com"; "*" allows
+	// every origin. A request without an Origin header, or whose origin is the server's own host, is always
+	// allowed; any other origin is refused with 403. Allowed cross-origin requests get the CORS headers.
+	AllowedOrigins []string
+	// AllowCredentials adds "Access-Control-Allow-Credentials: true" to CORS responses.
+	AllowCredentials bool
+	// AllowRequest, if not nil, is called for each handshake request; a non-nil error refuses it, with the
+	// status and code of a *RequestError or else 403 Forbidden.
+	AllowRequest func(r *http.Request) error
+	// MaxQueuedMessages bounds the outgoing queue of each connection, in packets. When it is full, volatile
+	// messages are dropped first; if that is not enough, the client is too slow and the connection is closed
+	// with ReasonSlowClient. Default 1024.
+	MaxQueuedMessages int
+	// CloseTimeout bounds a graceful close (Conn.Close), which first sends what is queued. Default 10 s.
+	CloseTimeout time.Duration
+	// Logger receives debug and warning records; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.PingInterval == 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout == 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.MaxHTTPBufferSize == 0 {
+		c.MaxHTTPBufferSize = 1_000_000
+	}
+	if c.UpgradeTimeout == 0 {
+		c.UpgradeTimeout = 10 * time.Second
+	}
+	if c.MaxQueuedMessages == 0 {
+		c.MaxQueuedMessages = 1024
+	}
+	if c.CloseTimeout == 0 {
+		c.CloseTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if len(c.Transports) == 0 {
+		c.Transports = []string{TransportPolling, TransportWebSocket}
+	}
+	if c.PingInterval < 0 || c.PingTimeout < 0 || c.MaxHTTPBufferSize < 0 || c.UpgradeTimeout < 0 ||
+		c.MaxQueuedMessages < 0 || c.CloseTimeout < 0 {
+		return c, fmt.Errorf("%w: negative duration or size", ErrConfig)
+	}
+	for _, t := range c.Transports {
+		if t != TransportPolling && t != TransportWebSocket {
+			return c, fmt.Errorf("%w: unknown transport %q", ErrConfig, t)
+		}
+	}
+	return c, nil
+}
+
+// ErrConfig is wrapped by the error of NewServer for an invalid Config.
+var ErrConfig = errors.New("engineio: invalid config")
+
+func (c *Config) allows(transport string) bool {
+	for _, t := range c.Transports {
+		if t == transport {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,116 @@
+package engineio
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func TestDecodePayload(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		want    []Packet
+		wantErr bool
+	}{
+		{"one message", "4hello", []Packet{{Type: PacketMessage, Data: []byte("hello")}}, false},
+		{"several", "4test1\x1e4test2\x1e2", []Packet{
+			{Type: PacketMessage, Data: []byte("test1")},
+			{Type: PacketMessage, Data: []byte("test2")},
+			{Type: PacketPing, Data: []byte{}},
+		}, false},
+		{"text and binary", "4hello\x1ebAQIDBA==", []Packet{
+			{Type: PacketMessage, Data: []byte("hello")},
+			{Type: PacketMessage, Data: []byte{1, 2, 3, 4}, Binary: true},
+		}, false},
+		{"utf-8", "4€😀", []Packet{{Type: PacketMessage, Data: []byte("€😀")}}, false},
+		{"empty binary", "b", []Packet{{Type: PacketMessage, Data: []byte{}, Binary: true}}, false},
+		{"empty body", "", nil, true},
+		{"bad type", "abc", nil, true},
+		{"type 7", "7", nil, true},
+		{"trailing separator", "4a\x1e", nil, true},
+		{"bad base64", "b!!!", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodePayload([]byte(tt.body))
+			if tt.wantErr {
+				if !errors.Is(err, ErrBadPacket) {
+					t.Fatalf("err = %v, want ErrBadPacket", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d packets, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				if got[i].Type != tt.want[i].Type || got[i].Binary != tt.want[i].Binary || !bytes.Equal(got[i].Data, tt.want[i].Data) {
+					t.Errorf("packet %d = %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestAppendPayload(t *testing.T) {
+	tests := []struct {
+		name    string
+		packets []Packet
+		want    string
+	}{
+		{"message", []Packet{{Type: PacketMessage, Data: []byte("hello")}}, "4hello"},
+		{"ping and noop", []Packet{{Type: PacketPing}, {Type: PacketNoop}}, "2\x1e6"},
+		{"binary", []Packet{{Type: PacketMessage, Data: []byte("hello")}, {Type: PacketMessage, Data: []byte{1, 2, 3, 4}, Binary: true}}, "4hello\x1ebAQIDBA=="},
+		{"close", []Packet{{Type: PacketClose}}, "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(AppendPayload(nil, tt.packets)); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzDecodePayload(f *testing.F) {
+	for _, s := range []string{"4hello", "4a\x1e4b", "4hello\x1ebAQIDBA==", "2", "6\x1e1", "b", "", "\x1e", "bAQ"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		packets, err := DecodePayload(body)
+		if err != nil {
+			if !errors.Is(err, ErrBadPacket) {
+				t.Fatalf("error %v does not wrap ErrBadPacket", err)
+			}
+			return
+		}
+		// What decodes re-encodes to a payload that decodes to the same packets.
+		again, err := DecodePayload(AppendPayload(nil, packets))
+		if err != nil || len(again) != len(packets) {
+			t.Fatalf("round trip: %v, %d vs %d packets", err, len(again), len(packets))
+		}
+		for i := range again {
+			if again[i].Type != packets[i].Type || again[i].Binary != packets[i].Binary || !bytes.Equal(again[i].Data, packets[i].Data) {
+				t.Fatalf("round trip packet %d: %+v vs %+v", i, again[i], packets[i])
+			}
+		}
+	})
+}
+
+func FuzzParsePacket(f *testing.F) {
+	f.Add([]byte("2probe"), false)
+	f.Add([]byte("5"), false)
+	f.Add([]byte{1, 2, 3}, true)
+	f.Fuzz(func(t *testing.T, frame []byte, binary bool) {
+		p, err := ParsePacket(frame, binary)
+		if err != nil {
+			return
+		}
+		if !binary && !bytes.Equal(AppendPacket(nil, p), frame) {
+			t.Fatalf("round trip of %q", frame)
+		}
+	})
+}

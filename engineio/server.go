@@ -1,0 +1,341 @@
+package engineio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// Handler receives the connections of a Server. For one connection, calls never overlap and come in this order:
+// OnOpen, then OnMessage for each message in the order the client sent them, then OnClose once.
+//
+// OnMessage is called from the goroutine reading the transport: while it runs, nothing more is read from that
+// client, so it should hand long work to another goroutine. It may keep msg.Data.
+type Handler interface {
+	OnOpen(c *Conn)
+	OnMessage(c *Conn, msg Message)
+	OnClose(c *Conn, reason CloseReason)
+}
+
+// Message is the data of one Engine.IO message packet.
+type Message struct {
+	Data   []byte
+	Binary bool
+}
+
+// Server is an Engine.IO v4 server. It is an http.Handler: mount it at the path clients use (by default
+// "/engine.io/", or "/socket.io/" under Socket.IO) in any router. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	handler Handler
+	open    []byte // the handshake data but the sid: `","upgrades":...}`
+
+	mu     sync.Mutex
+	conns  map[string]*Conn
+	closed bool
+
+	wg sync.WaitGroup // one per connection until its OnClose returns, one per writer goroutine
+}
+
+// NewServer returns a server that hands its connections to h.
+func NewServer(cfg Config, h Handler) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, errors.New("engineio: nil Handler")
+	}
+	return &Server{cfg: cfg, handler: h, conns: make(map[string]*Conn)}, nil
+}
+
+// Len returns the number of open connections.
+func (s *Server) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Conn returns the open connection with the given session id, or nil.
+func (s *Server) Conn(sid string) *Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[sid]
+}
+
+// Close refuses new connections, closes every connection with ReasonServerShutdown and waits, until ctx is done,
+// for the goroutines the server started and for the Handler's OnClose calls to return. It does not wait for
+// HTTP handlers, which belong to the http.Server: shut that down too.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close(ReasonServerShutdown, false)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) remove(c *Conn) {
+	s.mu.Lock()
+	if s.conns[c.id] == c {
+		delete(s.conns, c.id)
+	}
+	s.mu.Unlock()
+}
+
+// ServeHTTP serves the handshake, long-polling requests and WebSocket connections of Engine.IO v4.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin != "" {
+		if !s.originAllowed(origin, r.Host) {
+			writeError(w, &RequestError{Status: http.StatusForbidden, Code: CodeForbidden})
+			return
+		}
+		if !sameHost(origin, r.Host) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if s.cfg.AllowCredentials {
+				h.Set("Access-Control-Allow-Credentials", "true")
+			}
+		}
+	}
+	if r.Method == http.MethodOptions {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE")
+		if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+			h.Set("Access-Control-Allow-Headers", rh)
+			h.Add("Vary", "Access-Control-Request-Headers")
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("EIO") != "4" {
+		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnsupportedVersion})
+		return
+	}
+	transport := q.Get("transport")
+	if !s.cfg.allows(transport) {
+		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownTransport})
+		return
+	}
+	sid := q.Get("sid")
+	if sid == "" {
+		s.handshake(w, r, transport)
+		return
+	}
+	c := s.Conn(sid)
+	if c == nil {
+		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID})
+		return
+	}
+	switch {
+	case transport == TransportWebSocket:
+		c.serveUpgrade(w, r)
+	case r.Method == http.MethodGet:
+		c.servePollGet(w, r)
+	case r.Method == http.MethodPost:
+		c.servePollPost(w, r)
+	default:
+		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
+	}
+}
+
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string) {
+	if r.Method != http.MethodGet {
+		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadHandshakeMethod})
+		return
+	}
+	if s.cfg.AllowRequest != nil {
+		if err := s.cfg.AllowRequest(r); err != nil {
+			var re *RequestError
+			if !errors.As(err, &re) {
+				re = &RequestError{Status: http.StatusForbidden, Code: CodeForbidden}
+			}
+			writeError(w, re)
+			return
+		}
+	}
+	if transport == TransportWebSocket {
+		s.serveWebSocket(w, r)
+		return
+	}
+	c, err := s.newConn(r, TransportPolling)
+	if err != nil {
+		writeError(w, &RequestError{Status: http.StatusServiceUnavailable, Code: CodeBadRequest, Message: "Server closed"})
+		return
+	}
+	s.handler.OnOpen(c)
+	c.startHeartbeat()
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	_, _ = w.Write(AppendPacket(nil, Packet{Type: PacketOpen, Data: s.openData(c.id, true)}))
+}
+
+// serveWebSocket runs a session that starts on WebSocket, in the request's goroutine.
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, s.acceptOptions())
+	if err != nil {
+		return // Accept has answered the request
+	}
+	ws.SetReadLimit(s.cfg.MaxHTTPBufferSize)
+	c, err := s.newConn(r, TransportWebSocket)
+	if err != nil {
+		_ = ws.Close(websocket.StatusGoingAway, "server closed")
+		return
+	}
+	c.ws = ws
+	// The open packet goes first, through the writer like everything else.
+	c.queue = append(c.queue, queued{p: Packet{Type: PacketOpen, Data: s.openData(c.id, false)}})
+	c.startWriter()
+	s.handler.OnOpen(c)
+	c.startHeartbeat()
+	c.readWebSocket(ws)
+}
+
+func (s *Server) acceptOptions() *websocket.AcceptOptions {
+	// The origin was checked in ServeHTTP.
+	return &websocket.AcceptOptions{InsecureSkipVerify: true}
+}
+
+func (s *Server) newConn(r *http.Request, transport string) (*Conn, error) {
+	c := &Conn{
+		srv:       s,
+		id:        newID(),
+		transport: transport,
+		req:       requestInfo(r),
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrServerClosed
+	}
+	s.conns[c.id] = c
+	s.wg.Add(1) // released once OnClose has returned; Close waits for it
+
+	return c, nil
+}
+
+// openData returns the JSON payload of the open packet.
+func (s *Server) openData(sid string, upgradable bool) []byte {
+	type open struct {
+		SID          string   `json:"sid"`
+		Upgrades     []string `json:"upgrades"`
+		PingInterval int64    `json:"pingInterval"`
+		PingTimeout  int64    `json:"pingTimeout"`
+		MaxPayload   int64    `json:"maxPayload"`
+	}
+	o := open{
+		SID:          sid,
+		Upgrades:     []string{},
+		PingInterval: s.cfg.PingInterval.Milliseconds(),
+		PingTimeout:  s.cfg.PingTimeout.Milliseconds(),
+		MaxPayload:   s.cfg.MaxHTTPBufferSize,
+	}
+	if upgradable && !s.cfg.DisableUpgrades && s.cfg.allows(TransportWebSocket) {
+		o.Upgrades = []string{TransportWebSocket}
+	}
+	b, _ := json.Marshal(o)
+	return b
+}
+
+func (s *Server) originAllowed(origin, host string) bool {
+	if sameHost(origin, host) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	for _, p := range s.cfg.AllowedOrigins {
+		if p == "*" || strings.EqualFold(p, origin) {
+			return true
+		}
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func sameHost(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, host)
+}
+
+func writeError(w http.ResponseWriter, e *RequestError) {
+	msg := e.Message
+	if msg == "" {
+		msg = e.Code.String()
+	}
+	body, _ := json.Marshal(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{int(e.Code), msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(body)
+}
+
+// newID returns a random session id: 20 URL-safe characters.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// requestInfo keeps what handlers may read of the handshake request, without its body or context.
+func requestInfo(r *http.Request) *http.Request {
+	c := r.Clone(context.Background())
+	c.Body = http.NoBody
+	c.GetBody = nil
+	return c
+}
+
+// readBody reads at most limit bytes of the body; more is an error.
+func readBody(r *http.Request, limit int64) ([]byte, bool, error) {
+	if r.ContentLength > limit {
+		return nil, true, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(b)) > limit {
+		return nil, true, nil
+	}
+	return b, false, nil
+}

@@ -1,0 +1,105 @@
+// Command benchserver is the Go side of the server benchmarks (bench/server_test.go): a Socket.IO server of
+// package socketio with the events of testpeers/bench-server.js, its Node counterpart. It listens on a loopback
+// port, prints {"type":"ready","port":N,"pid":P} on standard output, and exits when its standard input closes.
+//
+// Events, all in the main namespace:
+//
+//	echo       acknowledges with its own arguments
+//	broadcast  [n, size]: emits "msg" [i, "x"×size] to every socket n times, then acknowledges with n
+//	gc         runs the garbage collector and returns memory to the OS, then acknowledges
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/sioredis/sioredis/socketio"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "benchserver:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := socketio.NewServer(socketio.Config{Logger: logger})
+	if err != nil {
+		return err
+	}
+	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
+		s.On("echo", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+			vals, err := args.Values()
+			if err != nil || ack == nil {
+				return
+			}
+			_ = ack(vals...)
+		})
+		s.On("broadcast", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+			var n, size int
+			if err := args.DecodeAll(&n, &size); err != nil {
+				return
+			}
+			body := strings.Repeat("x", size)
+			for i := range n {
+				if err := srv.Emit(ctx, "msg", i, body); err != nil {
+					logger.Error("broadcast", "err", err)
+					return
+				}
+			}
+			if ack != nil {
+				_ = ack(n)
+			}
+		})
+		s.On("gc", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+			runtime.GC()
+			debug.FreeOSMemory()
+			if ack != nil {
+				_ = ack()
+			}
+		})
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	ready, _ := json.Marshal(map[string]any{"type": "ready", "port": ln.Addr().(*net.TCPAddr).Port, "pid": os.Getpid()})
+	if _, err := fmt.Fprintf(stdout, "%s\n", ready); err != nil {
+		return err
+	}
+	stdinClosed := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, stdin)
+		close(stdinClosed)
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-stdinClosed:
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = errors.Join(srv.Close(sctx), hs.Shutdown(sctx))
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}

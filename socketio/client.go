@@ -1,0 +1,320 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/sioredis/sioredis/engineio"
+)
+
+// client is one Engine.IO connection and the sockets it has opened in namespaces. Its packets are read by the
+// engine's reading goroutine (onMessage, serialised by engineio) and handled in order by its runner.
+type client struct {
+	srv  *Server
+	conn *engineio.Conn
+	run  runner
+
+	pending *packet // a binary packet waiting for attachments (reader goroutine only)
+
+	mu           sync.Mutex
+	sockets      map[string]*Socket // by namespace
+	connecting   map[string]int     // CONNECT packets queued or running, by namespace
+	connectTimer *time.Timer
+	closeReason  DisconnectReason // set before closing the conn for a protocol error
+	closed       bool
+}
+
+func newClient(s *Server, c *engineio.Conn) *client {
+	cl := &client{srv: s, conn: c, sockets: make(map[string]*Socket), connecting: make(map[string]int)}
+	cl.run = runner{max: s.cfg.MaxPendingEvents, wg: &s.wg, log: s.log}
+	cl.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
+		cl.mu.Lock()
+		idle := len(cl.sockets) == 0
+		cl.mu.Unlock()
+		if idle {
+			s.log.Debug("socketio: no namespace joined in time", "sid", c.ID())
+			cl.closeWith(ReasonForcedClose)
+		}
+	})
+	return cl
+}
+
+// closeWith closes the connection, reporting reason to its sockets.
+func (cl *client) closeWith(reason DisconnectReason) {
+	cl.mu.Lock()
+	if cl.closeReason == "" {
+		cl.closeReason = reason
+	}
+	cl.mu.Unlock()
+	cl.conn.Close()
+}
+
+func (cl *client) parseError(err error) {
+	cl.srv.log.Debug("socketio: closing connection after a malformed packet", "sid", cl.conn.ID(), "err", err)
+	cl.closeWith(ReasonParseError)
+}
+
+// onMessage receives one Engine.IO message, in order.
+func (cl *client) onMessage(msg engineio.Message) {
+	if msg.Binary {
+		p := cl.pending
+		if p == nil {
+			cl.parseError(errors.New("unexpected binary message"))
+			return
+		}
+		p.bufs = append(p.bufs, msg.Data)
+		if len(p.bufs) == p.attachments {
+			cl.pending = nil
+			cl.handle(*p)
+		}
+		return
+	}
+	if cl.pending != nil {
+		cl.parseError(errors.New("text message while waiting for binary attachments"))
+		return
+	}
+	p, err := decodePacket(msg.Data)
+	if err != nil {
+		cl.parseError(err)
+		return
+	}
+	if p.attachments > 0 {
+		p.bufs = make([][]byte, 0, p.attachments)
+		cl.pending = &p
+		return
+	}
+	cl.handle(p)
+}
+
+func (cl *client) socket(nsp string) *Socket {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.sockets[nsp]
+}
+
+func (cl *client) handle(p packet) {
+	if p.typ == PacketConnect {
+		auth := json.RawMessage(p.data)
+		cl.mu.Lock()
+		cl.connecting[p.nsp]++
+		cl.mu.Unlock()
+		if !cl.run.do(func() { cl.connect(p.nsp, auth) }, false) {
+			cl.closeWith(ReasonSlowClient)
+		}
+		return
+	}
+	cl.mu.Lock()
+	known := cl.sockets[p.nsp] != nil || cl.connecting[p.nsp] > 0
+	cl.mu.Unlock()
+	if !known {
+		cl.parseError(errors.New("packet for a namespace not joined"))
+		return
+	}
+	// The socket is looked up when the packet is handled, after a CONNECT received before it.
+	nsp := p.nsp
+	switch p.typ {
+	case PacketDisconnect:
+		cl.run.do(func() {
+			if s := cl.socket(nsp); s != nil {
+				s.onclose(ReasonClientNamespaceDisconnect)
+			}
+		}, true)
+	case PacketEvent, PacketBinaryEvent:
+		name, args, err := p.eventArgs()
+		if err != nil {
+			cl.parseError(err)
+			return
+		}
+		id := p.id
+		if !cl.run.do(func() {
+			if s := cl.socket(nsp); s != nil {
+				s.dispatch(name, args, id)
+			}
+		}, false) {
+			cl.srv.log.Warn("socketio: closing connection: too many pending events", "sid", cl.conn.ID())
+			cl.closeWith(ReasonSlowClient)
+		}
+	case PacketAck, PacketBinaryAck:
+		args, err := p.ackArgs()
+		if err != nil {
+			cl.parseError(err)
+			return
+		}
+		if s := cl.socket(nsp); s != nil {
+			s.onAck(p.id, args)
+		}
+	}
+}
+
+// connect runs on the runner: namespace lookup, middlewares, CONNECT reply, connection handlers.
+func (cl *client) connect(name string, auth json.RawMessage) {
+	defer func() {
+		cl.mu.Lock()
+		cl.connecting[name]--
+		cl.mu.Unlock()
+	}()
+	if cl.socket(name) != nil {
+		return // already connected to this namespace
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(cl.conn.Context(), cancel)
+	defer stop()
+	ns := cl.srv.namespace(ctx, name, auth)
+	if ns == nil {
+		cancel()
+		cl.sendConnectError(name, &ConnectError{Message: "Invalid namespace"})
+		return
+	}
+	s := newSocket(ns, cl, auth, ctx, cancel)
+	for _, mw := range ns.allMiddlewares() {
+		if err := mw(ctx, s); err != nil {
+			cancel()
+			cl.sendConnectError(name, err)
+			return
+		}
+	}
+	cl.mu.Lock()
+	if cl.closed {
+		cl.mu.Unlock()
+		cancel()
+		return
+	}
+	cl.sockets[name] = s
+	cl.mu.Unlock()
+	cl.connectTimer.Stop()
+	ns.add(s)
+	s.Join(s.id)
+	data, _ := json.Marshal(map[string]string{"sid": s.id})
+	_ = cl.conn.Send(false, encodePacket(PacketConnect, name, -1, data, nil)...)
+	for _, h := range ns.connectionHandlers() {
+		h(ctx, s)
+	}
+}
+
+func (cl *client) sendConnectError(nsp string, err error) {
+	ce, ok := err.(*ConnectError)
+	if !ok && !errors.As(err, &ce) {
+		ce = &ConnectError{Message: err.Error()}
+	}
+	payload := struct {
+		Message string `json:"message"`
+		Data    any    `json:"data,omitempty"`
+	}{ce.Message, ce.Data}
+	data, merr := json.Marshal(payload)
+	if merr != nil {
+		data, _ = json.Marshal(struct {
+			Message string `json:"message"`
+		}{ce.Message})
+	}
+	_ = cl.conn.Send(false, encodePacket(PacketConnectError, nsp, -1, data, nil)...)
+}
+
+func (cl *client) remove(s *Socket) {
+	cl.mu.Lock()
+	if cl.sockets[s.ns.name] == s {
+		delete(cl.sockets, s.ns.name)
+	}
+	cl.mu.Unlock()
+}
+
+// disconnectAll sends DISCONNECT to every socket, then closes the connection gracefully.
+func (cl *client) disconnectAll() {
+	cl.mu.Lock()
+	socks := make([]*Socket, 0, len(cl.sockets))
+	for _, s := range cl.sockets {
+		socks = append(socks, s)
+	}
+	cl.mu.Unlock()
+	for _, s := range socks {
+		s.Disconnect(false)
+	}
+	cl.closeWith(ReasonServerNamespaceDisconnect)
+}
+
+// onClose runs when the Engine.IO connection is closed.
+func (cl *client) onClose(reason DisconnectReason) {
+	cl.mu.Lock()
+	cl.closed = true
+	if cl.closeReason != "" {
+		reason = cl.closeReason
+	}
+	socks := make([]*Socket, 0, len(cl.sockets))
+	for _, s := range cl.sockets {
+		socks = append(socks, s)
+	}
+	cl.mu.Unlock()
+	cl.connectTimer.Stop()
+	// Handlers blocked on the socket (an acknowledgement, say) are released at once; the disconnection itself
+	// runs after the packets received before the close, as a DISCONNECT packet among them sets the reason.
+	for _, s := range socks {
+		s.cancel()
+	}
+	cl.run.do(func() {
+		for _, s := range socks {
+			s.onclose(reason)
+		}
+	}, true)
+}
+
+// runner runs functions one after the other on a goroutine that exists only while there is work.
+type runner struct {
+	mu      sync.Mutex
+	q       []func()
+	running bool
+	max     int
+	wg      *sync.WaitGroup
+	log     interface {
+		Error(msg string, args ...any)
+	}
+}
+
+// do queues f; it returns false, queuing nothing, when max functions are waiting and force is false.
+func (r *runner) do(f func(), force bool) bool {
+	r.mu.Lock()
+	if !force && len(r.q) >= r.max {
+		r.mu.Unlock()
+		return false
+	}
+	r.q = append(r.q, f)
+	if r.running {
+		r.mu.Unlock()
+		return true
+	}
+	r.running = true
+	r.wg.Add(1)
+	r.mu.Unlock()
+	go r.loop()
+	return true
+}
+
+func (r *runner) loop() {
+	defer r.wg.Done()
+	for {
+		r.mu.Lock()
+		if len(r.q) == 0 {
+			r.running = false
+			r.q = nil
+			r.mu.Unlock()
+			return
+		}
+		f := r.q[0]
+		r.q[0] = nil
+		r.q = r.q[1:]
+		r.mu.Unlock()
+		r.call(f)
+	}
+}
+
+// call runs f, turning a panic of an application handler into a logged error.
+func (r *runner) call(f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.log.Error("socketio: handler panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	f()
+}

@@ -1,0 +1,19 @@
+// Package socketio is a Socket.IO v5 server (the protocol of socket.io 3 and 4) over Engine.IO v4 (package
+// engineio), served to the official JavaScript clients over HTTP long-polling and WebSocket.
+//
+// A Server is an http.Handler to mount at "/socket.io/". Clients join namespaces (Server.Of, or dynamic ones
+// with Server.OfFunc and Server.OfRegexp), pass through middlewares (Server.Use, Namespace.Use; a ConnectError
+// refuses them with a message and data), then exchange events, with acknowledgements both ways and binary
+// attachments ([]byte values). Sockets join rooms; broadcasts (Namespace.To, Socket.To, Except, Volatile) and
+// cluster commands (FetchSockets, SocketsJoin, SocketsLeave, DisconnectSockets, ServerSideEmit) go through the
+// namespace's Adapter: in memory by default, or a cluster adapter plugged in with Config.Adapter.
+//
+// # Concurrency
+//
+// Server, Namespace, Socket, BroadcastOperator and the in-memory adapter are safe for concurrent use. The event
+// handlers of one client run one at a time, in the order the client sent the events, on a goroutine that exists
+// while there is work; a handler may block (on EmitWithAck, say) without stopping the reading of the client's
+// packets. Emits never wait for the network: they queue packets for the connection's single writer, and a client
+// too slow to drain its bounded queue is disconnected (volatile packets are dropped first). Server.Close waits for
+// every goroutine the server started.
+package socketio

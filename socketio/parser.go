@@ -1,0 +1,250 @@
+package socketio
+
+// The Socket.IO v5 packet format of the default parser, in one place:
+//
+//	<type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
+//
+// followed, for BINARY_EVENT and BINARY_ACK, by one binary Engine.IO message per attachment; the payload refers
+// to attachment k with {"_placeholder":true,"num":k}.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/protocol"
+)
+
+// PacketType is the type of a Socket.IO packet.
+type PacketType byte
+
+// The Socket.IO v5 packet types.
+const (
+	PacketConnect      PacketType = 0
+	PacketDisconnect   PacketType = 1
+	PacketEvent        PacketType = 2
+	PacketAck          PacketType = 3
+	PacketConnectError PacketType = 4
+	PacketBinaryEvent  PacketType = 5
+	PacketBinaryAck    PacketType = 6
+)
+
+// maxAttachments bounds the binary attachments of one incoming packet.
+const maxAttachments = 100
+
+// packet is a decoded incoming packet, or the parts of an outgoing one.
+type packet struct {
+	typ         PacketType
+	nsp         string
+	id          int64 // -1: none
+	data        []byte
+	attachments int
+	bufs        [][]byte
+}
+
+// decodePacket decodes the header and payload of a packet (the text of an Engine.IO message). Binary packets
+// then need their attachments.
+func decodePacket(b []byte) (packet, error) {
+	p := packet{nsp: "/", id: -1}
+	if len(b) == 0 || b[0] < '0' || b[0] > '6' {
+		return p, fmt.Errorf("%w: unknown packet type", ErrBadPacket)
+	}
+	p.typ = PacketType(b[0] - '0')
+	i := 1
+	if p.typ == PacketBinaryEvent || p.typ == PacketBinaryAck {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j == i || j >= len(b) || b[j] != '-' || j-i > 4 {
+			return p, fmt.Errorf("%w: bad attachment count", ErrBadPacket)
+		}
+		n, _ := strconv.Atoi(string(b[i:j]))
+		if n > maxAttachments {
+			return p, fmt.Errorf("%w: %d attachments, at most %d", ErrBadPacket, n, maxAttachments)
+		}
+		p.attachments = n
+		i = j + 1
+	}
+	if i < len(b) && b[i] == '/' {
+		j := bytes.IndexByte(b[i:], ',')
+		if j < 0 {
+			p.nsp = string(b[i:])
+			i = len(b)
+		} else {
+			p.nsp = string(b[i : i+j])
+			i += j + 1
+		}
+	}
+	if i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		id, err := strconv.ParseInt(string(b[i:j]), 10, 64)
+		if err != nil || id > math.MaxInt32*2 {
+			return p, fmt.Errorf("%w: bad ack id", ErrBadPacket)
+		}
+		p.id = id
+		i = j
+	}
+	if i < len(b) {
+		p.data = b[i:]
+		if !json.Valid(p.data) {
+			return p, fmt.Errorf("%w: payload is not JSON", ErrBadPacket)
+		}
+	}
+	if err := p.validate(); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// validate checks the payload against the packet type, as the protocol requires of a receiver.
+func (p *packet) validate() error {
+	first := firstByte(p.data)
+	switch p.typ {
+	case PacketConnect:
+		if p.data != nil && first != '{' {
+			return fmt.Errorf("%w: CONNECT payload must be an object", ErrBadPacket)
+		}
+	case PacketDisconnect:
+		if p.data != nil {
+			return fmt.Errorf("%w: DISCONNECT has no payload", ErrBadPacket)
+		}
+	case PacketEvent, PacketBinaryEvent:
+		if first != '[' {
+			return fmt.Errorf("%w: EVENT payload must be an array", ErrBadPacket)
+		}
+	case PacketAck, PacketBinaryAck:
+		if first != '[' || p.id < 0 {
+			return fmt.Errorf("%w: ACK needs an id and an array payload", ErrBadPacket)
+		}
+	case PacketConnectError:
+		return fmt.Errorf("%w: CONNECT_ERROR is sent by servers only", ErrBadPacket)
+	}
+	return nil
+}
+
+func firstByte(b []byte) byte {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return c
+	}
+	return 0
+}
+
+// eventArgs splits an EVENT payload into its name and arguments.
+func (p *packet) eventArgs() (string, Args, error) {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(p.data, &elems); err != nil || len(elems) == 0 {
+		return "", Args{}, fmt.Errorf("%w: EVENT payload must be a non-empty array", ErrBadPacket)
+	}
+	var name string
+	if err := json.Unmarshal(elems[0], &name); err != nil {
+		return "", Args{}, fmt.Errorf("%w: event name must be a string", ErrBadPacket)
+	}
+	if err := protocol.ValidateEvent(name); err != nil {
+		return "", Args{}, fmt.Errorf("%w: %w", ErrBadPacket, err)
+	}
+	return name, Args{raw: elems[1:], bufs: p.bufs}, nil
+}
+
+// ackArgs returns the arguments of an ACK payload.
+func (p *packet) ackArgs() (Args, error) {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(p.data, &elems); err != nil {
+		return Args{}, fmt.Errorf("%w: ACK payload must be an array", ErrBadPacket)
+	}
+	return Args{raw: elems, bufs: p.bufs}, nil
+}
+
+// encodePacket returns the Engine.IO messages of a packet whose JSON payload (possibly nil) is data and whose
+// binary attachments are bufs: an EVENT or ACK with attachments becomes a BINARY_EVENT or BINARY_ACK.
+func encodePacket(typ PacketType, nsp string, id int64, data []byte, bufs [][]byte) []engineio.Message {
+	hdr := appendHeader(make([]byte, 0, 24+len(nsp)+len(data)), typ, nsp, id, len(bufs))
+	return packetMessages(append(hdr, data...), bufs)
+}
+
+// appendHeader appends the header of a packet: type, attachment count, namespace, ack id.
+func appendHeader(dst []byte, typ PacketType, nsp string, id int64, attachments int) []byte {
+	if attachments > 0 {
+		switch typ {
+		case PacketEvent:
+			typ = PacketBinaryEvent
+		case PacketAck:
+			typ = PacketBinaryAck
+		}
+	}
+	dst = append(dst, '0'+byte(typ))
+	if typ == PacketBinaryEvent || typ == PacketBinaryAck {
+		dst = strconv.AppendInt(dst, int64(attachments), 10)
+		dst = append(dst, '-')
+	}
+	if nsp != "/" && nsp != "" {
+		dst = append(dst, nsp...)
+		dst = append(dst, ',')
+	}
+	if id >= 0 {
+		dst = strconv.AppendInt(dst, id, 10)
+	}
+	return dst
+}
+
+func packetMessages(text []byte, bufs [][]byte) []engineio.Message {
+	msgs := make([]engineio.Message, 1, 1+len(bufs))
+	msgs[0] = engineio.Message{Data: text}
+	for _, b := range bufs {
+		msgs = append(msgs, engineio.Message{Data: b, Binary: true})
+	}
+	return msgs
+}
+
+// encodeEvent returns the messages of an EVENT packet ([event, ...args]; id >= 0 asks for an acknowledgement)
+// or, when event is "", of the ACK packet id carrying args. The arguments are encoded by package protocol,
+// exactly as the Redis emitter encodes them: []byte anywhere is a binary attachment (copied, so the caller may
+// reuse it once the call returns), time.Time the string of a JavaScript Date. More than
+// protocol.MaxClientAttachments attachments, which socket.io-client would refuse, is ErrTooManyAttachments.
+func encodeEvent(nsp string, id int64, event string, args []any) ([]engineio.Message, error) {
+	typ := PacketEvent
+	if event == "" {
+		typ = PacketAck
+	}
+	// The header of the packet without attachments, then the payload; binary packets (rare) get their header
+	// rewritten.
+	buf := appendHeader(make([]byte, 0, 64+len(nsp)), typ, nsp, id, 0)
+	start := len(buf)
+	var bufs [][]byte
+	var err error
+	if typ == PacketEvent {
+		buf, bufs, err = protocol.AppendEventData(buf, event, args, nil)
+	} else {
+		buf, bufs, err = protocol.AppendAckData(buf, args, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(bufs) == 0 {
+		return packetMessages(buf, nil), nil
+	}
+	if len(bufs) > protocol.MaxClientAttachments {
+		return nil, fmt.Errorf("%w: %d binary values, socket.io-client accepts at most %d per packet",
+			ErrTooManyAttachments, len(bufs), protocol.MaxClientAttachments)
+	}
+	hdr := appendHeader(make([]byte, 0, start+8+len(buf)-start), typ, nsp, id, len(bufs))
+	for i, b := range bufs {
+		bufs[i] = bytes.Clone(b)
+		if bufs[i] == nil {
+			bufs[i] = []byte{}
+		}
+	}
+	return packetMessages(append(hdr, buf[start:]...), bufs), nil
+}
+
+const maxDepth = 1000

@@ -1,0 +1,399 @@
+package socketio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/protocol"
+)
+
+// EventHandler handles an event received from a client. ack is nil unless the client asked for an
+// acknowledgement; then call it once with the reply. ctx ends when the socket disconnects.
+type EventHandler func(ctx context.Context, s *Socket, args Args, ack AckFunc)
+
+// AnyHandler receives every event, before its EventHandler.
+type AnyHandler func(ctx context.Context, s *Socket, event string, args Args)
+
+// AckFunc sends the acknowledgement of an event; a second call returns ErrAckTwice.
+type AckFunc func(args ...any) error
+
+// Handshake describes the request that opened the connection of a socket, and its CONNECT packet.
+type Handshake struct {
+	Headers http.Header
+	Query   url.Values
+	// Auth is the payload of the CONNECT packet (nil without one).
+	Auth    json.RawMessage
+	Address string
+	Time    time.Time
+	Secure  bool
+	URL     string
+}
+
+// Socket is a client connected to a namespace. Its event handlers run one at a time, in the order the client
+// sent the events, on a goroutine of their own (so a handler may wait for an acknowledgement). All its methods are
+// safe for concurrent use.
+type Socket struct {
+	id        string
+	ns        *Namespace
+	client    *client
+	handshake Handshake
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	mu              sync.Mutex
+	connected       bool
+	handlers        map[string]EventHandler
+	anyHandlers     []AnyHandler
+	onDisconnecting []func(ctx context.Context, reason DisconnectReason)
+	onDisconnect    []func(reason DisconnectReason)
+	acks            map[int64]chan Args
+	nextAck         int64
+	data            any
+}
+
+func newSocket(ns *Namespace, cl *client, auth json.RawMessage, ctx context.Context, cancel context.CancelFunc) *Socket {
+	r := cl.conn.Request()
+	return &Socket{
+		id:     newSocketID(),
+		ns:     ns,
+		client: cl,
+		ctx:    ctx,
+		cancel: cancel,
+		handshake: Handshake{
+			Headers: r.Header,
+			Query:   r.URL.Query(),
+			Auth:    auth,
+			Address: r.RemoteAddr,
+			Time:    time.Now(),
+			Secure:  r.TLS != nil,
+			URL:     r.URL.RequestURI(),
+		},
+		connected: true,
+		handlers:  make(map[string]EventHandler),
+		acks:      make(map[int64]chan Args),
+	}
+}
+
+func newSocketID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ID returns the socket id, also the name of the room holding only this socket.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the namespace of the socket.
+func (s *Socket) Namespace() *Namespace { return s.ns }
+
+// Handshake returns the handshake details. Do not modify them.
+func (s *Socket) Handshake() Handshake { return s.handshake }
+
+// Context returns a context canceled when the socket disconnects.
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// Conn returns the underlying Engine.IO connection, shared by the sockets of one client in several namespaces.
+func (s *Socket) Conn() *engineio.Conn { return s.client.conn }
+
+// Connected reports whether the socket is still connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// SetData sets the socket's application data, which FetchSockets reports.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Data returns the value set by SetData.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// On sets the handler of an event, replacing any previous one.
+func (s *Socket) On(event string, h EventHandler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers[event] = h
+}
+
+// OnAny adds a handler that receives every event.
+func (s *Socket) OnAny(h AnyHandler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.anyHandlers = append(s.anyHandlers, h)
+}
+
+// OnDisconnecting adds a handler run when the socket is about to disconnect, while it is still in its rooms.
+func (s *Socket) OnDisconnecting(h func(ctx context.Context, reason DisconnectReason)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onDisconnecting = append(s.onDisconnecting, h)
+}
+
+// OnDisconnect adds a handler run once the socket has disconnected.
+func (s *Socket) OnDisconnect(h func(reason DisconnectReason)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onDisconnect = append(s.onDisconnect, h)
+}
+
+// Emit sends an event to the client. It does not wait for the network: the packet is queued for the connection's
+// writer. The arguments are encoded as package protocol encodes them for the Redis emitter: encoding/json's
+// rules, except that []byte anywhere (an argument, a struct field, an element) is sent as binary (an ArrayBuffer,
+// or a Buffer in Node) and time.Time as the string of a JavaScript Date ("2017-12-19T14:00:00.000Z"). It returns
+// an error wrapping ErrInvalidEvent, ErrReservedEvent, ErrUnsupportedValue or ErrTooManyAttachments, or
+// ErrDisconnected.
+func (s *Socket) Emit(event string, args ...any) error { return s.emit(false, event, args) }
+
+// Volatile returns an emitter whose events may be dropped if the client is not ready to receive them.
+func (s *Socket) Volatile() VolatileEmitter { return VolatileEmitter{s} }
+
+// VolatileEmitter emits volatile events to one socket. It is a value, safe for concurrent use.
+type VolatileEmitter struct{ s *Socket }
+
+// Emit sends a volatile event; a dropped event is no error.
+func (v VolatileEmitter) Emit(event string, args ...any) error { return v.s.emit(true, event, args) }
+
+func (s *Socket) emit(volatile bool, event string, args []any) error {
+	msgs, err := encodeEvent(s.ns.name, -1, event, args)
+	if err != nil {
+		return err
+	}
+	return s.send(volatile, msgs)
+}
+
+func (s *Socket) send(volatile bool, msgs []engineio.Message) error {
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	switch err := s.client.conn.Send(volatile, msgs...); {
+	case errors.Is(err, engineio.ErrClosed):
+		return ErrDisconnected
+	case errors.Is(err, engineio.ErrDropped):
+		return nil
+	default:
+		return err
+	}
+}
+
+// SendMessages queues encoded messages (a packet and its attachments, from Packet.Messages) for the client.
+// Adapters use it to deliver broadcasts; a disconnected socket ignores it.
+func (s *Socket) SendMessages(volatile bool, msgs ...engineio.Message) {
+	_ = s.send(volatile, msgs)
+}
+
+// EmitWithAck sends an event and waits for the client's acknowledgement, until ctx ends (the error then wraps
+// ErrAckTimeout and ctx.Err()) or the socket disconnects (ErrDisconnected).
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	if err := protocol.ValidateEvent(event); err != nil {
+		return Args{}, err
+	}
+	ch := make(chan Args, 1)
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return Args{}, ErrDisconnected
+	}
+	id := s.nextAck
+	s.nextAck++
+	s.acks[id] = ch
+	s.mu.Unlock()
+	forget := func() {
+		s.mu.Lock()
+		delete(s.acks, id)
+		s.mu.Unlock()
+	}
+	msgs, err := encodeEvent(s.ns.name, id, event, args)
+	if err == nil {
+		err = s.send(false, msgs)
+	}
+	if err != nil {
+		forget()
+		return Args{}, err
+	}
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-ctx.Done():
+		forget()
+		return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
+	case <-s.ctx.Done():
+		forget()
+		return Args{}, ErrDisconnected
+	}
+}
+
+func (s *Socket) onAck(id int64, args Args) {
+	s.mu.Lock()
+	ch := s.acks[id]
+	delete(s.acks, id)
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- args
+	}
+}
+
+// dispatch runs the handlers of one event, on the client's runner.
+func (s *Socket) dispatch(event string, args Args, id int64) {
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return
+	}
+	h := s.handlers[event]
+	anys := s.anyHandlers
+	s.mu.Unlock()
+	var ack AckFunc
+	if id >= 0 {
+		var sent atomic.Bool
+		ack = func(a ...any) error {
+			if sent.Swap(true) {
+				return ErrAckTwice
+			}
+			msgs, err := encodeEvent(s.ns.name, id, "", a)
+			if err != nil {
+				sent.Store(false) // nothing was sent: the handler may try again with other values
+				return err
+			}
+			return s.send(false, msgs)
+		}
+	}
+	for _, a := range anys {
+		a(s.ctx, s, event, args)
+	}
+	if h != nil {
+		h(s.ctx, s, args, ack)
+	}
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) {
+	if len(rooms) > 0 && s.Connected() {
+		s.ns.adapter.AddAll(s.id, rooms)
+	}
+}
+
+// Leave removes the socket from rooms.
+func (s *Socket) Leave(rooms ...string) {
+	for _, r := range rooms {
+		s.ns.adapter.Del(s.id, r)
+	}
+}
+
+// Rooms returns the rooms of the socket, its own id included.
+func (s *Socket) Rooms() []string { return s.ns.adapter.SocketRooms(s.id) }
+
+// To returns a broadcast to the sockets in rooms, this socket excepted.
+func (s *Socket) To(rooms ...string) *BroadcastOperator {
+	return s.ns.op().To(rooms...).Except(s.id)
+}
+
+// Broadcast returns a broadcast to every socket of the namespace but this one.
+func (s *Socket) Broadcast() *BroadcastOperator { return s.ns.op().Except(s.id) }
+
+// Disconnect disconnects the socket from its namespace (the client gets "io server disconnect"); with close,
+// it disconnects the client's other namespaces too and closes the connection.
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.client.disconnectAll()
+		return
+	}
+	if !s.Connected() {
+		return
+	}
+	_ = s.client.conn.Send(false, encodePacket(PacketDisconnect, s.ns.name, -1, nil, nil)...)
+	s.onclose(ReasonServerNamespaceDisconnect)
+}
+
+// onclose disconnects the socket once: disconnecting handlers, rooms left, disconnect handlers.
+func (s *Socket) onclose(reason DisconnectReason) {
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return
+	}
+	s.connected = false
+	disconnecting, disconnect := s.onDisconnecting, s.onDisconnect
+	s.mu.Unlock()
+	for _, h := range disconnecting {
+		h(s.ctx, reason)
+	}
+	s.ns.adapter.DelAll(s.id)
+	s.ns.remove(s)
+	s.client.remove(s)
+	s.cancel()
+	for _, h := range disconnect {
+		h(reason)
+	}
+}
+
+// remote returns the description FetchSockets gives of a local socket.
+func (s *Socket) remote() RemoteSocket {
+	return RemoteSocket{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: s.Data(), ns: s.ns}
+}
+
+// Handle sets a typed handler: the event's first argument is decoded into a T. A client sending an argument that
+// does not decode is logged and ignored.
+func Handle[T any](s *Socket, event string, fn func(ctx context.Context, s *Socket, v T)) {
+	s.On(event, func(ctx context.Context, s *Socket, args Args, ack AckFunc) {
+		var v T
+		if args.Len() > 0 {
+			if err := args.Decode(0, &v); err != nil {
+				s.ns.srv.log.Warn("socketio: undecodable event argument", "event", event, "sid", s.id, "err", err)
+				return
+			}
+		}
+		fn(ctx, s, v)
+	})
+}
+
+// HandleAck sets a typed handler whose result is the acknowledgement: the event's first argument is decoded into
+// a T, and the returned R is sent back as the acknowledgement's argument when the client asked for one.
+func HandleAck[T, R any](s *Socket, event string, fn func(ctx context.Context, s *Socket, v T) R) {
+	s.On(event, func(ctx context.Context, s *Socket, args Args, ack AckFunc) {
+		var v T
+		if args.Len() > 0 {
+			if err := args.Decode(0, &v); err != nil {
+				s.ns.srv.log.Warn("socketio: undecodable event argument", "event", event, "sid", s.id, "err", err)
+				return
+			}
+		}
+		r := fn(ctx, s, v)
+		if ack != nil {
+			if err := ack(r); err != nil {
+				s.ns.srv.log.Warn("socketio: acknowledgement not sent", "event", event, "sid", s.id, "err", err)
+			}
+		}
+	})
+}
+
+// EmitWithAckAs is EmitWithAck decoding the first argument of the acknowledgement into an R.
+func EmitWithAckAs[R any](ctx context.Context, s *Socket, event string, args ...any) (R, error) {
+	var r R
+	a, err := s.EmitWithAck(ctx, event, args...)
+	if err != nil {
+		return r, err
+	}
+	if a.Len() == 0 {
+		return r, nil
+	}
+	err = a.Decode(0, &r)
+	return r, err
+}
