@@ -2,6 +2,7 @@ package emitter_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -9,13 +10,23 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/emitter"
+	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/pubsub"
 )
 
 // A chat message saved by an HTTP handler reaches every client in room
 // room_777 of the main namespace, through the Node.js servers of the cluster.
+// Here a subscriber stands in for those servers and shows what they receive.
 func Example() {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr}) // a real redis-server started by TestMain
 	defer rdb.Close()
+	servers, err := pubsub.Subscribe(ctx, rdb, pubsub.Patterns("socket.io#/#*")) // what Node servers subscribe to
+	if err != nil {
+		panic(err)
+	}
+	defer servers.Close()
+
 	io, err := emitter.New(rdb)
 	if err != nil {
 		panic(err)
@@ -25,10 +36,25 @@ func Example() {
 		CreatedAt time.Time `json:"created_at"`
 		Body      string    `json:"body"`
 	}
-	msg := Message{ID: "message_id", CreatedAt: time.Now(), Body: "message_body"}
-	if err := io.To("room_777").Emit(context.Background(), "my_event_name", msg); err != nil {
+	msg := Message{ID: "message_id", CreatedAt: time.Date(2017, 12, 19, 14, 0, 0, 0, time.UTC), Body: "message_body"}
+	if err := io.To("room_777").Emit(ctx, "my_event_name", msg); err != nil {
 		fmt.Println("not delivered:", err)
+		return
 	}
+
+	m := <-servers.C()
+	decoded, err := protocol.DecodeClassicBroadcast([]byte(m.Payload))
+	if err != nil {
+		panic(err)
+	}
+	args, _ := json.Marshal(decoded.Args)
+	fmt.Println(m.Channel)
+	fmt.Println(decoded.UID, decoded.Nsp, decoded.Rooms, decoded.Event)
+	fmt.Println(string(args))
+	// Output:
+	// socket.io#/#room_777#
+	// emitter / [room_777] my_event_name
+	// [{"body":"message_body","created_at":"2017-12-19T14:00:00.000Z","id":"message_id"}]
 }
 
 // Operators return new emitters: a base emitter can be shared and refined
