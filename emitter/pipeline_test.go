@@ -13,6 +13,7 @@ import (
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/pubsub"
 )
 
 // TestPipeliningKeepsOrderAndResults has many goroutines emit numbered
@@ -165,4 +166,58 @@ func TestCancelledWhileQueuedPublishesNothing(t *testing.T) {
 		}
 	}
 	t.Fatal("the last emit did not arrive")
+}
+
+// TestPipelinedShardedOnACluster sends concurrent SPUBLISHes to channels of
+// many slots of a real Redis Cluster: batches span nodes, and every message
+// reaches the subscribers of its own channel.
+func TestPipelinedShardedOnACluster(t *testing.T) {
+	cl := testenv.StartRedisCluster(t, 3)
+	rdb := cl.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const rooms, each = 12, 25
+	var channels []string
+	for r := range rooms {
+		channels = append(channels, fmt.Sprintf("socket.io#/#room-%d#", r))
+	}
+	sub, err := pubsub.Subscribe(ctx, rdb, pubsub.ShardedChannels(channels...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	e, err := emitter.New(rdb, emitter.WithMode(emitter.Sharded), emitter.WithSubscriptionMode(emitter.SubscriptionDynamic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for r := range rooms {
+		wg.Go(func() {
+			room := e.To(fmt.Sprintf("room-%d", r))
+			for i := range each {
+				if err := room.Emit(ctx, "n", i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got := map[string]int{}
+	for range rooms * each {
+		select {
+		case m := <-sub.C():
+			if m.Kind != pubsub.KindMessage {
+				t.Fatalf("gap: %+v", m.Gap)
+			}
+			got[m.Channel]++
+		case <-ctx.Done():
+			t.Fatalf("received %v", got)
+		}
+	}
+	for _, ch := range channels {
+		if got[ch] != each {
+			t.Errorf("%s: %d messages, want %d", ch, got[ch], each)
+		}
+	}
 }
