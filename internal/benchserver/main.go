@@ -7,6 +7,8 @@
 //	echo       acknowledges with its own arguments
 //	broadcast  [n, size]: emits "msg" [i, "x"×size] to every socket n times, then acknowledges with n
 //	gc         runs the garbage collector and returns memory to the OS, then acknowledges
+//	heap-profile  [path]: writes a heap profile to path, then acknowledges with the error text ("<nil>")
+//	stats      acknowledges with the goroutine count and the runtime's memory statistics (Go only)
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -62,6 +65,27 @@ func run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			}
 			if ack != nil {
 				_ = ack(n)
+			}
+		})
+		s.On("stats", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			if ack != nil {
+				_ = ack(map[string]any{"goroutines": runtime.NumGoroutine(), "heapInuse": m.HeapInuse,
+					"stackInuse": m.StackInuse, "sys": m.Sys})
+			}
+		})
+		s.On("heap-profile", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+			var path string
+			if err := args.Decode(0, &path); err != nil || path == "" {
+				return
+			}
+			f, err := os.Create(path)
+			if err == nil {
+				err = errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
+			}
+			if ack != nil {
+				_ = ack(fmt.Sprint(err))
 			}
 		})
 		s.On("gc", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {

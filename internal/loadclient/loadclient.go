@@ -200,7 +200,9 @@ func (c *Conn) read() {
 	var err error
 	for {
 		var r io.Reader
-		if _, r, err = c.ws.Reader(c.pool.ctx); err != nil {
+		// No context: Pool.Close ends the read with CloseNow, and a cancelable context would cost a callback
+		// registration per message.
+		if _, r, err = c.ws.Reader(context.Background()); err != nil {
 			break
 		}
 		buf = buf[:0]

@@ -1,0 +1,444 @@
+package bench
+
+// Server benchmarks: the Socket.IO server of package socketio (internal/benchserver, a process of its own)
+// against a plain Node socket.io 4.8 server (testpeers/bench-server.js), measured by the same Go load client
+// (internal/loadclient, WebSocket only) in the same run, on loopback. Run them with
+//
+//	go test -run '^$' -bench Server -benchtime 1x -timeout 60m ./bench/
+//
+// Sizes: BENCH_IDLE_CONNS (default 10000), BENCH_FANOUT_CONNS (10000), BENCH_FANOUT_MSGS (20),
+// BENCH_FANOUT_PAYLOAD (bytes per message, 100), BENCH_ECHO_CONNS (1000), BENCH_ECHO_ROUNDS (20 per connection).
+// BENCH_HEAP_PROFILE=FILE makes the Go server write a heap profile with its idle connections open.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sioredis/sioredis/internal/loadclient"
+	"github.com/sioredis/sioredis/internal/testenv"
+)
+
+// dialParallel bounds the handshakes in flight, for both servers.
+const dialParallel = 64
+
+// raiseNoFile raises the soft limit of open files to the hard limit; the server processes inherit it.
+func raiseNoFile(b *testing.B, need int) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatal(err)
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if lim.Cur < uint64(need)+256 {
+		b.Fatalf("open files limit %d is below the %d connections asked for (raise the hard limit: ulimit -Hn)", lim.Cur, need)
+	}
+}
+
+// syncBuffer keeps the end of a process's standard error.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.buf.Len() > 64<<10 {
+		s.buf.Reset()
+	}
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// serverProc is one server under test, a child process.
+type serverProc struct {
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *syncBuffer
+	pid    int
+	url    string
+	done   chan struct{}
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// goServerBinary builds internal/benchserver once per test process.
+func goServerBinary(b *testing.B) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sioredis-benchserver-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "benchserver")
+		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", buildPath, "./internal/benchserver")
+		cmd.Dir = testenv.RepoRoot(b)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+func startServer(b *testing.B, name string) *serverProc {
+	b.Helper()
+	var cmd *exec.Cmd
+	switch name {
+	case "go":
+		cmd = exec.Command(goServerBinary(b))
+	case "node":
+		node, err := exec.LookPath("node")
+		if err != nil {
+			b.Fatal("node not found in PATH")
+		}
+		cmd = exec.Command(node, "--expose-gc", "bench-server.js")
+		cmd.Dir = testenv.NodePeersDir(b)
+	}
+	s := &serverProc{name: name, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stderr = s.stderr
+	cmd.WaitDelay = 5 * time.Second
+	var err error
+	if s.stdin, err = cmd.StdinPipe(); err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.stop)
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if !sc.Scan() {
+			ready <- fmt.Errorf("%s server printed nothing: %v", name, sc.Err())
+			return
+		}
+		var r struct {
+			Port int `json:"port"`
+			PID  int `json:"pid"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Port == 0 {
+			ready <- fmt.Errorf("%s server: ready line %q: %v", name, sc.Bytes(), err)
+			return
+		}
+		s.url, s.pid = "http://127.0.0.1:"+strconv.Itoa(r.Port), r.PID
+		ready <- nil
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() {
+		_ = cmd.Wait()
+		close(s.done)
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			b.Fatalf("%v\nstderr:\n%s", err, s.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		b.Fatalf("%s server not ready after 30 s\nstderr:\n%s", name, s.stderr.String())
+	}
+	return s
+}
+
+// stop closes the server's stdin, which makes it exit; it is killed after 15 s.
+func (s *serverProc) stop() {
+	_ = s.stdin.Close()
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+func (s *serverProc) alive(b *testing.B) {
+	b.Helper()
+	select {
+	case <-s.done:
+		b.Fatalf("%s server exited\nstderr:\n%s", s.name, s.stderr.String())
+	default:
+	}
+}
+
+// rssKiB reads the resident set size of the server process.
+func (s *serverProc) rssKiB(b *testing.B) int64 {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				b.Fatalf("VmRSS %q: %v", rest, err)
+			}
+			return v
+		}
+	}
+	b.Fatal("no VmRSS in /proc/PID/status")
+	return 0
+}
+
+// cpu returns the CPU time (user + system) the server process has used so far.
+func (s *serverProc) cpu(b *testing.B) time.Duration {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses: utime and stime are fields 14 and 15.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("/proc/%d/stat: %q", s.pid, data)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times: 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// selfCPU returns the CPU time of this process (the load client).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gc asks the server to collect its garbage, then lets it settle.
+func gc(b *testing.B, ctl *loadclient.Pool) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := ctl.Conn(0).Call(ctx, "gc"); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(time.Second)
+}
+
+func dial(b *testing.B, s *serverProc, n int) (*loadclient.Pool, time.Duration) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	p, err := loadclient.Dial(ctx, s.url, n, dialParallel)
+	if err != nil {
+		s.alive(b)
+		b.Fatalf("%s server: %v", s.name, err)
+	}
+	return p, time.Since(start)
+}
+
+var servers = []string{"go", "node"}
+
+// BenchmarkServer_IdleMemory measures the resident memory of each server process per idle WebSocket connection
+// joined to the main namespace: (RSS with the connections − RSS before them) / connections, after each server's
+// garbage collection (runtime.GC + FreeOSMemory in Go, global.gc() in Node) and a one-second pause.
+func BenchmarkServer_IdleMemory(b *testing.B) {
+	n := envInt("BENCH_IDLE_CONNS", 10000)
+	raiseNoFile(b, n)
+	for b.Loop() {
+		perConn := map[string]float64{}
+		for _, name := range servers {
+			s := startServer(b, name)
+			ctl, _ := dial(b, s, 1)
+			gc(b, ctl)
+			before := s.rssKiB(b)
+			p, took := dial(b, s, n)
+			time.Sleep(2 * time.Second)
+			settled := s.rssKiB(b)
+			gc(b, ctl)
+			after := s.rssKiB(b)
+			s.alive(b)
+			if name == "go" {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				stats, err := ctl.Conn(0).Call(ctx, "stats")
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Logf("go runtime: %s", stats)
+				if path := os.Getenv("BENCH_HEAP_PROFILE"); path != "" {
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					res, err := ctl.Conn(0).Call(ctx, "heap-profile", json.RawMessage(strconv.Quote(path)))
+					cancel()
+					b.Logf("heap profile written to %s: %s %v", path, res, err)
+				}
+			}
+			perConn[name] = float64(after-before) / float64(n)
+			b.Logf("%s: %d connections dialed in %v (%.0f/s); RSS %d KiB before, %d KiB with them (%d KiB after GC): %.1f KiB/conn (%.1f before GC)",
+				name, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), before, settled, after,
+				perConn[name], float64(settled-before)/float64(n))
+			p.Close()
+			ctl.Close()
+			s.stop()
+		}
+		b.ReportMetric(perConn["go"], "go-KiB/conn")
+		b.ReportMetric(perConn["node"], "node-KiB/conn")
+		b.ReportMetric(perConn["go"]/perConn["node"], "go/node")
+	}
+}
+
+// BenchmarkServer_Broadcast measures the fan-out of io.emit: a control connection asks the server for M
+// broadcasts of "msg" [i, "x"×size] to every socket, and the clock runs until the N measured connections have
+// received all N×M packets. The load client runs on the same machine, so it competes with the server for CPU.
+func BenchmarkServer_Broadcast(b *testing.B) {
+	n := envInt("BENCH_FANOUT_CONNS", 10000)
+	m := envInt("BENCH_FANOUT_MSGS", 20)
+	size := envInt("BENCH_FANOUT_PAYLOAD", 100)
+	raiseNoFile(b, n)
+	for b.Loop() {
+		rate, cpuPer := map[string]float64{}, map[string]float64{}
+		for _, name := range servers {
+			s := startServer(b, name)
+			p, _ := dial(b, s, n)
+			ctl, _ := dial(b, s, 1)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			// Warm-up: one broadcast, fully delivered.
+			if _, err := ctl.Conn(0).Call(ctx, "broadcast", json.RawMessage("1"), json.RawMessage(strconv.Itoa(size))); err != nil {
+				b.Fatal(err)
+			}
+			if err := p.WaitEvents(ctx, int64(n)); err != nil {
+				s.alive(b)
+				b.Fatal(err)
+			}
+			base := p.Events()
+			cpu0, self0 := s.cpu(b), selfCPU()
+			start := time.Now()
+			if _, err := ctl.Conn(0).Call(ctx, "broadcast", json.RawMessage(strconv.Itoa(m)), json.RawMessage(strconv.Itoa(size))); err != nil {
+				b.Fatal(err)
+			}
+			emitted := time.Since(start)
+			if err := p.WaitEvents(ctx, base+int64(n*m)); err != nil {
+				s.alive(b)
+				b.Fatal(err)
+			}
+			elapsed := time.Since(start)
+			cpu, self := s.cpu(b)-cpu0, selfCPU()-self0
+			cancel()
+			s.alive(b)
+			rate[name] = float64(n*m) / elapsed.Seconds()
+			cpuPer[name] = float64(cpu.Nanoseconds()) / float64(n*m) / 1e3
+			b.Logf("%s: %d broadcasts × %d connections = %d packets in %v (%.0f delivered/s; emit loop returned after %v); server CPU %v (%.2f µs/packet), load client CPU %v",
+				name, m, n, n*m, elapsed.Round(time.Millisecond), rate[name], emitted.Round(time.Millisecond),
+				cpu, cpuPer[name], self.Round(10*time.Millisecond))
+			p.Close()
+			ctl.Close()
+			s.stop()
+		}
+		b.ReportMetric(rate["go"], "go-delivered/s")
+		b.ReportMetric(rate["node"], "node-delivered/s")
+		b.ReportMetric(rate["go"]/rate["node"], "go/node")
+		b.ReportMetric(cpuPer["go"], "go-server-CPU-µs/packet")
+		b.ReportMetric(cpuPer["node"], "node-server-CPU-µs/packet")
+	}
+}
+
+// BenchmarkServer_Echo measures the round trip of an event acknowledged by the server with its own arguments
+// (a ~100-byte object), with N connections each doing R echoes one after the other, all at the same time.
+func BenchmarkServer_Echo(b *testing.B) {
+	n := envInt("BENCH_ECHO_CONNS", 1000)
+	rounds := envInt("BENCH_ECHO_ROUNDS", 20)
+	raiseNoFile(b, n)
+	arg := json.RawMessage(`{"seq":1,"user":"bench","text":"` + strings.Repeat("x", 64) + `"}`)
+	for b.Loop() {
+		type result struct{ p50, p99, max time.Duration }
+		res := map[string]result{}
+		for _, name := range servers {
+			s := startServer(b, name)
+			p, _ := dial(b, s, n)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			// Warm-up: one echo per connection.
+			if _, err := echoAll(ctx, p, 1, arg); err != nil {
+				b.Fatal(err)
+			}
+			cpu0, self0 := s.cpu(b), selfCPU()
+			start := time.Now()
+			rtts, err := echoAll(ctx, p, rounds, arg)
+			if err != nil {
+				s.alive(b)
+				b.Fatal(err)
+			}
+			elapsed := time.Since(start)
+			cpu, self := s.cpu(b)-cpu0, selfCPU()-self0
+			cancel()
+			slices.Sort(rtts)
+			r := result{rtts[len(rtts)/2], rtts[len(rtts)*99/100], rtts[len(rtts)-1]}
+			res[name] = r
+			b.Logf("%s: %d echoes on %d connections in %v (%.0f/s): p50 %v, p99 %v, max %v; server CPU %v (%.1f µs/echo), load client CPU %v",
+				name, len(rtts), n, elapsed.Round(time.Millisecond), float64(len(rtts))/elapsed.Seconds(), r.p50, r.p99, r.max,
+				cpu, float64(cpu.Nanoseconds())/float64(len(rtts))/1e3, self.Round(10*time.Millisecond))
+			p.Close()
+			s.stop()
+		}
+		b.ReportMetric(float64(res["go"].p50.Microseconds()), "go-p50-µs")
+		b.ReportMetric(float64(res["go"].p99.Microseconds()), "go-p99-µs")
+		b.ReportMetric(float64(res["node"].p50.Microseconds()), "node-p50-µs")
+		b.ReportMetric(float64(res["node"].p99.Microseconds()), "node-p99-µs")
+	}
+}
+
+// echoAll runs rounds echoes on every connection of p at once, each connection waiting for one acknowledgement
+// before sending the next, and returns every round-trip time.
+func echoAll(ctx context.Context, p *loadclient.Pool, rounds int, arg json.RawMessage) ([]time.Duration, error) {
+	all := make([][]time.Duration, p.Len())
+	errs := make([]error, p.Len())
+	var wg sync.WaitGroup
+	for i := range p.Len() {
+		wg.Go(func() {
+			c := p.Conn(i)
+			for range rounds {
+				t := time.Now()
+				if _, err := c.Call(ctx, "echo", arg); err != nil {
+					errs[i] = err
+					return
+				}
+				all[i] = append(all[i], time.Since(t))
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return slices.Concat(all...), nil
+}

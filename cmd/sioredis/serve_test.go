@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sioredis/sioredis/internal/testenv"
+)
+
+// serveLog collects the standard error of an in-process "sioredis serve".
+type serveLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *serveLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *serveLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+var servingURL = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
+
+// startServe runs "sioredis serve --addr 127.0.0.1:0" in-process until the test ends, and returns its URL.
+func startServe(t *testing.T) (string, *serveLog) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &serveLog{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, strings.NewReader(""), io.Discard, logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited with status %d:\n%s", code, logs.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("serve did not stop:\n%s", logs.String())
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if m := servingURL.FindStringSubmatch(logs.String()); m != nil {
+			return m[1], logs
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited with status %d:\n%s", code, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestServe(t *testing.T) {
+	url, logs := startServe(t)
+	cl := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	t.Run("static files", func(t *testing.T) {
+		tests := []struct {
+			path   string
+			status int
+			want   string
+		}{
+			{"/", http.StatusOK, "<html"},
+			{"/socket.io.min.js", http.StatusOK, "socket.io"},
+			{"/socket.io-client.LICENSE", http.StatusOK, "MIT"},
+			{"/nope", http.StatusNotFound, ""},
+			{"/socket.io/?EIO=4&transport=polling", http.StatusOK, `"sid"`},
+			{"/socket.io/?EIO=3&transport=polling", http.StatusBadRequest, `"code"`},
+		}
+		for _, tt := range tests {
+			t.Run(tt.path, func(t *testing.T) {
+				res, err := cl.Get(url + tt.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != tt.status || !strings.Contains(strings.ToLower(string(body)), strings.ToLower(tt.want)) {
+					t.Errorf("GET %s: %d %.200q, want %d containing %q", tt.path, res.StatusCode, body, tt.status, tt.want)
+				}
+			})
+		}
+	})
+	t.Run("node client", func(t *testing.T) {
+		out := testenv.RunNode(t, "serve-client.js", "--url", url)
+		var r struct {
+			Type    string `json:"type"`
+			Message struct {
+				Room, Text, From, At string
+			} `json:"message"`
+		}
+		if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil || r.Type != "result" {
+			t.Fatalf("serve-client.js output %q: %v", out, err)
+		}
+		if _, err := time.Parse(time.RFC3339, r.Message.At); err != nil || r.Message.Room != "r1" {
+			t.Errorf("message %+v: %v", r.Message, err)
+		}
+		if !strings.Contains(logs.String(), "connected") {
+			t.Errorf("no connection logged:\n%s", logs.String())
+		}
+	})
+}
+
+func TestServeUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"serve", "extra"}, 2},
+		{[]string{"serve", "--bogus"}, 2},
+		{[]string{"serve", "--addr", "256.0.0.1:bad"}, 1},
+		{[]string{"serve", "-h"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var stderr serveLog
+			if code := run(ctx, tt.args, strings.NewReader(""), io.Discard, &stderr); code != tt.code {
+				t.Errorf("status %d, want %d:\n%s", code, tt.code, stderr.String())
+			}
+		})
+	}
+}

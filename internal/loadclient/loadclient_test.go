@@ -1,0 +1,92 @@
+package loadclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/socketio"
+)
+
+// TestPool runs the client against a real server of package socketio: handshake, pings, events, acknowledgements.
+func TestPool(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	srv, err := socketio.NewServer(socketio.Config{Engine: engineio.Config{PingInterval: 50 * time.Millisecond, PingTimeout: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
+		s.On("echo", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+			vals, _ := args.Values()
+			_ = ack(vals...)
+		})
+		s.On("broadcast", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+			var n int
+			_ = args.Decode(0, &n)
+			for i := range n {
+				_ = srv.Emit(ctx, "msg", i)
+			}
+			_ = ack(n)
+		})
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+		hs.Close()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := Dial(ctx, hs.URL, 5, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	tests := []struct {
+		name  string
+		event string
+		args  []json.RawMessage
+		want  string
+	}{
+		{"echo", "echo", []json.RawMessage{json.RawMessage(`{"a":[1,"x"]}`), json.RawMessage(`2`)}, `[{"a":[1,"x"]},2]`},
+		{"no args", "echo", nil, `[]`},
+		{"broadcast", "broadcast", []json.RawMessage{json.RawMessage(`3`)}, `[3]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := p.Conn(0).Call(ctx, tt.event, tt.args...)
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("Call = %s, %v; want %s", got, err, tt.want)
+			}
+		})
+	}
+	if err := p.WaitEvents(ctx, 15); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // several pings: the connections must still be up
+	if _, err := p.Conn(4).Call(ctx, "echo"); err != nil {
+		t.Fatalf("after pings: %v", err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancelShort()
+	if _, err := p.Conn(1).Call(short, "unknown-event"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("unanswered call: %v", err)
+	}
+}
+
+func TestDialRefused(t *testing.T) {
+	hs := httptest.NewServer(http.NotFoundHandler())
+	defer hs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := Dial(ctx, hs.URL, 3, 2); err == nil {
+		t.Fatal("dial to a server without Socket.IO succeeded")
+	}
+}
