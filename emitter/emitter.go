@@ -111,6 +111,20 @@ type config struct {
 	logger         *slog.Logger
 	pipelining     bool
 	pipe           *pipeliner
+	parser         Parser
+}
+
+// Parser is a custom codec for classic broadcasts: the parser option of
+// @socket.io/redis-adapter ≥ 8 (and of @socket.io/redis-emitter ≥ 5.1), for
+// clusters whose servers were given one. Encode receives the message
+// [uid, {type, data, nsp}, {rooms, flags, except}], with protocol.Object
+// for the objects (their MarshalJSON keeps the key order) and the event
+// arguments as given; it must return what the servers' parser decodes.
+// Requests (socketsJoin, serverSideEmit...) stay JSON, which the adapters
+// recognise before calling their parser. A Parser must be safe for
+// concurrent use.
+type Parser interface {
+	Encode(msg any) ([]byte, error)
 }
 
 // Option configures an Emitter.
@@ -155,6 +169,12 @@ func WithMaxAttachments(n int) Option { return func(c *config) { c.maxAttachment
 // round trip, as node-redis does; a lone caller's command is sent at once.
 // Each call still returns its own command's result.
 func WithAutoPipelining(on bool) Option { return func(c *config) { c.pipelining = on } }
+
+// WithParser sets the codec of classic broadcasts, for clusters whose
+// adapter was created with a parser option. Only the Classic mode has one.
+// Arguments are still checked by the built-in encoder first, so a bad
+// argument is refused whatever the parser would do with it.
+func WithParser(p Parser) Option { return func(c *config) { c.parser = p } }
 
 // WithLogger sets the logger for debug records of what is published.
 // Default: slog.Default().
@@ -202,6 +222,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Emitter, error) {
 	}
 	if cfg.mode < Classic || cfg.mode > Legacy {
 		return nil, fmt.Errorf("sioredis: emitter.New: invalid mode %d", cfg.mode)
+	}
+	if cfg.parser != nil && cfg.mode != Classic {
+		return nil, fmt.Errorf("sioredis: emitter.New: a parser applies to the classic mode only, not %s", cfg.mode)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
@@ -426,6 +449,13 @@ func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
 		if op.Kind == protocol.OpBroadcast {
 			buf, err = protocol.AppendClassicBroadcast(buf, protocol.EmitterUID, op, cfg.mode == Legacy)
 			channel = e.channel
+			if err == nil && cfg.parser != nil {
+				var custom []byte
+				if custom, err = cfg.parser.Encode(protocol.ClassicBroadcastValue(protocol.EmitterUID, op)); err != nil {
+					err = fmt.Errorf("sioredis: parser: %w", err)
+				}
+				buf = append(buf[:0], custom...)
+			}
 		} else {
 			if cfg.mode == Legacy {
 				return fmt.Errorf("%w: %s on a socket.io 2 cluster (socket.io-redis 5 has no request channel for it)", ErrUnsupported, op.Kind)

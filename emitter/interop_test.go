@@ -532,3 +532,72 @@ func TestInteropSharded(t *testing.T) {
 		})
 	}
 }
+
+// jsonParser is the Go side of a JSON codec that a deployment gave its
+// classic adapters (parser: {encode: JSON.stringify, decode: JSON.parse}).
+type jsonParser struct{}
+
+func (jsonParser) Encode(msg any) ([]byte, error) { return json.Marshal(msg) }
+
+func TestInteropClassicCustomParser(t *testing.T) {
+	ctx := testCtx(t)
+	r := testenv.StartRedis(t)
+	rdb := r.Client(t)
+	var servers []*testenv.NodeServer
+	for range 2 {
+		servers = append(servers, testenv.StartNodeServer(t, testenv.NodeServerConfig{
+			Flavor: testenv.FlavorV4Classic, RedisAddrs: []string{r.Addr()}, Namespaces: []string{"/admin"}, Parser: "json",
+		}))
+	}
+	clients := testenv.StartClients(t, 4, []testenv.ClientSpec{
+		servers[0].Client("c1", "/", "room_777"), servers[1].Client("c2", "/", "room_888"), servers[1].Client("a1", "/admin", "room_777"),
+	})
+	e, err := emitter.New(rdb, emitter.WithParser(jsonParser{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.To("room_777").Volatile().Emit(ctx, "my_event_name", map[string]string{"id": "message_id"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Of("/admin").To("room_777").Emit(ctx, "admin", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.To("room_888").SocketsJoin(ctx, "joined"); err != nil { // a JSON request, whatever the parser
+		t.Fatal(err)
+	}
+	if err := e.Emit(ctx, "done"); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := clients.WaitEvent(ctx, "c1", testenv.EventNamed("my_event_name"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ev.ArgsJSON(); got != `[{"id":"message_id"}]` {
+		t.Errorf("c1 got %s", got)
+	}
+	if _, err := clients.WaitEvent(ctx, "a1", testenv.EventNamed("admin")); err != nil {
+		t.Fatal(err)
+	}
+	if err := clients.WaitAll(ctx, "done", "c1", "c2"); err != nil {
+		t.Fatal(err)
+	}
+	clients.AssertNoEvent(t, "c2", "my_event_name", "admin")
+	for {
+		rooms, err := servers[1].Rooms(ctx, "/", clients.IDs["c2"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(rooms, "joined") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("c2 never joined: %v", rooms)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// A parser is for the classic mode only.
+	if _, err := emitter.New(rdb, emitter.WithMode(emitter.Sharded), emitter.WithParser(jsonParser{})); err == nil {
+		t.Error("a parser was accepted for the sharded mode")
+	}
+}

@@ -266,6 +266,39 @@ func AppendClassicBroadcast(dst []byte, uid string, op *Op, legacy bool) ([]byte
 	return w.buf, nil
 }
 
+// ClassicBroadcastValue returns the classic broadcast message
+// [uid, {type, data, nsp}, {rooms, flags, except}] as a Go value, for a
+// custom codec: the parser option of @socket.io/redis-adapter ≥ 8 and
+// @socket.io/redis-emitter ≥ 5.1, which encodes this very value instead of
+// notepack.io. Objects are Object values, so their keys keep the official
+// emitter's order; event arguments are included as given.
+func ClassicBroadcastValue(uid string, op *Op) any {
+	data := make([]any, 0, 1+len(op.Args))
+	data = append(append(data, op.Event), op.Args...)
+	flags := Object{}
+	volatile := Member{Key: "volatile", Value: true}
+	if op.Flags.Volatile && !op.Flags.CompressFirst {
+		flags = append(flags, volatile)
+	}
+	if op.Flags.Compress != CompressUnset {
+		flags = append(flags, Member{Key: "compress", Value: op.Flags.Compress == CompressTrue})
+	}
+	if op.Flags.Volatile && op.Flags.CompressFirst {
+		flags = append(flags, volatile)
+	}
+	orEmpty := func(list []string) []string {
+		if list == nil {
+			return []string{}
+		}
+		return list
+	}
+	return []any{
+		uid,
+		Object{{Key: "type", Value: PacketEvent}, {Key: "data", Value: data}, {Key: "nsp", Value: op.Nsp}},
+		Object{{Key: "rooms", Value: orEmpty(op.Rooms)}, {Key: "flags", Value: flags}, {Key: "except", Value: orEmpty(op.Except)}},
+	}
+}
+
 // AppendClassicRequest appends the message of a classic-adapter request
 // (socketsJoin, socketsLeave, disconnectSockets, serverSideEmit), JSON as
 // the official emitter sends it. A serverSideEmit whose arguments hold

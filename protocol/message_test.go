@@ -207,3 +207,26 @@ func TestValidation(t *testing.T) {
 		t.Errorf("prefix: %v", err)
 	}
 }
+
+// A codec that encodes ClassicBroadcastValue as notepack does gives the
+// bytes of AppendClassicBroadcast: the value is the same message.
+func TestClassicBroadcastValueIsTheSameMessage(t *testing.T) {
+	ops := []*Op{
+		{Nsp: "/", Rooms: []string{"room_777"}, Event: "my_event_name", Args: []any{map[string]any{"foo": "bar"}}},
+		{Nsp: "/admin", Except: []string{"r1"}, Flags: Flags{Volatile: true, Compress: CompressFalse}, Event: "x", Args: []any{1, []byte{1}}},
+		{Nsp: "/", Flags: Flags{Volatile: true, Compress: CompressTrue, CompressFirst: true}, Event: "y"},
+	}
+	for i, op := range ops {
+		want, err := AppendClassicBroadcast(nil, EmitterUID, op, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := writer{}
+		if err := w.value(ClassicBroadcastValue(EmitterUID, op), 0); err != nil {
+			t.Fatal(err)
+		}
+		if hex.EncodeToString(w.buf) != hex.EncodeToString(want) {
+			t.Errorf("op %d:\n got %x\nwant %x", i, w.buf, want)
+		}
+	}
+}

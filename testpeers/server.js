@@ -29,6 +29,12 @@ const port = args.port === undefined ? 0 : Number(args.port);
 const prefix = typeof args.prefix === "string" ? args.prefix : "socket.io";
 const streamCount = args["stream-count"] === undefined ? 1 : Number(args["stream-count"]);
 const redisMode = typeof args["redis-mode"] === "string" ? args["redis-mode"] : "auto";
+// --parser json: the classic adapter's parser option, as a deployment with a custom codec would set it.
+const parsers = {
+  json: { encode: (msg) => JSON.stringify(msg), decode: (msg) => JSON.parse(msg.toString()) },
+};
+if (args.parser !== undefined && !(args.parser in parsers)) fatal(`unknown --parser ${args.parser} (json)`);
+const parser = args.parser === undefined ? undefined : parsers[args.parser];
 if (!["auto", "cluster", "standalone"].includes(redisMode)) fatal("--redis-mode must be auto, cluster or standalone");
 const sseEvents = args["sse-event"].length > 0 ? args["sse-event"] : ["hello", "ping-all"];
 const namespaces = ["/"];
@@ -151,7 +157,7 @@ async function setupV4() {
   if (flavor === "v4-classic") {
     const { createAdapter } = require("@socket.io/redis-adapter");
     const { pub, sub } = await connectPair(cluster);
-    adapter = createAdapter(pub, sub, { key: prefix });
+    adapter = createAdapter(pub, sub, parser ? { key: prefix, parser } : { key: prefix });
   } else if (flavor.startsWith("v4-sharded-")) {
     const { createShardedAdapter } = require("@socket.io/redis-adapter");
     const { pub, sub } = await connectPair(cluster);

@@ -44,6 +44,9 @@ type NodeServerConfig struct {
 	Prefix string
 	// StreamCount is the streams adapter's streamCount; default 1.
 	StreamCount int
+	// Parser is the classic adapter's parser option: "" for its default (notepack.io), "json" for a
+	// JSON.stringify/JSON.parse parser.
+	Parser string
 	// SSEEvents are the event names for which serverSideEmit lines are reported; default "hello" and "ping-all".
 	SSEEvents []string
 	// RedisMode forces "cluster" or "standalone" clients; "" or "auto" detects.
@@ -82,6 +85,9 @@ func StartNodeServer(tb testing.TB, cfg NodeServerConfig) *NodeServer {
 	}
 	if cfg.Prefix != "" {
 		args = append(args, "--prefix", cfg.Prefix)
+	}
+	if cfg.Parser != "" {
+		args = append(args, "--parser", cfg.Parser)
 	}
 	if cfg.StreamCount > 0 {
 		args = append(args, "--stream-count", strconv.Itoa(cfg.StreamCount))
