@@ -58,6 +58,7 @@ type RequestError struct {
 	Message string
 }
 
+// Error describes the refused request.
 func (e *RequestError) Error() string {
 	msg := e.Message
 	if msg == "" {

@@ -34,6 +34,7 @@ const (
 	FormatStream
 )
 
+// String returns the format's name.
 func (f Format) String() string {
 	switch f {
 	case FormatClassic:
@@ -60,6 +61,7 @@ const (
 	EncodingJSON
 )
 
+// String returns the encoding's name.
 func (e Encoding) String() string {
 	switch e {
 	case EncodingMsgpack:

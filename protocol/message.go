@@ -117,6 +117,7 @@ const (
 	OpServerSideEmit
 )
 
+// String returns the operation's name as the Node API spells it.
 func (k OpKind) String() string {
 	switch k {
 	case OpBroadcast:

@@ -41,6 +41,7 @@ type ConnectError struct {
 	Data    any
 }
 
+// Error returns the refusal's message.
 func (e *ConnectError) Error() string {
 	return fmt.Sprintf("socketio: connection refused: %s", e.Message)
 }
