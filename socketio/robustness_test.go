@@ -27,6 +27,25 @@ func rawClient(t *testing.T, url string) *websocket.Conn {
 	return ws
 }
 
+// connectRaw connects ws to the main namespace and waits for the server's CONNECT reply.
+func connectRaw(t *testing.T, ws *websocket.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ws.Write(ctx, websocket.MessageText, []byte("40")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("no CONNECT reply: %v", err)
+		}
+		if strings.HasPrefix(string(b), "40{") {
+			return
+		}
+	}
+}
+
 // readUntilClosed reads frames until the server closes the connection, and returns them.
 func readUntilClosed(t *testing.T, ws *websocket.Conn) []string {
 	t.Helper()
@@ -76,7 +95,7 @@ func TestMalformedPacketsCloseTheConnection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ws := rawClient(t, ts.URL())
-			_ = ws.Write(ctx, websocket.MessageText, []byte("40"))
+			connectRaw(t, ws) // else a broken packet may close the connection before the socket exists
 			for i, f := range tt.frames {
 				typ := websocket.MessageText
 				if tt.binary && i == len(tt.frames)-1 {
