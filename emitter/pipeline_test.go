@@ -134,7 +134,7 @@ func TestCancelledWhileQueuedPublishesNothing(t *testing.T) {
 	ctx := context.Background()
 	e, _ := emitter.New(rdb)
 	admin := srv.Client(t)
-	if err := admin.Do(ctx, "CLIENT", "PAUSE", "400", "WRITE").Err(); err != nil {
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", "1000", "WRITE").Err(); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -145,8 +145,8 @@ func TestCancelledWhileQueuedPublishesNothing(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(50 * time.Millisecond)
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // both leaders are blocked in the paused Redis by now
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	err := e.Emit(short, "cancelled")
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
