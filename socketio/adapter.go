@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/sioredis/sioredis/engineio"
@@ -22,6 +23,28 @@ import (
 // Ordering: the broadcasts made by one goroutine reach each local socket in the order they were made, and after
 // the joins and leaves that goroutine made before them (Broadcast resolves its target sockets synchronously).
 //
+// Broadcasts with acknowledgements (BroadcastWithAck, behind BroadcastOperator.EmitWithAck) follow the model of
+// the reference server's adapter.broadcastWithAck, so that a cluster adapter can carry them between servers (as
+// @socket.io/redis-adapter does with its BROADCAST request carrying a requestId, answered by
+// BROADCAST_CLIENT_COUNT and BROADCAST_ACK responses):
+//
+//   - Every server of the cluster reached (this one only with opts.Flags.Local) calls clientCount exactly once,
+//     with the number of its sockets the packet was sent to (0 included). The caller expects as many calls as
+//     Adapter.ServerCount reports (1 with opts.Flags.Local).
+//   - ack is called once per client acknowledgement, with its arguments (a cluster adapter relaying another
+//     server's responses may carry only the first argument, as @socket.io/redis-adapter does). A socket that does
+//     not answer, or disconnects, gets no call: the caller stops waiting when its context ends.
+//   - For one server, clientCount may come before or after the acks of that server's clients; the caller only
+//     compares totals.
+//   - Both callbacks may be called from any goroutine, concurrently, during BroadcastWithAck and after it
+//     returns, until ctx ends; they must not block (they only record). Once ctx has ended the adapter should
+//     stop calling them and release what it holds for the operation; a call racing with the end is ignored.
+//   - Each socket's packet has an ack id of that socket's own (Socket.SendWithAck): unlike the reference
+//     server, which shares one id among the sockets of a broadcast, ids never collide with those of
+//     Socket.EmitWithAck. A cluster adapter delivering a remote request to its local sockets does the same.
+//   - The ordering guarantee above holds for BroadcastWithAck too: it resolves and queues its local packets
+//     before returning, as Broadcast does.
+//
 // Re-entrancy: an Adapter must not hold its locks while it calls Socket or Namespace methods, since those call
 // back into the Adapter (Socket.Join calls AddAll, for example).
 type Adapter interface {
@@ -35,6 +58,11 @@ type Adapter interface {
 	SocketRooms(id string) []string
 	// Broadcast delivers p to every socket matching opts, on every server unless opts.Flags.Local.
 	Broadcast(ctx context.Context, p *Packet, opts BroadcastOptions) error
+	// BroadcastWithAck delivers p to every socket matching opts, on every server unless opts.Flags.Local, each
+	// with an acknowledgement id, then reports through clientCount and ack as the Broadcasts with
+	// acknowledgements section of the Adapter contract says. It returns once the packets are sent (or the
+	// request published); an error means clientCount may never be called for some servers.
+	BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(Args)) error
 	// FetchSockets returns the sockets matching opts, on every server unless opts.Flags.Local.
 	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]RemoteSocket, error)
 	// AddSockets makes the sockets matching opts join rooms.
@@ -101,6 +129,20 @@ func (p *Packet) Messages() ([]engineio.Message, error) {
 		p.msgs, p.err = encodeEvent(p.Nsp, -1, p.Event, p.Args)
 	})
 	return p.msgs, p.err
+}
+
+// withAckID returns msgs, the messages of an EVENT packet of namespace nsp without an ack id (from
+// Packet.Messages), with the ack id set; the payload and the attachments are shared, not copied.
+func withAckID(msgs []engineio.Message, nsp string, id int64) []engineio.Message {
+	attachments := len(msgs) - 1
+	var scratch [64]byte
+	skip := len(appendHeader(scratch[:0], PacketEvent, nsp, -1, attachments))
+	payload := msgs[0].Data[skip:]
+	text := appendHeader(make([]byte, 0, skip+20+len(payload)), PacketEvent, nsp, id, attachments)
+	out := make([]engineio.Message, len(msgs))
+	copy(out, msgs)
+	out[0] = engineio.Message{Data: append(text, payload...)}
+	return out
 }
 
 // InMemoryAdapter is the default Adapter: rooms in memory, broadcasts to the sockets of this server. It is safe
@@ -239,6 +281,32 @@ func (a *InMemoryAdapter) Broadcast(ctx context.Context, p *Packet, opts Broadca
 			s.SendMessages(opts.Flags.Volatile, msgs...)
 		}
 	}
+	return nil
+}
+
+// BroadcastWithAck implements Adapter: each local socket matching opts gets p with an ack id of its own
+// (Socket.SendWithAck), then clientCount is called once with the number of sockets the packet was queued for.
+// Sockets that disconnected meanwhile, or whose volatile packet was dropped, are not counted, since they will
+// not answer (the reference server counts them and waits for them until its timeout).
+func (a *InMemoryAdapter) BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(Args)) error {
+	if _, err := p.Messages(); err != nil {
+		return err
+	}
+	n := 0
+	for _, id := range a.match(opts) {
+		s := a.ns.Socket(id)
+		if s == nil {
+			continue
+		}
+		switch err := s.SendWithAck(ctx, p, opts.Flags.Volatile, ack); {
+		case err == nil:
+			n++
+		case errors.Is(err, ErrDisconnected), errors.Is(err, engineio.ErrDropped):
+		default:
+			return err
+		}
+	}
+	clientCount(n)
 	return nil
 }
 

@@ -2,7 +2,9 @@ package socketio
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/sioredis/sioredis/protocol"
 )
@@ -85,6 +87,122 @@ func (b *BroadcastOperator) Emit(ctx context.Context, event string, args ...any)
 		}
 	}
 	return nil
+}
+
+// EmitWithAck sends an event to the selected sockets, each with an acknowledgement id of its own, and collects
+// their acknowledgements: the Go form of the reference server's io.timeout(ms).emitWithAck(event, ...args). It
+// returns once every socket reached (on every server of the cluster, unless Local) has answered, with one Args per
+// answer in the order they arrived, or when ctx ends: the error then wraps ErrAckTimeout and ctx.Err(), and the
+// answers received so far are returned with it. Give ctx a deadline: a socket that never answers, that
+// disconnects, or whose Volatile packet was dropped by a server counting it anyway, is waited for until ctx ends.
+// A broadcast reaching no socket returns at once, with no answers. The arguments are encoded once for all sockets
+// (only the ack id differs); encoding errors are those of Emit. Other errors (of the adapter) are returned with
+// the answers received until then.
+func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	if err := protocol.ValidateEvent(event); err != nil {
+		return nil, err
+	}
+	targets := b.ns.targets()
+	packets := make([]*Packet, len(targets))
+	for i, ns := range targets {
+		packets[i] = NewPacket(ns.name, event, args...)
+		if _, err := packets[i].Messages(); err != nil {
+			return nil, err
+		}
+	}
+	// The adapters stop reporting, and forget the acknowledgements still expected, once this returns.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := &ackCollector{done: make(chan struct{})}
+	servers := 0
+	for _, ns := range targets {
+		n := 1
+		if !b.opts.Flags.Local {
+			var err error
+			if n, err = ns.adapter.ServerCount(ctx); err != nil {
+				return nil, fmt.Errorf("socketio: broadcast with acknowledgements: server count: %w", err)
+			}
+		}
+		servers += n
+	}
+	c.expect(servers)
+	for i, ns := range targets {
+		if err := ns.adapter.BroadcastWithAck(ctx, packets[i], b.opts, c.clientCount, c.ack); err != nil {
+			return c.finish(), fmt.Errorf("socketio: broadcast with acknowledgements: %w", err)
+		}
+	}
+	select {
+	case <-c.done:
+		return c.finish(), nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		complete := c.closed
+		got, want, counted := len(c.responses), c.clients, c.counted
+		c.mu.Unlock()
+		responses := c.finish()
+		if complete { // the last answer and the end of ctx came together
+			return responses, nil
+		}
+		return responses, fmt.Errorf("%w: %d acknowledgements of %d clients (%d of %d servers counted): %w",
+			ErrAckTimeout, got, want, counted, servers, ctx.Err())
+	}
+}
+
+// ackCollector gathers the reports of the adapters for one EmitWithAck.
+type ackCollector struct {
+	done chan struct{} // closed when every server has counted and every counted client has answered
+
+	mu        sync.Mutex
+	servers   int // clientCount calls expected
+	counted   int // clientCount calls received
+	clients   int // their total
+	responses []Args
+	closed    bool // done is closed
+	finished  bool // EmitWithAck has returned: late reports are ignored
+}
+
+func (c *ackCollector) expect(servers int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.servers = servers
+	c.check()
+}
+
+func (c *ackCollector) clientCount(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		return
+	}
+	c.counted++
+	c.clients += n
+	c.check()
+}
+
+func (c *ackCollector) ack(a Args) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished {
+		return
+	}
+	c.responses = append(c.responses, a)
+	c.check()
+}
+
+// check closes done when complete; c.mu is held.
+func (c *ackCollector) check() {
+	if !c.closed && c.counted >= c.servers && len(c.responses) >= c.clients {
+		c.closed = true
+		close(c.done)
+	}
+}
+
+// finish stops the collection and returns the answers.
+func (c *ackCollector) finish() []Args {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.finished = true
+	return c.responses
 }
 
 // FetchSockets returns the selected sockets.

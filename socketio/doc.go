@@ -4,7 +4,8 @@
 // A Server is an http.Handler to mount at "/socket.io/". Clients join namespaces (Server.Of, or dynamic ones
 // with Server.OfFunc and Server.OfRegexp), pass through middlewares (Server.Use, Namespace.Use; a ConnectError
 // refuses them with a message and data), then exchange events, with acknowledgements both ways and binary
-// attachments ([]byte values). Sockets join rooms; broadcasts (Namespace.To, Socket.To, Except, Volatile) and
+// attachments ([]byte values). Sockets join rooms; broadcasts (Namespace.To, Socket.To, Except, Volatile; with
+// acknowledgements collected from every client by BroadcastOperator.EmitWithAck) and
 // cluster commands (FetchSockets, SocketsJoin, SocketsLeave, DisconnectSockets, ServerSideEmit) go through the
 // namespace's Adapter: in memory by default, or a cluster adapter plugged in with Config.Adapter.
 //

@@ -173,6 +173,12 @@ func (ns *Namespace) Emit(ctx context.Context, event string, args ...any) error 
 	return ns.op().Emit(ctx, event, args...)
 }
 
+// EmitWithAck sends an event to every socket of the namespace and collects their acknowledgements until all have
+// answered or ctx ends; see BroadcastOperator.EmitWithAck.
+func (ns *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return ns.op().EmitWithAck(ctx, event, args...)
+}
+
 // FetchSockets returns every socket of the namespace.
 func (ns *Namespace) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 	return ns.op().FetchSockets(ctx)

@@ -231,6 +231,33 @@ func registerSuiteEvents(s *Socket, ts *testServer) {
 		_ = args.Decode(0, &close)
 		s.Disconnect(close)
 	})
+	// Broadcast with acknowledgements: "ping-all" (n and a binary argument) to the sockets of a room, waiting
+	// ms milliseconds at most; the caller gets the answers (in arrival order) and the error.
+	s.On("broadcast-ack", func(ctx context.Context, s *Socket, args Args, ack AckFunc) {
+		var room string
+		var ms, n int
+		_ = args.DecodeAll(&room, &ms, &n)
+		ctx, cancel := context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		defer cancel()
+		res, err := ns.To(room).EmitWithAck(ctx, "ping-all", n, []byte{1, 2, 3})
+		answers := []any{}
+		for _, r := range res {
+			vals, verr := r.Values()
+			if verr != nil {
+				panic(verr)
+			}
+			answers = append(answers, vals)
+		}
+		errText := ""
+		if err != nil {
+			errText = err.Error()
+		}
+		_ = ack(map[string]any{
+			"answers":  answers,
+			"error":    errText,
+			"timedOut": errors.Is(err, ErrAckTimeout) && errors.Is(err, context.DeadlineExceeded),
+		})
+	})
 	s.On("restart-server", func(ctx context.Context, s *Socket, args Args, ack AckFunc) {
 		ts.restart(300 * time.Millisecond)
 	})

@@ -56,7 +56,7 @@ type Socket struct {
 	anyHandlers     []AnyHandler
 	onDisconnecting []func(ctx context.Context, reason DisconnectReason)
 	onDisconnect    []func(reason DisconnectReason)
-	acks            map[int64]chan Args
+	acks            map[int64]func(Args) // pending acknowledgements, by ack id; called once, on the read loop
 	nextAck         int64
 	data            any
 }
@@ -80,7 +80,7 @@ func newSocket(ns *Namespace, cl *client, auth json.RawMessage, ctx context.Cont
 		},
 		connected: true,
 		handlers:  make(map[string]EventHandler),
-		acks:      make(map[int64]chan Args),
+		acks:      make(map[int64]func(Args)),
 	}
 }
 
@@ -206,47 +206,94 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		return Args{}, err
 	}
 	ch := make(chan Args, 1)
-	s.mu.Lock()
-	if !s.connected {
-		s.mu.Unlock()
-		return Args{}, ErrDisconnected
-	}
-	id := s.nextAck
-	s.nextAck++
-	s.acks[id] = ch
-	s.mu.Unlock()
-	forget := func() {
-		s.mu.Lock()
-		delete(s.acks, id)
-		s.mu.Unlock()
+	id, err := s.registerAck(func(a Args) { ch <- a })
+	if err != nil {
+		return Args{}, err
 	}
 	msgs, err := encodeEvent(s.ns.name, id, event, args)
 	if err == nil {
 		err = s.send(false, msgs)
 	}
 	if err != nil {
-		forget()
+		s.forgetAck(id)
 		return Args{}, err
 	}
 	select {
 	case a := <-ch:
 		return a, nil
 	case <-ctx.Done():
-		forget()
+		s.forgetAck(id)
 		return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
 	case <-s.ctx.Done():
-		forget()
+		s.forgetAck(id)
 		return Args{}, ErrDisconnected
 	}
 }
 
-func (s *Socket) onAck(id int64, args Args) {
+// SendWithAck queues the event p for the client with an acknowledgement id of this socket's own (from the
+// sequence EmitWithAck uses) and returns at once; ack is called at most once, with the client's acknowledgement,
+// on the goroutine reading the client's packets, so it must not block. The registration is dropped when ctx ends
+// (ack is then no longer called); a socket that disconnects never calls ack. p.Nsp must be the socket's
+// namespace. Adapters use it to deliver Adapter.BroadcastWithAck. It returns ErrDisconnected,
+// engineio.ErrDropped for a volatile packet the client was not ready to receive (ack will not be called),
+// ctx.Err(), or the encoding errors of Emit.
+func (s *Socket) SendWithAck(ctx context.Context, p *Packet, volatile bool, ack func(Args)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	msgs, err := p.Messages()
+	if err != nil {
+		return err
+	}
+	var stop atomic.Pointer[func() bool]
+	id, err := s.registerAck(func(a Args) {
+		if f := stop.Load(); f != nil {
+			(*f)()
+		}
+		ack(a)
+	})
+	if err != nil {
+		return err
+	}
+	f := context.AfterFunc(ctx, func() { s.forgetAck(id) })
+	stop.Store(&f)
+	if err := s.client.conn.Send(volatile, withAckID(msgs, p.Nsp, id)...); err != nil {
+		f()
+		s.forgetAck(id)
+		if errors.Is(err, engineio.ErrClosed) {
+			return ErrDisconnected
+		}
+		return err
+	}
+	return nil
+}
+
+// registerAck reserves the next ack id of the socket for fn.
+func (s *Socket) registerAck(fn func(Args)) (int64, error) {
 	s.mu.Lock()
-	ch := s.acks[id]
+	defer s.mu.Unlock()
+	if !s.connected {
+		return 0, ErrDisconnected
+	}
+	id := s.nextAck
+	s.nextAck++
+	s.acks[id] = fn
+	return id, nil
+}
+
+func (s *Socket) forgetAck(id int64) {
+	s.mu.Lock()
 	delete(s.acks, id)
 	s.mu.Unlock()
-	if ch != nil {
-		ch <- args
+}
+
+func (s *Socket) onAck(id int64, args Args) {
+	s.mu.Lock()
+	fn := s.acks[id]
+	delete(s.acks, id)
+	s.mu.Unlock()
+	if fn != nil {
+		fn(args)
 	}
 }
 

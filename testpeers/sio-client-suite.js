@@ -258,6 +258,57 @@ const scenarios = {
     assert.deepEqual(seen, { a: ["m2"], b: ["m1"], c: [] });
   },
 
+  async "broadcast with acks, all answer"() {
+    const sockets = { a: connect(), b: connect(), c: connect() };
+    const ctl = connect();
+    await Promise.all([...Object.values(sockets), ctl].map(connected));
+    for (const [name, s] of Object.entries(sockets)) {
+      s.on("ping-all", (n, buf, cb) => cb(name, n + 1, Buffer.from(buf).toString("hex")));
+      await s.timeout(5000).emitWithAck("join", "acks");
+    }
+    let ctlPinged = false;
+    ctl.on("ping-all", () => (ctlPinged = true));
+    const start = Date.now();
+    // io.to("acks").timeout(5000).emitWithAck("ping-all", 41, bytes) on the server.
+    const res = await ctl.timeout(10000).emitWithAck("broadcast-ack", "acks", 5000, 41);
+    assert.equal(res.error, "");
+    assert.equal(res.timedOut, false);
+    res.answers.sort((x, y) => x[0].localeCompare(y[0]));
+    assert.deepEqual(res.answers, [["a", 42, "010203"], ["b", 42, "010203"], ["c", 42, "010203"]]);
+    // It returned when the last client answered, not at the deadline.
+    assert.ok(Date.now() - start < 4000, `took ${Date.now() - start} ms`);
+    assert.equal(ctlPinged, false);
+    // Nobody in the room: no answers, at once.
+    const empty = await ctl.timeout(10000).emitWithAck("broadcast-ack", "nobody-here", 5000, 0);
+    assert.deepEqual(empty, { answers: [], error: "", timedOut: false });
+  },
+
+  async "broadcast with acks, one client silent"() {
+    // In a namespace other than "/": the ack id follows the namespace in the packet header.
+    const opts = { auth: { token: "secret" } };
+    const a = connect("/admin", opts);
+    const b = connect("/admin", opts);
+    const silent = connect("/admin", opts);
+    await Promise.all([a, b, silent].map(connected));
+    a.on("ping-all", (n, buf, cb) => cb("a", n));
+    b.on("ping-all", (n, buf, cb) => setTimeout(() => cb("b", n), 50));
+    let late = null;
+    const pinged = new Promise((resolve) => silent.on("ping-all", (n, buf, cb) => { late = cb; resolve(); }));
+    for (const s of [a, b, silent]) await s.timeout(5000).emitWithAck("join", "acks");
+    const res = await a.timeout(10000).emitWithAck("broadcast-ack", "acks", 500, 7);
+    await pinged;
+    assert.equal(res.timedOut, true);
+    assert.match(res.error, /acknowledgement not received: 2 acknowledgements of 3 clients/);
+    res.answers.sort((x, y) => x[0].localeCompare(y[0]));
+    assert.deepEqual(res.answers, [["a", 7], ["b", 7]]);
+    // A late answer, once the server stopped waiting, is ignored; the connection goes on.
+    late("silent", 7);
+    assert.equal(await silent.timeout(5000).emitWithAck("echo-ack", "still here"), "still here");
+    const again = await b.timeout(10000).emitWithAck("broadcast-ack", "acks", 300, 8);
+    assert.equal(again.timedOut, true);
+    assert.deepEqual(again.answers.map((x) => x[0]).sort(), ["a", "b"]);
+  },
+
   async "fetch and join sockets"() {
     const a = connect();
     const b = connect();
