@@ -60,6 +60,8 @@ type mpDecoder struct {
 	buf   []byte
 	pos   int
 	build bool
+	// ordered builds maps as Object, keys in wire order (see ArgsInOrder).
+	ordered bool
 }
 
 func (d *mpDecoder) fail(format string, args ...any) error {
@@ -262,6 +264,9 @@ func (d *mpDecoder) mapValue(n uint64, depth int) (any, error) {
 			}
 		}
 		return nil, nil
+	}
+	if d.ordered {
+		return d.orderedMap(n, depth)
 	}
 	m := make(map[string]any, n)
 	for range n {

@@ -422,6 +422,17 @@ func (p *printer) print(o *observed) error {
 	if msg != nil && !p.keep(msg) {
 		return nil
 	}
+	if msg != nil && len(msg.Args) > 0 {
+		// Show objects with their keys in wire order, as clients see them.
+		body := o.payload
+		if o.source == sourceStream {
+			data, _ := o.fields["data"].(string)
+			body = []byte(data)
+		}
+		if args, ok := protocol.ArgsInOrder(msg, body); ok {
+			msg.Args = args
+		}
+	}
 	line := lineWriter{json: p.json, buf: p.buf[:0]}
 	line.begin()
 	line.str("time", o.at.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
@@ -718,6 +729,17 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 			b = appendValue(b, e, asJSON)
 		}
 		return append(b, ']')
+	case protocol.Object:
+		b = append(b, '{')
+		for i, m := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, m.Key)
+			b = append(b, ':')
+			b = appendValue(b, m.Value, asJSON)
+		}
+		return append(b, '}')
 	case map[string]any:
 		keys := make([]string, 0, len(v))
 		for k := range v {

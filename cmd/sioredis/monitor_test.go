@@ -702,3 +702,31 @@ func TestMonitorCluster(t *testing.T) {
 	}
 	mon.stop()
 }
+
+// TestMonitorKeepsKeyOrder checks that objects in event arguments are
+// printed with their keys in wire order (as clients receive them), in the
+// JSON and msgpack encodings of every format.
+func TestMonitorKeepsKeyOrder(t *testing.T) {
+	r := testenv.StartRedis(t)
+	mon := startMonitor(t, "--redis", r.URL(), "--mode", "classic", "--json")
+	monStreams := startMonitor(t, "--redis", r.URL(), "--mode", "streams", "--json")
+	arg := `{"z":1,"a":{"y":[{"k2":true,"k1":null}],"b":"x"}}`
+	for _, cmd := range [][]string{
+		{"emit", "--redis", r.URL(), "ordered-classic", arg, `{"$binary":"AQ=="}`},
+		{"server-emit", "--redis", r.URL(), "ordered-request", arg},
+		{"emit", "--mode", "streams", "--redis", r.URL(), "ordered-stream", arg},
+		{"emit", "--mode", "streams", "--redis", r.URL(), "ordered-stream-bin", arg, `{"$binary":"AQ=="}`},
+	} {
+		if code, stderr := cli(t, "", cmd...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", cmd, code, stderr)
+		}
+	}
+	mon.find(1, map[string]any{"event": "ordered-request"})
+	monStreams.find(1, map[string]any{"event": "ordered-stream-bin"})
+	out := mon.out.String() + monStreams.out.String()
+	for _, ev := range []string{"ordered-classic", "ordered-request", "ordered-stream", "ordered-stream-bin"} {
+		if !strings.Contains(out, `"event":"`+ev+`","args":[`+arg) {
+			t.Errorf("%s: arguments not printed in wire order:\n%s", ev, out)
+		}
+	}
+}
