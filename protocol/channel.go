@@ -32,6 +32,19 @@ func BroadcastPattern(prefix, nsp string) string {
 	return prefix + "#" + nsp + "#*"
 }
 
+// ClassicPatterns returns the patterns matching every classic-adapter
+// channel of namespace nsp — broadcasts (also the streams adapter 0.3's
+// pub/sub channel), requests and responses, in that order — or of every
+// namespace when nsp is "". Subscribing to patterns leaves the servers'
+// PUBSUB NUMSUB count, which only counts plain subscribers, unchanged.
+func ClassicPatterns(prefix, nsp string) (broadcast, request, response string) {
+	scope := "*"
+	if nsp != "" {
+		scope = nsp + "#*"
+	}
+	return prefix + "#" + scope, prefix + "-request#" + scope, prefix + "-response#" + scope
+}
+
 // RequestChannel is the classic channel of inter-server requests
 // (socketsJoin, socketsLeave, disconnectSockets, serverSideEmit...).
 func RequestChannel(prefix, nsp string) string {
@@ -88,6 +101,20 @@ func StreamKey(name, nsp string, count int) string {
 		h = h*31 + int32(u)
 	}
 	return name + "-" + strconv.Itoa(int(h)%count)
+}
+
+// StreamKeys returns every stream key that streams-adapter servers with
+// count streams may read (with count > 1, the remainder of a negative hash
+// gives negative suffixes).
+func StreamKeys(name string, count int) []string {
+	if count <= 1 {
+		return []string{name}
+	}
+	keys := make([]string, 0, 2*count-1)
+	for i := -(count - 1); i < count; i++ {
+		keys = append(keys, name+"-"+strconv.Itoa(i))
+	}
+	return keys
 }
 
 // globChars are the characters that mean something in a Redis pattern.

@@ -205,30 +205,35 @@ func (w *writer) strings(list []string) {
 	w.endArray()
 }
 
-func (w *writer) flags(f Flags) {
-	n := 0
-	if f.Volatile {
-		n++
-	}
-	if f.Compress != CompressUnset {
-		n++
-	}
-	w.beginMap(n)
+// flagMembers lists the flags that are sent, in the order they were set
+// (the official emitter writes them so). An array, not a slice: no
+// allocation on the hot path.
+func flagMembers(f Flags) (m [2]Member, n int) {
 	volatile := func() {
 		if f.Volatile {
-			w.key("volatile")
-			w.boolValue(true)
+			m[n] = Member{Key: "volatile", Value: true}
+			n++
 		}
 	}
 	if !f.CompressFirst {
 		volatile()
 	}
 	if f.Compress != CompressUnset {
-		w.key("compress")
-		w.boolValue(f.Compress == CompressTrue)
+		m[n] = Member{Key: "compress", Value: f.Compress == CompressTrue}
+		n++
 	}
 	if f.CompressFirst {
 		volatile()
+	}
+	return m, n
+}
+
+func (w *writer) flags(f Flags) {
+	m, n := flagMembers(f)
+	w.beginMap(n)
+	for _, e := range m[:n] {
+		w.key(e.Key)
+		w.boolValue(e.Value.(bool))
 	}
 	w.endMap()
 }
@@ -276,17 +281,8 @@ func AppendClassicBroadcast(dst []byte, uid string, op *Op, legacy bool) ([]byte
 func ClassicBroadcastValue(uid string, op *Op) any {
 	data := make([]any, 0, 1+len(op.Args))
 	data = append(append(data, op.Event), op.Args...)
-	flags := Object{}
-	volatile := Member{Key: "volatile", Value: true}
-	if op.Flags.Volatile && !op.Flags.CompressFirst {
-		flags = append(flags, volatile)
-	}
-	if op.Flags.Compress != CompressUnset {
-		flags = append(flags, Member{Key: "compress", Value: op.Flags.Compress == CompressTrue})
-	}
-	if op.Flags.Volatile && op.Flags.CompressFirst {
-		flags = append(flags, volatile)
-	}
+	m, n := flagMembers(op.Flags)
+	flags := append(Object{}, m[:n]...)
 	orEmpty := func(list []string) []string {
 		if list == nil {
 			return []string{}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -175,6 +176,20 @@ func TestChannels(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("%d: got %q, want %q", i, tt.got, tt.want)
 		}
+	}
+	b, q, r := ClassicPatterns("socket.io", "")
+	if b != "socket.io#*" || q != "socket.io-request#*" || r != "socket.io-response#*" {
+		t.Errorf("ClassicPatterns: %q %q %q", b, q, r)
+	}
+	b, q, r = ClassicPatterns("p", "/admin")
+	if b != "p#/admin#*" || q != "p-request#/admin#*" || r != "p-response#/admin#*" {
+		t.Errorf("ClassicPatterns /admin: %q %q %q", b, q, r)
+	}
+	if got := strings.Join(StreamKeys("s", 3), ","); got != "s--2,s--1,s-0,s-1,s-2" {
+		t.Errorf("StreamKeys: %s", got)
+	}
+	if got := strings.Join(StreamKeys("s", 1), ","); got != "s" {
+		t.Errorf("StreamKeys 1: %s", got)
 	}
 }
 

@@ -62,20 +62,27 @@ func ArgsInOrder(m *Message, body []byte) (args []any, ok bool) {
 	return found, true
 }
 
+// DecodeJSONOrdered decodes exactly one JSON value like DecodeJSON, except
+// that objects are Object values whose keys keep their order (a duplicate
+// key keeps its first place and takes the last value, as in JavaScript).
+func DecodeJSONOrdered(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	v, err := orderedJSON(dec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errorf(ErrMalformed, "json: data after the value")
+	}
+	return v, nil
+}
+
 // decodeOrdered decodes JSON (a leading "{" or "["), msgpack, or base64 of
 // msgpack (a stream entry's data field) with ordered objects.
 func decodeOrdered(b []byte) (any, error) {
 	if len(b) > 0 && (b[0] == '{' || b[0] == '[') {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		v, err := orderedJSON(dec, 0)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return nil, errorf(ErrMalformed, "json: data after the value")
-		}
-		return v, nil
+		return DecodeJSONOrdered(b)
 	}
 	if v, err := orderedMsgpack(b); err == nil {
 		return v, nil
@@ -147,8 +154,10 @@ func orderedJSON(dec *json.Decoder, depth int) (any, error) {
 				}
 				list = append(list, v)
 			}
-			_, err := dec.Token()
-			return list, err
+			if _, err := dec.Token(); err != nil {
+				return nil, errorf(ErrMalformed, "json: %v", err)
+			}
+			return list, nil
 		case '{':
 			o := Object{}
 			for dec.More() {
@@ -162,8 +171,10 @@ func orderedJSON(dec *json.Decoder, depth int) (any, error) {
 				}
 				o = o.set(kt.(string), v)
 			}
-			_, err := dec.Token()
-			return o, err
+			if _, err := dec.Token(); err != nil {
+				return nil, errorf(ErrMalformed, "json: %v", err)
+			}
+			return o, nil
 		}
 	case json.Number:
 		return fromJSON(t, depth)

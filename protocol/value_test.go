@@ -279,3 +279,17 @@ func equalJSON(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
+
+func TestAppendJSNumber(t *testing.T) {
+	for f, want := range map[float64]string{
+		0: "0", math.Copysign(0, -1): "0", 42: "42", -7: "-7", 1.5: "1.5", 0.1: "0.1", 1e-7: "1e-7",
+		1e20: "100000000000000000000", 1e21: "1e+21", 1.5e300: "1.5e+300", math.NaN(): "null", math.Inf(-1): "null",
+	} {
+		if got := string(AppendJSNumber(nil, f)); got != want {
+			t.Errorf("%v: got %s, want %s", f, got, want)
+		}
+	}
+	if got := string(AppendJSONString(nil, "a\"</>\u2028")); got != `"a\"</>`+"\u2028"+`"` {
+		t.Errorf("AppendJSONString: %s", got)
+	}
+}

@@ -135,6 +135,23 @@ func (w *writer) floatValue(f float64) error {
 	return nil
 }
 
+// AppendJSONString appends s as a JSON string exactly as JavaScript's
+// JSON.stringify writes it (no HTML escaping; invalid UTF-8 as U+FFFD).
+func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s) }
+
+// AppendJSNumber appends f as JSON.stringify writes a number: integral
+// values below 1e21 in plain digits, others in JavaScript's shortest form
+// (1e-7, 1.5e+300), and null for NaN and ±Infinity.
+func AppendJSNumber(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return append(b, "null"...)
+	case f == math.Trunc(f) && math.Abs(f) < 1e21:
+		return strconv.AppendFloat(b, f+0, 'f', 0, 64) // +0: -0 is written 0
+	}
+	return appendJSFloat(b, f)
+}
+
 // appendJSFloat formats a non-integral finite float the way JavaScript's
 // Number#toString does (the ES6 rules encoding/json also follows).
 func appendJSFloat(b []byte, f float64) []byte {

@@ -21,15 +21,16 @@ import (
 // PacketType is the type of a Socket.IO packet.
 type PacketType byte
 
-// The Socket.IO v5 packet types.
+// The Socket.IO v5 packet types (the numbering of package protocol, which
+// the Redis adapters carry in their messages too).
 const (
-	PacketConnect      PacketType = 0
-	PacketDisconnect   PacketType = 1
-	PacketEvent        PacketType = 2
-	PacketAck          PacketType = 3
-	PacketConnectError PacketType = 4
-	PacketBinaryEvent  PacketType = 5
-	PacketBinaryAck    PacketType = 6
+	PacketConnect      = PacketType(protocol.PacketConnect)
+	PacketDisconnect   = PacketType(protocol.PacketDisconnect)
+	PacketEvent        = PacketType(protocol.PacketEvent)
+	PacketAck          = PacketType(protocol.PacketAck)
+	PacketConnectError = PacketType(protocol.PacketConnectError)
+	PacketBinaryEvent  = PacketType(protocol.PacketBinaryEvent)
+	PacketBinaryAck    = PacketType(protocol.PacketBinaryAck)
 )
 
 // maxAttachments bounds the binary attachments of one incoming packet.

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"slices"
 	"sort"
@@ -297,14 +294,11 @@ func (f *monitorFlags) plan() (monitorPlan, error) {
 	default:
 		return p, usagef("--mode: unknown mode %q (classic, sharded, streams or all)", f.mode)
 	}
-	scope := "*" // every namespace
-	if f.nsp != "" {
-		scope = f.nsp + "#*"
-	}
+	broadcast, request, response := protocol.ClassicPatterns(f.prefix, f.nsp)
 	if classic {
-		p.patterns = append(p.patterns, f.prefix+"#"+scope, f.prefix+"-request#"+scope, f.prefix+"-response#"+scope)
+		p.patterns = append(p.patterns, broadcast, request, response)
 	} else if streams {
-		p.patterns = append(p.patterns, f.prefix+"#"+scope) // the streams adapter 0.3 pub/sub messages
+		p.patterns = append(p.patterns, broadcast) // the streams adapter 0.3 pub/sub messages
 	}
 	if sharded {
 		nsp := f.nsp
@@ -317,16 +311,10 @@ func (f *monitorFlags) plan() (monitorPlan, error) {
 		}
 	}
 	if streams {
-		switch {
-		case f.streamCount == 1:
-			p.streams = []string{f.prefix}
-		case f.nsp != "":
+		if f.nsp != "" {
 			p.streams = []string{protocol.StreamKey(f.prefix, f.nsp, f.streamCount)}
-		default:
-			// The adapter's remainder keeps the sign of the hash.
-			for i := -(f.streamCount - 1); i < f.streamCount; i++ {
-				p.streams = append(p.streams, f.prefix+"-"+strconv.Itoa(i))
-			}
+		} else {
+			p.streams = protocol.StreamKeys(f.prefix, f.streamCount)
 		}
 	}
 	return p, nil
@@ -581,7 +569,7 @@ func (l *lineWriter) key(k string) {
 		if !l.first {
 			l.buf = append(l.buf, ',')
 		}
-		l.buf = appendJSONString(l.buf, k)
+		l.buf = protocol.AppendJSONString(l.buf, k)
 		l.buf = append(l.buf, ':')
 	} else {
 		if !l.first {
@@ -598,7 +586,7 @@ func (l *lineWriter) key(k string) {
 func (l *lineWriter) str(k, v string) {
 	l.key(k)
 	if l.json {
-		l.buf = appendJSONString(l.buf, v)
+		l.buf = protocol.AppendJSONString(l.buf, v)
 	} else {
 		l.buf = append(l.buf, textWord(v)...)
 	}
@@ -612,7 +600,7 @@ func (l *lineWriter) optStr(k, v string) {
 
 func (l *lineWriter) num(k string, v float64) {
 	l.key(k)
-	l.buf = appendNumber(l.buf, v)
+	l.buf = protocol.AppendJSNumber(l.buf, v)
 }
 
 func (l *lineWriter) boolean(k string, v bool) {
@@ -628,7 +616,7 @@ func (l *lineWriter) strings(k string, list []string) {
 			if i > 0 {
 				l.buf = append(l.buf, ',')
 			}
-			l.buf = appendJSONString(l.buf, s)
+			l.buf = protocol.AppendJSONString(l.buf, s)
 		}
 		l.buf = append(l.buf, ']')
 		return
@@ -651,7 +639,7 @@ func (l *lineWriter) value(k string, v any) {
 // textWord quotes a string for the text output when it would be ambiguous.
 func textWord(s string) string {
 	if s == "" || strings.ContainsAny(s, " \t\r\n\"=[]") || !isPrintable(s) {
-		return string(appendJSONString(nil, s))
+		return string(protocol.AppendJSONString(nil, s))
 	}
 	return s
 }
@@ -666,27 +654,6 @@ func isPrintable(s string) bool {
 }
 
 // appendJSONString writes s as a JSON string, without HTML escaping.
-func appendJSONString(b []byte, s string) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
-}
-
-// appendNumber writes a finite number as JSON, and null otherwise.
-func appendNumber(b []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, "null"...)
-	}
-	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
-		return strconv.AppendFloat(b, f, 'f', 0, 64)
-	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
-}
-
-// appendValue writes a decoded value as JSON. With asJSON false (text
-// output), binary is written <N bytes> and dates as bare ISO strings.
 func appendValue(b []byte, v any, asJSON bool) []byte {
 	switch v := v.(type) {
 	case nil:
@@ -698,15 +665,15 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 	case uint64:
 		return strconv.AppendUint(b, v, 10)
 	case float64:
-		return appendNumber(b, v)
+		return protocol.AppendJSNumber(b, v)
 	case string:
-		return appendJSONString(b, v)
+		return protocol.AppendJSONString(b, v)
 	case []byte:
 		if !asJSON {
 			return fmt.Appendf(b, "<%d bytes>", len(v))
 		}
 		b = append(b, `{"$binary":`...)
-		b = appendJSONString(b, base64.StdEncoding.EncodeToString(v))
+		b = protocol.AppendJSONString(b, base64.StdEncoding.EncodeToString(v))
 		return append(b, '}')
 	case time.Time:
 		iso := v.UTC().Format("2006-01-02T15:04:05.000Z07:00")
@@ -714,11 +681,11 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 			return append(b, iso...)
 		}
 		b = append(b, `{"$date":`...)
-		b = appendJSONString(b, iso)
+		b = protocol.AppendJSONString(b, iso)
 		return append(b, '}')
 	case protocol.Ext:
 		b = fmt.Appendf(b, `{"$ext":%d,"$data":`, v.Type)
-		b = appendJSONString(b, base64.StdEncoding.EncodeToString(v.Data))
+		b = protocol.AppendJSONString(b, base64.StdEncoding.EncodeToString(v.Data))
 		return append(b, '}')
 	case []any:
 		b = append(b, '[')
@@ -735,7 +702,7 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, m.Key)
+			b = protocol.AppendJSONString(b, m.Key)
 			b = append(b, ':')
 			b = appendValue(b, m.Value, asJSON)
 		}
@@ -751,11 +718,11 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = protocol.AppendJSONString(b, k)
 			b = append(b, ':')
 			b = appendValue(b, v[k], asJSON)
 		}
 		return append(b, '}')
 	}
-	return appendJSONString(b, fmt.Sprint(v))
+	return protocol.AppendJSONString(b, fmt.Sprint(v))
 }

@@ -29,9 +29,11 @@ func Parse(data []byte) (any, error) {
 	if !bytes.Contains(data, []byte(`"$binary"`)) {
 		return json.RawMessage(data), nil // exact text, order kept, no decoding cost
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	return parseValue(dec)
+	v, err := protocol.DecodeJSONOrdered(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return binaries(v)
 }
 
 // ParseArray converts a JSON array into the list of its elements, each
@@ -59,60 +61,39 @@ func abbreviate(b []byte) string {
 	return string(b)
 }
 
-func parseValue(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '[':
-			list := []any{}
-			for dec.More() {
-				v, err := parseValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				list = append(list, v)
+// binaries replaces every object of the exact form {"$binary": "BASE64"}
+// with the bytes it holds.
+func binaries(v any) (any, error) {
+	switch x := v.(type) {
+	case []any:
+		for i, e := range x {
+			b, err := binaries(e)
+			if err != nil {
+				return nil, err
 			}
-			_, err := dec.Token() // ]
-			return list, err
-		case '{':
-			obj := protocol.Object{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-				}
-				v, err := parseValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				obj = append(obj, protocol.Member{Key: kt.(string), Value: v})
-			}
-			if _, err := dec.Token(); err != nil { // }
-				return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-			}
-			if len(obj) == 1 && obj[0].Key == "$binary" {
-				s, ok := obj[0].Value.(string)
-				if !ok {
-					return nil, fmt.Errorf(`%w: "$binary" must be a base64 string`, ErrInvalid)
-				}
-				b, err := base64.StdEncoding.DecodeString(s)
-				if err != nil {
-					return nil, fmt.Errorf(`%w: "$binary": %v`, ErrInvalid, err)
-				}
-				return b, nil
-			}
-			return obj, nil
+			x[i] = b
 		}
-	case string, bool, nil:
-		return t, nil
-	case json.Number:
-		return t, nil
+	case protocol.Object:
+		if len(x) == 1 && x[0].Key == "$binary" {
+			s, ok := x[0].Value.(string)
+			if !ok {
+				return nil, fmt.Errorf(`%w: "$binary" must be a base64 string`, ErrInvalid)
+			}
+			b, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return nil, fmt.Errorf(`%w: "$binary": %v`, ErrInvalid, err)
+			}
+			return b, nil
+		}
+		for i := range x {
+			b, err := binaries(x[i].Value)
+			if err != nil {
+				return nil, err
+			}
+			x[i].Value = b
+		}
 	}
-	return nil, fmt.Errorf("%w: unexpected token %v", ErrInvalid, tok)
+	return v, nil
 }
 
 // ReadArray reads a JSON array of arguments from r (a file or stdin).

@@ -22,29 +22,37 @@ var ignored = []string{
 }
 
 // Check records the goroutines running now and returns a function that fails tb if, after waiting up to
-// 5 seconds, goroutines started since are still running. Use it as t.Cleanup(leakcheck.Check(t)) first thing in a test, so that it runs after every other cleanup.
+// 5 seconds, goroutines started since are still running. Use it as t.Cleanup(leakcheck.Check(t)) first thing in a
+// test, so that it runs after every other cleanup.
 func Check(tb testing.TB) func() {
 	before := ids()
 	return func() {
 		tb.Helper()
-		var leaked []string
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			leaked = leaked[:0]
-			for id, stack := range stacks() {
-				if _, ok := before[id]; ok || isIgnored(stack) {
-					continue
-				}
-				leaked = append(leaked, stack)
-			}
-			if len(leaked) == 0 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		leaked := Wait(5*time.Second, func(id, stack string) bool {
+			_, old := before[id]
+			return !old && !isIgnored(stack)
+		})
 		if len(leaked) > 0 {
 			tb.Errorf("leakcheck: %d goroutines outlived the test:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
 		}
+	}
+}
+
+// Wait polls the goroutines (the caller's excepted) until none is leaked by the given test, or until d has
+// passed, and returns the stacks of those still leaked then.
+func Wait(d time.Duration, leaked func(id, stack string) bool) []string {
+	deadline := time.Now().Add(d)
+	for {
+		var out []string
+		for id, stack := range stacks() {
+			if leaked(id, stack) {
+				out = append(out, stack)
+			}
+		}
+		if len(out) == 0 || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -3,9 +3,10 @@ package testenv
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/leakcheck"
 )
 
 // CheckLeaks is for TestMain: given the result of m.Run, it waits up to a
@@ -18,33 +19,16 @@ func CheckLeaks(code int) int {
 	if code != 0 {
 		return code
 	}
-	if err := leakedGoroutines(5 * time.Second); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	leaked := leakcheck.Wait(5*time.Second, func(_, stack string) bool {
+		if strings.Contains(stack, ".TestMain(") {
+			return false
+		}
+		return strings.Contains(stack, "github.com/sioredis/sioredis/") || strings.Contains(stack, "go-redis") ||
+			strings.Contains(stack, "os/exec.")
+	})
+	if len(leaked) > 0 {
+		fmt.Fprintf(os.Stderr, "%d goroutines outlived the tests:\n\n%s\n", len(leaked), strings.Join(leaked, "\n\n"))
 		return 1
 	}
 	return 0
-}
-
-func leakedGoroutines(wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		buf := make([]byte, 4<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, ".TestMain(") || strings.Contains(g, "testenv.leakedGoroutines") {
-				continue
-			}
-			if strings.Contains(g, "github.com/sioredis/sioredis/") || strings.Contains(g, "go-redis") || strings.Contains(g, "os/exec.") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d goroutines outlived the tests:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
