@@ -50,6 +50,8 @@ type Config struct {
 	CloseTimeout time.Duration
 	// Logger receives debug and warning records; default slog.Default().
 	Logger *slog.Logger
+
+	noPoller bool // tests: read every WebSocket with a goroutine, as on systems without a poller
 }
 
 func (c Config) withDefaults() (Config, error) {

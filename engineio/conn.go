@@ -3,40 +3,46 @@ package engineio
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/sioredis/sioredis/internal/netpoll"
+	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
 // Conn is one Engine.IO session. It is safe for concurrent use: Send and Close may be called from any goroutine.
 //
-// Each connection has exactly one writer: the goroutine of the pending long-polling GET request, or one goroutine
-// per WebSocket connection. Send only appends to a bounded queue that this writer drains.
+// Each connection has one writer at a time: the goroutine of the pending long-polling GET request, or, on
+// WebSocket, a goroutine that exists only while there is something to send. Send only appends to a bounded queue
+// that this writer drains, and never blocks on the network.
 type Conn struct {
 	srv *Server
 	id  string
-	req *http.Request
+	req reqInfo
 
 	mu         sync.Mutex
 	transport  string
 	state      connState
 	reason     CloseReason
 	queue      []queued
-	spare      []queued // the other buffer of the writer's double buffering
-	getActive  bool     // a long-polling GET is waiting or writing
+	getActive  bool // a long-polling GET is waiting or writing
 	postActive bool
-	upgrading  bool // a WebSocket is probing this long-polling session
-	probed     bool // ... and has sent its probe: pending GETs get a noop
-	ws         *websocket.Conn
+	upgrading  bool    // a WebSocket is probing this long-polling session
+	probed     bool    // ... and has sent its probe: pending GETs get a noop
+	ws         *wsConn // the WebSocket transport
+	probe      *wsConn // a WebSocket probing an upgrade
+	writing    bool    // the WebSocket writer goroutine is running
 	pingTimer  *time.Timer
 	pongTimer  *time.Timer
 	closeTimer *time.Timer
-	writerDone chan struct{} // closed when the WebSocket writer exits; nil without one
 
-	wake chan struct{} // capacity 1: something to write, or a state change
-	done chan struct{} // closed when the connection is closed
+	wake     chan struct{} // capacity 1: something to write, or a state change (nil for WebSocket-only connections)
+	done     chan struct{} // closed when the connection is closed; made by Done on first use
+	finished bool          // finish has run (under mu)
 
 	recvMu   sync.Mutex // serialises Handler calls
 	notified bool       // OnClose was called (under recvMu)
@@ -69,6 +75,7 @@ const (
 
 type queued struct {
 	p          Packet
+	frame      []byte // the WebSocket frame of p, when encoded once for many connections (PrepareMessages)
 	volatile   bool
 	groupStart bool
 }
@@ -76,8 +83,34 @@ type queued struct {
 // ID returns the session id.
 func (c *Conn) ID() string { return c.id }
 
-// Request returns the handshake request (without body). Do not modify it.
-func (c *Conn) Request() *http.Request { return c.req }
+// Request returns the handshake request, without body, rebuilt on each call from what the connection keeps of it:
+// method, URL, protocol, host, remote address, TLS state and headers (but those of the WebSocket handshake
+// itself: Connection, Upgrade, Sec-WebSocket-*). Its context is the connection's.
+func (c *Conn) Request() *http.Request {
+	f := c.req.fields
+	u, err := url.ParseRequestURI(f[1])
+	if err != nil {
+		u = &url.URL{Path: "/"}
+	}
+	hdr := f[reqHeaderStart:]
+	h := make(http.Header, len(hdr)/2)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		h[hdr[i]] = append(h[hdr[i]], hdr[i+1])
+	}
+	r := &http.Request{
+		Method:     f[0],
+		URL:        u,
+		Proto:      f[2],
+		Header:     h,
+		Body:       http.NoBody,
+		Host:       f[3],
+		RemoteAddr: f[4],
+		RequestURI: f[1],
+		TLS:        c.req.tls,
+	}
+	r.ProtoMajor, r.ProtoMinor, _ = http.ParseHTTPVersion(f[2])
+	return r.WithContext(c.Context())
+}
 
 // Transport returns the current transport name, TransportPolling or TransportWebSocket.
 func (c *Conn) Transport() string {
@@ -87,7 +120,22 @@ func (c *Conn) Transport() string {
 }
 
 // Done returns a channel closed when the connection is closed.
-func (c *Conn) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.doneLocked()
+}
+
+// doneLocked returns the done channel, made on first use (an idle connection nobody waits on keeps none).
+func (c *Conn) doneLocked() chan struct{} {
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.finished {
+			close(c.done)
+		}
+	}
+	return c.done
+}
 
 // Send queues messages, sent in order and without anything between them (a Socket.IO packet and its binary
 // attachments, for example). A volatile group is dropped, with ErrDropped, when the client is not ready to receive
@@ -118,10 +166,10 @@ func (c *Conn) Send(volatile bool, msgs ...Message) error {
 		}
 	}
 	for i, m := range msgs {
-		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, volatile: volatile, groupStart: i == 0})
+		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: m.frame,
+			volatile: volatile, groupStart: i == 0})
 	}
-	c.mu.Unlock()
-	c.signal()
+	c.wakeLocked()
 	return nil
 }
 
@@ -144,8 +192,26 @@ func (c *Conn) sendControl(t PacketType, data []byte) {
 		return
 	}
 	c.queue = append(c.queue, queued{p: Packet{Type: t, Data: data}, groupStart: true})
+	c.wakeLocked()
+}
+
+// wakeLocked tells the writer there is something to do, starting the WebSocket writer if needed, and unlocks mu.
+func (c *Conn) wakeLocked() {
+	ws := c.ws
+	start := ws != nil && !c.writing && c.state != stateClosed
+	if start {
+		c.writing = true
+		c.srv.wg.Add(1)
+	}
 	c.mu.Unlock()
-	c.signal()
+	switch {
+	case start && ws.rc != nil:
+		c.srv.flushers.push(c)
+	case start:
+		go c.writeWS(ws, nil)
+	default:
+		c.signal()
+	}
 }
 
 func (c *Conn) signal() {
@@ -176,18 +242,17 @@ func (c *Conn) close(reason CloseReason, graceful bool) {
 	if graceful {
 		c.state, c.reason = stateClosing, reason
 		c.closeTimer = time.AfterFunc(c.srv.cfg.CloseTimeout, func() { c.close(reason, false) })
-		c.mu.Unlock()
-		c.signal()
+		c.wakeLocked()
 		return
 	}
 	c.state, c.reason = stateClosed, reason
-	ws := c.ws
+	ws, probe := c.ws, c.probe
 	c.mu.Unlock()
-	c.finish(reason, ws)
+	c.finish(reason, ws, probe)
 }
 
 // finish releases everything once the state is closed.
-func (c *Conn) finish(reason CloseReason, ws *websocket.Conn) {
+func (c *Conn) finish(reason CloseReason, ws, probe *wsConn) {
 	c.finishOnce.Do(func() {
 		c.mu.Lock()
 		for _, t := range []*time.Timer{c.pingTimer, c.pongTimer, c.closeTimer} {
@@ -195,11 +260,17 @@ func (c *Conn) finish(reason CloseReason, ws *websocket.Conn) {
 				t.Stop()
 			}
 		}
+		c.finished = true
+		if c.done != nil {
+			close(c.done)
+		}
 		c.mu.Unlock()
-		close(c.done)
 		c.srv.remove(c)
 		if ws != nil {
-			_ = ws.CloseNow()
+			ws.release()
+		}
+		if probe != nil {
+			probe.closeNow()
 		}
 		go func() {
 			defer c.srv.wg.Done() // the connection's count, taken in newConn
@@ -290,11 +361,12 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.getActive = true
+	done := c.doneLocked()
 	for len(c.queue) == 0 && c.state == stateOpen && !c.probed {
 		c.mu.Unlock()
 		select {
 		case <-c.wake:
-		case <-c.done:
+		case <-done:
 		case <-r.Context().Done():
 			c.mu.Lock()
 			c.getActive = false
@@ -303,7 +375,7 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 		}
 		c.mu.Lock()
 	}
-	batch := c.takeLocked(c.spare)
+	batch := c.takeLocked(nil)
 	state, reason, probed := c.state, c.reason, c.probed
 	c.mu.Unlock()
 
@@ -324,7 +396,6 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	_, err := w.Write(body)
 
 	c.mu.Lock()
-	c.spare = batch
 	c.getActive = false
 	c.mu.Unlock()
 	switch {
@@ -375,7 +446,7 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 
 // ---- WebSocket ----
 
-// serveUpgrade upgrades a long-polling session to WebSocket.
+// serveUpgrade takes a WebSocket connection probing the upgrade of a long-polling session.
 func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	if c.transport != TransportPolling || c.upgrading || c.state != stateOpen || c.srv.cfg.DisableUpgrades {
@@ -385,145 +456,258 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	c.upgrading = true
 	c.mu.Unlock()
-	ws, err := websocket.Accept(w, r, c.srv.acceptOptions())
+	nc, early, err := wsproto.Accept(w, r)
 	if err != nil {
-		c.abortUpgrade()
+		c.abortUpgrade(nil)
 		return
 	}
-	ws.SetReadLimit(c.srv.cfg.MaxHTTPBufferSize)
-	if !c.probe(ws) {
-		c.abortUpgrade()
-		_ = ws.CloseNow()
-		return
-	}
+	ws := c.srv.newWS(c, nc, early)
 	c.mu.Lock()
-	if c.state == stateClosed {
+	if c.state != stateOpen {
+		c.upgrading = false
 		c.mu.Unlock()
-		_ = ws.CloseNow()
+		_ = nc.Close()
 		return
 	}
-	c.transport, c.ws, c.upgrading, c.probed = TransportWebSocket, ws, false, false
+	c.probe = ws
+	ws.upgradeEnd = time.AfterFunc(c.srv.cfg.UpgradeTimeout, func() {
+		if c.abortUpgrade(ws) {
+			ws.closeNow()
+		}
+	})
 	c.mu.Unlock()
-	c.startWriter()
-	c.readWebSocket(ws)
+	ws.run()
 }
 
-// probe answers "2probe" with "3probe" and waits for the "5" upgrade packet.
-func (c *Conn) probe(ws *websocket.Conn) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.UpgradeTimeout)
-	defer cancel()
-	typ, data, err := ws.Read(ctx)
-	if err != nil || typ != websocket.MessageText || string(data) != "2probe" {
+// completeUpgrade makes ws, which has probed, the connection's transport.
+func (c *Conn) completeUpgrade(ws *wsConn) bool {
+	c.mu.Lock()
+	if c.state == stateClosed || c.probe != ws {
+		c.mu.Unlock()
 		return false
 	}
-	if err := ws.Write(ctx, websocket.MessageText, []byte("3probe")); err != nil {
+	ws.upgradeEnd.Stop()
+	c.transport, c.ws, c.probe, c.upgrading, c.probed = TransportWebSocket, ws, nil, false, false
+	c.signal() // a long-polling GET still waiting ends
+	c.wakeLocked()
+	return true
+}
+
+// abortUpgrade ends the upgrade by ws (any upgrade if nil) and reports whether it was under way.
+func (c *Conn) abortUpgrade(ws *wsConn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ws != nil && c.probe != ws {
 		return false
 	}
-	c.mu.Lock()
-	c.probed = true
-	c.mu.Unlock()
-	c.signal() // a pending GET answers with noop, so that the client can finish pausing polling
-	for {
-		typ, data, err := ws.Read(ctx)
-		if err != nil || typ != websocket.MessageText || len(data) == 0 {
-			return false
-		}
-		switch PacketType(data[0] - '0') {
-		case PacketUpgrade:
-			return true
-		case PacketNoop:
-		default:
-			return false
-		}
-	}
+	c.probe, c.upgrading, c.probed = nil, false, false
+	return true
 }
 
-func (c *Conn) abortUpgrade() {
-	c.mu.Lock()
-	c.upgrading, c.probed = false, false
-	c.mu.Unlock()
+// frameBatch turns queued packets into the buffers of one vectored write, reusing its storage.
+type frameBatch struct {
+	batch   []queued
+	scratch []byte // frame headers and small payloads
+	ends    []int  // end offset in scratch of each queued packet, or -1 for a prepared frame
+	bufs    net.Buffers
+	iovs    []syscall.Iovec
 }
 
-func (c *Conn) startWriter() {
+// take moves what c has queued into b and returns false when there is nothing to write: then the writer ends
+// (writing is false again) after sending a close frame if the connection is closing.
+func (b *frameBatch) take(c *Conn, ws *wsConn) bool {
 	c.mu.Lock()
-	ws := c.ws
-	c.writerDone = make(chan struct{})
-	done := c.writerDone
-	c.mu.Unlock()
-	c.srv.wg.Add(1)
-	go func() {
-		defer c.srv.wg.Done()
-		defer close(done)
-		c.writeWebSocket(ws)
-	}()
-	c.signal()
-}
-
-// writeWebSocket is the connection's writer once on WebSocket.
-func (c *Conn) writeWebSocket(ws *websocket.Conn) {
-	ctx := context.Background() // a blocked write is undone by CloseNow (slow client, ping timeout, shutdown)
-	var buf []byte
-	var batch []queued
-	for {
-		c.mu.Lock()
-		batch = c.takeLocked(batch)
+	if len(c.queue) == 0 || c.state == stateClosed {
 		state, reason := c.state, c.reason
-		c.mu.Unlock()
-		for _, q := range batch {
-			var err error
-			if q.p.Binary {
-				err = ws.Write(ctx, websocket.MessageBinary, q.p.Data)
-			} else {
-				buf = AppendPacket(buf[:0], q.p)
-				err = ws.Write(ctx, websocket.MessageText, buf)
-			}
-			if err != nil {
-				c.close(ReasonTransportError, false)
-				return
-			}
+		c.writing = false
+		if cap(c.queue) > 64 {
+			c.queue = nil // an idle connection keeps no large buffer after a burst
 		}
-		if len(batch) > 0 {
+		c.mu.Unlock()
+		if state == stateClosing {
+			ws.sendClose(wsproto.CloseNormal)
+			c.close(reason, false)
+		}
+		return false
+	}
+	b.batch = c.takeLocked(b.batch)
+	c.mu.Unlock()
+	b.encode()
+	return true
+}
+
+// encode fills bufs with the frames of batch: headers (and small payloads) go into scratch, large payloads and
+// prepared frames are written from where they are.
+func (b *frameBatch) encode() {
+	b.scratch, b.ends = b.scratch[:0], b.ends[:0]
+	for _, q := range b.batch {
+		switch {
+		case q.frame != nil:
+			b.ends = append(b.ends, -1)
+			continue
+		case q.p.Binary:
+			b.scratch = wsproto.AppendHeader(b.scratch, wsproto.OpBinary, len(q.p.Data))
+		default:
+			b.scratch = wsproto.AppendHeader(b.scratch, wsproto.OpText, 1+len(q.p.Data))
+			b.scratch = append(b.scratch, '0'+byte(q.p.Type))
+		}
+		if len(q.p.Data) <= inlinePayload {
+			b.scratch = append(b.scratch, q.p.Data...)
+		}
+		b.ends = append(b.ends, len(b.scratch))
+	}
+	b.bufs = b.bufs[:0]
+	start := 0
+	for i, q := range b.batch {
+		if b.ends[i] < 0 {
+			b.bufs = append(b.bufs, q.frame)
 			continue
 		}
-		switch state {
-		case stateClosing:
-			_ = ws.Close(websocket.StatusNormalClosure, "")
-			c.close(reason, false)
-			return
-		case stateClosed:
-			return
-		}
-		select {
-		case <-c.wake:
-		case <-c.done:
+		b.bufs = append(b.bufs, b.scratch[start:b.ends[i]])
+		start = b.ends[i]
+		if len(q.p.Data) > inlinePayload {
+			b.bufs = append(b.bufs, q.p.Data)
 		}
 	}
 }
 
-// readWebSocket reads packets until the connection ends, then waits for the writer.
-func (c *Conn) readWebSocket(ws *websocket.Conn) {
-	for {
-		typ, data, err := ws.Read(context.Background())
-		if err != nil {
-			reason := ReasonTransportError
-			if websocket.CloseStatus(err) != -1 || errors.Is(err, context.Canceled) {
-				reason = ReasonTransportClose
-			}
-			c.close(reason, false)
-			break
+// reset drops the references to the written data.
+func (b *frameBatch) reset() {
+	clear(b.bufs[:cap(b.bufs)])
+	b.bufs = b.bufs[:0]
+}
+
+// flushReady writes, without blocking, what the connection has queued (called by a flusher of the server's
+// pool, for a connection whose socket can be written without a goroutine). When the socket's buffer fills up,
+// the rest is handed to a goroutine of the connection's own, which waits for the socket (writeWS).
+func (c *Conn) flushReady(ws *wsConn, b *frameBatch) {
+	for b.take(c, ws) {
+		total := 0
+		for _, x := range b.bufs {
+			total += len(x)
 		}
-		p, err := ParsePacket(data, typ == websocket.MessageBinary)
-		if err != nil {
-			c.close(ReasonTransportError, false)
-			break
+		written := 0
+		var err error
+		ws.wmu.Lock()
+		for written < total && err == nil {
+			var n int
+			n, b.iovs, err = netpoll.TryWritev(ws.rc, b.bufs, b.iovs)
+			written += n
+			consume(&b.bufs, n)
 		}
-		c.deliver(p)
+		ws.wmu.Unlock()
+		switch {
+		case errors.Is(err, netpoll.ErrWouldBlock):
+			// A slow reader: its own goroutine waits for the socket, with the rest of this batch.
+			rest := append(net.Buffers(nil), b.bufs...)
+			b.reset()
+			go c.writeWS(ws, rest)
+			return
+		case err != nil:
+			b.reset()
+			c.writeFailed()
+			c.srv.wg.Done()
+			return
+		}
+		b.reset()
 	}
+	c.srv.wg.Done() // the writer's count, taken in wakeLocked
+}
+
+// consume drops the first n bytes of bufs.
+func consume(bufs *net.Buffers, n int) {
+	for len(*bufs) > 0 && n > 0 {
+		if n < len((*bufs)[0]) {
+			(*bufs)[0] = (*bufs)[0][n:]
+			return
+		}
+		n -= len((*bufs)[0])
+		*bufs = (*bufs)[1:]
+	}
+	for len(*bufs) > 0 && len((*bufs)[0]) == 0 {
+		*bufs = (*bufs)[1:]
+	}
+}
+
+// writeWS is the connection's writer goroutine on WebSocket when the socket cannot be written without waiting:
+// it first writes rest, then everything queued, and ends when the queue is empty.
+func (c *Conn) writeWS(ws *wsConn, rest net.Buffers) {
+	defer c.srv.wg.Done() // the writer's count, taken in wakeLocked
+	if len(rest) > 0 {
+		if err := ws.writeBuffers(&rest); err != nil {
+			c.writeFailed()
+			return
+		}
+	}
+	var b frameBatch
+	for b.take(c, ws) {
+		err := ws.writeBuffers(&b.bufs)
+		b.reset()
+		if err != nil {
+			c.writeFailed()
+			return
+		}
+	}
+}
+
+func (c *Conn) writeFailed() {
 	c.mu.Lock()
-	done := c.writerDone
+	c.writing = false
 	c.mu.Unlock()
-	if done != nil {
-		<-done
+	c.close(ReasonTransportError, false)
+}
+
+// inlinePayload is the largest payload copied next to its frame header rather than written from where it is.
+const inlinePayload = 512
+
+// flushPool is the server's pool of flushers: goroutines that write the queued packets of WebSocket connections
+// without blocking, one connection at a time, so that a broadcast wakes no goroutine per connection and a
+// connection's packets queued meanwhile go out in one system call. Flushers exist only while there is work.
+type flushPool struct {
+	mu      sync.Mutex
+	q       []*Conn
+	head    int
+	workers int
+	max     int
+	wg      *sync.WaitGroup
+}
+
+func (p *flushPool) push(c *Conn) {
+	p.mu.Lock()
+	p.q = append(p.q, c)
+	spawn := p.workers < p.max
+	if spawn {
+		p.workers++
+		p.wg.Add(1)
+	}
+	p.mu.Unlock()
+	if spawn {
+		go p.work()
+	}
+}
+
+func (p *flushPool) work() {
+	defer p.wg.Done()
+	var b frameBatch
+	for {
+		p.mu.Lock()
+		if p.head == len(p.q) {
+			p.q, p.head = p.q[:0], 0
+			if cap(p.q) > 4096 {
+				p.q = nil
+			}
+			p.workers--
+			p.mu.Unlock()
+			return
+		}
+		c := p.q[p.head]
+		p.q[p.head] = nil
+		p.head++
+		p.mu.Unlock()
+		c.mu.Lock()
+		ws := c.ws
+		c.mu.Unlock()
+		c.flushReady(ws, &b)
 	}
 }
 
@@ -533,11 +717,11 @@ func (c *Conn) Context() context.Context { return connContext{c} }
 type connContext struct{ c *Conn }
 
 func (connContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (x connContext) Done() <-chan struct{}     { return x.c.done }
+func (x connContext) Done() <-chan struct{}     { return x.c.Done() }
 func (connContext) Value(any) any               { return nil }
 func (x connContext) Err() error {
 	select {
-	case <-x.c.done:
+	case <-x.c.Done():
 		return context.Canceled
 	default:
 		return nil

@@ -3,6 +3,7 @@ package engineio
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,11 +11,14 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/coder/websocket"
+	"github.com/sioredis/sioredis/internal/netpoll"
+	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
 // Handler receives the connections of a Server. For one connection, calls never overlap and come in this order:
@@ -32,6 +36,24 @@ type Handler interface {
 type Message struct {
 	Data   []byte
 	Binary bool
+
+	frame []byte // its WebSocket frame, set by PrepareMessages
+}
+
+// PrepareMessages encodes the WebSocket frame of each message once, so that sending them to many connections
+// (a broadcast) costs no encoding and no copy per connection: every WebSocket writer sends the same bytes. It
+// changes nothing for long-polling connections. Data must not be modified afterwards.
+func PrepareMessages(msgs []Message) {
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Binary {
+			m.frame = wsproto.AppendFrame(make([]byte, 0, wsproto.MaxHeaderLen+len(m.Data)), wsproto.OpBinary, m.Data)
+			continue
+		}
+		f := wsproto.AppendHeader(make([]byte, 0, wsproto.MaxHeaderLen+1+len(m.Data)), wsproto.OpText, 1+len(m.Data))
+		f = append(f, '0'+byte(PacketMessage))
+		m.frame = append(f, m.Data...)
+	}
 }
 
 // Server is an Engine.IO v4 server. It is an http.Handler: mount it at the path clients use (by default
@@ -41,9 +63,12 @@ type Server struct {
 	handler Handler
 	open    []byte // the handshake data but the sid: `","upgrades":...}`
 
-	mu     sync.Mutex
-	conns  map[string]*Conn
-	closed bool
+	mu       sync.Mutex
+	conns    map[string]*Conn
+	closed   bool
+	pollr    *netpoll.Poller // watches idle WebSocket connections; started with the first one
+	pollErr  error
+	flushers flushPool
 
 	wg sync.WaitGroup // one per connection until its OnClose returns, one per writer goroutine
 }
@@ -57,7 +82,9 @@ func NewServer(cfg Config, h Handler) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("engineio: nil Handler")
 	}
-	return &Server{cfg: cfg, handler: h, conns: make(map[string]*Conn)}, nil
+	s := &Server{cfg: cfg, handler: h, conns: make(map[string]*Conn)}
+	s.flushers = flushPool{max: runtime.GOMAXPROCS(0), wg: &s.wg}
+	return s, nil
 }
 
 // Len returns the number of open connections.
@@ -95,10 +122,16 @@ func (s *Server) Close(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	s.mu.Lock()
+	p := s.pollr
+	s.mu.Unlock()
+	if p != nil {
+		_ = p.Close()
+	}
+	return nil
 }
 
 func (s *Server) remove(c *Conn) {
@@ -198,30 +231,41 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	_, _ = w.Write(AppendPacket(nil, Packet{Type: PacketOpen, Data: s.openData(c.id, true)}))
 }
 
-// serveWebSocket runs a session that starts on WebSocket, in the request's goroutine.
+// serveWebSocket runs a session that starts on WebSocket.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
-	ws, err := websocket.Accept(w, r, s.acceptOptions())
+	nc, early, err := wsproto.Accept(w, r)
 	if err != nil {
 		return // Accept has answered the request
 	}
-	ws.SetReadLimit(s.cfg.MaxHTTPBufferSize)
 	c, err := s.newConn(r, TransportWebSocket)
 	if err != nil {
-		_ = ws.Close(websocket.StatusGoingAway, "server closed")
+		_, _ = nc.Write(wsproto.AppendClose(nil, wsproto.CloseGoingAway, "server closed"))
+		_ = nc.Close()
 		return
 	}
-	c.ws = ws
+	ws := s.newWS(c, nc, early)
+	ws.active = true
 	// The open packet goes first, through the writer like everything else.
+	c.mu.Lock()
+	c.ws = ws
 	c.queue = append(c.queue, queued{p: Packet{Type: PacketOpen, Data: s.openData(c.id, false)}})
-	c.startWriter()
+	c.wakeLocked()
 	s.handler.OnOpen(c)
 	c.startHeartbeat()
-	c.readWebSocket(ws)
+	ws.run()
 }
 
-func (s *Server) acceptOptions() *websocket.AcceptOptions {
-	// The origin was checked in ServeHTTP.
-	return &websocket.AcceptOptions{InsecureSkipVerify: true}
+// poller returns the server's poller, started on first use, or nil where there is none.
+func (s *Server) poller() *netpoll.Poller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pollr == nil && s.pollErr == nil && !s.closed {
+		s.pollr, s.pollErr = netpoll.New()
+		if s.pollErr != nil && !errors.Is(s.pollErr, netpoll.ErrUnsupported) {
+			s.cfg.Logger.Warn("engineio: no poller, one reading goroutine per WebSocket", "err", s.pollErr)
+		}
+	}
+	return s.pollr
 }
 
 func (s *Server) newConn(r *http.Request, transport string) (*Conn, error) {
@@ -230,8 +274,9 @@ func (s *Server) newConn(r *http.Request, transport string) (*Conn, error) {
 		id:        newID(),
 		transport: transport,
 		req:       requestInfo(r),
-		wake:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
+	}
+	if transport == TransportPolling {
+		c.wake = make(chan struct{}, 1) // only long-polling GETs wait on it
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -314,15 +359,46 @@ func writeError(w http.ResponseWriter, e *RequestError) {
 func newID() string {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	var s [20]byte
+	base64.RawURLEncoding.Encode(s[:], b[:])
+	return string(s[:])
 }
 
-// requestInfo keeps what handlers may read of the handshake request, without its body or context.
-func requestInfo(r *http.Request) *http.Request {
-	c := r.Clone(context.Background())
-	c.Body = http.NoBody
-	c.GetBody = nil
-	return c
+// reqInfo is what a connection keeps of its handshake request (Conn.Request rebuilds one from it): its strings
+// in one slice (method, request URI, protocol, host, remote address, then header name/value pairs) and its TLS
+// state, none of the HTTP server's parsing buffers.
+type reqInfo struct {
+	fields []string
+	tls    *tls.ConnectionState
+}
+
+const reqHeaderStart = 5 // index of the first header name in reqInfo.fields
+
+// transportHeaders are the headers of the WebSocket handshake itself, which say nothing about the client.
+var transportHeaders = []string{"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions"}
+
+func requestInfo(r *http.Request) reqInfo {
+	n := 0
+	for k, v := range r.Header {
+		if !slices.Contains(transportHeaders, k) {
+			n += 2 * len(v)
+		}
+	}
+	uri := r.RequestURI
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	fields := make([]string, 0, reqHeaderStart+n)
+	fields = append(fields, r.Method, uri, r.Proto, r.Host, r.RemoteAddr)
+	for k, v := range r.Header {
+		if slices.Contains(transportHeaders, k) {
+			continue
+		}
+		for _, x := range v {
+			fields = append(fields, k, x)
+		}
+	}
+	return reqInfo{fields: fields, tls: r.TLS}
 }
 
 // readBody reads at most limit bytes of the body; more is an error.

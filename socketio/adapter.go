@@ -3,6 +3,7 @@ package socketio
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/sioredis/sioredis/engineio"
@@ -127,6 +128,9 @@ func (p *Packet) Validate() error { return protocol.ValidateEvent(p.Event) }
 func (p *Packet) Messages() ([]engineio.Message, error) {
 	p.once.Do(func() {
 		p.msgs, p.err = encodeEvent(p.Nsp, -1, p.Event, p.Args)
+		if p.err == nil {
+			engineio.PrepareMessages(p.msgs) // the same WebSocket frames for every recipient
+		}
 	})
 	return p.msgs, p.err
 }
@@ -151,16 +155,74 @@ type InMemoryAdapter struct {
 	ns *Namespace
 
 	mu    sync.RWMutex
-	rooms map[string]map[string]struct{} // room -> socket ids
-	sids  map[string]map[string]struct{} // socket id -> rooms
+	rooms map[string]members  // room -> socket ids
+	sids  map[string][]string // socket id -> rooms
 }
 
 // NewInMemoryAdapter is the default AdapterFactory.
 func NewInMemoryAdapter(ns *Namespace) Adapter {
 	return &InMemoryAdapter{
 		ns:    ns,
-		rooms: make(map[string]map[string]struct{}),
-		sids:  make(map[string]map[string]struct{}),
+		rooms: make(map[string]members),
+		sids:  make(map[string][]string),
+	}
+}
+
+// members is the set of the socket ids in a room: one id inline (most rooms are a socket's own room), a map
+// beyond one.
+type members struct {
+	one  string
+	many map[string]struct{}
+}
+
+func (m *members) has(id string) bool {
+	if m.many != nil {
+		_, ok := m.many[id]
+		return ok
+	}
+	return m.one == id && id != ""
+}
+
+func (m *members) add(id string) {
+	switch {
+	case m.many != nil:
+		m.many[id] = struct{}{}
+	case m.one == "" || m.one == id:
+		m.one = id
+	default:
+		m.many = map[string]struct{}{m.one: {}, id: {}}
+		m.one = ""
+	}
+}
+
+func (m *members) del(id string) {
+	if m.many == nil {
+		if m.one == id {
+			m.one = ""
+		}
+		return
+	}
+	delete(m.many, id)
+	if len(m.many) == 1 {
+		for last := range m.many {
+			m.one = last
+		}
+		m.many = nil
+	}
+}
+
+func (m *members) empty() bool { return m.many == nil && m.one == "" }
+
+// each calls fn for each id.
+func (m *members) each(fn func(id string)) {
+	if m.many == nil {
+		if m.one != "" {
+			fn(m.one)
+		}
+		return
+	}
+	for id := range m.many {
+		fn(id)
 	}
 }
 
@@ -169,36 +231,36 @@ func (a *InMemoryAdapter) AddAll(id string, rooms []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	mine := a.sids[id]
-	if mine == nil {
-		mine = make(map[string]struct{}, len(rooms))
-		a.sids[id] = mine
-	}
 	for _, r := range rooms {
-		mine[r] = struct{}{}
-		members := a.rooms[r]
-		if members == nil {
-			members = make(map[string]struct{})
-			a.rooms[r] = members
+		if !slices.Contains(mine, r) {
+			mine = append(mine, r)
 		}
-		members[id] = struct{}{}
+		m := a.rooms[r]
+		m.add(id)
+		a.rooms[r] = m
 	}
+	a.sids[id] = mine
 }
 
 // Del implements Adapter.
 func (a *InMemoryAdapter) Del(id, room string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.delLocked(id, room)
+	if mine, ok := a.sids[id]; ok {
+		if i := slices.Index(mine, room); i >= 0 {
+			a.sids[id] = slices.Delete(mine, i, i+1)
+		}
+	}
+	a.delMemberLocked(id, room)
 }
 
-func (a *InMemoryAdapter) delLocked(id, room string) {
-	if mine := a.sids[id]; mine != nil {
-		delete(mine, room)
-	}
-	if members := a.rooms[room]; members != nil {
-		delete(members, id)
-		if len(members) == 0 {
+func (a *InMemoryAdapter) delMemberLocked(id, room string) {
+	if m, ok := a.rooms[room]; ok {
+		m.del(id)
+		if m.empty() {
 			delete(a.rooms, room)
+		} else {
+			a.rooms[room] = m
 		}
 	}
 }
@@ -207,8 +269,8 @@ func (a *InMemoryAdapter) delLocked(id, room string) {
 func (a *InMemoryAdapter) DelAll(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for r := range a.sids[id] {
-		a.delLocked(id, r)
+	for _, r := range a.sids[id] {
+		a.delMemberLocked(id, r)
 	}
 	delete(a.sids, id)
 }
@@ -217,11 +279,7 @@ func (a *InMemoryAdapter) DelAll(id string) {
 func (a *InMemoryAdapter) SocketRooms(id string) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.sids[id]))
-	for r := range a.sids[id] {
-		out = append(out, r)
-	}
-	return out
+	return slices.Clone(a.sids[id])
 }
 
 // Rooms returns the rooms that have at least one local socket.
@@ -241,7 +299,7 @@ func (a *InMemoryAdapter) match(opts BroadcastOptions) []string {
 	defer a.mu.RUnlock()
 	excluded := func(id string) bool {
 		for _, r := range opts.Except {
-			if _, ok := a.rooms[r][id]; ok {
+			if m := a.rooms[r]; m.has(id) {
 				return true
 			}
 		}
@@ -259,13 +317,14 @@ func (a *InMemoryAdapter) match(opts BroadcastOptions) []string {
 	}
 	seen := make(map[string]struct{})
 	for _, r := range opts.Rooms {
-		for id := range a.rooms[r] {
+		m := a.rooms[r]
+		m.each(func(id string) {
 			if _, dup := seen[id]; dup || excluded(id) {
-				continue
+				return
 			}
 			seen[id] = struct{}{}
 			ids = append(ids, id)
-		}
+		})
 	}
 	return ids
 }

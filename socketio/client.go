@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,15 +22,17 @@ type client struct {
 	pending *packet // a binary packet waiting for attachments (reader goroutine only)
 
 	mu           sync.Mutex
-	sockets      map[string]*Socket // by namespace
-	connecting   map[string]int     // CONNECT packets queued or running, by namespace
-	connectTimer *time.Timer
-	closeReason  DisconnectReason // set before closing the conn for a protocol error
-	closed       bool
+	sockets      []*Socket      // one per namespace joined (a slice: clients join few namespaces)
+	connecting   map[string]int // CONNECT packets queued or running, by namespace; nil when none
+	connectTimer *time.Timer    // nil once a namespace is joined
+	// pendingConnects are the cancel functions of the CONNECTs running, canceled when the connection closes.
+	pendingConnects []*context.CancelFunc
+	closeReason     DisconnectReason // set before closing the conn for a protocol error
+	closed          bool
 }
 
 func newClient(s *Server, c *engineio.Conn) *client {
-	cl := &client{srv: s, conn: c, sockets: make(map[string]*Socket), connecting: make(map[string]int)}
+	cl := &client{srv: s, conn: c}
 	cl.run = runner{max: s.cfg.MaxPendingEvents, wg: &s.wg, log: s.log}
 	cl.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		cl.mu.Lock()
@@ -93,13 +96,25 @@ func (cl *client) onMessage(msg engineio.Message) {
 func (cl *client) socket(nsp string) *Socket {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
-	return cl.sockets[nsp]
+	return cl.socketLocked(nsp)
+}
+
+func (cl *client) socketLocked(nsp string) *Socket {
+	for _, s := range cl.sockets {
+		if s.ns.name == nsp {
+			return s
+		}
+	}
+	return nil
 }
 
 func (cl *client) handle(p packet) {
 	if p.typ == PacketConnect {
 		auth := json.RawMessage(p.data)
 		cl.mu.Lock()
+		if cl.connecting == nil {
+			cl.connecting = make(map[string]int)
+		}
 		cl.connecting[p.nsp]++
 		cl.mu.Unlock()
 		if !cl.run.do(func() { cl.connect(p.nsp, auth) }, false) {
@@ -108,7 +123,7 @@ func (cl *client) handle(p packet) {
 		return
 	}
 	cl.mu.Lock()
-	known := cl.sockets[p.nsp] != nil || cl.connecting[p.nsp] > 0
+	known := cl.socketLocked(p.nsp) != nil || cl.connecting[p.nsp] > 0
 	cl.mu.Unlock()
 	if !known {
 		cl.parseError(errors.New("packet for a namespace not joined"))
@@ -154,15 +169,38 @@ func (cl *client) handle(p packet) {
 func (cl *client) connect(name string, auth json.RawMessage) {
 	defer func() {
 		cl.mu.Lock()
-		cl.connecting[name]--
+		if cl.connecting[name]--; cl.connecting[name] <= 0 {
+			delete(cl.connecting, name)
+			if len(cl.connecting) == 0 {
+				cl.connecting = nil // maps do not shrink: an idle client keeps none
+			}
+		}
 		cl.mu.Unlock()
 	}()
 	if cl.socket(name) != nil {
 		return // already connected to this namespace
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stop := context.AfterFunc(cl.conn.Context(), cancel)
-	defer stop()
+	// Closing the connection cancels the middlewares' context (onClose cancels what is pending).
+	cl.mu.Lock()
+	if cl.closed {
+		cl.mu.Unlock()
+		cancel()
+		return
+	}
+	pending := &cancel
+	cl.pendingConnects = append(cl.pendingConnects, pending)
+	cl.mu.Unlock()
+	defer func() {
+		cl.mu.Lock()
+		if i := slices.Index(cl.pendingConnects, pending); i >= 0 {
+			cl.pendingConnects = slices.Delete(cl.pendingConnects, i, i+1)
+		}
+		if len(cl.pendingConnects) == 0 {
+			cl.pendingConnects = nil
+		}
+		cl.mu.Unlock()
+	}()
 	ns := cl.srv.namespace(ctx, name, auth)
 	if ns == nil {
 		cancel()
@@ -183,9 +221,12 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		cancel()
 		return
 	}
-	cl.sockets[name] = s
+	cl.sockets = append(cl.sockets, s)
+	if cl.connectTimer != nil {
+		cl.connectTimer.Stop()
+		cl.connectTimer = nil
+	}
 	cl.mu.Unlock()
-	cl.connectTimer.Stop()
 	ns.add(s)
 	s.Join(s.id)
 	data, _ := json.Marshal(map[string]string{"sid": s.id})
@@ -215,8 +256,8 @@ func (cl *client) sendConnectError(nsp string, err error) {
 
 func (cl *client) remove(s *Socket) {
 	cl.mu.Lock()
-	if cl.sockets[s.ns.name] == s {
-		delete(cl.sockets, s.ns.name)
+	if i := slices.Index(cl.sockets, s); i >= 0 {
+		cl.sockets = slices.Delete(cl.sockets, i, i+1)
 	}
 	cl.mu.Unlock()
 }
@@ -224,10 +265,7 @@ func (cl *client) remove(s *Socket) {
 // disconnectAll sends DISCONNECT to every socket, then closes the connection gracefully.
 func (cl *client) disconnectAll() {
 	cl.mu.Lock()
-	socks := make([]*Socket, 0, len(cl.sockets))
-	for _, s := range cl.sockets {
-		socks = append(socks, s)
-	}
+	socks := slices.Clone(cl.sockets)
 	cl.mu.Unlock()
 	for _, s := range socks {
 		s.Disconnect(false)
@@ -242,12 +280,15 @@ func (cl *client) onClose(reason DisconnectReason) {
 	if cl.closeReason != "" {
 		reason = cl.closeReason
 	}
-	socks := make([]*Socket, 0, len(cl.sockets))
-	for _, s := range cl.sockets {
-		socks = append(socks, s)
+	socks := slices.Clone(cl.sockets)
+	for _, cancel := range cl.pendingConnects {
+		(*cancel)()
+	}
+	if cl.connectTimer != nil {
+		cl.connectTimer.Stop()
+		cl.connectTimer = nil
 	}
 	cl.mu.Unlock()
-	cl.connectTimer.Stop()
 	// Handlers blocked on the socket (an acknowledgement, say) are released at once; the disconnection itself
 	// runs after the packets received before the close, as a DISCONNECT packet among them sets the reason.
 	for _, s := range socks {

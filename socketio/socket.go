@@ -43,51 +43,42 @@ type Handshake struct {
 // sent the events, on a goroutine of their own (so a handler may wait for an acknowledgement). All its methods are
 // safe for concurrent use.
 type Socket struct {
-	id        string
-	ns        *Namespace
-	client    *client
-	handshake Handshake
-	ctx       context.Context
-	cancel    context.CancelFunc
+	id       string
+	ns       *Namespace
+	client   *client
+	auth     json.RawMessage // the CONNECT payload
+	connTime int64           // Unix nanoseconds
+	ctx      context.Context
+	cancel   context.CancelFunc
 
-	mu              sync.Mutex
-	connected       bool
-	handlers        map[string]EventHandler
-	anyHandlers     []AnyHandler
-	onDisconnecting []func(ctx context.Context, reason DisconnectReason)
-	onDisconnect    []func(reason DisconnectReason)
-	acks            map[int64]func(Args) // pending acknowledgements, by ack id; called once, on the read loop
-	nextAck         int64
-	data            any
+	mu        sync.Mutex
+	connected bool
+	handlers  []eventHandler       // a slice: sockets have few handlers, and a map costs an idle socket more
+	hooks     *socketHooks         // nil until one is added
+	acks      map[int64]func(Args) // pending acknowledgements, by ack id; called once, on the read loop
+	nextAck   int64
+	data      any
 }
 
 func newSocket(ns *Namespace, cl *client, auth json.RawMessage, ctx context.Context, cancel context.CancelFunc) *Socket {
-	r := cl.conn.Request()
 	return &Socket{
-		id:     newSocketID(),
-		ns:     ns,
-		client: cl,
-		ctx:    ctx,
-		cancel: cancel,
-		handshake: Handshake{
-			Headers: r.Header,
-			Query:   r.URL.Query(),
-			Auth:    auth,
-			Address: r.RemoteAddr,
-			Time:    time.Now(),
-			Secure:  r.TLS != nil,
-			URL:     r.URL.RequestURI(),
-		},
+		id:        newSocketID(),
+		ns:        ns,
+		client:    cl,
+		ctx:       ctx,
+		cancel:    cancel,
+		auth:      auth,
+		connTime:  time.Now().UnixNano(),
 		connected: true,
-		handlers:  make(map[string]EventHandler),
-		acks:      make(map[int64]func(Args)),
 	}
 }
 
 func newSocketID() string {
 	var b [15]byte
 	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	var s [20]byte
+	base64.RawURLEncoding.Encode(s[:], b[:])
+	return string(s[:])
 }
 
 // ID returns the socket id, also the name of the room holding only this socket.
@@ -96,8 +87,20 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the namespace of the socket.
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
-// Handshake returns the handshake details. Do not modify them.
-func (s *Socket) Handshake() Handshake { return s.handshake }
+// Handshake returns the handshake details, built from the handshake request on each call (an idle socket keeps
+// no copy of them). Do not modify the headers: they are the request's.
+func (s *Socket) Handshake() Handshake {
+	r := s.client.conn.Request()
+	return Handshake{
+		Headers: r.Header,
+		Query:   r.URL.Query(),
+		Auth:    s.auth,
+		Address: r.RemoteAddr,
+		Time:    time.Unix(0, s.connTime),
+		Secure:  r.TLS != nil,
+		URL:     r.URL.RequestURI(),
+	}
+}
 
 // Context returns a context canceled when the socket disconnects.
 func (s *Socket) Context() context.Context { return s.ctx }
@@ -130,28 +133,62 @@ func (s *Socket) Data() any {
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.handlers[event] = h
+	for i := range s.handlers {
+		if s.handlers[i].event == event {
+			s.handlers[i].h = h
+			return
+		}
+	}
+	s.handlers = append(s.handlers, eventHandler{event, h})
+}
+
+// socketHooks are the handlers most sockets do not have, kept out of Socket.
+type socketHooks struct {
+	any           []AnyHandler
+	disconnecting []func(ctx context.Context, reason DisconnectReason)
+	disconnect    []func(reason DisconnectReason)
+}
+
+func (s *Socket) hooksLocked() *socketHooks {
+	if s.hooks == nil {
+		s.hooks = new(socketHooks)
+	}
+	return s.hooks
+}
+
+type eventHandler struct {
+	event string
+	h     EventHandler
+}
+
+func (s *Socket) handlerLocked(event string) EventHandler {
+	for i := range s.handlers {
+		if s.handlers[i].event == event {
+			return s.handlers[i].h
+		}
+	}
+	return nil
 }
 
 // OnAny adds a handler that receives every event.
 func (s *Socket) OnAny(h AnyHandler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.anyHandlers = append(s.anyHandlers, h)
+	s.hooksLocked().any = append(s.hooksLocked().any, h)
 }
 
 // OnDisconnecting adds a handler run when the socket is about to disconnect, while it is still in its rooms.
 func (s *Socket) OnDisconnecting(h func(ctx context.Context, reason DisconnectReason)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.onDisconnecting = append(s.onDisconnecting, h)
+	s.hooksLocked().disconnecting = append(s.hooksLocked().disconnecting, h)
 }
 
 // OnDisconnect adds a handler run once the socket has disconnected.
 func (s *Socket) OnDisconnect(h func(reason DisconnectReason)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.onDisconnect = append(s.onDisconnect, h)
+	s.hooksLocked().disconnect = append(s.hooksLocked().disconnect, h)
 }
 
 // Emit sends an event to the client. It does not wait for the network: the packet is queued for the connection's
@@ -277,6 +314,9 @@ func (s *Socket) registerAck(fn func(Args)) (int64, error) {
 	}
 	id := s.nextAck
 	s.nextAck++
+	if s.acks == nil {
+		s.acks = make(map[int64]func(Args))
+	}
 	s.acks[id] = fn
 	return id, nil
 }
@@ -284,6 +324,9 @@ func (s *Socket) registerAck(fn func(Args)) (int64, error) {
 func (s *Socket) forgetAck(id int64) {
 	s.mu.Lock()
 	delete(s.acks, id)
+	if len(s.acks) == 0 {
+		s.acks = nil // maps do not shrink: an idle socket keeps none
+	}
 	s.mu.Unlock()
 }
 
@@ -291,6 +334,9 @@ func (s *Socket) onAck(id int64, args Args) {
 	s.mu.Lock()
 	fn := s.acks[id]
 	delete(s.acks, id)
+	if len(s.acks) == 0 {
+		s.acks = nil
+	}
 	s.mu.Unlock()
 	if fn != nil {
 		fn(args)
@@ -304,8 +350,11 @@ func (s *Socket) dispatch(event string, args Args, id int64) {
 		s.mu.Unlock()
 		return
 	}
-	h := s.handlers[event]
-	anys := s.anyHandlers
+	h := s.handlerLocked(event)
+	var anys []AnyHandler
+	if s.hooks != nil {
+		anys = s.hooks.any
+	}
 	s.mu.Unlock()
 	var ack AckFunc
 	if id >= 0 {
@@ -377,7 +426,11 @@ func (s *Socket) onclose(reason DisconnectReason) {
 		return
 	}
 	s.connected = false
-	disconnecting, disconnect := s.onDisconnecting, s.onDisconnect
+	var disconnecting []func(ctx context.Context, reason DisconnectReason)
+	var disconnect []func(reason DisconnectReason)
+	if s.hooks != nil {
+		disconnecting, disconnect = s.hooks.disconnecting, s.hooks.disconnect
+	}
 	s.mu.Unlock()
 	for _, h := range disconnecting {
 		h(s.ctx, reason)
@@ -393,7 +446,7 @@ func (s *Socket) onclose(reason DisconnectReason) {
 
 // remote returns the description FetchSockets gives of a local socket.
 func (s *Socket) remote() RemoteSocket {
-	return RemoteSocket{ID: s.id, Handshake: s.handshake, Rooms: s.Rooms(), Data: s.Data(), ns: s.ns}
+	return RemoteSocket{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data(), ns: s.ns}
 }
 
 // Handle sets a typed handler: the event's first argument is decoded into a T. A client sending an argument that

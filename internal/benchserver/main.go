@@ -9,6 +9,8 @@
 //	gc         runs the garbage collector and returns memory to the OS, then acknowledges
 //	heap-profile  [path]: writes a heap profile to path, then acknowledges with the error text ("<nil>")
 //	stats      acknowledges with the goroutine count and the runtime's memory statistics (Go only)
+//
+// BENCH_SERVER_CPUPROFILE=FILE writes a CPU profile of the whole run to FILE.
 package main
 
 import (
@@ -38,6 +40,19 @@ func main() {
 }
 
 func run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	if path := os.Getenv("BENCH_SERVER_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := socketio.NewServer(socketio.Config{Logger: logger})
 	if err != nil {

@@ -1,0 +1,350 @@
+package engineio
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sioredis/sioredis/internal/netpoll"
+	"github.com/sioredis/sioredis/internal/wsproto"
+)
+
+// wsConn is one WebSocket connection of a Conn: its transport once upgraded (or from the start), or a connection
+// probing an upgrade.
+//
+// Reading. On Linux, with a plain TCP (or Unix) socket, an idle connection has no goroutine and no read buffer:
+// the server's poller (internal/netpoll) calls onReady when data arrives, which starts one goroutine that reads
+// what is there into a pooled buffer, hands the messages over and re-arms the poller. Otherwise (TLS, other
+// systems) one goroutine reads, the HTTP handler's.
+//
+// Writing. The Conn's writer goroutine (writeWS) exists only while there is something to send; it writes every
+// queued packet in one system call (writev) and frames that were encoded once for many connections as they are.
+type wsConn struct {
+	c  *Conn
+	nc net.Conn
+	rc syscall.RawConn                      // for non-blocking reads; nil when a goroutine reads
+	pr atomic.Pointer[netpoll.Registration] // nil when a goroutine reads
+
+	readMu sync.Mutex // one reader at a time; guards dec, early and the probe state
+	dec    wsproto.Decoder
+	early  []byte // bytes read by the HTTP server before the hijack, decoded first
+	active bool   // the Conn's transport (false while probing)
+	probed bool   // "3probe" sent
+
+	wmu        sync.Mutex  // serialises writes to nc
+	closeSent  atomic.Bool // a close frame was written: wait for the client's end before closing
+	closed     atomic.Bool // released: data messages are ignored
+	lingering  atomic.Bool // release is waiting for the client's end (counted in the server's WaitGroup)
+	closeOnce  sync.Once
+	upgradeEnd *time.Timer // bounds the probe
+}
+
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// errPeerClosed ends reading after the client's close frame.
+var errPeerClosed = errors.New("engineio: websocket closed by the client")
+
+// errBadProbe ends a probing connection that broke the upgrade sequence.
+var errBadProbe = errors.New("engineio: bad upgrade probe")
+
+func (s *Server) newWS(c *Conn, nc net.Conn, early []byte) *wsConn {
+	w := &wsConn{c: c, nc: nc, early: early}
+	w.dec.Server = true
+	w.dec.MaxMessage = s.cfg.MaxHTTPBufferSize
+	return w
+}
+
+// run starts reading: it registers with the poller and returns, or reads in the calling goroutine until the
+// connection ends.
+func (w *wsConn) run() {
+	if sc, ok := w.nc.(syscall.Conn); ok && !w.c.srv.cfg.noPoller {
+		if p := w.c.srv.poller(); p != nil {
+			rc, err := sc.SyscallConn()
+			if err == nil {
+				w.rc = rc
+				var pr *netpoll.Registration
+				w.readMu.Lock() // no event is handled before the registration is stored
+				if pr, err = p.Add(sc, w.onReady); err == nil {
+					w.pr.Store(pr)
+				}
+				w.readMu.Unlock()
+				if err == nil && w.closed.Load() {
+					pr.Remove() // closed meanwhile: closeNow may not have seen the registration
+					return
+				}
+			}
+			if err == nil {
+				// Bytes read before the hijack are not seen by the poller.
+				if len(w.early) > 0 {
+					w.onReady()
+				}
+				return
+			}
+			w.rc = nil
+		}
+	}
+	w.readLoop()
+}
+
+// onReady is called by the poller (which it must not block) when the connection has something to read.
+func (w *wsConn) onReady() {
+	w.c.srv.wg.Add(1)
+	go func() {
+		defer w.c.srv.wg.Done()
+		w.readReady()
+	}()
+}
+
+// readReady reads what the socket has, without blocking, then re-arms the poller.
+func (w *wsConn) readReady() {
+	w.readMu.Lock()
+	defer w.readMu.Unlock()
+	if w.early != nil {
+		early := w.early
+		w.early = nil
+		if err := w.dec.Feed(early, w.handle); err != nil {
+			w.fail(err)
+			return
+		}
+	}
+	bp := readBufPool.Get().(*[]byte)
+	defer readBufPool.Put(bp)
+	buf := *bp
+	for {
+		var n int
+		var rerr error
+		err := w.rc.Read(func(fd uintptr) bool {
+			for {
+				n, rerr = syscall.Read(int(fd), buf)
+				if rerr != syscall.EINTR {
+					return true
+				}
+			}
+		})
+		switch {
+		case err != nil:
+			w.fail(err)
+			return
+		case rerr == syscall.EAGAIN:
+			w.resume()
+			return
+		case rerr != nil:
+			w.fail(rerr)
+			return
+		case n == 0:
+			w.fail(io.EOF)
+			return
+		}
+		if err := w.dec.Feed(buf[:n], w.handle); err != nil {
+			w.fail(err)
+			return
+		}
+		if n < len(buf) {
+			// Probably all there was; re-arming reports the socket again at once if more came meanwhile.
+			w.resume()
+			return
+		}
+	}
+}
+
+func (w *wsConn) resume() {
+	if err := w.pr.Load().Resume(); err != nil {
+		w.fail(err)
+	}
+}
+
+// readLoop reads in the calling goroutine until the connection ends.
+func (w *wsConn) readLoop() {
+	w.readMu.Lock()
+	defer w.readMu.Unlock()
+	if len(w.early) > 0 {
+		early := w.early
+		w.early = nil
+		if err := w.dec.Feed(early, w.handle); err != nil {
+			w.fail(err)
+			return
+		}
+	}
+	buf := make([]byte, 4096)
+	for {
+		n, err := w.nc.Read(buf)
+		if n > 0 {
+			if ferr := w.dec.Feed(buf[:n], w.handle); ferr != nil {
+				w.fail(ferr)
+				break
+			}
+		}
+		if err != nil {
+			w.fail(err)
+			break
+		}
+	}
+	// After a close frame, wait here for the client's end of the connection (release lingers).
+	for w.lingering.Load() {
+		if _, err := w.nc.Read(buf); err != nil {
+			w.closeNow()
+			return
+		}
+	}
+}
+
+// handle receives one decoded message or control frame (under readMu).
+func (w *wsConn) handle(op wsproto.Opcode, payload []byte) error {
+	switch op {
+	case wsproto.OpText, wsproto.OpBinary:
+		if w.closed.Load() {
+			return nil
+		}
+		if !w.active {
+			return w.probe(payload, op == wsproto.OpBinary)
+		}
+		p, err := ParsePacket(payload, op == wsproto.OpBinary)
+		if err != nil {
+			return err
+		}
+		if p.Type == PacketMessage {
+			p.Data = bytes.Clone(p.Data) // payload is the read buffer; the handler may keep the data
+		}
+		w.c.deliver(p)
+		return nil
+	case wsproto.OpPing:
+		return w.writeFrame(wsproto.AppendFrame(make([]byte, 0, 2+len(payload)), wsproto.OpPong, payload))
+	case wsproto.OpClose:
+		code, _, err := wsproto.ParseClose(payload)
+		if err != nil {
+			return err
+		}
+		if code == wsproto.CloseNoStatus {
+			code = wsproto.CloseNormal
+		}
+		w.sendClose(code)
+		return errPeerClosed
+	}
+	return nil // pong
+}
+
+// fail ends the connection after a read error, a protocol error or the client's close (under readMu).
+func (w *wsConn) fail(err error) {
+	if w.closed.Load() {
+		w.release()
+		return
+	}
+	var reason CloseReason
+	switch {
+	case errors.Is(err, errPeerClosed), errors.Is(err, io.EOF):
+		reason = ReasonTransportClose
+	case errors.Is(err, wsproto.ErrProtocol), errors.Is(err, wsproto.ErrTooLarge), errors.Is(err, wsproto.ErrInvalidUTF8):
+		w.sendClose(wsproto.CloseCode(err))
+		reason = ReasonTransportError
+	default:
+		reason = ReasonTransportError
+	}
+	if !w.active {
+		w.c.abortUpgrade(w)
+		w.release()
+		return
+	}
+	w.c.close(reason, false)
+}
+
+// probe handles the messages of a connection probing an upgrade: "2probe", answered with "3probe", then "5"
+// (upgrade), possibly after noops.
+func (w *wsConn) probe(data []byte, binary bool) error {
+	switch {
+	case binary:
+		return errBadProbe
+	case !w.probed && string(data) == "2probe":
+		if err := w.writeFrame(wsproto.AppendFrame(nil, wsproto.OpText, []byte("3probe"))); err != nil {
+			return err
+		}
+		w.probed = true
+		w.c.mu.Lock()
+		w.c.probed = true
+		w.c.mu.Unlock()
+		w.c.signal() // a pending GET answers with noop, so that the client can finish pausing polling
+		return nil
+	case w.probed && len(data) == 1 && PacketType(data[0]-'0') == PacketNoop:
+		return nil
+	case w.probed && len(data) == 1 && PacketType(data[0]-'0') == PacketUpgrade:
+		if !w.c.completeUpgrade(w) {
+			return errBadProbe
+		}
+		w.active = true
+		return nil
+	}
+	return errBadProbe
+}
+
+// writeFrame writes one frame at once (control frames, the probe).
+func (w *wsConn) writeFrame(frame []byte) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	_, err := w.nc.Write(frame)
+	return err
+}
+
+// writeBuffers writes frames with one system call where the connection allows it.
+func (w *wsConn) writeBuffers(bufs *net.Buffers) error {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	_, err := bufs.WriteTo(w.nc)
+	return err
+}
+
+// sendClose writes a close frame, once; the connection is then closed when the client ends it (or shortly after).
+func (w *wsConn) sendClose(code uint16) {
+	if w.closeSent.Swap(true) {
+		return
+	}
+	w.wmu.Lock()
+	_ = w.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = w.nc.Write(wsproto.AppendClose(nil, code, ""))
+	w.wmu.Unlock()
+}
+
+// lingerTimeout bounds the wait for the client's end of the TCP connection after a close frame.
+const lingerTimeout = 2 * time.Second
+
+// release closes the connection: at once, or, after a close frame, once the client has closed its end (which the
+// reader sees as EOF) or after lingerTimeout. Closing at once with unread data in the socket would reset the
+// connection and could destroy the close frame on its way. A second call closes at once.
+func (w *wsConn) release() {
+	if w.closed.Swap(true) || !w.closeSent.Load() {
+		w.closeNow()
+		return
+	}
+	cw, ok := w.nc.(interface{ CloseWrite() error })
+	if !ok {
+		w.closeNow()
+		return
+	}
+	w.c.srv.wg.Add(1) // until closeNow
+	w.lingering.Store(true)
+	if cw.CloseWrite() != nil {
+		w.closeNow()
+		return
+	}
+	time.AfterFunc(lingerTimeout, w.closeNow)
+	if pr := w.pr.Load(); pr != nil {
+		_ = pr.Resume() // the reader may have stopped: watch for the client's end
+	}
+}
+
+// closeNow closes the TCP connection and stops watching it.
+func (w *wsConn) closeNow() {
+	w.closed.Store(true)
+	w.closeOnce.Do(func() {
+		if pr := w.pr.Load(); pr != nil {
+			pr.Remove()
+		}
+		_ = w.nc.Close()
+		if w.lingering.Load() {
+			w.c.srv.wg.Done()
+		}
+	})
+}
