@@ -36,8 +36,8 @@ type Conn struct {
 	ws         *wsConn // the WebSocket transport
 	probe      *wsConn // a WebSocket probing an upgrade
 	writing    bool    // the WebSocket writer goroutine is running
-	pingTimer  *time.Timer
-	pongTimer  *time.Timer
+	hbDue      int64   // the heartbeat wheel's due tick for this connection (0: none), under the wheel's lock
+	hbPong     bool    // ... a pong deadline rather than a ping
 	closeTimer *time.Timer
 
 	wake     chan struct{} // capacity 1: something to write, or a state change (nil for WebSocket-only connections)
@@ -255,11 +255,10 @@ func (c *Conn) close(reason CloseReason, graceful bool) {
 func (c *Conn) finish(reason CloseReason, ws, probe *wsConn) {
 	c.finishOnce.Do(func() {
 		c.mu.Lock()
-		for _, t := range []*time.Timer{c.pingTimer, c.pongTimer, c.closeTimer} {
-			if t != nil {
-				t.Stop()
-			}
+		if c.closeTimer != nil {
+			c.closeTimer.Stop()
 		}
+		c.srv.hb.cancel(c)
 		c.finished = true
 		if c.done != nil {
 			close(c.done)
@@ -303,32 +302,29 @@ func (c *Conn) deliver(p Packet) {
 }
 
 func (c *Conn) startHeartbeat() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.state == stateOpen {
-		c.pingTimer = time.AfterFunc(c.srv.cfg.PingInterval, c.ping)
-	}
+	c.srv.hb.schedule(c, c.srv.cfg.PingInterval, false, &c.srv.wg)
 }
 
+// ping sends a ping and waits for its pong (called by the heartbeat wheel).
 func (c *Conn) ping() {
 	c.mu.Lock()
-	if c.state != stateOpen {
-		c.mu.Unlock()
+	open := c.state == stateOpen
+	c.mu.Unlock()
+	if !open {
 		return
 	}
-	c.pongTimer = time.AfterFunc(c.srv.cfg.PingTimeout, func() { c.close(ReasonPingTimeout, false) })
-	c.mu.Unlock()
+	c.srv.hb.schedule(c, c.srv.cfg.PingTimeout, true, &c.srv.wg)
 	c.sendControl(PacketPing, nil)
 }
 
 func (c *Conn) onPong() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.state != stateOpen || c.pongTimer == nil || !c.pongTimer.Stop() {
-		return
+	h := c.srv.hb
+	h.mu.Lock()
+	waiting := c.hbPong && c.hbDue != 0
+	h.mu.Unlock()
+	if waiting {
+		h.schedule(c, c.srv.cfg.PingInterval, false, &c.srv.wg)
 	}
-	c.pongTimer = nil
-	c.pingTimer.Reset(c.srv.cfg.PingInterval)
 }
 
 // takeLocked swaps the queue with buf and returns what was queued.

@@ -69,6 +69,7 @@ type Server struct {
 	pollr    *netpoll.Poller // watches idle WebSocket connections; started with the first one
 	pollErr  error
 	flushers flushPool
+	hb       *heartbeat
 
 	wg sync.WaitGroup // one per connection until its OnClose returns, one per writer goroutine
 }
@@ -84,6 +85,7 @@ func NewServer(cfg Config, h Handler) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, handler: h, conns: make(map[string]*Conn)}
 	s.flushers = flushPool{max: runtime.GOMAXPROCS(0), wg: &s.wg}
+	s.hb = newHeartbeat(cfg)
 	return s, nil
 }
 
@@ -115,6 +117,7 @@ func (s *Server) Close(ctx context.Context) error {
 	for _, c := range conns {
 		c.close(ReasonServerShutdown, false)
 	}
+	s.hb.close()
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()

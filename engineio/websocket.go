@@ -56,37 +56,39 @@ func (s *Server) newWS(c *Conn, nc net.Conn, early []byte) *wsConn {
 	w := &wsConn{c: c, nc: nc, early: early}
 	w.dec.Server = true
 	w.dec.MaxMessage = s.cfg.MaxHTTPBufferSize
+	// A plain socket is written without blocking by the flushers and, if the poller takes it, read when ready.
+	if sc, ok := nc.(syscall.Conn); ok && !s.cfg.noPoller && s.poller() != nil {
+		if rc, err := sc.SyscallConn(); err == nil {
+			w.rc = rc
+		}
+	}
 	return w
 }
 
 // run starts reading: it registers with the poller and returns, or reads in the calling goroutine until the
 // connection ends.
 func (w *wsConn) run() {
-	if sc, ok := w.nc.(syscall.Conn); ok && !w.c.srv.cfg.noPoller {
-		if p := w.c.srv.poller(); p != nil {
-			rc, err := sc.SyscallConn()
-			if err == nil {
-				w.rc = rc
-				var pr *netpoll.Registration
-				w.readMu.Lock() // no event is handled before the registration is stored
-				if pr, err = p.Add(sc, w.onReady); err == nil {
-					w.pr.Store(pr)
-				}
-				w.readMu.Unlock()
-				if err == nil && w.closed.Load() {
-					pr.Remove() // closed meanwhile: closeNow may not have seen the registration
-					return
-				}
-			}
-			if err == nil {
-				// Bytes read before the hijack are not seen by the poller.
-				if len(w.early) > 0 {
-					w.onReady()
-				}
+	if w.rc != nil {
+		var pr *netpoll.Registration
+		var err error
+		w.readMu.Lock() // no event is handled before the registration is stored
+		if pr, err = w.c.srv.poller().Add(w.nc.(syscall.Conn), w.onReady); err == nil {
+			w.pr.Store(pr)
+		}
+		w.readMu.Unlock()
+		if err == nil {
+			if w.closed.Load() {
+				pr.Remove() // closed meanwhile: closeNow may not have seen the registration
 				return
 			}
-			w.rc = nil
+			// Bytes read before the hijack are not seen by the poller.
+			if len(w.early) > 0 {
+				w.onReady()
+			}
+			return
 		}
+		// Not registered: a goroutine reads; the flushers still write without blocking.
+		w.c.srv.cfg.Logger.Warn("engineio: poller refused a connection", "err", err)
 	}
 	w.readLoop()
 }

@@ -1,0 +1,101 @@
+package engineio
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/sioredis/sioredis/internal/wsproto"
+)
+
+func TestHeartbeatWebSocket(t *testing.T) {
+	const interval, timeout = 60 * time.Millisecond, 40 * time.Millisecond
+	e := newEnv(t, Config{PingInterval: interval, PingTimeout: timeout})
+
+	// A client that answers every ping keeps its session; pings come no earlier than the interval.
+	r := dialRaw(t, e, "&transport=websocket")
+	opened := time.Now()
+	sid := r.open()
+	last := opened
+	for i := range 6 {
+		f := r.mustNext()
+		if f.payload != "2" {
+			t.Fatalf("got %q, want a ping", f.payload)
+		}
+		if gap := time.Since(last); gap < interval {
+			t.Errorf("ping %d came %v after the previous event, before the %v interval", i, gap, interval)
+		}
+		r.send(wsproto.OpText, true, []byte("3"))
+		last = time.Now()
+	}
+	if e.srv.Conn(sid) == nil {
+		t.Fatal("session closed although it answered every ping")
+	}
+
+	// A client that stops answering is closed after one interval and one timeout, not before.
+	r2 := dialRaw(t, e, "&transport=websocket")
+	start := time.Now()
+	sid2 := r2.open()
+	if reason := e.h.waitClose(t, sid2); reason != ReasonPingTimeout {
+		t.Errorf("reason %q", reason)
+	}
+	if took := time.Since(start); took < interval+timeout {
+		t.Errorf("closed after %v, before interval + timeout (%v)", took, interval+timeout)
+	}
+}
+
+// TestHeartbeatWheel drives the wheel directly: stale entries (rescheduled or canceled connections) never fire,
+// and events due on a later lap of the wheel wait for it.
+func TestHeartbeatWheel(t *testing.T) {
+	e := newEnv(t, Config{PingInterval: time.Hour, PingTimeout: time.Hour})
+	h := newHeartbeat(Config{PingInterval: 80 * time.Millisecond, PingTimeout: 80 * time.Millisecond})
+	defer h.close()
+	conns := make([]*Conn, 4)
+	for i := range conns {
+		c, err := e.srv.newConn(httptestRequest(), TransportWebSocket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.close(ReasonServerShutdown, false)
+		}
+	})
+	h.schedule(conns[0], 20*time.Millisecond, true, &e.srv.wg)
+	h.schedule(conns[1], 20*time.Millisecond, true, &e.srv.wg)
+	h.cancel(conns[1])
+	h.schedule(conns[2], 20*time.Millisecond, true, &e.srv.wg)
+	h.schedule(conns[2], 60*time.Millisecond, true, &e.srv.wg)  // rescheduled later
+	h.schedule(conns[3], 150*time.Millisecond, true, &e.srv.wg) // beyond one lap of the wheel (100 ms)
+	start := time.Now()
+	waitFor(t, func() bool { return conns[0].closedReason() == ReasonPingTimeout })
+	if conns[1].closedReason() != "" || conns[2].closedReason() != "" {
+		t.Fatal("a canceled or rescheduled entry fired")
+	}
+	waitFor(t, func() bool { return conns[2].closedReason() == ReasonPingTimeout })
+	if took := time.Since(start); took < 60*time.Millisecond {
+		t.Errorf("rescheduled entry fired after %v, before its 60ms", took)
+	}
+	if conns[1].closedReason() != "" {
+		t.Error("the canceled entry fired")
+	}
+	waitFor(t, func() bool { return conns[3].closedReason() == ReasonPingTimeout })
+	if took := time.Since(start); took < 150*time.Millisecond {
+		t.Errorf("second-lap entry fired after %v, before its 150ms", took)
+	}
+}
+
+func httptestRequest() *http.Request { return httptest.NewRequest("GET", "/engine.io/?EIO=4", nil) }
+
+// closedReason returns the reason of a closed connection, or "".
+func (c *Conn) closedReason() CloseReason {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state != stateClosed {
+		return ""
+	}
+	return c.reason
+}
