@@ -54,9 +54,10 @@ func New() (*Poller, error) {
 	return p, nil
 }
 
-// Add watches conn, which must not be used for reading by anyone else, and calls ready (from the poller's
-// goroutine: it must not block) once conn has data to read, has been closed by the peer or has failed. conn is
-// watched again only after Resume.
+// Add watches conn, which must not be used for reading by anyone else, and calls ready once conn has data to
+// read, has been closed by the peer or has failed. conn is watched again only after Resume. ready runs on the
+// poller's goroutine, holding its lock: it must not block, and must not call the methods of the Poller or of a
+// Registration (they would deadlock); it typically starts a goroutine.
 func (p *Poller) Add(conn syscall.Conn, ready func()) (*Registration, error) {
 	rc, err := conn.SyscallConn()
 	if err != nil {
@@ -180,8 +181,8 @@ func (p *Poller) Close() error {
 const maxIovecs = 1024
 
 // TryWritev writes bufs to the connection with writev, without blocking: it returns the number of bytes the
-// kernel took, which is less than their total when the socket's send buffer filled up, and ErrWouldBlock when it
-// took nothing. iovs is scratch space (it may be nil); the grown slice is returned for reuse.
+// kernel took, which is less than their total when the socket's send buffer filled up or when there are more than
+// 1024 (IOV_MAX) buffers, and ErrWouldBlock when it took nothing: callers loop until ErrWouldBlock or done. iovs is scratch space (it may be nil); the grown slice is returned for reuse.
 func TryWritev(rc syscall.RawConn, bufs [][]byte, iovs []syscall.Iovec) (int, []syscall.Iovec, error) {
 	iovs = iovs[:0]
 	for _, b := range bufs {

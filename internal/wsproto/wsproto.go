@@ -182,6 +182,9 @@ func ReadResponse(br *bufio.Reader, req *http.Request, key string) ([]byte, erro
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		return nil, &HandshakeError{resp.StatusCode, "status " + resp.Status}
 	}
+	if !headerHasToken(resp.Header, "Upgrade", "websocket") || !headerHasToken(resp.Header, "Connection", "upgrade") {
+		return nil, &HandshakeError{resp.StatusCode, "101 response without Upgrade: websocket and Connection: Upgrade"}
+	}
 	if resp.Header.Get("Sec-WebSocket-Accept") != AcceptKey(key) {
 		return nil, &HandshakeError{resp.StatusCode, "bad Sec-WebSocket-Accept"}
 	}
@@ -230,7 +233,12 @@ func AppendMaskedFrame(dst []byte, op Opcode, payload []byte, key [4]byte) []byt
 // AppendClose appends a close frame with a status code and a reason (cut to fit a control frame).
 func AppendClose(dst []byte, code uint16, reason string) []byte {
 	if len(reason) > 123 {
-		reason = reason[:123]
+		// Cut at a rune boundary: the reason must stay UTF-8.
+		n := 123
+		for n > 0 && !utf8.RuneStart(reason[n]) {
+			n--
+		}
+		reason = reason[:n]
 	}
 	var p [125]byte
 	binary.BigEndian.PutUint16(p[:], code)
@@ -275,7 +283,8 @@ func Mask(b []byte, key [4]byte, pos int) {
 	}
 }
 
-// Decoder decodes a stream of frames fed in pieces of any size. It reassembles fragmented messages, checks the
+// Decoder decodes a stream of frames fed in pieces of any size. (Like the ws library of Node, it accepts payload
+// lengths written in a longer form than needed.) It reassembles fragmented messages, checks the
 // rules of RFC 6455 (masking direction, reserved bits, control frames, continuation order, UTF-8 of text) and
 // bounds message size. Between two Feed calls it keeps only the bytes of an incomplete frame or message, so an
 // idle decoder holds no buffer. The zero value decodes unmasked frames (client side) with no size limit.
@@ -316,6 +325,8 @@ func (d *Decoder) Feed(data []byte, h Handler) error {
 	switch {
 	case len(rest) == 0:
 		d.pending = nil
+	case len(d.pending) > 0 && n == 0:
+		// Nothing complete yet: the bytes stay where they are (no copy per Feed while a large frame arrives).
 	case len(d.pending) > 0:
 		// rest is the tail of d.pending: move it to the front, dropping the capacity if it was large.
 		if cap(d.pending) > 4*len(rest)+4096 {
@@ -384,7 +395,7 @@ func (d *Decoder) decode(buf []byte, h Handler) (int, error) {
 		default:
 			return 0, fmt.Errorf("%w: unknown opcode %#x", ErrProtocol, byte(op))
 		}
-		if !op.IsControl() && d.MaxMessage > 0 && int64(len(d.msg))+length > d.MaxMessage {
+		if !op.IsControl() && d.MaxMessage > 0 && length > d.MaxMessage-int64(len(d.msg)) {
 			return 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, d.MaxMessage)
 		}
 		var key [4]byte
