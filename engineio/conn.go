@@ -509,27 +509,33 @@ type frameBatch struct {
 	iovs    []syscall.Iovec
 }
 
-// take moves what c has queued into b and returns false when there is nothing to write: then the writer ends
-// (writing is false again) after sending a close frame if the connection is closing.
-func (b *frameBatch) take(c *Conn, ws *wsConn) bool {
+// take moves what c has queued into b and returns true, or returns false when there is nothing to write: then
+// the writer ends (writing is false again), and closing reports that the connection is closing gracefully, so
+// that the writer sends the close frame (closeGracefully).
+func (b *frameBatch) take(c *Conn) (ok, closing bool) {
 	c.mu.Lock()
 	if len(c.queue) == 0 || c.state == stateClosed {
-		state, reason := c.state, c.reason
+		closing = c.state == stateClosing
 		c.writing = false
 		if cap(c.queue) > 64 {
 			c.queue = nil // an idle connection keeps no large buffer after a burst
 		}
 		c.mu.Unlock()
-		if state == stateClosing {
-			ws.sendClose(wsproto.CloseNormal)
-			c.close(reason, false)
-		}
-		return false
+		return false, closing
 	}
 	b.batch = c.takeLocked(b.batch)
 	c.mu.Unlock()
 	b.encode()
-	return true
+	return true, false
+}
+
+// closeGracefully ends a graceful close once everything queued is written: the close frame, then the close.
+func (c *Conn) closeGracefully(ws *wsConn) {
+	c.mu.Lock()
+	reason := c.reason
+	c.mu.Unlock()
+	ws.sendClose(wsproto.CloseNormal)
+	c.close(reason, false)
 }
 
 // encode fills bufs with the frames of batch: headers (and small payloads) go into scratch, large payloads and
@@ -577,13 +583,26 @@ func (b *frameBatch) reset() {
 // pool, for a connection whose socket can be written without a goroutine). When the socket's buffer fills up,
 // the rest is handed to a goroutine of the connection's own, which waits for the socket (writeWS).
 func (c *Conn) flushReady(ws *wsConn, b *frameBatch) {
-	for b.take(c, ws) {
+	for {
+		ok, closing := b.take(c)
+		if !ok {
+			if closing {
+				// The close frame may wait for a full socket: not on a flusher.
+				go func() {
+					defer c.srv.wg.Done()
+					c.closeGracefully(ws)
+				}()
+				return
+			}
+			break
+		}
 		total := 0
 		for _, x := range b.bufs {
 			total += len(x)
 		}
 		written := 0
 		var err error
+		all := b.bufs // consume moves b.bufs's start; all is reset after the write
 		ws.wmu.Lock()
 		for written < total && err == nil {
 			var n int
@@ -596,15 +615,18 @@ func (c *Conn) flushReady(ws *wsConn, b *frameBatch) {
 		case errors.Is(err, netpoll.ErrWouldBlock):
 			// A slow reader: its own goroutine waits for the socket, with the rest of this batch.
 			rest := append(net.Buffers(nil), b.bufs...)
+			b.bufs = all
 			b.reset()
 			go c.writeWS(ws, rest)
 			return
 		case err != nil:
+			b.bufs = all
 			b.reset()
 			c.writeFailed()
 			c.srv.wg.Done()
 			return
 		}
+		b.bufs = all
 		b.reset()
 	}
 	c.srv.wg.Done() // the writer's count, taken in wakeLocked
@@ -636,8 +658,17 @@ func (c *Conn) writeWS(ws *wsConn, rest net.Buffers) {
 		}
 	}
 	var b frameBatch
-	for b.take(c, ws) {
+	for {
+		ok, closing := b.take(c)
+		if !ok {
+			if closing {
+				c.closeGracefully(ws)
+			}
+			return
+		}
+		all := b.bufs // WriteTo consumes b.bufs
 		err := ws.writeBuffers(&b.bufs)
+		b.bufs = all
 		b.reset()
 		if err != nil {
 			c.writeFailed()
