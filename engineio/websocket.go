@@ -22,12 +22,14 @@ import (
 // what is there into a pooled buffer, hands the messages over and re-arms the poller. Otherwise (TLS, other
 // systems) one goroutine reads, the HTTP handler's.
 //
-// Writing. The Conn's writer goroutine (writeWS) exists only while there is something to send; it writes every
-// queued packet in one system call (writev) and frames that were encoded once for many connections as they are.
+// Writing. A flusher of the server's pool writes, without blocking, every packet the Conn has queued in one
+// system call (writev), frames encoded once for many connections as they are; when the socket is full, a goroutine
+// of the Conn's own (writeWS) waits for it until the queue is empty. Over TLS or without a poller, that goroutine
+// does all the writing. Either way there is one writer at a time, and none while there is nothing to send.
 type wsConn struct {
 	c  *Conn
 	nc net.Conn
-	rc syscall.RawConn                      // for non-blocking reads; nil when a goroutine reads
+	rc syscall.RawConn                      // for non-blocking reads and writes; nil over TLS or without a poller
 	pr atomic.Pointer[netpoll.Registration] // nil when a goroutine reads
 
 	readMu sync.Mutex // one reader at a time; guards dec, early and the probe state
@@ -75,6 +77,7 @@ func (w *wsConn) run() {
 		if pr, err = w.c.srv.poller().Add(w.nc.(syscall.Conn), w.onReady); err == nil {
 			w.pr.Store(pr)
 		}
+		early := len(w.early) > 0
 		w.readMu.Unlock()
 		if err == nil {
 			if w.closed.Load() {
@@ -82,7 +85,7 @@ func (w *wsConn) run() {
 				return
 			}
 			// Bytes read before the hijack are not seen by the poller.
-			if len(w.early) > 0 {
+			if early {
 				w.onReady()
 			}
 			return
@@ -106,13 +109,9 @@ func (w *wsConn) onReady() {
 func (w *wsConn) readReady() {
 	w.readMu.Lock()
 	defer w.readMu.Unlock()
-	if w.early != nil {
-		early := w.early
-		w.early = nil
-		if err := w.dec.Feed(early, w.handle); err != nil {
-			w.fail(err)
-			return
-		}
+	if err := w.feedEarly(); err != nil {
+		w.fail(err)
+		return
 	}
 	bp := readBufPool.Get().(*[]byte)
 	defer readBufPool.Put(bp)
@@ -160,37 +159,45 @@ func (w *wsConn) resume() {
 	}
 }
 
+// feedEarly decodes the bytes read by the HTTP server before the hijack (under readMu).
+func (w *wsConn) feedEarly() error {
+	early := w.early
+	w.early = nil
+	if len(early) == 0 {
+		return nil
+	}
+	return w.dec.Feed(early, w.handle)
+}
+
 // readLoop reads in the calling goroutine until the connection ends.
 func (w *wsConn) readLoop() {
 	w.readMu.Lock()
 	defer w.readMu.Unlock()
-	if len(w.early) > 0 {
-		early := w.early
-		w.early = nil
-		if err := w.dec.Feed(early, w.handle); err != nil {
-			w.fail(err)
-			return
-		}
-	}
 	buf := make([]byte, 4096)
-	for {
-		n, err := w.nc.Read(buf)
-		if n > 0 {
-			if ferr := w.dec.Feed(buf[:n], w.handle); ferr != nil {
-				w.fail(ferr)
-				break
-			}
-		}
-		if err != nil {
-			w.fail(err)
-			break
-		}
-	}
+	w.fail(w.readAll(buf))
 	// After a close frame, wait here for the client's end of the connection (release lingers).
 	for w.lingering.Load() {
 		if _, err := w.nc.Read(buf); err != nil {
 			w.closeNow()
 			return
+		}
+	}
+}
+
+// readAll decodes what the client sends until an error, which it returns (under readMu).
+func (w *wsConn) readAll(buf []byte) error {
+	if err := w.feedEarly(); err != nil {
+		return err
+	}
+	for {
+		n, err := w.nc.Read(buf)
+		if n > 0 {
+			if ferr := w.dec.Feed(buf[:n], w.handle); ferr != nil {
+				return ferr
+			}
+		}
+		if err != nil {
+			return err
 		}
 	}
 }
