@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -312,24 +311,6 @@ func TestWebSocketSlowReader(t *testing.T) {
 			t.Errorf("reason %q", reason)
 		}
 	})
-}
-
-// TestWebSocketIdleGoroutines checks the claim of the poller: an idle WebSocket connection has no goroutine.
-func TestWebSocketIdleGoroutines(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("the poller is Linux only")
-	}
-	e := newEnv(t, Config{})
-	base := runtime.NumGoroutine()
-	const n = 100
-	for range n {
-		r := dialRaw(t, e, "&transport=websocket")
-		r.open()
-	}
-	if e.srv.Len() != n {
-		t.Fatalf("%d connections", e.srv.Len())
-	}
-	waitFor(t, func() bool { return runtime.NumGoroutine() < base+n/4 })
 }
 
 // TestWebSocketTLS runs a session over TLS, where the poller cannot see the decrypted bytes: a goroutine reads.
