@@ -543,19 +543,11 @@ func (c *Conn) closeGracefully(ws *wsConn) {
 func (b *frameBatch) encode() {
 	b.scratch, b.ends = b.scratch[:0], b.ends[:0]
 	for _, q := range b.batch {
-		switch {
-		case q.frame != nil:
+		if q.frame != nil {
 			b.ends = append(b.ends, -1)
 			continue
-		case q.p.Binary:
-			b.scratch = wsproto.AppendHeader(b.scratch, wsproto.OpBinary, len(q.p.Data))
-		default:
-			b.scratch = wsproto.AppendHeader(b.scratch, wsproto.OpText, 1+len(q.p.Data))
-			b.scratch = append(b.scratch, '0'+byte(q.p.Type))
 		}
-		if len(q.p.Data) <= inlinePayload {
-			b.scratch = append(b.scratch, q.p.Data...)
-		}
+		b.scratch = appendFrame(b.scratch, q.p, len(q.p.Data) > inlinePayload)
 		b.ends = append(b.ends, len(b.scratch))
 	}
 	b.bufs = b.bufs[:0]

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+
+	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
 // PacketType is the type of an Engine.IO packet, the digit that starts its encoding.
@@ -102,6 +104,22 @@ func DecodePayload(body []byte) ([]Packet, error) {
 // AppendPacket appends the WebSocket text-frame encoding of a non-binary packet (type digit and data) to dst.
 func AppendPacket(dst []byte, p Packet) []byte {
 	dst = append(dst, '0'+byte(p.Type))
+	return append(dst, p.Data...)
+}
+
+// appendFrame appends the WebSocket frame carrying p: a binary frame holding the data of a binary message, or a
+// text frame holding its AppendPacket encoding. With header only, the data itself is left out (the caller writes
+// it from where it is).
+func appendFrame(dst []byte, p Packet, headerOnly bool) []byte {
+	if p.Binary {
+		dst = wsproto.AppendHeader(dst, wsproto.OpBinary, len(p.Data))
+	} else {
+		dst = wsproto.AppendHeader(dst, wsproto.OpText, 1+len(p.Data))
+		dst = append(dst, '0'+byte(p.Type))
+	}
+	if headerOnly {
+		return dst
+	}
 	return append(dst, p.Data...)
 }
 

@@ -46,13 +46,8 @@ type Message struct {
 func PrepareMessages(msgs []Message) {
 	for i := range msgs {
 		m := &msgs[i]
-		if m.Binary {
-			m.frame = wsproto.AppendFrame(make([]byte, 0, wsproto.MaxHeaderLen+len(m.Data)), wsproto.OpBinary, m.Data)
-			continue
-		}
-		f := wsproto.AppendHeader(make([]byte, 0, wsproto.MaxHeaderLen+1+len(m.Data)), wsproto.OpText, 1+len(m.Data))
-		f = append(f, '0'+byte(PacketMessage))
-		m.frame = append(f, m.Data...)
+		p := Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}
+		m.frame = appendFrame(make([]byte, 0, wsproto.MaxHeaderLen+1+len(m.Data)), p, false)
 	}
 }
 
