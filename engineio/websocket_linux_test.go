@@ -1,8 +1,14 @@
 package engineio
 
 import (
+	"net"
+	"os"
 	"runtime"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
 // TestWebSocketIdleGoroutines checks the claim of the poller: an idle WebSocket connection has no goroutine.
@@ -18,4 +24,77 @@ func TestWebSocketIdleGoroutines(t *testing.T) {
 		t.Fatalf("%d connections", e.srv.Len())
 	}
 	waitFor(t, func() bool { return runtime.NumGoroutine() < base+n/4 })
+}
+
+// TestWebSocketNothingLeft ends WebSocket sessions in every way and checks that nothing is left behind: no
+// session, no poller registration, no open descriptor, no goroutine (newEnv's leak check).
+func TestWebSocketNothingLeft(t *testing.T) {
+	e := newEnv(t, Config{PingInterval: 40 * time.Millisecond, PingTimeout: 40 * time.Millisecond, UpgradeTimeout: 100 * time.Millisecond})
+	fds := openFDs(t) + 1 // the poller's epoll instance, started with the first WebSocket, stays
+	var wg sync.WaitGroup
+	ends := []func(r *rawWS, sid string){
+		func(r *rawWS, sid string) { r.send(wsproto.OpClose, true, nil) },                             // close frame
+		func(r *rawWS, sid string) { _ = r.nc.Close() },                                               // TCP close
+		func(r *rawWS, sid string) { _ = r.nc.(*net.TCPConn).CloseWrite() },                           // half close
+		func(r *rawWS, sid string) { e.srv.Conn(sid).Close() },                                        // graceful close by the server
+		func(r *rawWS, sid string) {},                                                                 // ping timeout
+		func(r *rawWS, sid string) { _, _ = r.nc.Write([]byte{0x81, 0x05, 'h', 'e', 'l', 'l', 'o'}) }, // protocol error
+	}
+	const rounds = 10
+	for i := range rounds * len(ends) {
+		r := dialRaw(t, e, "&transport=websocket")
+		sid := r.open()
+		end := ends[i%len(ends)]
+		wg.Go(func() {
+			end(r, sid)
+			// Read until the server closes, as a client would.
+			for {
+				if _, err := r.next(5 * time.Second); err != nil {
+					_ = r.nc.Close()
+					return
+				}
+			}
+		})
+	}
+	// Upgrades that never complete: the probe times out.
+	for range rounds {
+		sid := e.handshake()
+		r := dialRaw(t, e, "&transport=websocket&sid="+sid)
+		r.send(wsproto.OpText, true, []byte("2probe"))
+		if f := r.mustNext(); f.payload != "3probe" {
+			t.Fatalf("probe answer %q", f.payload)
+		}
+		wg.Go(func() {
+			for {
+				if _, err := r.next(5 * time.Second); err != nil {
+					_ = r.nc.Close()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	defer func() {
+		e.srv.mu.Lock()
+		p := e.srv.pollr
+		e.srv.mu.Unlock()
+		t.Logf("sessions %d, registrations %d, descriptors %d (before: %d)", e.srv.Len(), p.Len(), openFDs(t), fds)
+	}()
+	waitFor(t, func() bool {
+		e.srv.mu.Lock()
+		p := e.srv.pollr
+		e.srv.mu.Unlock()
+		e.cl.CloseIdleConnections() // the long-polling requests' keep-alive connections
+		return e.srv.Len() == 0 && p != nil && p.Len() == 0 && openFDs(t) <= fds
+	})
+}
+
+// openFDs counts this process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
 }
