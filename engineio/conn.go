@@ -169,7 +169,9 @@ func (c *Conn) Send(volatile bool, msgs ...Message) error {
 		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: m.frame,
 			volatile: volatile, groupStart: i == 0})
 	}
-	c.wakeLocked()
+	// A broadcast (prepared frames) is left to the flushers, which write each connection's packets together;
+	// anything else is written at once if nobody is writing.
+	c.wakeLocked(msgs[0].frame == nil)
 	return nil
 }
 
@@ -192,11 +194,24 @@ func (c *Conn) sendControl(t PacketType, data []byte) {
 		return
 	}
 	c.queue = append(c.queue, queued{p: Packet{Type: t, Data: data}, groupStart: true})
-	c.wakeLocked()
+	c.wakeLocked(true)
+}
+
+// sendFrame queues a ready WebSocket frame (a pong) for the writer.
+func (c *Conn) sendFrame(frame []byte) {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, queued{frame: frame, groupStart: true})
+	c.wakeLocked(true)
 }
 
 // wakeLocked tells the writer there is something to do, starting the WebSocket writer if needed, and unlocks mu.
-func (c *Conn) wakeLocked() {
+// With inline, a WebSocket nobody is writing to is written at once by the calling goroutine (without blocking:
+// what the socket does not take goes to a writer goroutine); otherwise the flushers do it.
+func (c *Conn) wakeLocked(inline bool) {
 	ws := c.ws
 	start := ws != nil && !c.writing && c.state != stateClosed
 	if start {
@@ -205,6 +220,11 @@ func (c *Conn) wakeLocked() {
 	}
 	c.mu.Unlock()
 	switch {
+	case start && ws.rc != nil && inline:
+		// Nobody is writing: write now, without blocking, in the caller's goroutine.
+		b := batchPool.Get().(*frameBatch)
+		c.flushReady(ws, b)
+		batchPool.Put(b)
 	case start && ws.rc != nil:
 		c.srv.flushers.push(c)
 	case start:
@@ -242,7 +262,7 @@ func (c *Conn) close(reason CloseReason, graceful bool) {
 	if graceful {
 		c.state, c.reason = stateClosing, reason
 		c.closeTimer = time.AfterFunc(c.srv.cfg.CloseTimeout, func() { c.close(reason, false) })
-		c.wakeLocked()
+		c.wakeLocked(false)
 		return
 	}
 	c.state, c.reason = stateClosed, reason
@@ -485,7 +505,7 @@ func (c *Conn) completeUpgrade(ws *wsConn) bool {
 	ws.upgradeEnd.Stop()
 	c.transport, c.ws, c.probe, c.upgrading, c.probed = TransportWebSocket, ws, nil, false, false
 	c.signal() // a long-polling GET still waiting ends
-	c.wakeLocked()
+	c.wakeLocked(false)
 	return true
 }
 
@@ -499,6 +519,8 @@ func (c *Conn) abortUpgrade(ws *wsConn) bool {
 	c.probe, c.upgrading, c.probed = nil, false, false
 	return true
 }
+
+var batchPool = sync.Pool{New: func() any { return new(frameBatch) }}
 
 // frameBatch turns queued packets into the buffers of one vectored write, reusing its storage.
 type frameBatch struct {

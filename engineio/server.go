@@ -247,7 +247,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.ws = ws
 	c.queue = append(c.queue, queued{p: Packet{Type: PacketOpen, Data: s.openData(c.id, false)}})
-	c.wakeLocked()
+	c.wakeLocked(true)
 	s.handler.OnOpen(c)
 	c.startHeartbeat()
 	ws.run()

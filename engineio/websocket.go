@@ -222,7 +222,12 @@ func (w *wsConn) handle(op wsproto.Opcode, payload []byte) error {
 		w.c.deliver(p)
 		return nil
 	case wsproto.OpPing:
-		return w.writeFrame(wsproto.AppendFrame(make([]byte, 0, 2+len(payload)), wsproto.OpPong, payload))
+		pong := wsproto.AppendFrame(make([]byte, 0, 2+len(payload)), wsproto.OpPong, payload)
+		if w.active {
+			w.c.sendFrame(pong) // through the writer, never waiting for the socket here
+			return nil
+		}
+		return w.writeFrame(pong)
 	case wsproto.OpClose:
 		code, _, err := wsproto.ParseClose(payload)
 		if err != nil {
