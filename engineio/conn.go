@@ -539,9 +539,7 @@ func (b *frameBatch) take(c *Conn) (ok, closing bool) {
 	if len(c.queue) == 0 || c.state == stateClosed {
 		closing = c.state == stateClosing
 		c.writing = false
-		if cap(c.queue) > 64 {
-			c.queue = nil // an idle connection keeps no large buffer after a burst
-		}
+		c.queue = nil // an idle connection keeps no buffer
 		c.mu.Unlock()
 		return false, closing
 	}

@@ -42,7 +42,7 @@ type wsConn struct {
 	closeSent  atomic.Bool // a close frame was written: wait for the client's end before closing
 	closed     atomic.Bool // released: data messages are ignored
 	lingering  atomic.Bool // release is waiting for the client's end (counted in the server's WaitGroup)
-	closeOnce  sync.Once
+	released   atomic.Bool // closeNow has run
 	upgradeEnd *time.Timer // bounds the probe
 }
 
@@ -352,13 +352,14 @@ func (w *wsConn) release() {
 // closeNow closes the TCP connection and stops watching it.
 func (w *wsConn) closeNow() {
 	w.closed.Store(true)
-	w.closeOnce.Do(func() {
-		if pr := w.pr.Load(); pr != nil {
-			pr.Remove()
-		}
-		_ = w.nc.Close()
-		if w.lingering.Load() {
-			w.c.srv.wg.Done()
-		}
-	})
+	if w.released.Swap(true) {
+		return
+	}
+	if pr := w.pr.Load(); pr != nil {
+		pr.Remove()
+	}
+	_ = w.nc.Close()
+	if w.lingering.Load() {
+		w.c.srv.wg.Done()
+	}
 }

@@ -33,7 +33,6 @@ type client struct {
 
 func newClient(s *Server, c *engineio.Conn) *client {
 	cl := &client{srv: s, conn: c}
-	cl.run = runner{max: s.cfg.MaxPendingEvents, wg: &s.wg, log: s.log}
 	cl.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		cl.mu.Lock()
 		idle := len(cl.sockets) == 0
@@ -117,7 +116,7 @@ func (cl *client) handle(p packet) {
 		}
 		cl.connecting[p.nsp]++
 		cl.mu.Unlock()
-		if !cl.run.do(func() { cl.connect(p.nsp, auth) }, false) {
+		if !cl.run.do(cl.srv, func() { cl.connect(p.nsp, auth) }, false) {
 			cl.closeWith(ReasonSlowClient)
 		}
 		return
@@ -133,7 +132,7 @@ func (cl *client) handle(p packet) {
 	nsp := p.nsp
 	switch p.typ {
 	case PacketDisconnect:
-		cl.run.do(func() {
+		cl.run.do(cl.srv, func() {
 			if s := cl.socket(nsp); s != nil {
 				s.onclose(ReasonClientNamespaceDisconnect)
 			}
@@ -145,7 +144,7 @@ func (cl *client) handle(p packet) {
 			return
 		}
 		id := p.id
-		if !cl.run.do(func() {
+		if !cl.run.do(cl.srv, func() {
 			if s := cl.socket(nsp); s != nil {
 				s.dispatch(name, args, id)
 			}
@@ -294,7 +293,7 @@ func (cl *client) onClose(reason DisconnectReason) {
 	for _, s := range socks {
 		s.cancel()
 	}
-	cl.run.do(func() {
+	cl.run.do(cl.srv, func() {
 		for _, s := range socks {
 			s.onclose(reason)
 		}
@@ -306,17 +305,13 @@ type runner struct {
 	mu      sync.Mutex
 	q       []func()
 	running bool
-	max     int
-	wg      *sync.WaitGroup
-	log     interface {
-		Error(msg string, args ...any)
-	}
 }
 
-// do queues f; it returns false, queuing nothing, when max functions are waiting and force is false.
-func (r *runner) do(f func(), force bool) bool {
+// do queues f; it returns false, queuing nothing, when srv's MaxPendingEvents functions are waiting and force
+// is false. srv's WaitGroup counts the runner's goroutine.
+func (r *runner) do(srv *Server, f func(), force bool) bool {
 	r.mu.Lock()
-	if !force && len(r.q) >= r.max {
+	if !force && len(r.q) >= srv.cfg.MaxPendingEvents {
 		r.mu.Unlock()
 		return false
 	}
@@ -326,14 +321,14 @@ func (r *runner) do(f func(), force bool) bool {
 		return true
 	}
 	r.running = true
-	r.wg.Add(1)
+	srv.wg.Add(1)
 	r.mu.Unlock()
-	go r.loop()
+	go r.loop(srv)
 	return true
 }
 
-func (r *runner) loop() {
-	defer r.wg.Done()
+func (r *runner) loop(srv *Server) {
+	defer srv.wg.Done()
 	for {
 		r.mu.Lock()
 		if len(r.q) == 0 {
@@ -346,15 +341,15 @@ func (r *runner) loop() {
 		r.q[0] = nil
 		r.q = r.q[1:]
 		r.mu.Unlock()
-		r.call(f)
+		r.call(srv, f)
 	}
 }
 
 // call runs f, turning a panic of an application handler into a logged error.
-func (r *runner) call(f func()) {
+func (r *runner) call(srv *Server, f func()) {
 	defer func() {
 		if v := recover(); v != nil {
-			r.log.Error("socketio: handler panicked", "panic", v, "stack", string(debug.Stack()))
+			srv.log.Error("socketio: handler panicked", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
 	f()

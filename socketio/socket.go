@@ -46,8 +46,8 @@ type Socket struct {
 	id       string
 	ns       *Namespace
 	client   *client
-	auth     json.RawMessage // the CONNECT payload
-	connTime int64           // Unix nanoseconds
+	auth     string // the CONNECT payload (a string: 8 bytes less per socket)
+	connTime int64  // Unix nanoseconds
 	ctx      context.Context
 	cancel   context.CancelFunc
 
@@ -67,7 +67,7 @@ func newSocket(ns *Namespace, cl *client, auth json.RawMessage, ctx context.Cont
 		client:    cl,
 		ctx:       ctx,
 		cancel:    cancel,
-		auth:      auth,
+		auth:      string(auth),
 		connTime:  time.Now().UnixNano(),
 		connected: true,
 	}
@@ -94,7 +94,7 @@ func (s *Socket) Handshake() Handshake {
 	return Handshake{
 		Headers: r.Header,
 		Query:   r.URL.Query(),
-		Auth:    s.auth,
+		Auth:    authPayload(s.auth),
 		Address: r.RemoteAddr,
 		Time:    time.Unix(0, s.connTime),
 		Secure:  r.TLS != nil,
@@ -140,6 +140,13 @@ func (s *Socket) On(event string, h EventHandler) {
 		}
 	}
 	s.handlers = append(s.handlers, eventHandler{event, h})
+}
+
+func authPayload(auth string) json.RawMessage {
+	if auth == "" {
+		return nil
+	}
+	return json.RawMessage(auth)
 }
 
 // socketHooks are the handlers most sockets do not have, kept out of Socket.
