@@ -25,7 +25,7 @@ type echoHandler struct {
 }
 
 func newEchoHandler() *echoHandler {
-	return &echoHandler{closed: make(map[string]CloseReason), done: make(chan string, 100)}
+	return &echoHandler{closed: make(map[string]CloseReason), done: make(chan string, 4096)}
 }
 
 func (h *echoHandler) OnOpen(c *Conn) {}
