@@ -1,0 +1,324 @@
+// Package redisadapter is a socketio.Adapter over Redis pub/sub that speaks the classic format of
+// @socket.io/redis-adapter (createAdapter): Go servers using it and Node servers using the official adapter form
+// one cluster, and the official emitters (or package emitter) reach both.
+//
+// Work in progress (branch redis-adapter, not on main): broadcasts, socketsJoin, socketsLeave, disconnectSockets,
+// serverSideEmit without acknowledgements and the server count cross a mixed Go/Node cluster (TestMixedCluster).
+// Missing: FetchSockets and BroadcastWithAck across servers (request types 5 and 7, responses 8 and 9), and the
+// answers a Node server expects from every server to its SOCKETS, ALL_ROOMS, REMOTE_FETCH, acknowledged
+// SERVER_SIDE_EMIT and BROADCAST requests — without them its fetchSockets() and emitWithAck() time out. Their
+// encoders belong in package protocol.
+package redisadapter
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/pubsub"
+	"github.com/sioredis/sioredis/socketio"
+)
+
+// Config configures the adapters of New. The zero value is valid.
+type Config struct {
+	// Prefix is the channel prefix, the official adapter's "key" option. Default "socket.io".
+	Prefix string
+	// Logger receives the adapter's warnings; default slog.Default().
+	Logger *slog.Logger
+}
+
+// ErrAdapter wraps the errors of the cluster operations.
+var ErrAdapter = errors.New("redisadapter")
+
+// New returns the AdapterFactory of a socketio.Config: each namespace gets an adapter subscribed to its channels
+// on rdb (standalone, Sentinel or Cluster). The adapters are closed with the socketio.Server.
+func New(rdb redis.UniversalClient, cfg Config) socketio.AdapterFactory {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "socket.io"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return func(ns *socketio.Namespace) socketio.Adapter { return newAdapter(rdb, cfg, ns) }
+}
+
+// adapter is the adapter of one namespace. Safe for concurrent use.
+type adapter struct {
+	*socketio.InMemoryAdapter // local rooms and local delivery
+
+	rdb      redis.UniversalClient
+	cfg      Config
+	ns       *socketio.Namespace
+	uid      string
+	channel  string // the namespace's broadcast channel, "P#N#"
+	requests string // "P-request#N#"
+
+	ctx    context.Context // ends with Close
+	cancel context.CancelFunc
+	done   chan struct{}
+	ready  chan struct{} // closed once Redis has confirmed the subscriptions
+
+	mu  sync.Mutex
+	sub *pubsub.Subscription
+}
+
+func newAdapter(rdb redis.UniversalClient, cfg Config, ns *socketio.Namespace) *adapter {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	a := &adapter{
+		InMemoryAdapter: socketio.NewInMemoryAdapter(ns).(*socketio.InMemoryAdapter),
+		rdb:             rdb,
+		cfg:             cfg,
+		ns:              ns,
+		uid:             hex.EncodeToString(b[:]),
+		channel:         protocol.BroadcastChannel(cfg.Prefix, ns.Name(), nil),
+		requests:        protocol.RequestChannel(cfg.Prefix, ns.Name()),
+		done:            make(chan struct{}),
+		ready:           make(chan struct{}),
+	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	go a.run()
+	return a
+}
+
+// run subscribes (retrying until Redis answers) and handles what arrives, until Close.
+func (a *adapter) run() {
+	defer close(a.done)
+	broadcast := protocol.BroadcastPattern(a.cfg.Prefix, a.ns.Name())
+	var sub *pubsub.Subscription
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+		var err error
+		sub, err = pubsub.Subscribe(a.ctx, a.rdb, pubsub.Patterns(broadcast), pubsub.Channels(a.requests))
+		if err == nil {
+			break
+		}
+		if a.ctx.Err() != nil {
+			return
+		}
+		a.cfg.Logger.Warn("redisadapter: subscribing", "nsp", a.ns.Name(), "err", err)
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
+	a.mu.Lock()
+	a.sub = sub
+	a.mu.Unlock()
+	close(a.ready)
+	defer sub.Close()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case m, ok := <-sub.C():
+			if !ok {
+				return
+			}
+			if m.Kind == pubsub.KindGap {
+				a.cfg.Logger.Warn("redisadapter: messages may have been lost", "nsp", a.ns.Name(), "gap", m.Gap)
+				continue
+			}
+			if err := a.handle(m); err != nil {
+				a.cfg.Logger.Warn("redisadapter: ignored a message", "channel", m.Channel, "err", err)
+			}
+		}
+	}
+}
+
+// handle applies one message of another server (or of an emitter) to the local sockets.
+func (a *adapter) handle(m pubsub.Message) error {
+	payload := []byte(m.Payload)
+	if m.Channel == a.requests {
+		return a.handleRequest(payload)
+	}
+	if !strings.HasPrefix(m.Channel, a.channel) {
+		return nil // another namespace whose name starts like this one's
+	}
+	msg, err := protocol.DecodeClassicBroadcast(payload)
+	if err != nil {
+		return err
+	}
+	if msg.UID == a.uid || msg.Nsp != a.ns.Name() {
+		return nil
+	}
+	args, ok := protocol.ArgsInOrder(msg, payload)
+	if !ok {
+		args = msg.Args
+	}
+	opts := socketio.BroadcastOptions{Rooms: msg.Rooms, Except: msg.Except, Flags: flagsOf(msg.Flags)}
+	opts.Flags.Local = true
+	return a.InMemoryAdapter.Broadcast(a.ctx, socketio.NewPacket(msg.Nsp, msg.Event, args...), opts)
+}
+
+func flagsOf(f map[string]any) socketio.BroadcastFlags {
+	var out socketio.BroadcastFlags
+	out.Volatile, _ = f["volatile"].(bool)
+	if c, ok := f["compress"].(bool); ok {
+		out.Compress = protocol.CompressFalse
+		if c {
+			out.Compress = protocol.CompressTrue
+		}
+	}
+	return out
+}
+
+func (a *adapter) handleRequest(payload []byte) error {
+	msg, err := protocol.DecodeClassicRequest(payload)
+	if err != nil {
+		return err
+	}
+	if msg.UID == a.uid {
+		return nil
+	}
+	local := socketio.BroadcastOptions{Rooms: msg.Rooms, Except: msg.Except, Flags: socketio.BroadcastFlags{Local: true}}
+	switch msg.Kind {
+	case protocol.KindSocketsJoin:
+		return a.InMemoryAdapter.AddSockets(a.ctx, local, msg.TargetRooms)
+	case protocol.KindSocketsLeave:
+		return a.InMemoryAdapter.DelSockets(a.ctx, local, msg.TargetRooms)
+	case protocol.KindDisconnectSockets:
+		return a.InMemoryAdapter.DisconnectSockets(a.ctx, local, msg.Close)
+	case protocol.KindServerSideEmit:
+		args, ok := protocol.ArgsInOrder(msg, payload)
+		if !ok {
+			args = msg.Args
+		}
+		sargs, err := socketio.ArgsOf(args...)
+		if err != nil {
+			return err
+		}
+		a.ns.HandleServerSideEmit(a.ctx, msg.Event, sargs)
+	}
+	return nil
+}
+
+// op returns the protocol operation of a broadcast or command.
+func (a *adapter) op(kind protocol.OpKind, opts socketio.BroadcastOptions) *protocol.Op {
+	return &protocol.Op{
+		Kind:   kind,
+		Nsp:    a.ns.Name(),
+		Rooms:  opts.Rooms,
+		Except: opts.Except,
+		Flags:  protocol.Flags{Volatile: opts.Flags.Volatile, Compress: opts.Flags.Compress},
+	}
+}
+
+func (a *adapter) publish(ctx context.Context, channel string, payload []byte) error {
+	if err := a.rdb.Publish(ctx, channel, payload).Err(); err != nil {
+		return fmt.Errorf("%w: publish on %s: %w", ErrAdapter, channel, err)
+	}
+	return nil
+}
+
+// Broadcast implements socketio.Adapter: the other servers get the packet on the broadcast channel (the room's
+// own channel for a single room, as the official adapter publishes it), then the local sockets get it.
+func (a *adapter) Broadcast(ctx context.Context, p *socketio.Packet, opts socketio.BroadcastOptions) error {
+	if !opts.Flags.Local {
+		op := a.op(protocol.OpBroadcast, opts)
+		op.Event, op.Args = p.Event, p.Args
+		payload, err := protocol.AppendClassicBroadcast(nil, a.uid, op, false)
+		if err != nil {
+			return err
+		}
+		if err := a.publish(ctx, protocol.BroadcastChannel(a.cfg.Prefix, a.ns.Name(), opts.Rooms), payload); err != nil {
+			return err
+		}
+	}
+	return a.InMemoryAdapter.Broadcast(ctx, p, opts)
+}
+
+// request publishes a command to the other servers unless it is local.
+func (a *adapter) request(ctx context.Context, op *protocol.Op, local bool) error {
+	if local {
+		return nil
+	}
+	payload, err := protocol.AppendClassicRequest(nil, a.uid, op)
+	if err != nil {
+		return err
+	}
+	return a.publish(ctx, a.requests, payload)
+}
+
+// AddSockets implements socketio.Adapter.
+func (a *adapter) AddSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
+	op := a.op(protocol.OpSocketsJoin, opts)
+	op.JoinRooms = rooms
+	if err := a.request(ctx, op, opts.Flags.Local); err != nil {
+		return err
+	}
+	return a.InMemoryAdapter.AddSockets(ctx, opts, rooms)
+}
+
+// DelSockets implements socketio.Adapter.
+func (a *adapter) DelSockets(ctx context.Context, opts socketio.BroadcastOptions, rooms []string) error {
+	op := a.op(protocol.OpSocketsLeave, opts)
+	op.JoinRooms = rooms
+	if err := a.request(ctx, op, opts.Flags.Local); err != nil {
+		return err
+	}
+	return a.InMemoryAdapter.DelSockets(ctx, opts, rooms)
+}
+
+// DisconnectSockets implements socketio.Adapter.
+func (a *adapter) DisconnectSockets(ctx context.Context, opts socketio.BroadcastOptions, close bool) error {
+	op := a.op(protocol.OpDisconnectSockets, opts)
+	op.Close = close
+	if err := a.request(ctx, op, opts.Flags.Local); err != nil {
+		return err
+	}
+	return a.InMemoryAdapter.DisconnectSockets(ctx, opts, close)
+}
+
+// ServerSideEmit implements socketio.Adapter: the other servers' namespaces get the event.
+func (a *adapter) ServerSideEmit(ctx context.Context, event string, args []any) error {
+	if err := protocol.ValidateServerEvent(event); err != nil {
+		return err
+	}
+	op := &protocol.Op{Kind: protocol.OpServerSideEmit, Nsp: a.ns.Name(), Event: event, Args: args}
+	return a.request(ctx, op, false)
+}
+
+// ServerCount implements socketio.Adapter: the subscribers of the request channel, as the official adapter
+// counts them (PUBSUB NUMSUB).
+func (a *adapter) ServerCount(ctx context.Context) (int, error) {
+	res, err := a.rdb.PubSubNumSub(ctx, a.requests).Result()
+	if err != nil {
+		return 0, fmt.Errorf("%w: PUBSUB NUMSUB: %w", ErrAdapter, err)
+	}
+	return int(res[a.requests]), nil
+}
+
+// ErrNotRedisAdapter is returned by WaitReady for a namespace whose adapter is not this package's.
+var ErrNotRedisAdapter = errors.New("redisadapter: the namespace's adapter is not a Redis adapter")
+
+// WaitReady waits until Redis has confirmed the subscriptions of the namespace's adapter (they are made in the
+// background, retried until Redis answers), or until ctx ends.
+func WaitReady(ctx context.Context, ns *socketio.Namespace) error {
+	a, ok := ns.Adapter().(*adapter)
+	if !ok {
+		return ErrNotRedisAdapter
+	}
+	select {
+	case <-a.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close implements socketio.Adapter: it unsubscribes and waits for the adapter's goroutine.
+func (a *adapter) Close() error {
+	a.cancel()
+	<-a.done
+	return nil
+}
