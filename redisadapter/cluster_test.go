@@ -183,6 +183,32 @@ func TestMixedCluster(t *testing.T) {
 		return slices.Contains(g.sse, "ping-all from emitter")
 	})
 
+	// fetchSockets, both ways: each server sees the 4 sockets of the cluster, with their rooms.
+	socks, err := root.FetchSockets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rooms []string
+	for _, s := range socks {
+		rooms = append(rooms, strings.Join(slices.DeleteFunc(slices.Clone(s.Rooms), func(r string) bool { return r == s.ID }), "+"))
+	}
+	slices.Sort(rooms)
+	if got := strings.Join(rooms, " "); got != "r2 r2 r3 r3" {
+		t.Errorf("Go fetchSockets: rooms %q (want two sockets in r2 and two in r3)", got)
+	}
+	nodeView, err := node.FetchSockets(ctx, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodeView) != 4 {
+		t.Errorf("Node fetchSockets: %d sockets, want 4: %+v", len(nodeView), nodeView)
+	}
+	for _, s := range nodeView {
+		if s.URL == "" {
+			t.Errorf("Node fetchSockets: socket %s without handshake url", s.ID)
+		}
+	}
+
 	// disconnectSockets from the Go server disconnects room r2 on both servers.
 	if err := root.In("r2").DisconnectSockets(ctx, true); err != nil {
 		t.Fatal(err)

@@ -55,20 +55,23 @@ func New(rdb redis.UniversalClient, cfg Config) socketio.AdapterFactory {
 type adapter struct {
 	*socketio.InMemoryAdapter // local rooms and local delivery
 
-	rdb      redis.UniversalClient
-	cfg      Config
-	ns       *socketio.Namespace
-	uid      string
-	channel  string // the namespace's broadcast channel, "P#N#"
-	requests string // "P-request#N#"
+	rdb       redis.UniversalClient
+	cfg       Config
+	ns        *socketio.Namespace
+	uid       string
+	channel   string // the namespace's broadcast channel, "P#N#"
+	requests  string // "P-request#N#"
+	responses string // "P-response#N#"
+	mine      string // "P-response#N#uid#", where servers may answer this one only
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
 	done   chan struct{}
 	ready  chan struct{} // closed once Redis has confirmed the subscriptions
 
-	mu  sync.Mutex
-	sub *pubsub.Subscription
+	mu      sync.Mutex
+	sub     *pubsub.Subscription
+	pending map[string]chan *protocol.Message // this server's requests waiting for answers, by request id
 }
 
 func newAdapter(rdb redis.UniversalClient, cfg Config, ns *socketio.Namespace) *adapter {
@@ -82,9 +85,12 @@ func newAdapter(rdb redis.UniversalClient, cfg Config, ns *socketio.Namespace) *
 		uid:             hex.EncodeToString(b[:]),
 		channel:         protocol.BroadcastChannel(cfg.Prefix, ns.Name(), nil),
 		requests:        protocol.RequestChannel(cfg.Prefix, ns.Name()),
+		responses:       protocol.ResponseChannel(cfg.Prefix, ns.Name()),
+		pending:         make(map[string]chan *protocol.Message),
 		done:            make(chan struct{}),
 		ready:           make(chan struct{}),
 	}
+	a.mine = a.responses + a.uid + "#"
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	go a.run()
 	return a
@@ -97,7 +103,7 @@ func (a *adapter) run() {
 	var sub *pubsub.Subscription
 	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
 		var err error
-		sub, err = pubsub.Subscribe(a.ctx, a.rdb, pubsub.Patterns(broadcast), pubsub.Channels(a.requests))
+		sub, err = pubsub.Subscribe(a.ctx, a.rdb, pubsub.Patterns(broadcast), pubsub.Channels(a.requests, a.responses, a.mine))
 		if err == nil {
 			break
 		}
@@ -138,8 +144,11 @@ func (a *adapter) run() {
 // handle applies one message of another server (or of an emitter) to the local sockets.
 func (a *adapter) handle(m pubsub.Message) error {
 	payload := []byte(m.Payload)
-	if m.Channel == a.requests {
+	switch m.Channel {
+	case a.requests:
 		return a.handleRequest(payload)
+	case a.responses, a.mine:
+		return a.handleResponse(payload)
 	}
 	if !strings.HasPrefix(m.Channel, a.channel) {
 		return nil // another namespace whose name starts like this one's
@@ -177,7 +186,7 @@ func (a *adapter) handleRequest(payload []byte) error {
 	if err != nil {
 		return err
 	}
-	if msg.UID == a.uid {
+	if msg.UID == a.uid || a.isPending(msg.RequestID) {
 		return nil
 	}
 	local := socketio.BroadcastOptions{Rooms: msg.Rooms, Except: msg.Except, Flags: socketio.BroadcastFlags{Local: true}}
@@ -188,6 +197,25 @@ func (a *adapter) handleRequest(payload []byte) error {
 		return a.InMemoryAdapter.DelSockets(a.ctx, local, msg.TargetRooms)
 	case protocol.KindDisconnectSockets:
 		return a.InMemoryAdapter.DisconnectSockets(a.ctx, local, msg.Close)
+	case protocol.KindSockets:
+		ids := a.localIDs(local)
+		return a.publish(a.ctx, a.responses, protocol.AppendSocketsResponse(nil, msg.RequestID, ids))
+	case protocol.KindAllRooms:
+		return a.publish(a.ctx, a.responses, protocol.AppendAllRoomsResponse(nil, msg.RequestID, a.InMemoryAdapter.Rooms()))
+	case protocol.KindFetchSockets:
+		socks, err := a.InMemoryAdapter.FetchSockets(a.ctx, local)
+		if err != nil {
+			return err
+		}
+		fetched := make([]protocol.FetchedSocket, len(socks))
+		for i, s := range socks {
+			fetched[i] = protocol.FetchedSocket{ID: s.ID, Handshake: nodeHandshake(s.Handshake), Rooms: s.Rooms, Data: s.Data}
+		}
+		body, err := protocol.AppendFetchSocketsResponse(nil, msg.RequestID, fetched)
+		if err != nil {
+			return err
+		}
+		return a.publish(a.ctx, a.responses, body)
 	case protocol.KindServerSideEmit:
 		args, ok := protocol.ArgsInOrder(msg, payload)
 		if !ok {
@@ -200,6 +228,118 @@ func (a *adapter) handleRequest(payload []byte) error {
 		a.ns.HandleServerSideEmit(a.ctx, msg.Event, sargs)
 	}
 	return nil
+}
+
+func (a *adapter) localIDs(opts socketio.BroadcastOptions) []string {
+	socks, _ := a.InMemoryAdapter.FetchSockets(a.ctx, opts)
+	ids := make([]string, len(socks))
+	for i, s := range socks {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// handleResponse hands an answer to the request of this server waiting for it.
+func (a *adapter) handleResponse(payload []byte) error {
+	msg, err := protocol.DecodeClassicResponse(payload)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	ch := a.pending[msg.RequestID]
+	a.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- msg:
+		default: // more answers than servers counted: ignored
+		}
+	}
+	return nil
+}
+
+func (a *adapter) isPending(id string) bool {
+	if id == "" {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pending[id] != nil
+}
+
+// ErrTimeout is wrapped by the error of a cluster request whose answers did not all come before its deadline.
+var ErrTimeout = errors.New("redisadapter: timeout waiting for the other servers")
+
+// defaultRequestTimeout bounds a request when its context has no deadline (the official adapter's
+// requestsTimeout default).
+const defaultRequestTimeout = 5 * time.Second
+
+// FetchSockets implements socketio.Adapter: the local sockets, and those of every other server (REMOTE_FETCH).
+func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]socketio.RemoteSocket, error) {
+	local, err := a.InMemoryAdapter.FetchSockets(ctx, opts)
+	if err != nil || opts.Flags.Local {
+		return local, err
+	}
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	others := n - 1
+	if others <= 0 {
+		return local, nil
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	ch := make(chan *protocol.Message, others)
+	a.mu.Lock()
+	a.pending[id] = ch
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.pending, id)
+		a.mu.Unlock()
+	}()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultRequestTimeout)
+		defer cancel()
+	}
+	if err := a.publish(ctx, a.requests, protocol.AppendFetchSocketsRequest(nil, a.uid, id, opts.Rooms, opts.Except)); err != nil {
+		return nil, err
+	}
+	out := local
+	for got := 0; got < others; got++ {
+		select {
+		case m := <-ch:
+			list, _ := m.Data.([]any)
+			for _, v := range list {
+				if rs, ok := a.remoteSocket(v); ok {
+					out = append(out, rs)
+				}
+			}
+		case <-ctx.Done():
+			return out, fmt.Errorf("%w: fetchSockets got %d of %d answers: %w", ErrTimeout, got, others, ctx.Err())
+		}
+	}
+	return out, nil
+}
+
+// remoteSocket reads one socket of a REMOTE_FETCH response.
+func (a *adapter) remoteSocket(v any) (socketio.RemoteSocket, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return socketio.RemoteSocket{}, false
+	}
+	id, _ := m["id"].(string)
+	var rooms []string
+	list, _ := m["rooms"].([]any)
+	for _, r := range list {
+		if s, ok := r.(string); ok {
+			rooms = append(rooms, s)
+		}
+	}
+	hs, _ := m["handshake"].(map[string]any)
+	return socketio.NewRemoteSocket(a.ns, id, goHandshake(hs), rooms, m["data"]), id != ""
 }
 
 // op returns the protocol operation of a broadcast or command.

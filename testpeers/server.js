@@ -348,6 +348,15 @@ async function onCommand(cmd) {
         Object.assign(reply, { nsp, sockets: list });
         break;
       }
+      case "fetchSockets": {
+        // Cluster-wide (every server answers a REMOTE_FETCH request); v4 flavors only.
+        const nsp = cmd.nsp || "/";
+        const socks = await io.of(nsp).fetchSockets();
+        const list = socks.map((s) => ({ id: s.id, rooms: [...s.rooms].map(String).sort(), url: s.handshake && s.handshake.url }));
+        list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        Object.assign(reply, { nsp, sockets: list });
+        break;
+      }
       case "serverCount": {
         const nsp = cmd.nsp || "/";
         if (version === 2) throw new Error("serverCount is not available with socket.io-redis 5");

@@ -182,6 +182,29 @@ func (s *NodeServer) Sockets(ctx context.Context, nsp string) ([]SocketInfo, err
 	return reply.Sockets, nil
 }
 
+// FetchSockets returns the sockets of namespace nsp on every server of the cluster (the adapter's fetchSockets(),
+// v4 flavors only), sorted by id; URL is the handshake URL each server reports.
+func (s *NodeServer) FetchSockets(ctx context.Context, nsp string) ([]FetchedSocket, error) {
+	l, err := s.proc.request(ctx, map[string]any{"cmd": "fetchSockets", "nsp": nsp})
+	if err != nil {
+		return nil, err
+	}
+	var reply struct {
+		Sockets []FetchedSocket `json:"sockets"`
+	}
+	if err := l.Decode(&reply); err != nil {
+		return nil, err
+	}
+	return reply.Sockets, nil
+}
+
+// FetchedSocket is one socket of [NodeServer.FetchSockets].
+type FetchedSocket struct {
+	ID    string   `json:"id"`
+	Rooms []string `json:"rooms"`
+	URL   string   `json:"url"`
+}
+
 // ServerCount returns the adapter's serverCount() for namespace nsp (v4 flavors only): the number of subscribers
 // that the servers count as Socket.IO servers.
 func (s *NodeServer) ServerCount(ctx context.Context, nsp string) (int, error) {
