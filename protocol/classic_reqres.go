@@ -88,3 +88,61 @@ func jsonOnly(err error) error {
 	}
 	return err
 }
+
+// AppendBroadcastWithAckRequest appends the BROADCAST request (type 7) of a broadcast with acknowledgements, in
+// msgpack as the reference adapter sends it (it may carry binary):
+// {"uid","requestId","type":7,"packet":{"type":2,"data":[event, ...args],"nsp"},"opts":{"rooms","except","flags"}}.
+func AppendBroadcastWithAckRequest(dst []byte, uid, requestID string, op *Op) ([]byte, error) {
+	w := writer{buf: dst}
+	w.beginMap(5)
+	w.key("uid")
+	w.stringValue(uid)
+	w.key("requestId")
+	w.stringValue(requestID)
+	w.key("type")
+	w.intValue(RequestBroadcast)
+	w.key("packet")
+	if err := w.packet(op, false); err != nil {
+		return dst, err
+	}
+	w.key("opts")
+	w.requestOpts(op, true)
+	w.endMap()
+	if err := op.check(&w); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
+// AppendBroadcastClientCountResponse appends a server's BROADCAST_CLIENT_COUNT answer (type 8), JSON:
+// {"type":8,"requestId","clientCount"}.
+func AppendBroadcastClientCountResponse(dst []byte, requestID string, clientCount int) []byte {
+	w := writer{buf: dst, json: true}
+	w.beginMap(3)
+	w.key("type")
+	w.intValue(RequestBroadcastClientCount)
+	w.key("requestId")
+	w.stringValue(requestID)
+	w.key("clientCount")
+	w.intValue(int64(clientCount))
+	w.endMap()
+	return w.buf
+}
+
+// AppendBroadcastAckResponse appends a BROADCAST_ACK answer (type 9) carrying one client's acknowledgement, in
+// msgpack: {"type":9,"requestId","packet":arg}. The reference adapter relays the first argument of the
+// acknowledgement only.
+func AppendBroadcastAckResponse(dst []byte, requestID string, arg any) ([]byte, error) {
+	w := writer{buf: dst}
+	w.beginMap(3)
+	w.key("type")
+	w.intValue(RequestBroadcastAck)
+	w.key("requestId")
+	w.stringValue(requestID)
+	w.key("packet")
+	if err := w.value(arg, 1); err != nil {
+		return dst, err
+	}
+	w.endMap()
+	return w.buf, nil
+}

@@ -490,6 +490,7 @@ func DecodeClassicResponse(payload []byte) (*Message, error) {
 		m.Kind, m.Data = KindBroadcastClientCount, body["clientCount"]
 	case m.Type == RequestBroadcastAck:
 		m.Kind = KindBroadcastAck
+		m.Data = body["packet"] // the acknowledgement's (first) argument, as sent
 		m.Args, err = argList(body["packet"])
 	case m.Type != NoType:
 		m.Kind, m.Data = KindUnknown, body

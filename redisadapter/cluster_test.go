@@ -2,6 +2,7 @@ package redisadapter_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"slices"
@@ -207,6 +208,45 @@ func TestMixedCluster(t *testing.T) {
 		if s.URL == "" {
 			t.Errorf("Node fetchSockets: socket %s without handshake url", s.ID)
 		}
+	}
+
+	// Broadcasts with acknowledgements, both ways: the clients of r3 (g1 on the Go server, n1 on the Node server)
+	// acknowledge with their names.
+	acks, err := root.To("r3").EmitWithAck(ctx, "ask")
+	if err != nil {
+		t.Fatalf("Go emitWithAck: %v", err)
+	}
+	var from []string
+	for _, a := range acks {
+		var v struct {
+			From string `json:"from"`
+		}
+		if err := a.Decode(0, &v); err != nil {
+			t.Fatal(err)
+		}
+		from = append(from, v.From)
+	}
+	slices.Sort(from)
+	if got := strings.Join(from, ","); got != "g1,n1" {
+		t.Errorf("Go emitWithAck answered by %q, want g1,n1", got)
+	}
+	nodeAcks, err := node.EmitWithAck(ctx, "/", "ask", "r3")
+	if err != nil {
+		t.Fatalf("Node emitWithAck: %v", err)
+	}
+	from = from[:0]
+	for _, a := range nodeAcks {
+		var v struct {
+			From string `json:"from"`
+		}
+		if err := json.Unmarshal(a, &v); err != nil {
+			t.Fatal(err)
+		}
+		from = append(from, v.From)
+	}
+	slices.Sort(from)
+	if got := strings.Join(from, ","); got != "g1,n1" {
+		t.Errorf("Node emitWithAck answered by %q, want g1,n1", got)
 	}
 
 	// disconnectSockets from the Go server disconnects room r2 on both servers.

@@ -1,13 +1,15 @@
 // Package redisadapter is a socketio.Adapter over Redis pub/sub that speaks the classic format of
-// @socket.io/redis-adapter (createAdapter): Go servers using it and Node servers using the official adapter form
-// one cluster, and the official emitters (or package emitter) reach both.
+// @socket.io/redis-adapter (createAdapter, versions 7.2 and later): Go servers using it and Node servers using the
+// official adapter on the same Redis form one cluster, and the official emitters (or package emitter) reach both.
 //
-// Work in progress (branch redis-adapter, not on main): broadcasts, socketsJoin, socketsLeave, disconnectSockets,
-// serverSideEmit without acknowledgements and the server count cross a mixed Go/Node cluster (TestMixedCluster).
-// Missing: FetchSockets and BroadcastWithAck across servers (request types 5 and 7, responses 8 and 9), and the
-// answers a Node server expects from every server to its SOCKETS, ALL_ROOMS, REMOTE_FETCH, acknowledged
-// SERVER_SIDE_EMIT and BROADCAST requests — without them its fetchSockets() and emitWithAck() time out. Their
-// encoders belong in package protocol.
+// Carried between servers, both ways: broadcasts (to rooms, except rooms, volatile), socketsJoin, socketsLeave,
+// disconnectSockets, fetchSockets, broadcasts with acknowledgements (each client's first acknowledgement argument
+// is relayed, as the official adapter does) and serverSideEmit; the server count is PUBSUB NUMSUB of the request
+// channel, as Node servers count. Not yet: serverSideEmit with acknowledgements — a Node server's acknowledged
+// serverSideEmit gets no answer from a Go server and ends with its timeout.
+//
+// Each namespace's adapter subscribes in the background (retrying until Redis answers; WaitReady waits for it)
+// and runs one goroutine, ended when the socketio.Server closes. The adapters are safe for concurrent use.
 package redisadapter
 
 import (
@@ -37,7 +39,7 @@ type Config struct {
 }
 
 // ErrAdapter wraps the errors of the cluster operations.
-var ErrAdapter = errors.New("redisadapter")
+var ErrAdapter = errors.New("redisadapter: Redis command failed")
 
 // New returns the AdapterFactory of a socketio.Config: each namespace gets an adapter subscribed to its channels
 // on rdb (standalone, Sentinel or Cluster). The adapters are closed with the socketio.Server.
@@ -72,6 +74,15 @@ type adapter struct {
 	mu      sync.Mutex
 	sub     *pubsub.Subscription
 	pending map[string]chan *protocol.Message // this server's requests waiting for answers, by request id
+	ackReqs map[string]*ackRequest            // this server's broadcasts with acknowledgements, by request id
+
+	answers sync.WaitGroup // goroutines publishing answers; Close waits for them
+}
+
+// ackRequest is a broadcast with acknowledgements of this server, waiting for the other servers' answers.
+type ackRequest struct {
+	clientCount func(int)
+	ack         func(socketio.Args)
 }
 
 func newAdapter(rdb redis.UniversalClient, cfg Config, ns *socketio.Namespace) *adapter {
@@ -87,6 +98,7 @@ func newAdapter(rdb redis.UniversalClient, cfg Config, ns *socketio.Namespace) *
 		requests:        protocol.RequestChannel(cfg.Prefix, ns.Name()),
 		responses:       protocol.ResponseChannel(cfg.Prefix, ns.Name()),
 		pending:         make(map[string]chan *protocol.Message),
+		ackReqs:         make(map[string]*ackRequest),
 		done:            make(chan struct{}),
 		ready:           make(chan struct{}),
 	}
@@ -216,6 +228,12 @@ func (a *adapter) handleRequest(payload []byte) error {
 			return err
 		}
 		return a.publish(a.ctx, a.responses, body)
+	case protocol.KindBroadcastWithAck:
+		args, ok := protocol.ArgsInOrder(msg, payload)
+		if !ok {
+			args = msg.Args
+		}
+		return a.answerBroadcastWithAck(msg, args)
 	case protocol.KindServerSideEmit:
 		args, ok := protocol.ArgsInOrder(msg, payload)
 		if !ok {
@@ -247,7 +265,22 @@ func (a *adapter) handleResponse(payload []byte) error {
 	}
 	a.mu.Lock()
 	ch := a.pending[msg.RequestID]
+	ar := a.ackReqs[msg.RequestID]
 	a.mu.Unlock()
+	if ar != nil {
+		switch msg.Kind {
+		case protocol.KindBroadcastClientCount:
+			n, _ := msg.Data.(int64)
+			ar.clientCount(int(n))
+		case protocol.KindBroadcastAck:
+			args, err := socketio.ArgsOf(msg.Data)
+			if err != nil {
+				return err
+			}
+			ar.ack(args)
+		}
+		return nil
+	}
 	if ch != nil {
 		select {
 		case ch <- msg:
@@ -263,8 +296,80 @@ func (a *adapter) isPending(id string) bool {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.pending[id] != nil
+	return a.pending[id] != nil || a.ackReqs[id] != nil
 }
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// BroadcastWithAck implements socketio.Adapter: the other servers get a BROADCAST request and answer with their
+// client counts and their clients' acknowledgements (the first argument of each, as the reference adapter
+// relays them) until ctx ends.
+func (a *adapter) BroadcastWithAck(ctx context.Context, p *socketio.Packet, opts socketio.BroadcastOptions, clientCount func(int), ack func(socketio.Args)) error {
+	if !opts.Flags.Local {
+		op := a.op(protocol.OpBroadcast, opts)
+		op.Event, op.Args = p.Event, p.Args
+		id := newRequestID()
+		body, err := protocol.AppendBroadcastWithAckRequest(nil, a.uid, id, op)
+		if err != nil {
+			return err
+		}
+		a.mu.Lock()
+		a.ackReqs[id] = &ackRequest{clientCount: clientCount, ack: ack}
+		a.mu.Unlock()
+		context.AfterFunc(ctx, func() {
+			a.mu.Lock()
+			delete(a.ackReqs, id)
+			a.mu.Unlock()
+		})
+		if err := a.publish(ctx, a.requests, body); err != nil {
+			return err
+		}
+	}
+	return a.InMemoryAdapter.BroadcastWithAck(ctx, p, opts, clientCount, ack)
+}
+
+// answerBroadcastWithAck delivers another server's broadcast with acknowledgements to the local sockets and
+// publishes the answers: the client count, then each acknowledgement.
+func (a *adapter) answerBroadcastWithAck(msg *protocol.Message, args []any) error {
+	timeout := defaultAckTimeout
+	if ms, ok := msg.Flags["timeout"].(int64); ok && ms > 0 {
+		timeout = time.Duration(ms) * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(a.ctx, timeout)
+	context.AfterFunc(ctx, cancel) // released at the timeout or at Close
+	id := msg.RequestID
+	opts := socketio.BroadcastOptions{Rooms: msg.Rooms, Except: msg.Except, Flags: flagsOf(msg.Flags)}
+	opts.Flags.Local = true
+	answer := func(body []byte) {
+		a.answers.Add(1)
+		go func() {
+			defer a.answers.Done()
+			if err := a.publish(a.ctx, a.responses, body); err != nil && a.ctx.Err() == nil {
+				a.cfg.Logger.Warn("redisadapter: answering a broadcast with acknowledgements", "err", err)
+			}
+		}()
+	}
+	return a.InMemoryAdapter.BroadcastWithAck(ctx, socketio.NewPacket(a.ns.Name(), msg.Event, args...), opts,
+		func(n int) { answer(protocol.AppendBroadcastClientCountResponse(nil, id, n)) },
+		func(reply socketio.Args) {
+			vals, _ := reply.Values()
+			var first any
+			if len(vals) > 0 {
+				first = vals[0]
+			}
+			if body, err := protocol.AppendBroadcastAckResponse(nil, id, first); err == nil {
+				answer(body)
+			}
+		})
+}
+
+// defaultAckTimeout bounds the wait for the acknowledgements of another server's broadcast that carries no
+// timeout flag.
+const defaultAckTimeout = 10 * time.Second
 
 // ErrTimeout is wrapped by the error of a cluster request whose answers did not all come before its deadline.
 var ErrTimeout = errors.New("redisadapter: timeout waiting for the other servers")
@@ -287,9 +392,7 @@ func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 	if others <= 0 {
 		return local, nil
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
+	id := newRequestID()
 	ch := make(chan *protocol.Message, others)
 	a.mu.Lock()
 	a.pending[id] = ch
@@ -460,5 +563,6 @@ func WaitReady(ctx context.Context, ns *socketio.Namespace) error {
 func (a *adapter) Close() error {
 	a.cancel()
 	<-a.done
+	a.answers.Wait()
 	return nil
 }

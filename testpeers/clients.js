@@ -32,6 +32,9 @@ function onEvent(name, event, eventArgs) {
     return;
   }
   print({ type: "event", name, event, args: toJSONSafe(eventArgs.filter((a) => typeof a !== "function")) });
+  // An event sent with an acknowledgement is acknowledged with who got it.
+  const ack = eventArgs[eventArgs.length - 1];
+  if (typeof ack === "function") ack({ from: name, event });
 }
 
 function maybeReady() {

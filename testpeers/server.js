@@ -357,6 +357,13 @@ async function onCommand(cmd) {
         Object.assign(reply, { nsp, sockets: list });
         break;
       }
+      case "emitWithAck": {
+        // A broadcast with acknowledgements to cmd.rooms across the cluster (v4 flavors only).
+        const nsp = cmd.nsp || "/";
+        const responses = await io.of(nsp).to(cmd.rooms || []).timeout(cmd.timeout || 5000).emitWithAck(cmd.event);
+        Object.assign(reply, { nsp, responses: toJSONSafe(responses) });
+        break;
+      }
       case "serverCount": {
         const nsp = cmd.nsp || "/";
         if (version === 2) throw new Error("serverCount is not available with socket.io-redis 5");

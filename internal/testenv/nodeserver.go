@@ -198,6 +198,22 @@ func (s *NodeServer) FetchSockets(ctx context.Context, nsp string) ([]FetchedSoc
 	return reply.Sockets, nil
 }
 
+// EmitWithAck broadcasts event to rooms of namespace nsp across the cluster with acknowledgements (v4 flavors)
+// and returns the acknowledgements, as JSON, once every client answered or the 5 s timeout ends it (an error).
+func (s *NodeServer) EmitWithAck(ctx context.Context, nsp, event string, rooms ...string) ([]json.RawMessage, error) {
+	l, err := s.proc.request(ctx, map[string]any{"cmd": "emitWithAck", "nsp": nsp, "event": event, "rooms": rooms})
+	if err != nil {
+		return nil, err
+	}
+	var reply struct {
+		Responses []json.RawMessage `json:"responses"`
+	}
+	if err := l.Decode(&reply); err != nil {
+		return nil, err
+	}
+	return reply.Responses, nil
+}
+
 // FetchedSocket is one socket of [NodeServer.FetchSockets].
 type FetchedSocket struct {
 	ID    string   `json:"id"`
