@@ -34,3 +34,41 @@ func TestClassicRequestsAndResponses(t *testing.T) {
 		t.Errorf("rooms response %s", got)
 	}
 }
+
+func TestBroadcastWithAckMessages(t *testing.T) {
+	op := &Op{Nsp: "/", Rooms: []string{"r"}, Event: "ask", Args: []any{Object{{Key: "b", Value: 1}, {Key: "a", Value: []byte{7}}}},
+		Flags: Flags{Volatile: true}}
+	req, err := AppendBroadcastWithAckRequest(nil, "u1", "q1", op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := DecodeClassicRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != KindBroadcastWithAck || m.UID != "u1" || m.RequestID != "q1" || m.Event != "ask" || len(m.Args) != 1 ||
+		len(m.Rooms) != 1 || m.Flags["volatile"] != true {
+		t.Errorf("decoded %+v", m)
+	}
+	if args, ok := ArgsInOrder(m, req); !ok || args[0].(Object)[0].Key != "b" {
+		t.Errorf("arguments in order: %v %v", args, ok)
+	}
+	cc := AppendBroadcastClientCountResponse(nil, "q1", 3)
+	if string(cc) != `{"type":8,"requestId":"q1","clientCount":3}` {
+		t.Errorf("client count %s", cc)
+	}
+	if m, err := DecodeClassicResponse(cc); err != nil || m.Kind != KindBroadcastClientCount || m.Data != int64(3) {
+		t.Errorf("decoded client count %+v %v", m, err)
+	}
+	ack, err := AppendBroadcastAckResponse(nil, "q1", []any{"x", 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = DecodeClassicResponse(ack)
+	if err != nil || m.Kind != KindBroadcastAck || m.RequestID != "q1" {
+		t.Fatalf("decoded ack %+v %v", m, err)
+	}
+	if list, ok := m.Data.([]any); !ok || len(list) != 2 || list[0] != "x" {
+		t.Errorf("ack packet kept as sent: %#v", m.Data)
+	}
+}
