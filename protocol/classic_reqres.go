@@ -1,5 +1,10 @@
 package protocol
 
+import (
+	"slices"
+	"time"
+)
+
 // Classic requests that expect answers, and the answers a server gives (@socket.io/redis-adapter 8: requests on
 // RequestChannel, responses on ResponseChannel), all JSON as the official adapter writes them. DecodeClassicRequest
 // and DecodeClassicResponse read them.
@@ -21,11 +26,10 @@ func AppendFetchSocketsRequest(dst []byte, uid, requestID string, rooms, except 
 	return w.buf
 }
 
-// FetchedSocket is one socket of a REMOTE_FETCH response. Handshake is written as given: the reference server
-// sends {headers, time, address, xdomain, secure, issued, url, query, auth}.
+// FetchedSocket is one socket of a REMOTE_FETCH response.
 type FetchedSocket struct {
 	ID        string
-	Handshake any
+	Handshake Handshake
 	Rooms     []string
 	Data      any
 }
@@ -45,7 +49,7 @@ func AppendFetchSocketsResponse(dst []byte, requestID string, sockets []FetchedS
 		w.key("id")
 		w.stringValue(s.ID)
 		w.key("handshake")
-		if err := w.value(s.Handshake, 1); err != nil {
+		if err := w.value(s.Handshake.Value(), 1); err != nil {
 			return dst, jsonOnly(err)
 		}
 		w.key("rooms")
@@ -145,4 +149,121 @@ func AppendBroadcastAckResponse(dst []byte, requestID string, arg any) ([]byte, 
 	}
 	w.endMap()
 	return w.buf, nil
+}
+
+// BroadcastFlags returns the flags of a decoded broadcast or BROADCAST request that a receiving server acts on:
+// volatile and compress (CompressUnset when absent), and the acknowledgement timeout (0 when absent).
+func (m *Message) BroadcastFlags() (f Flags, timeout time.Duration) {
+	f.Volatile, _ = m.Flags["volatile"].(bool)
+	if c, ok := m.Flags["compress"].(bool); ok {
+		f.Compress = CompressFalse
+		if c {
+			f.Compress = CompressTrue
+		}
+	}
+	switch ms := m.Flags["timeout"].(type) {
+	case int64:
+		timeout = time.Duration(ms) * time.Millisecond
+	case uint64:
+		timeout = time.Duration(ms) * time.Millisecond
+	case float64:
+		timeout = time.Duration(ms * float64(time.Millisecond))
+	}
+	return f, max(timeout, 0)
+}
+
+// Handshake is a socket's handshake as a Node server describes it (socket.handshake) in a REMOTE_FETCH response.
+type Handshake struct {
+	Headers map[string]string // lowercase names; repeated headers joined with ", "
+	Time    time.Time         // sent as Date.toString() writes it, and as issued (milliseconds)
+	Address string
+	XDomain bool
+	Secure  bool
+	URL     string
+	Query   map[string]string
+	Auth    any // the CONNECT payload, decoded (an Object keeps its key order)
+}
+
+// Value returns h as written in a REMOTE_FETCH response:
+// {headers, time, address, xdomain, secure, issued, url, query, auth}, keys of headers and query sorted.
+func (h Handshake) Value() Object {
+	auth := h.Auth
+	if auth == nil {
+		auth = Object{}
+	}
+	return Object{
+		{Key: "headers", Value: sortedObject(h.Headers)},
+		{Key: "time", Value: h.Time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)")},
+		{Key: "address", Value: h.Address},
+		{Key: "xdomain", Value: h.XDomain},
+		{Key: "secure", Value: h.Secure},
+		{Key: "issued", Value: h.Time.UnixMilli()},
+		{Key: "url", Value: h.URL},
+		{Key: "query", Value: sortedObject(h.Query)},
+		{Key: "auth", Value: auth},
+	}
+}
+
+func sortedObject(m map[string]string) Object {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make(Object, len(keys))
+	for i, k := range keys {
+		out[i] = Member{Key: k, Value: m[k]}
+	}
+	return out
+}
+
+// HandshakeOf reads a handshake decoded from a REMOTE_FETCH response (the map of DecodeClassicResponse's Data).
+// Missing or mistyped fields stay zero.
+func HandshakeOf(v any) Handshake {
+	m, _ := v.(map[string]any)
+	var h Handshake
+	h.Headers = stringMap(m["headers"])
+	h.Query = stringMap(m["query"])
+	h.Address, _ = m["address"].(string)
+	h.XDomain, _ = m["xdomain"].(bool)
+	h.Secure, _ = m["secure"].(bool)
+	h.URL, _ = m["url"].(string)
+	h.Auth = m["auth"]
+	switch issued := m["issued"].(type) {
+	case int64:
+		h.Time = time.UnixMilli(issued)
+	case uint64:
+		h.Time = time.UnixMilli(int64(issued))
+	case float64:
+		h.Time = time.UnixMilli(int64(issued))
+	}
+	return h
+}
+
+func stringMap(v any) map[string]string {
+	m, _ := v.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, x := range m {
+		if s, ok := x.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// FetchedSocketOf reads one socket of a REMOTE_FETCH response (an element of DecodeClassicResponse's Data).
+func FetchedSocketOf(v any) (FetchedSocket, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return FetchedSocket{}, false
+	}
+	s := FetchedSocket{Handshake: HandshakeOf(m["handshake"]), Data: m["data"]}
+	s.ID, _ = m["id"].(string)
+	list, _ := m["rooms"].([]any)
+	for _, r := range list {
+		if room, ok := r.(string); ok {
+			s.Rooms = append(s.Rooms, room)
+		}
+	}
+	return s, s.ID != ""
 }

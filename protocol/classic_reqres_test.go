@@ -3,6 +3,7 @@ package protocol
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestClassicRequestsAndResponses(t *testing.T) {
@@ -14,15 +15,26 @@ func TestClassicRequestsAndResponses(t *testing.T) {
 	if err != nil || m.Kind != KindFetchSockets || m.RequestID != "r1" || m.UID != "abc" || len(m.Rooms) != 1 {
 		t.Errorf("decoded %+v, %v", m, err)
 	}
-	resp, err := AppendFetchSocketsResponse(nil, "r1", []FetchedSocket{{ID: "s1", Handshake: Object{{Key: "url", Value: "/x"}}, Rooms: []string{"s1", "room"}, Data: map[string]int{"n": 1}}})
+	hs := Handshake{Headers: map[string]string{"user-agent": "ua", "cookie": "c=1"}, Time: time.UnixMilli(1700000000123).UTC(),
+		Address: "127.0.0.1", URL: "/socket.io/?EIO=4", Query: map[string]string{"EIO": "4"}, Auth: Object{{Key: "token", Value: "t"}}}
+	resp, err := AppendFetchSocketsResponse(nil, "r1", []FetchedSocket{{ID: "s1", Handshake: hs, Rooms: []string{"s1", "room"}, Data: map[string]int{"n": 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"requestId":"r1","sockets":[{"id":"s1","handshake":{"url":"/x"},"rooms":["s1","room"],"data":{"n":1}}]}`; string(resp) != want {
+	want := `{"requestId":"r1","sockets":[{"id":"s1","handshake":{"headers":{"cookie":"c=1","user-agent":"ua"},` +
+		`"time":"Tue Nov 14 2023 22:13:20 GMT+0000 (UTC)","address":"127.0.0.1","xdomain":false,"secure":false,` +
+		`"issued":1700000000123,"url":"/socket.io/?EIO=4","query":{"EIO":"4"},"auth":{"token":"t"}},"rooms":["s1","room"],"data":{"n":1}}]}`
+	if string(resp) != want {
 		t.Errorf("fetch response\n got %s\nwant %s", resp, want)
 	}
-	if m, err := DecodeClassicResponse(resp); err != nil || m.Kind != KindFetchSocketsResponse || m.RequestID != "r1" {
-		t.Errorf("decoded %+v, %v", m, err)
+	m, err = DecodeClassicResponse(resp)
+	if err != nil || m.Kind != KindFetchSocketsResponse || m.RequestID != "r1" {
+		t.Fatalf("decoded %+v, %v", m, err)
+	}
+	got, ok := FetchedSocketOf(m.Data.([]any)[0])
+	if !ok || got.ID != "s1" || len(got.Rooms) != 2 || got.Handshake.Headers["cookie"] != "c=1" || got.Handshake.URL != hs.URL ||
+		!got.Handshake.Time.Equal(hs.Time) || got.Handshake.Query["EIO"] != "4" {
+		t.Errorf("read back %+v", got)
 	}
 	if _, err := AppendFetchSocketsResponse(nil, "r1", []FetchedSocket{{ID: "s1", Data: []byte{1}}}); !errors.Is(err, ErrUnsupportedValue) {
 		t.Errorf("binary data: %v", err)

@@ -193,6 +193,11 @@ func TestMixedCluster(t *testing.T) {
 	for _, s := range socks {
 		rooms = append(rooms, strings.Join(slices.DeleteFunc(slices.Clone(s.Rooms), func(r string) bool { return r == s.ID }), "+"))
 	}
+	for _, s := range socks {
+		if h := s.Handshake; !strings.HasPrefix(h.URL, "/socket.io/") || h.Query.Get("rooms") == "" || h.Time.IsZero() {
+			t.Errorf("Go fetchSockets: socket %s handshake %+v", s.ID, h)
+		}
+	}
 	slices.Sort(rooms)
 	if got := strings.Join(rooms, " "); got != "r2 r2 r3 r3" {
 		t.Errorf("Go fetchSockets: rooms %q (want two sockets in r2 and two in r3)", got)

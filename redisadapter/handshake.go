@@ -5,75 +5,56 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/socketio"
 )
 
-// nodeHandshake writes a handshake as a Node server's socket.handshake: headers with lowercase names (values of
-// a repeated header joined with ", "), time as Date.toString() writes it, issued in milliseconds, the query with
-// its first values.
-func nodeHandshake(h socketio.Handshake) protocol.Object {
-	headers := make(protocol.Object, 0, len(h.Headers))
-	for k, v := range h.Headers {
-		headers = append(headers, protocol.Member{Key: strings.ToLower(k), Value: strings.Join(v, ", ")})
+// wireHandshake converts a socket's handshake for a REMOTE_FETCH response.
+func wireHandshake(h socketio.Handshake) protocol.Handshake {
+	out := protocol.Handshake{
+		Headers: make(map[string]string, len(h.Headers)),
+		Query:   make(map[string]string, len(h.Query)),
+		Time:    h.Time,
+		Address: h.Address,
+		XDomain: h.Headers.Get("Origin") != "",
+		Secure:  h.Secure,
+		URL:     h.URL,
 	}
-	query := make(protocol.Object, 0, len(h.Query))
+	for k, v := range h.Headers {
+		out.Headers[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
 	for k, v := range h.Query {
 		if len(v) > 0 {
-			query = append(query, protocol.Member{Key: k, Value: v[0]})
+			out.Query[k] = v[0]
 		}
 	}
-	var auth any = protocol.Object{}
 	if len(h.Auth) > 0 {
 		if v, err := protocol.DecodeJSONOrdered(h.Auth); err == nil {
-			auth = v
+			out.Auth = v
 		}
 	}
-	return protocol.Object{
-		{Key: "headers", Value: headers},
-		{Key: "time", Value: h.Time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)")},
-		{Key: "address", Value: h.Address},
-		{Key: "xdomain", Value: h.Headers.Get("Origin") != ""},
-		{Key: "secure", Value: h.Secure},
-		{Key: "issued", Value: h.Time.UnixMilli()},
-		{Key: "url", Value: h.URL},
-		{Key: "query", Value: query},
-		{Key: "auth", Value: auth},
-	}
+	return out
 }
 
-// goHandshake reads the handshake of a socket fetched from a Node (or Go) server.
-func goHandshake(m map[string]any) socketio.Handshake {
-	var h socketio.Handshake
-	if hdr, ok := m["headers"].(map[string]any); ok {
-		h.Headers = make(http.Header, len(hdr))
-		for k, v := range hdr {
-			if s, ok := v.(string); ok {
-				h.Headers.Set(k, s)
-			}
-		}
+// goHandshake converts the handshake of a socket fetched from another server.
+func goHandshake(h protocol.Handshake) socketio.Handshake {
+	out := socketio.Handshake{
+		Headers: make(http.Header, len(h.Headers)),
+		Query:   make(url.Values, len(h.Query)),
+		Address: h.Address,
+		Time:    h.Time,
+		Secure:  h.Secure,
+		URL:     h.URL,
 	}
-	if q, ok := m["query"].(map[string]any); ok {
-		h.Query = make(url.Values, len(q))
-		for k, v := range q {
-			if s, ok := v.(string); ok {
-				h.Query.Set(k, s)
-			}
-		}
+	for k, v := range h.Headers {
+		out.Headers.Set(k, v)
 	}
-	if auth, ok := m["auth"]; ok && auth != nil {
-		h.Auth, _ = json.Marshal(auth)
+	for k, v := range h.Query {
+		out.Query.Set(k, v)
 	}
-	h.Address, _ = m["address"].(string)
-	h.Secure, _ = m["secure"].(bool)
-	h.URL, _ = m["url"].(string)
-	switch issued := m["issued"].(type) {
-	case int64:
-		h.Time = time.UnixMilli(issued)
-	case float64:
-		h.Time = time.UnixMilli(int64(issued))
+	if h.Auth != nil {
+		out.Auth, _ = json.Marshal(h.Auth)
 	}
-	return h
+	return out
 }

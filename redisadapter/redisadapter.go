@@ -176,21 +176,14 @@ func (a *adapter) handle(m pubsub.Message) error {
 	if !ok {
 		args = msg.Args
 	}
-	opts := socketio.BroadcastOptions{Rooms: msg.Rooms, Except: msg.Except, Flags: flagsOf(msg.Flags)}
-	opts.Flags.Local = true
+	opts := socketio.BroadcastOptions{Rooms: msg.Rooms, Except: msg.Except, Flags: localFlags(msg)}
 	return a.InMemoryAdapter.Broadcast(a.ctx, socketio.NewPacket(msg.Nsp, msg.Event, args...), opts)
 }
 
-func flagsOf(f map[string]any) socketio.BroadcastFlags {
-	var out socketio.BroadcastFlags
-	out.Volatile, _ = f["volatile"].(bool)
-	if c, ok := f["compress"].(bool); ok {
-		out.Compress = protocol.CompressFalse
-		if c {
-			out.Compress = protocol.CompressTrue
-		}
-	}
-	return out
+// localFlags returns the flags of another server's broadcast, for its delivery to the local sockets.
+func localFlags(msg *protocol.Message) socketio.BroadcastFlags {
+	f, _ := msg.BroadcastFlags()
+	return socketio.BroadcastFlags{Volatile: f.Volatile, Compress: f.Compress, Local: true}
 }
 
 func (a *adapter) handleRequest(payload []byte) error {
@@ -221,7 +214,7 @@ func (a *adapter) handleRequest(payload []byte) error {
 		}
 		fetched := make([]protocol.FetchedSocket, len(socks))
 		for i, s := range socks {
-			fetched[i] = protocol.FetchedSocket{ID: s.ID, Handshake: nodeHandshake(s.Handshake), Rooms: s.Rooms, Data: s.Data}
+			fetched[i] = protocol.FetchedSocket{ID: s.ID, Handshake: wireHandshake(s.Handshake), Rooms: s.Rooms, Data: s.Data}
 		}
 		body, err := protocol.AppendFetchSocketsResponse(nil, msg.RequestID, fetched)
 		if err != nil {
@@ -335,15 +328,14 @@ func (a *adapter) BroadcastWithAck(ctx context.Context, p *socketio.Packet, opts
 // answerBroadcastWithAck delivers another server's broadcast with acknowledgements to the local sockets and
 // publishes the answers: the client count, then each acknowledgement.
 func (a *adapter) answerBroadcastWithAck(msg *protocol.Message, args []any) error {
-	timeout := defaultAckTimeout
-	if ms, ok := msg.Flags["timeout"].(int64); ok && ms > 0 {
-		timeout = time.Duration(ms) * time.Millisecond
+	_, timeout := msg.BroadcastFlags()
+	if timeout == 0 {
+		timeout = defaultAckTimeout
 	}
 	ctx, cancel := context.WithTimeout(a.ctx, timeout)
 	context.AfterFunc(ctx, cancel) // released at the timeout or at Close
 	id := msg.RequestID
-	opts := socketio.BroadcastOptions{Rooms: msg.Rooms, Except: msg.Except, Flags: flagsOf(msg.Flags)}
-	opts.Flags.Local = true
+	opts := socketio.BroadcastOptions{Rooms: msg.Rooms, Except: msg.Except, Flags: localFlags(msg)}
 	answer := func(body []byte) {
 		a.answers.Add(1)
 		go func() {
@@ -416,8 +408,8 @@ func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 		case m := <-ch:
 			list, _ := m.Data.([]any)
 			for _, v := range list {
-				if rs, ok := a.remoteSocket(v); ok {
-					out = append(out, rs)
+				if fs, ok := protocol.FetchedSocketOf(v); ok {
+					out = append(out, socketio.NewRemoteSocket(a.ns, fs.ID, goHandshake(fs.Handshake), fs.Rooms, fs.Data))
 				}
 			}
 		case <-ctx.Done():
@@ -425,24 +417,6 @@ func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 		}
 	}
 	return out, nil
-}
-
-// remoteSocket reads one socket of a REMOTE_FETCH response.
-func (a *adapter) remoteSocket(v any) (socketio.RemoteSocket, bool) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return socketio.RemoteSocket{}, false
-	}
-	id, _ := m["id"].(string)
-	var rooms []string
-	list, _ := m["rooms"].([]any)
-	for _, r := range list {
-		if s, ok := r.(string); ok {
-			rooms = append(rooms, s)
-		}
-	}
-	hs, _ := m["handshake"].(map[string]any)
-	return socketio.NewRemoteSocket(a.ns, id, goHandshake(hs), rooms, m["data"]), id != ""
 }
 
 // op returns the protocol operation of a broadcast or command.
