@@ -18,7 +18,8 @@ type heartbeat struct {
 	mu      sync.Mutex
 	slots   [][]hbEntry
 	now     int64 // the tick processed last
-	running bool
+	running bool  // the goroutine was started
+	closed  bool  // close was called: nothing is scheduled any more
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -43,8 +44,8 @@ func (h *heartbeat) ticks(t time.Time) int64 { return t.UnixNano() / int64(h.tic
 func (h *heartbeat) schedule(c *Conn, d time.Duration, pong bool, wg *sync.WaitGroup) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.stop == nil && h.running {
-		return // stopped for good
+	if h.closed {
+		return
 	}
 	// Rounded up: an event fires at or after its time.
 	due := h.ticks(time.Now().Add(d)) + 1
@@ -126,7 +127,7 @@ func (h *heartbeat) due(now int64, out []hbEntry) []hbEntry {
 func (h *heartbeat) close() {
 	h.mu.Lock()
 	stop, done := h.stop, h.done
-	h.stop, h.running = nil, true // no restart
+	h.closed, h.stop = true, nil // a second close finds nothing to stop
 	h.mu.Unlock()
 	if stop != nil {
 		close(stop)

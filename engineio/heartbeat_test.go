@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/testenv"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
@@ -71,18 +72,18 @@ func TestHeartbeatWheel(t *testing.T) {
 	h.schedule(conns[2], 60*time.Millisecond, true, &e.srv.wg)  // rescheduled later
 	h.schedule(conns[3], 150*time.Millisecond, true, &e.srv.wg) // beyond one lap of the wheel (100 ms)
 	start := time.Now()
-	waitFor(t, func() bool { return conns[0].closedReason() == ReasonPingTimeout })
+	testenv.WaitFor(t, func() bool { return conns[0].closedReason() == ReasonPingTimeout })
 	if conns[1].closedReason() != "" || conns[2].closedReason() != "" {
 		t.Fatal("a canceled or rescheduled entry fired")
 	}
-	waitFor(t, func() bool { return conns[2].closedReason() == ReasonPingTimeout })
+	testenv.WaitFor(t, func() bool { return conns[2].closedReason() == ReasonPingTimeout })
 	if took := time.Since(start); took < 60*time.Millisecond {
 		t.Errorf("rescheduled entry fired after %v, before its 60ms", took)
 	}
 	if conns[1].closedReason() != "" {
 		t.Error("the canceled entry fired")
 	}
-	waitFor(t, func() bool { return conns[3].closedReason() == ReasonPingTimeout })
+	testenv.WaitFor(t, func() bool { return conns[3].closedReason() == ReasonPingTimeout })
 	if took := time.Since(start); took < 150*time.Millisecond {
 		t.Errorf("second-lap entry fired after %v, before its 150ms", took)
 	}

@@ -2,9 +2,7 @@ package engineio
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/sioredis/sioredis/internal/netpoll"
+	"github.com/sioredis/sioredis/internal/randid"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
@@ -269,7 +268,7 @@ func (s *Server) poller() *netpoll.Poller {
 func (s *Server) newConn(r *http.Request, transport string) (*Conn, error) {
 	c := &Conn{
 		srv:       s,
-		id:        newID(),
+		id:        randid.New(),
 		transport: transport,
 		req:       requestInfo(r),
 	}
@@ -351,15 +350,6 @@ func writeError(w http.ResponseWriter, e *RequestError) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(body)
-}
-
-// newID returns a random session id: 20 URL-safe characters.
-func newID() string {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	var s [20]byte
-	base64.RawURLEncoding.Encode(s[:], b[:])
-	return string(s[:])
 }
 
 // reqInfo is what a connection keeps of its handshake request (Conn.Request rebuilds one from it): its strings

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/internal/testenv"
 )
 
 // echoHandler sends every message back and records close reasons.
@@ -239,7 +240,7 @@ func TestPollingProtocolErrors(t *testing.T) {
 			_, body, _ := e.do("GET", q, "")
 			first <- body
 		}()
-		waitFor(t, func() bool {
+		testenv.WaitFor(t, func() bool {
 			c := e.srv.Conn(sid)
 			if c == nil {
 				return true
@@ -258,16 +259,6 @@ func TestPollingProtocolErrors(t *testing.T) {
 			t.Errorf("GET after: %d", code)
 		}
 	})
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestCORS(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/testenv"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
@@ -131,7 +132,7 @@ func TestWebSocketStress(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, func() bool {
+	testenv.WaitFor(t, func() bool {
 		e.srv.mu.Lock()
 		p := e.srv.pollr
 		e.srv.mu.Unlock()

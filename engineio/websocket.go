@@ -269,11 +269,14 @@ func (w *wsConn) fail(err error) {
 // probe handles the messages of a connection probing an upgrade: "2probe", answered with "3probe", then "5"
 // (upgrade), possibly after noops.
 func (w *wsConn) probe(data []byte, binary bool) error {
-	switch {
-	case binary:
+	p, err := ParsePacket(data, binary)
+	if err != nil || binary {
 		return errBadProbe
-	case !w.probed && string(data) == "2probe":
-		if err := w.writeFrame(wsproto.AppendFrame(nil, wsproto.OpText, []byte("3probe"))); err != nil {
+	}
+	switch {
+	case !w.probed && p.Type == PacketPing && string(p.Data) == probeData:
+		pong := appendFrame(nil, Packet{Type: PacketPong, Data: []byte(probeData)}, false)
+		if err := w.writeFrame(pong); err != nil {
 			return err
 		}
 		w.probed = true
@@ -282,9 +285,9 @@ func (w *wsConn) probe(data []byte, binary bool) error {
 		w.c.mu.Unlock()
 		w.c.signal() // a pending GET answers with noop, so that the client can finish pausing polling
 		return nil
-	case w.probed && len(data) == 1 && PacketType(data[0]-'0') == PacketNoop:
+	case w.probed && p.Type == PacketNoop && len(p.Data) == 0:
 		return nil
-	case w.probed && len(data) == 1 && PacketType(data[0]-'0') == PacketUpgrade:
+	case w.probed && p.Type == PacketUpgrade && len(p.Data) == 0:
 		if !w.c.completeUpgrade(w) {
 			return errBadProbe
 		}
@@ -293,6 +296,9 @@ func (w *wsConn) probe(data []byte, binary bool) error {
 	}
 	return errBadProbe
 }
+
+// probeData is the data of the ping and pong that open an upgrade ("2probe", "3probe").
+const probeData = "probe"
 
 // writeFrame writes one frame at once (control frames, the probe).
 func (w *wsConn) writeFrame(frame []byte) error {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/testenv"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
@@ -23,7 +24,7 @@ func TestWebSocketIdleGoroutines(t *testing.T) {
 	if e.srv.Len() != n {
 		t.Fatalf("%d connections", e.srv.Len())
 	}
-	waitFor(t, func() bool { return runtime.NumGoroutine() < base+n/4 })
+	testenv.WaitFor(t, func() bool { return runtime.NumGoroutine() < base+n/4 })
 }
 
 // TestWebSocketNothingLeft ends WebSocket sessions in every way and checks that nothing is left behind: no
@@ -80,7 +81,7 @@ func TestWebSocketNothingLeft(t *testing.T) {
 		e.srv.mu.Unlock()
 		t.Logf("sessions %d, registrations %d, descriptors %d (before: %d)", e.srv.Len(), p.Len(), openFDs(t), fds)
 	}()
-	waitFor(t, func() bool {
+	testenv.WaitFor(t, func() bool {
 		e.srv.mu.Lock()
 		p := e.srv.pollr
 		e.srv.mu.Unlock()

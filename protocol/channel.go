@@ -45,6 +45,12 @@ func ClassicPatterns(prefix, nsp string) (broadcast, request, response string) {
 	return prefix + "#" + scope, prefix + "-request#" + scope, prefix + "-response#" + scope
 }
 
+// SpecificResponseChannel is the classic response channel of one server, "P-response#N#uid#", where the
+// servers answer its requests when publishOnSpecificResponseChannel is set (adapters ≥ 7.1 subscribe to it).
+func SpecificResponseChannel(prefix, nsp, uid string) string {
+	return ResponseChannel(prefix, nsp) + uid + "#"
+}
+
 // RequestChannel is the classic channel of inter-server requests
 // (socketsJoin, socketsLeave, disconnectSockets, serverSideEmit...).
 func RequestChannel(prefix, nsp string) string {

@@ -70,17 +70,6 @@ func startGoServer(t *testing.T, redisAddr string) *goServer {
 	return g
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestMixedCluster puts a Go server and a Node server (socket.io 4.8 with @socket.io/redis-adapter) on one Redis,
 // with real socket.io clients on both, and checks that broadcasts and commands cross in both directions.
 func TestMixedCluster(t *testing.T) {
@@ -159,7 +148,7 @@ func TestMixedCluster(t *testing.T) {
 	if err := em.In("r3").SocketsLeave(ctx, "r1"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool {
+	testenv.WaitFor(t, func() bool {
 		for _, s := range root.Sockets() {
 			if slices.Contains(s.Rooms(), "r1") {
 				return false
@@ -178,7 +167,7 @@ func TestMixedCluster(t *testing.T) {
 	if err := em.ServerSideEmit(ctx, "ping-all", "from emitter"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool {
+	testenv.WaitFor(t, func() bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return slices.Contains(g.sse, "ping-all from emitter")

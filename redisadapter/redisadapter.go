@@ -14,8 +14,6 @@ package redisadapter
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sioredis/sioredis/internal/randid"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/pubsub"
 	"github.com/sioredis/sioredis/socketio"
@@ -72,7 +71,6 @@ type adapter struct {
 	ready  chan struct{} // closed once Redis has confirmed the subscriptions
 
 	mu      sync.Mutex
-	sub     *pubsub.Subscription
 	pending map[string]chan *protocol.Message // this server's requests waiting for answers, by request id
 	ackReqs map[string]*ackRequest            // this server's broadcasts with acknowledgements, by request id
 
@@ -86,14 +84,12 @@ type ackRequest struct {
 }
 
 func newAdapter(rdb redis.UniversalClient, cfg Config, ns *socketio.Namespace) *adapter {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
 	a := &adapter{
 		InMemoryAdapter: socketio.NewInMemoryAdapter(ns).(*socketio.InMemoryAdapter),
 		rdb:             rdb,
 		cfg:             cfg,
 		ns:              ns,
-		uid:             hex.EncodeToString(b[:]),
+		uid:             randid.New(),
 		channel:         protocol.BroadcastChannel(cfg.Prefix, ns.Name(), nil),
 		requests:        protocol.RequestChannel(cfg.Prefix, ns.Name()),
 		responses:       protocol.ResponseChannel(cfg.Prefix, ns.Name()),
@@ -102,7 +98,7 @@ func newAdapter(rdb redis.UniversalClient, cfg Config, ns *socketio.Namespace) *
 		done:            make(chan struct{}),
 		ready:           make(chan struct{}),
 	}
-	a.mine = a.responses + a.uid + "#"
+	a.mine = protocol.SpecificResponseChannel(cfg.Prefix, ns.Name(), a.uid)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	go a.run()
 	return a
@@ -129,9 +125,6 @@ func (a *adapter) run() {
 		case <-time.After(delay):
 		}
 	}
-	a.mu.Lock()
-	a.sub = sub
-	a.mu.Unlock()
 	close(a.ready)
 	defer sub.Close()
 	for {
@@ -292,12 +285,6 @@ func (a *adapter) isPending(id string) bool {
 	return a.pending[id] != nil || a.ackReqs[id] != nil
 }
 
-func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // BroadcastWithAck implements socketio.Adapter: the other servers get a BROADCAST request and answer with their
 // client counts and their clients' acknowledgements (the first argument of each, as the reference adapter
 // relays them) until ctx ends.
@@ -305,7 +292,7 @@ func (a *adapter) BroadcastWithAck(ctx context.Context, p *socketio.Packet, opts
 	if !opts.Flags.Local {
 		op := a.op(protocol.OpBroadcast, opts)
 		op.Event, op.Args = p.Event, p.Args
-		id := newRequestID()
+		id := randid.New()
 		body, err := protocol.AppendBroadcastWithAckRequest(nil, a.uid, id, op)
 		if err != nil {
 			return err
@@ -384,7 +371,7 @@ func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 	if others <= 0 {
 		return local, nil
 	}
-	id := newRequestID()
+	id := randid.New()
 	ch := make(chan *protocol.Message, others)
 	a.mu.Lock()
 	a.pending[id] = ch

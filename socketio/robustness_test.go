@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/internal/testenv"
 )
 
 // rawClient speaks Engine.IO over WebSocket by hand.
@@ -154,7 +155,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 	if code, _ := httpPost(t, ts.URL()+"/socket.io/?EIO=4&transport=polling&sid="+sid, "40"); code != 200 {
 		t.Fatal(code)
 	}
-	waitUntil(t, func() bool { return len(ts.Server().Of("/").Sockets()) == 1 })
+	testenv.WaitFor(t, func() bool { return len(ts.Server().Of("/").Sockets()) == 1 })
 	s := ts.Server().Of("/").Sockets()[0]
 	for range 100 {
 		_ = s.Volatile().Emit("v") // dropped: the client is not ready, no error

@@ -2,8 +2,6 @@ package socketio
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/randid"
 	"github.com/sioredis/sioredis/protocol"
 )
 
@@ -62,7 +61,7 @@ type Socket struct {
 
 func newSocket(ns *Namespace, cl *client, auth json.RawMessage, ctx context.Context, cancel context.CancelFunc) *Socket {
 	return &Socket{
-		id:        newSocketID(),
+		id:        randid.New(),
 		ns:        ns,
 		client:    cl,
 		ctx:       ctx,
@@ -71,14 +70,6 @@ func newSocket(ns *Namespace, cl *client, auth json.RawMessage, ctx context.Cont
 		connTime:  time.Now().UnixNano(),
 		connected: true,
 	}
-}
-
-func newSocketID() string {
-	var b [15]byte
-	_, _ = rand.Read(b[:])
-	var s [20]byte
-	base64.RawURLEncoding.Encode(s[:], b[:])
-	return string(s[:])
 }
 
 // ID returns the socket id, also the name of the room holding only this socket.
@@ -328,22 +319,25 @@ func (s *Socket) registerAck(fn func(Args)) (int64, error) {
 	return id, nil
 }
 
-func (s *Socket) forgetAck(id int64) {
-	s.mu.Lock()
+// takeAckLocked removes and returns the pending acknowledgement id.
+func (s *Socket) takeAckLocked(id int64) func(Args) {
+	fn := s.acks[id]
 	delete(s.acks, id)
 	if len(s.acks) == 0 {
 		s.acks = nil // maps do not shrink: an idle socket keeps none
 	}
+	return fn
+}
+
+func (s *Socket) forgetAck(id int64) {
+	s.mu.Lock()
+	s.takeAckLocked(id)
 	s.mu.Unlock()
 }
 
 func (s *Socket) onAck(id int64, args Args) {
 	s.mu.Lock()
-	fn := s.acks[id]
-	delete(s.acks, id)
-	if len(s.acks) == 0 {
-		s.acks = nil
-	}
+	fn := s.takeAckLocked(id)
 	s.mu.Unlock()
 	if fn != nil {
 		fn(args)
