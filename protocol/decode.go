@@ -357,7 +357,10 @@ func DecodeClassicRequest(payload []byte) (*Message, error) {
 	}
 	m.Type = typ
 	if m.Format == FormatLegacy {
-		return m, m.legacyRequest(body)
+		if err := m.legacyRequest(body); err != nil {
+			return nil, err
+		}
+		return m, nil
 	}
 	switch typ {
 	case RequestSockets:

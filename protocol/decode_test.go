@@ -351,6 +351,8 @@ func TestDecodeMalformedMessages(t *testing.T) {
 		{"request type not a number", DecodeClassicRequest, `{"type":"2"}`},
 		{"request event data not an array", DecodeClassicRequest, `{"type":6,"data":"x"}`},
 		{"request close not a boolean", DecodeClassicRequest, `{"type":4,"opts":{},"close":1}`},
+		{"legacy request close not a boolean", DecodeClassicRequest, `{"type":6,"requestid":"r","sid":"s","close":"x"}`},
+		{"legacy request sid not a string", DecodeClassicRequest, `{"type":6,"requestid":"r","sid":[]}`},
 		{"response not a map", DecodeClassicResponse, `"x"`},
 		{"cluster message not a map", DecodeClusterMessage, `[]`},
 		{"cluster data not a map", DecodeClusterMessage, `{"uid":"x","nsp":"/","type":3,"data":[]}`},
@@ -359,8 +361,8 @@ func TestDecodeMalformedMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if m, err := tt.decode([]byte(tt.payload)); !errors.Is(err, ErrMalformed) {
-				t.Fatalf("got %+v, %v; want ErrMalformed", m, err)
+			if m, err := tt.decode([]byte(tt.payload)); !errors.Is(err, ErrMalformed) || m != nil {
+				t.Fatalf("got %+v, %v; want nil, ErrMalformed", m, err)
 			}
 		})
 	}
