@@ -1,5 +1,5 @@
 // Package demo is the live page of "sioredis serve": a Socket.IO server with an embedded web page (and the
-// socket.io client script, MIT-licensed, from socket.io-client 4.8.4) where a person joins a room, sends
+// socket.io client script from internal/sioclient) where a person joins a room, sends
 // messages to it and sees events arrive live.
 package demo
 
@@ -10,9 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/sioclient"
 	"github.com/sioredis/sioredis/socketio"
 )
 
@@ -68,16 +68,13 @@ func (d *Demo) IO() *socketio.Server { return d.io }
 func (d *Demo) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
 
 func (d *Demo) serveStatic(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimPrefix(r.URL.Path, "/")
-	switch name {
-	case "":
-		name = "index.html"
-	case "socket.io.min.js", "socket.io-client.LICENSE":
-	default:
-		http.NotFound(w, r)
+	if r.URL.Path != "/" {
+		if !sioclient.Serve(w, r) {
+			http.NotFound(w, r)
+		}
 		return
 	}
-	http.ServeFileFS(w, r, static, "static/"+name)
+	http.ServeFileFS(w, r, static, "static/index.html")
 }
 
 func (d *Demo) onConnection(ctx context.Context, s *socketio.Socket) {
