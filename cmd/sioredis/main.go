@@ -9,6 +9,7 @@
 //	sioredis disconnect  [target flags] [--close]
 //	sioredis server-emit [connection flags] [--nsp N] [--args-file FILE|-] EVENT [ARG...]
 //	sioredis serve       [--addr :8080]
+//	sioredis chat        [--addr :8080] [--db FILE] [--redis URL [--cluster|--sentinel-master M] [--prefix P]] [--nsp N] [--event E]
 //	sioredis monitor     [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 //
 // Each ARG is one JSON value; {"$binary": "BASE64"} anywhere in a value is
@@ -45,6 +46,7 @@ Commands:
   disconnect   disconnect the targeted sockets         disconnect [target flags] [--close]
   server-emit  send an event to the servers            server-emit [--redis --mode --prefix --nsp] [--args-file FILE|-] EVENT [ARG...]
   serve        run a Socket.IO server with a live page serve [--addr :8080]
+  chat         run the chat: POST → SQLite → emit       chat [--addr :8080] [--db FILE] [--redis URL] [--prefix P] [--nsp N] [--event E]
   monitor      print the cluster traffic, decoded      monitor [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 
 Target flags:
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runMonitor(ctx, args[1:], stdout, stderr)
 	case "serve":
 		err = runServe(ctx, args[1:], stderr)
+	case "chat":
+		err = runChat(ctx, args[1:], stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

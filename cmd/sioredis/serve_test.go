@@ -38,21 +38,28 @@ var servingURL = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
 // startServe runs "sioredis serve --addr 127.0.0.1:0" in-process until the test ends, and returns its URL.
 func startServe(t *testing.T) (string, *serveLog) {
 	t.Helper()
+	return startServing(t, "serve", "--addr", "127.0.0.1:0")
+}
+
+// startServing runs a serving command ("serve", "chat") in-process until the test ends, and returns the URL it
+// logs.
+func startServing(t *testing.T, args ...string) (string, *serveLog) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &serveLog{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, strings.NewReader(""), io.Discard, logs)
+		done <- run(ctx, args, strings.NewReader(""), io.Discard, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case code := <-done:
 			if code != 0 {
-				t.Errorf("serve exited with status %d:\n%s", code, logs.String())
+				t.Errorf("%s exited with status %d:\n%s", args[0], code, logs.String())
 			}
 		case <-time.After(15 * time.Second):
-			t.Errorf("serve did not stop:\n%s", logs.String())
+			t.Errorf("%s did not stop:\n%s", args[0], logs.String())
 		}
 	})
 	for deadline := time.Now().Add(10 * time.Second); ; {
@@ -61,11 +68,11 @@ func startServe(t *testing.T) (string, *serveLog) {
 		}
 		select {
 		case code := <-done:
-			t.Fatalf("serve exited with status %d:\n%s", code, logs.String())
+			t.Fatalf("%s exited with status %d:\n%s", args[0], code, logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", logs.String())
+			t.Fatalf("%s did not start:\n%s", args[0], logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -205,7 +205,12 @@ func (p *Page) WaitEval(ctx context.Context, expr, want string) {
 func (b *Browser) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	data, _ := json.Marshal(map[string]any{"id": 1 << 40, "method": "Browser.close"})
+	// DevTools ignores a command whose id does not fit in 32 bits: take the next id, as call does.
+	b.mu.Lock()
+	b.nextID++
+	id := b.nextID
+	b.mu.Unlock()
+	data, _ := json.Marshal(map[string]any{"id": id, "method": "Browser.close", "params": map[string]any{}})
 	_ = b.ws.Write(ctx, websocket.MessageText, data)
 	exited := make(chan struct{})
 	go func() {

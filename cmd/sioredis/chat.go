@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/internal/chat"
+)
+
+// runChat runs "sioredis chat": the chat application (HTTP API, SQLite, the page and a Socket.IO server), alone
+// or, with --redis, as one server of a Socket.IO cluster, until ctx ends.
+func runChat(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", ":8080", "address to listen on")
+	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing)")
+	var conn connFlags
+	fs.StringVar(&conn.redisURL, "redis", "", "Redis URL: publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
+	fs.BoolVar(&conn.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
+	fs.StringVar(&conn.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master (--redis lists sentinels)")
+	prefix := fs.String("prefix", "socket.io", "the Redis adapter's key prefix")
+	nsp := fs.String("nsp", "/", "namespace of the chat")
+	event := fs.String("event", "message", "name of the event carrying a message")
+	maxBody := fs.Int("max-body", chat.DefaultMaxBodyLen, "longest message body, in bytes")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *maxBody <= 0 {
+		return usagef("--max-body must be positive")
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	var rdb redis.UniversalClient
+	if conn.redisURL != "" {
+		c, err := conn.client()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		rdb = c
+	} else if conn.cluster || conn.sentinelMaster != "" {
+		return usagef("--cluster and --sentinel-master need --redis")
+	}
+
+	store, err := chat.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Prefix: *prefix, Namespace: *nsp, Event: *event,
+		MaxBodyLen: *maxBody, Logger: logger})
+	if err != nil {
+		return usageError{err}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("sioredis: %w", err)
+	}
+	mode := "alone (no Redis)"
+	if rdb != nil {
+		mode = "in the Socket.IO cluster of " + conn.redisURL
+	}
+	abs, _ := filepath.Abs(*db)
+	logger.Info("serving the chat", "url", "http://"+displayAddr(ln.Addr()), "db", abs, "mode", mode)
+	return app.Run(ctx, ln)
+}

@@ -1,0 +1,150 @@
+package chat
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/redisadapter"
+)
+
+// chatPage is the chat page open in a Chromium tab.
+type chatPage struct {
+	*testenv.Page
+	ctx context.Context
+}
+
+func openChat(ctx context.Context, b *testenv.Browser, base, room, author string) *chatPage {
+	p := &chatPage{Page: b.Open(ctx, base+"/?room="+room+"&author="+author), ctx: ctx}
+	p.WaitEval(ctx, `document.body.dataset.room || ""`, room)
+	return p
+}
+
+// send types a message and presses Enter, as a person would.
+func (p *chatPage) send(body string) {
+	p.Eval(p.ctx, fmt.Sprintf(`(() => {
+		const t = document.getElementById("body");
+		t.value = %s;
+		t.dispatchEvent(new KeyboardEvent("keydown", {key: "Enter", bubbles: true}));
+		return "";
+	})()`, strconv.Quote(body)))
+}
+
+// state returns "delivered", "pending" or "" for the message with that body, and fails the test if it shows
+// more than once.
+func (p *chatPage) state(t *testing.T, body string) string {
+	t.Helper()
+	got := p.Eval(p.ctx, fmt.Sprintf(`(() => {
+		const li = [...document.querySelectorAll("#log li")].filter((li) => li.querySelector(".body").textContent === %s);
+		return li.length > 1 ? "shown " + li.length + " times" : li.length ? li[0].dataset.state : "";
+	})()`, strconv.Quote(body)))
+	if got != "" && got != "delivered" && got != "pending" {
+		t.Fatalf("message %q: %s", body, got)
+	}
+	return got
+}
+
+func (p *chatPage) waitState(t *testing.T, body, want string) {
+	t.Helper()
+	for p.state(t, body) != want {
+		select {
+		case <-p.ctx.Done():
+			t.Fatalf("message %q never %q; page text:\n%s", body, want, p.Eval(context.Background(), "document.body.innerText"))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (p *chatPage) count() string {
+	return p.Eval(p.ctx, `String(document.querySelectorAll("#log li").length)`)
+}
+
+// TestPageInChromium drives the chat page in real headless Chromium: alone (no Redis), and as one server of a
+// mixed cluster with a Node.js Socket.IO server, through a Redis outage.
+func TestPageInChromium(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	b := testenv.StartChromium(t)
+	defer b.Close()
+
+	t.Run("alone", func(t *testing.T) {
+		app := startApp(t, Config{Store: openTestStore(t)})
+		ann := openChat(ctx, b, app.url, "room_777", "ann")
+		bob := openChat(ctx, b, app.url, "room_777", "bob")
+		eve := openChat(ctx, b, app.url, "room_778", "eve")
+
+		ann.send("hello from the page")
+		ann.waitState(t, "hello from the page", "delivered")
+		bob.waitState(t, "hello from the page", "delivered")
+		eve.send("sentinel in room_778")
+		eve.waitState(t, "sentinel in room_778", "delivered")
+		if eve.state(t, "hello from the page") != "" || ann.state(t, "sentinel in room_778") != "" {
+			t.Fatal("a message reached another room")
+		}
+		// A page opened later shows the history from the database.
+		late := openChat(ctx, b, app.url, "room_777", "late")
+		late.waitState(t, "hello from the page", "delivered")
+		if n := late.count(); n != "1" {
+			t.Fatalf("history shows %s messages, want 1", n)
+		}
+		// A message posted by another backend (curl, a job...) appears too.
+		post(t, app.url, Post{Room: "room_777", Author: "backend", Body: "from the API"}, http.StatusCreated)
+		bob.waitState(t, "from the API", "delivered")
+	})
+
+	t.Run("cluster", func(t *testing.T) {
+		rs := startACLRedis(t, aclAll)
+		rdb := rs.Client(t)
+		node := testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Classic, RedisAddrs: []string{rs.Addr()}})
+		app := startApp(t, Config{Store: openTestStore(t), Redis: rdb, PublishWait: 300 * time.Millisecond})
+		if err := redisadapter.WaitReady(ctx, app.IO().Of("/")); err != nil {
+			t.Fatal(err)
+		}
+		clients := testenv.StartClients(t, 4, []testenv.ClientSpec{node.Client("node", "/", "room_777")})
+		ann := openChat(ctx, b, app.url, "room_777", "ann")
+
+		ann.send("to the whole cluster")
+		ann.waitState(t, "to the whole cluster", "delivered")
+		ev, err := clients.WaitEvent(ctx, "node", testenv.EventNamed("message"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Message
+		if err := ev.DecodeArg(0, &got); err != nil || got.Body != "to the whole cluster" || got.Author != "ann" || got.Room != "room_777" {
+			t.Fatalf("the Node server's client got %s (%v)", ev.ArgsJSON(), err)
+		}
+
+		// Redis down: the page's message is saved and shown as pending; it is delivered when Redis is back.
+		rs.Stop()
+		ann.send("while Redis is down")
+		ann.waitState(t, "while Redis is down", "pending")
+		rs.setACLFile(t, aclNoPublish)
+		rs.Restart()
+		waitSubscribers(t, rdb, 2)
+		allowPublish(t, rdb)
+		ann.waitState(t, "while Redis is down", "delivered")
+		evs, err := clients.WaitEvents(ctx, "node", 2, testenv.EventNamed("message"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := evs[1].DecodeArg(0, &got); err != nil || got.Body != "while Redis is down" {
+			t.Fatalf("the Node server's client got %s (%v)", evs[1].ArgsJSON(), err)
+		}
+		if path := os.Getenv("SIOREDIS_CHAT_SCREENSHOT"); path != "" {
+			var shot struct {
+				Data string `json:"data"`
+			}
+			ann.Call(ctx, "Page.captureScreenshot", map[string]any{"format": "png"}, &shot)
+			png, _ := base64.StdEncoding.DecodeString(shot.Data)
+			if err := os.WriteFile(path, png, 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}

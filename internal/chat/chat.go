@@ -1,0 +1,216 @@
+// Package chat is the application of "sioredis chat": a chat whose messages go the way most Socket.IO
+// deployments send data from their other backends. A browser posts a message over HTTP (an AJAX POST); the
+// handler saves it in a SQLite database; a relay then publishes it through Redis in the format of the Socket.IO
+// Redis adapter, and every server of the cluster (Node.js or Go) delivers it to the clients in the message's room.
+//
+// The process is also one of those servers: it serves the chat page and Socket.IO, and its server joins the Redis
+// cluster through redisadapter. With no Redis, it runs alone: the relay emits from its own server.
+//
+// Messages are saved before anything is published (an outbox): when Redis is down the API still accepts
+// messages, answers 202, and the relay delivers them in order once Redis is back.
+package chat
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/emitter"
+	"github.com/sioredis/sioredis/internal/sioclient"
+	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/redisadapter"
+	"github.com/sioredis/sioredis/socketio"
+)
+
+//go:embed static
+var static embed.FS
+
+// Config configures an App.
+type Config struct {
+	// Store holds the messages; required. The App does not close it.
+	Store *Store
+	// Redis, when not nil, connects the App to a Socket.IO cluster: messages are published through Redis and
+	// the App's own Socket.IO server joins the cluster (classic @socket.io/redis-adapter format).
+	Redis redis.UniversalClient
+	// Prefix is the Redis adapter's key prefix; default "socket.io".
+	Prefix string
+	// Namespace the messages are emitted to and the page connects to; default "/".
+	Namespace string
+	// Event is the name of the event carrying a message; default "message".
+	Event string
+	// MaxBodyLen bounds a message's body, in bytes; default DefaultMaxBodyLen.
+	MaxBodyLen int
+	// PublishWait is how long a POST waits for its message to be published before it answers 202 Accepted
+	// instead of 201 Created; default 2 s.
+	PublishWait time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// App is the chat: an http.Handler for the page, the API and Socket.IO, and the relay that publishes saved
+// messages while Run runs. Safe for concurrent use.
+type App struct {
+	cfg   Config
+	io    *socketio.Server
+	nsp   *socketio.Namespace
+	relay *relay
+	mux   *http.ServeMux
+}
+
+// New returns an App. It checks the configuration; it starts nothing.
+func New(cfg Config) (*App, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("chat: Config.Store is nil")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "socket.io"
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "/"
+	}
+	if cfg.Event == "" {
+		cfg.Event = "message"
+	}
+	if cfg.MaxBodyLen <= 0 {
+		cfg.MaxBodyLen = DefaultMaxBodyLen
+	}
+	if cfg.PublishWait == 0 {
+		cfg.PublishWait = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	nsp, err := protocol.NormalizeNamespace(cfg.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
+	cfg.Namespace = nsp
+	if err := protocol.ValidateEvent(cfg.Event); err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
+	if err := protocol.ValidatePrefix(cfg.Prefix); err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
+
+	ioCfg := socketio.Config{Logger: cfg.Logger}
+	if cfg.Redis != nil {
+		ioCfg.Adapter = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger})
+	}
+	srv, err := socketio.NewServer(ioCfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, io: srv, nsp: srv.Of(nsp), mux: http.NewServeMux()}
+	var pub Publisher = serverPublisher{ns: a.nsp, event: cfg.Event}
+	if cfg.Redis != nil {
+		em, err := emitter.New(cfg.Redis, emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger))
+		if err != nil {
+			return nil, fmt.Errorf("chat: %w", err)
+		}
+		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
+	}
+	a.relay = newRelay(cfg.Store, pub, cfg.Logger)
+	a.nsp.OnConnection(a.onConnection)
+	a.routes()
+	return a, nil
+}
+
+// IO returns the App's Socket.IO server.
+func (a *App) IO() *socketio.Server { return a.io }
+
+// ServeHTTP serves the page, the API and Socket.IO.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// Run serves HTTP on ln and publishes saved messages (pending ones from earlier runs first) until ctx ends,
+// then shuts down: the HTTP server, the Socket.IO server and the relay. It returns the first error of the HTTP
+// server or of the shutdown. ln is closed when Run returns.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelWarn)}
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.relay.run(relayCtx) })
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	var err error
+	select {
+	case err = <-served: // Serve failed: shut the rest down all the same
+		served = nil
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Socket.IO first: it ends the long-polling requests that Shutdown would otherwise wait for.
+	err = errors.Join(err, a.io.Close(sctx), hs.Shutdown(sctx))
+	stopRelay()
+	wg.Wait()
+	if served != nil {
+		if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, serveErr)
+		}
+	}
+	return err
+}
+
+// onConnection lets a socket join the rooms named in its handshake query (room=… or rooms=a,b) and then join
+// or leave rooms with the "join" and "leave" events, acknowledged with {"room": …} or {"error": …}.
+func (a *App) onConnection(ctx context.Context, s *socketio.Socket) {
+	q := s.Handshake().Query
+	for _, list := range append(q["room"], q["rooms"]...) {
+		for _, room := range splitRooms(list) {
+			if CheckRoom(room) == nil {
+				s.Join(room)
+			}
+		}
+	}
+	type reply struct {
+		Room  string `json:"room,omitempty"`
+		Error string `json:"error,omitempty"`
+	}
+	socketio.HandleAck(s, "join", func(ctx context.Context, s *socketio.Socket, room string) reply {
+		if err := CheckRoom(room); err != nil {
+			return reply{Error: err.Error()}
+		}
+		s.Join(room)
+		return reply{Room: room}
+	})
+	socketio.HandleAck(s, "leave", func(ctx context.Context, s *socketio.Socket, room string) reply {
+		s.Leave(room)
+		return reply{Room: room}
+	})
+}
+
+func splitRooms(list string) []string {
+	var out []string
+	for _, room := range strings.Split(list, ",") {
+		if room != "" {
+			out = append(out, room)
+		}
+	}
+	return out
+}
+
+func (a *App) routes() {
+	a.mux.Handle("/socket.io/", a.io)
+	a.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, static, "static/index.html")
+	})
+	a.mux.HandleFunc("GET /{file}", func(w http.ResponseWriter, r *http.Request) {
+		if !sioclient.Serve(w, r) {
+			http.NotFound(w, r)
+		}
+	})
+	a.mux.HandleFunc("GET /api/config", a.getConfig)
+	a.mux.HandleFunc("POST /api/messages", a.postMessage)
+	a.mux.HandleFunc("GET /api/messages", a.getMessages)
+	a.mux.HandleFunc("GET /api/status", a.getStatus)
+}

@@ -1,0 +1,261 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Delivery states in API answers.
+const (
+	// StatePublished: the message was handed to Redis (or to the local server).
+	StatePublished = "published"
+	// StatePending: the message is saved; the relay will publish it (Redis is slow or down).
+	StatePending = "pending"
+	// StateRejected: the message is saved but can never be published.
+	StateRejected = "rejected"
+)
+
+// PostResult is the answer to POST /api/messages.
+type PostResult struct {
+	Message Message `json:"message"`
+	State   string  `json:"state"`
+}
+
+// apiError is the body of every error answer: {"error": "…", "field": "body"}.
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	e := apiError{Error: err.Error()}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		e.Field = fe.Field
+	}
+	writeJSON(w, code, e)
+}
+
+// getConfig tells the page where messages arrive.
+func (a *App) getConfig(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"namespace": a.cfg.Namespace, "event": a.cfg.Event, "maxBodyLen": a.cfg.MaxBodyLen,
+	})
+}
+
+// readPost decodes a posted message: a JSON object {"room","author","body"}, or an HTML form's fields.
+func (a *App) readPost(w http.ResponseWriter, r *http.Request) (Post, int, error) {
+	// Room, author and body, each escaped at worst 6 times in JSON (\u00XX) or 9 in a form (%XX of 3 bytes).
+	r.Body = http.MaxBytesReader(w, r.Body, int64(9*(a.cfg.MaxBodyLen+MaxRoomLen+MaxAuthorLen)+1024))
+	tooLarge := func(err error) (Post, int, error) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Post{}, http.StatusRequestEntityTooLarge, fmt.Errorf("chat: request body over %d bytes", mbe.Limit)
+		}
+		return Post{}, http.StatusBadRequest, fmt.Errorf("chat: %w", err)
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		ct = ""
+	}
+	var p Post
+	switch ct {
+	case "application/json":
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			return tooLarge(err)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			if err == nil {
+				err = errors.New("data after the JSON object")
+			}
+			return tooLarge(err)
+		}
+	case "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			return tooLarge(err)
+		}
+		for k, v := range r.PostForm {
+			if len(v) != 1 {
+				return Post{}, http.StatusBadRequest, invalid(k, "given %d times", len(v))
+			}
+			switch k {
+			case "room":
+				p.Room = v[0]
+			case "author":
+				p.Author = v[0]
+			case "body":
+				p.Body = v[0]
+			default:
+				return Post{}, http.StatusBadRequest, invalid(k, "unknown field")
+			}
+		}
+	default:
+		return Post{}, http.StatusUnsupportedMediaType,
+			fmt.Errorf("chat: Content-Type %q: send application/json or application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
+	}
+	return p, 0, nil
+}
+
+// checkKey accepts an Idempotency-Key of 1 to MaxKeyLen printable ASCII characters.
+func checkKey(key string) error {
+	if len(key) > MaxKeyLen {
+		return invalid("Idempotency-Key", "%d bytes, more than %d", len(key), MaxKeyLen)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return invalid("Idempotency-Key", "not printable ASCII")
+		}
+	}
+	return nil
+}
+
+// postMessage saves a message, then waits up to PublishWait for the relay to publish it. Answers: 201 and
+// state "published"; 202 and "pending" when not published yet (it will be); 200 with the saved message when the
+// Idempotency-Key was already used; 400, 413 or 415 when nothing was saved.
+func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
+	p, code, err := a.readPost(w, r)
+	if err != nil {
+		writeError(w, code, err)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if err := checkKey(key); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	m, err := newMessage(p, a.cfg.MaxBodyLen, time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	saved, created, err := a.cfg.Store.Add(r.Context(), m, key)
+	if err != nil {
+		a.cfg.Logger.Error("chat: message not saved", "err", err)
+		writeError(w, http.StatusInternalServerError, errors.New("chat: message not saved"))
+		return
+	}
+	if created {
+		a.relay.notify()
+	}
+	state := a.deliveryState(r.Context(), saved.Seq)
+	code = http.StatusOK
+	switch {
+	case !created:
+	case state == StatePending:
+		code = http.StatusAccepted
+	default:
+		code = http.StatusCreated
+	}
+	writeJSON(w, code, PostResult{Message: saved, State: state})
+}
+
+// deliveryState waits up to PublishWait for the relay to handle message seq and returns its state.
+func (a *App) deliveryState(ctx context.Context, seq int64) string {
+	if a.cfg.PublishWait > 0 {
+		wctx, cancel := context.WithTimeout(ctx, a.cfg.PublishWait)
+		handled := a.relay.wait(wctx, seq)
+		cancel()
+		if !handled {
+			return StatePending
+		}
+	}
+	st, err := a.cfg.Store.state(context.WithoutCancel(ctx), seq)
+	switch {
+	case err != nil:
+		return StatePending
+	case st == statePublished:
+		return StatePublished
+	case st == stateRejected:
+		return StateRejected
+	}
+	return StatePending
+}
+
+// History is the answer to GET /api/messages.
+type History struct {
+	Messages []Message `json:"messages"`
+}
+
+// getMessages serves the history of a room: ?room=R[&before=SEQ][&limit=N], N from 1 to 200 (default 50),
+// oldest first.
+func (a *App) getMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	room := q.Get("room")
+	if err := CheckRoom(room); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	num := func(name string, def, lo, hi int64) (int64, error) {
+		s := q.Get(name)
+		if s == "" {
+			return def, nil
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < lo || n > hi {
+			return 0, invalid(name, "%q is not a number from %d to %d", s, lo, hi)
+		}
+		return n, nil
+	}
+	before, err := num("before", 0, 0, 1<<63-1)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	limit, err := num("limit", 50, 1, 200)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	msgs, err := a.cfg.Store.History(r.Context(), room, before, int(limit))
+	if err != nil {
+		a.cfg.Logger.Error("chat: history not read", "err", err)
+		writeError(w, http.StatusInternalServerError, errors.New("chat: history not read"))
+		return
+	}
+	if msgs == nil {
+		msgs = []Message{}
+	}
+	writeJSON(w, http.StatusOK, History{Messages: msgs})
+}
+
+// Status is the answer to GET /api/status.
+type Status struct {
+	Messages  int    `json:"messages"`
+	Pending   int    `json:"pending"`
+	Publisher string `json:"publisher"` // "redis" or "local"
+	Error     string `json:"error,omitempty"`
+}
+
+// getStatus reports the outbox: 200 while the relay is healthy, 503 while it is retrying.
+func (a *App) getStatus(w http.ResponseWriter, r *http.Request) {
+	total, pending, err := a.cfg.Store.Count(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	st := Status{Messages: total, Pending: pending, Publisher: "local"}
+	if a.cfg.Redis != nil {
+		st.Publisher = "redis"
+	}
+	code := http.StatusOK
+	if err := a.relay.failing(); err != nil {
+		st.Error, code = err.Error(), http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, st)
+}

@@ -1,0 +1,219 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sioredis/sioredis/emitter"
+	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/socketio"
+)
+
+// Publisher hands a stored message to the Socket.IO clients of its room. Implementations must be safe for
+// concurrent use; an error wrapping one of protocol's input errors (ErrTooLarge, ErrInvalidRoom...) means the
+// message can never be published, any other error is retried.
+type Publisher interface {
+	Publish(ctx context.Context, m Message) error
+}
+
+// emitterPublisher publishes through Redis in the format of the Socket.IO Redis adapter: every server of the
+// cluster, Node.js or Go, delivers the event to its clients in the room.
+type emitterPublisher struct {
+	em    *emitter.Emitter
+	event string
+}
+
+func (p emitterPublisher) Publish(ctx context.Context, m Message) error {
+	return p.em.To(m.Room).Emit(ctx, p.event, m)
+}
+
+// serverPublisher emits from the process's own Socket.IO server: with the in-memory adapter, to its clients only.
+type serverPublisher struct {
+	ns    *socketio.Namespace
+	event string
+}
+
+func (p serverPublisher) Publish(ctx context.Context, m Message) error {
+	return p.ns.To(m.Room).Emit(ctx, p.event, m)
+}
+
+// permanent reports whether a publish error is about the message itself, so that retrying cannot help.
+func permanent(err error) bool {
+	for _, e := range []error{protocol.ErrReservedEvent, protocol.ErrInvalidEvent, protocol.ErrInvalidNamespace,
+		protocol.ErrInvalidRoom, protocol.ErrUnsupportedValue, protocol.ErrTooLarge, protocol.ErrTooManyAttachments} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// relay publishes the pending messages of the store, one at a time in the order they were saved, and marks
+// them published: the outbox pattern. A message is saved before anything is published, so a Redis that is down
+// delays messages but loses none; they go out in order once it is back. A crash between a publish and its mark
+// publishes the message again at the next start (at least once): clients drop repeats by id.
+type relay struct {
+	store *Store
+	pub   Publisher
+	log   *slog.Logger
+
+	batch      int
+	minBackoff time.Duration
+	maxBackoff time.Duration
+	poll       time.Duration // re-reads the store this often when idle, for messages saved by other processes
+	timeout    time.Duration // of one publish
+
+	wake chan struct{} // capacity 1: a message was saved
+
+	mu       sync.Mutex
+	done     int64         // every message with a sequence number ≤ done is published or rejected
+	progress chan struct{} // closed, and replaced, when done advances
+	failure  error         // the last error while the relay is retrying; nil when healthy
+}
+
+func newRelay(store *Store, pub Publisher, log *slog.Logger) *relay {
+	return &relay{
+		store: store, pub: pub, log: log,
+		batch: 256, minBackoff: 50 * time.Millisecond, maxBackoff: 5 * time.Second,
+		poll: 5 * time.Second, timeout: 10 * time.Second,
+		wake: make(chan struct{}, 1), progress: make(chan struct{}),
+	}
+}
+
+// notify tells the relay a message was saved.
+func (r *relay) notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run publishes until ctx ends.
+func (r *relay) run(ctx context.Context) {
+	backoff := r.minBackoff
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		ok := r.drain(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		wake := r.wake
+		wait := r.poll
+		if ok {
+			backoff = r.minBackoff
+		} else { // retry after a pause; new messages do not cut it short
+			wait, wake = backoff, nil
+			backoff = min(2*backoff, r.maxBackoff)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+			if !timer.Stop() {
+				<-timer.C
+			}
+		case <-timer.C:
+		}
+	}
+}
+
+// drain publishes pending messages until none is left (true) or an error stops it (false).
+func (r *relay) drain(ctx context.Context) bool {
+	for {
+		msgs, err := r.store.Pending(ctx, r.batch)
+		if err != nil {
+			r.setFailure(err)
+			return false
+		}
+		if len(msgs) == 0 {
+			r.setFailure(nil)
+			return true
+		}
+		var published, rejected []int64
+		var failed error
+		for _, m := range msgs {
+			pctx, cancel := context.WithTimeout(ctx, r.timeout)
+			err := r.pub.Publish(pctx, m)
+			cancel()
+			if err == nil {
+				published = append(published, m.Seq)
+				continue
+			}
+			if permanent(err) {
+				r.log.Error("chat: message can never be published; dropped from the queue", "id", m.ID, "seq", m.Seq, "err", err)
+				rejected = append(rejected, m.Seq)
+				continue
+			}
+			failed = err
+			break
+		}
+		// Marks are bookkeeping: if they fail, the messages are published again later, not lost.
+		markErr := errors.Join(r.store.setState(context.WithoutCancel(ctx), statePublished, published),
+			r.store.setState(context.WithoutCancel(ctx), stateRejected, rejected))
+		if markErr != nil {
+			r.log.Error("chat: published messages not marked; they will be published again", "err", markErr)
+		}
+		if n := len(published) + len(rejected); n > 0 {
+			r.advance(msgs[n-1].Seq)
+		}
+		if failed != nil {
+			r.setFailure(failed)
+			return false
+		}
+		if markErr != nil {
+			r.setFailure(markErr)
+			return false
+		}
+	}
+}
+
+func (r *relay) advance(seq int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if seq > r.done {
+		r.done = seq
+		close(r.progress)
+		r.progress = make(chan struct{})
+	}
+}
+
+func (r *relay) setFailure(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil && r.failure == nil {
+		r.log.Warn("chat: publishing paused; messages are kept and retried", "err", err)
+	} else if err == nil && r.failure != nil {
+		r.log.Info("chat: publishing resumed")
+	}
+	r.failure = err
+}
+
+// failing returns the error that keeps the relay retrying, nil when it is healthy.
+func (r *relay) failing() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failure
+}
+
+// wait waits until the message with sequence number seq has been handled (published or rejected) and reports
+// whether it was before ctx ended.
+func (r *relay) wait(ctx context.Context, seq int64) bool {
+	for {
+		r.mu.Lock()
+		done, progress := r.done >= seq, r.progress
+		r.mu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}

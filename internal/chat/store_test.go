@@ -1,0 +1,186 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func msg(room, body string) Message {
+	m, err := newMessage(Post{Room: room, Author: "t", Body: body}, DefaultMaxBodyLen, testTime)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+func bodies(ms []Message) string {
+	s := ""
+	for _, m := range ms {
+		s += m.Body + " "
+	}
+	return s
+}
+
+func TestStoreHistory(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	var seqs []int64
+	for i := 1; i <= 5; i++ {
+		for _, room := range []string{"a", "b"} {
+			m, created, err := s.Add(ctx, msg(room, fmt.Sprintf("%s%d", room, i)), "")
+			if err != nil || !created {
+				t.Fatalf("Add: %v, created %v", err, created)
+			}
+			if room == "a" {
+				seqs = append(seqs, m.Seq)
+			}
+		}
+	}
+	tests := []struct {
+		before int64
+		limit  int
+		want   string
+	}{
+		{0, 100, "a1 a2 a3 a4 a5 "},
+		{0, 2, "a4 a5 "},             // the newest ones, oldest first
+		{seqs[3], 2, "a2 a3 "},       // the page before a4
+		{seqs[0], 10, ""},            // nothing before the first
+		{seqs[4] + 1, 1, "a5 "},      // before a seq that is b's
+		{1 << 62, 3, "a3 a4 a5 "},    // far in the future
+		{-1, 100, "a1 a2 a3 a4 a5 "}, // negative means all
+	}
+	for _, tt := range tests {
+		got, err := s.History(ctx, "a", tt.before, tt.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bodies(got) != tt.want {
+			t.Errorf("History(a, %d, %d) = %q, want %q", tt.before, tt.limit, bodies(got), tt.want)
+		}
+	}
+}
+
+func TestStoreIdempotencyKey(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	first, created, err := s.Add(ctx, msg("r", "one"), "key-1")
+	if err != nil || !created {
+		t.Fatalf("first Add: %v, created %v", err, created)
+	}
+	again, created, err := s.Add(ctx, msg("r", "one, sent again"), "key-1")
+	if err != nil || created {
+		t.Fatalf("second Add: %v, created %v", err, created)
+	}
+	if again != first {
+		t.Fatalf("second Add returned %+v, want the first message %+v", again, first)
+	}
+	if _, created, err := s.Add(ctx, msg("r", "two"), "key-2"); err != nil || !created {
+		t.Fatalf("another key: %v, created %v", err, created)
+	}
+	for range 2 { // no key: never a repeat
+		if _, created, err := s.Add(ctx, msg("r", "keyless"), ""); err != nil || !created {
+			t.Fatalf("no key: %v, created %v", err, created)
+		}
+	}
+	if total, _ := count(t, s); total != 4 {
+		t.Fatalf("%d messages stored, want 4", total)
+	}
+}
+
+// Concurrent posts with one key store one message, and every caller gets it.
+func TestStoreIdempotencyKeyConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	created := make([]bool, 8)
+	for i := range ids {
+		wg.Go(func() {
+			m, c, err := s.Add(ctx, msg("r", fmt.Sprint(i)), "same")
+			if err != nil {
+				t.Error(err)
+			}
+			ids[i], created[i] = m.ID, c
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range ids {
+		if created[i] {
+			n++
+		}
+		if ids[i] != ids[0] {
+			t.Errorf("caller %d got message %s, caller 0 got %s", i, ids[i], ids[0])
+		}
+	}
+	if total, _ := count(t, s); n != 1 || total != 1 {
+		t.Fatalf("%d callers created, %d stored; want 1 and 1", n, total)
+	}
+}
+
+func TestStorePendingAndStates(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s, err := OpenStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []Message
+	for i := range 5 {
+		m, _, err := s.Add(ctx, msg("r", fmt.Sprint(i)), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, m)
+	}
+	if err := s.setState(ctx, statePublished, []int64{all[0].Seq, all[2].Seq}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.setState(ctx, stateRejected, []int64{all[3].Seq}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Pending(ctx, 10); bodies(got) != "1 4 " {
+		t.Fatalf("Pending = %q, want %q", bodies(got), "1 4 ")
+	}
+	if got, _ := s.Pending(ctx, 1); bodies(got) != "1 " {
+		t.Fatalf("Pending(1) = %q", bodies(got))
+	}
+	// Everything survives a reopen: messages, states, sequence numbers.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenStore(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if total, pending := count(t, s); total != 5 || pending != 2 {
+		t.Fatalf("after reopen: %d messages, %d pending; want 5, 2", total, pending)
+	}
+	for i, want := range []int{statePublished, statePending, statePublished, stateRejected, statePending} {
+		if st, err := s.state(ctx, all[i].Seq); err != nil || st != want {
+			t.Errorf("state of message %d = %d (%v), want %d", i, st, err, want)
+		}
+	}
+	next, _, err := s.Add(ctx, msg("r", "5"), "")
+	if err != nil || next.Seq <= all[4].Seq {
+		t.Fatalf("after reopen, new seq %d (%v), want > %d", next.Seq, err, all[4].Seq)
+	}
+	got, err := s.History(ctx, "r", 0, 10)
+	if err != nil || len(got) != 6 || got[2] != all[2] {
+		t.Fatalf("History after reopen: %+v, %v", got, err)
+	}
+}
+
+func TestOpenStoreErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := OpenStore(ctx, ""); err == nil {
+		t.Error("empty path accepted")
+	}
+	if _, err := OpenStore(ctx, filepath.Join(t.TempDir(), "missing-dir", "chat.db")); err == nil {
+		t.Error("a path in a missing directory accepted")
+	}
+}
