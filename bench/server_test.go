@@ -86,30 +86,33 @@ type serverProc struct {
 }
 
 var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
+	buildMu    sync.Mutex
+	buildPaths = map[string]string{} // package → binary
 )
 
 // goServerBinary builds internal/benchserver once per test process.
-func goServerBinary(b *testing.B) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sioredis-benchserver-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildPath = filepath.Join(dir, "benchserver")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", buildPath, "./internal/benchserver")
-		cmd.Dir = testenv.RepoRoot(b)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		b.Fatal(buildErr)
+func goServerBinary(b *testing.B) string { return buildBinary(b, "./internal/benchserver") }
+
+// buildBinary builds a main package of the module once per test process and returns the binary's path.
+func buildBinary(b *testing.B, pkg string) string {
+	b.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if path, ok := buildPaths[pkg]; ok {
+		return path
 	}
-	return buildPath
+	dir, err := os.MkdirTemp("", "sioredis-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", path, pkg)
+	cmd.Dir = testenv.RepoRoot(b)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	buildPaths[pkg] = path
+	return path
 }
 
 func startServer(b *testing.B, name string) *serverProc {
@@ -216,9 +219,12 @@ func (s *serverProc) rssKiB(b *testing.B) int64 {
 }
 
 // cpu returns the CPU time (user + system) the server process has used so far.
-func (s *serverProc) cpu(b *testing.B) time.Duration {
+func (s *serverProc) cpu(b *testing.B) time.Duration { return procCPU(b, s.pid) }
+
+// procCPU returns the CPU time (user and system) a process has used so far.
+func procCPU(b *testing.B, pid int) time.Duration {
 	b.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.pid))
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -227,7 +233,7 @@ func (s *serverProc) cpu(b *testing.B) time.Duration {
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		b.Fatalf("/proc/%d/stat: %q", s.pid, data)
+		b.Fatalf("/proc/%d/stat: %q", pid, data)
 	}
 	return time.Duration(utime+stime) * time.Second / clockTicks
 }

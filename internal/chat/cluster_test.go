@@ -255,8 +255,11 @@ func TestRejectedMessage(t *testing.T) {
 	if !strings.Contains(got.Payload, small.ID) {
 		t.Fatalf("published %q, want the small message", got.Payload)
 	}
-	if !r.wait(ctx, small.Seq) {
-		t.Fatal("relay did not finish")
+	if st := r.wait(ctx, small.Seq); st != statePublished {
+		t.Fatalf("relay: state %d of the small message", st)
+	}
+	if st := r.wait(ctx, big.Seq); st != stateRejected {
+		t.Fatalf("relay: state %d of the big message", st)
 	}
 	for m, want := range map[int64]int{big.Seq: stateRejected, small.Seq: statePublished} {
 		if st, err := store.state(ctx, m); err != nil || st != want {

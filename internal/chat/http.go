@@ -153,7 +153,13 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 	if created {
 		a.relay.notify()
 	}
-	state := a.deliveryState(r.Context(), saved.Seq)
+	var st int
+	if created {
+		st = a.waitPublished(r.Context(), saved.Seq)
+	} else if st, err = a.cfg.Store.state(r.Context(), saved.Seq); err != nil {
+		st = statePending // it is saved: the worst case is that it is still on its way
+	}
+	state := stateNames[st]
 	code = http.StatusOK
 	switch {
 	case !created:
@@ -165,26 +171,17 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, PostResult{Message: saved, State: state})
 }
 
-// deliveryState waits up to PublishWait for the relay to handle message seq and returns its state.
-func (a *App) deliveryState(ctx context.Context, seq int64) string {
-	if a.cfg.PublishWait > 0 {
-		wctx, cancel := context.WithTimeout(ctx, a.cfg.PublishWait)
-		handled := a.relay.wait(wctx, seq)
-		cancel()
-		if !handled {
-			return StatePending
-		}
+var stateNames = map[int]string{statePending: StatePending, statePublished: StatePublished, stateRejected: StateRejected}
+
+// waitPublished waits up to PublishWait for the relay to handle the message just saved with sequence number seq
+// and returns its state.
+func (a *App) waitPublished(ctx context.Context, seq int64) int {
+	if a.cfg.PublishWait <= 0 {
+		return statePending
 	}
-	st, err := a.cfg.Store.state(context.WithoutCancel(ctx), seq)
-	switch {
-	case err != nil:
-		return StatePending
-	case st == statePublished:
-		return StatePublished
-	case st == stateRejected:
-		return StateRejected
-	}
-	return StatePending
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.PublishWait)
+	defer cancel()
+	return a.relay.wait(ctx, seq)
 }
 
 // History is the answer to GET /api/messages.

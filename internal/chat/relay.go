@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,6 +71,7 @@ type relay struct {
 
 	mu       sync.Mutex
 	done     int64         // every message with a sequence number ≤ done is published or rejected
+	rejected []int64       // the latest rejected sequence numbers, at most maxRejected
 	progress chan struct{} // closed, and replaced, when done advances
 	failure  error         // the last error while the relay is retrying; nil when healthy
 }
@@ -159,7 +161,7 @@ func (r *relay) drain(ctx context.Context) bool {
 			r.log.Error("chat: published messages not marked; they will be published again", "err", markErr)
 		}
 		if n := len(published) + len(rejected); n > 0 {
-			r.advance(msgs[n-1].Seq)
+			r.advance(msgs[n-1].Seq, rejected)
 		}
 		if failed != nil {
 			r.setFailure(failed)
@@ -169,12 +171,23 @@ func (r *relay) drain(ctx context.Context) bool {
 			r.setFailure(markErr)
 			return false
 		}
+		if len(msgs) < r.batch { // the queue was empty after these; a message saved since has woken the relay
+			r.setFailure(nil)
+			return true
+		}
 	}
 }
 
-func (r *relay) advance(seq int64) {
+// maxRejected bounds the rejections the relay remembers for the POSTs waiting on them.
+const maxRejected = 1024
+
+func (r *relay) advance(seq int64, rejected []int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.rejected = append(r.rejected, rejected...)
+	if n := len(r.rejected); n > maxRejected {
+		r.rejected = append(r.rejected[:0], r.rejected[n-maxRejected:]...)
+	}
 	if seq > r.done {
 		r.done = seq
 		close(r.progress)
@@ -200,20 +213,24 @@ func (r *relay) failing() error {
 	return r.failure
 }
 
-// wait waits until the message with sequence number seq has been handled (published or rejected) and reports
-// whether it was before ctx ended.
-func (r *relay) wait(ctx context.Context, seq int64) bool {
+// wait waits until this relay has handled the message with sequence number seq and returns its state
+// (statePublished or stateRejected), or statePending when ctx ends first.
+func (r *relay) wait(ctx context.Context, seq int64) int {
 	for {
 		r.mu.Lock()
 		done, progress := r.done >= seq, r.progress
+		st := statePublished
+		if done && slices.Contains(r.rejected, seq) {
+			st = stateRejected
+		}
 		r.mu.Unlock()
 		if done {
-			return true
+			return st
 		}
 		select {
 		case <-progress:
 		case <-ctx.Done():
-			return false
+			return statePending
 		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver: SQLite in pure Go, no cgo
 )
@@ -36,8 +36,32 @@ CREATE INDEX IF NOT EXISTS messages_pending ON messages (seq) WHERE state = 0;
 
 // Store keeps the messages in a SQLite database file, with their delivery state: it is the outbox the relay
 // publishes from. Safe for concurrent use.
+//
+// Writes are serialized in the process (SQLite has one writer at a time; waiting in Go is fair and avoids
+// SQLite's sleeping retries), and concurrent Add calls share one transaction: one commit, one fsync, for all
+// the messages posted meanwhile (group commit).
 type Store struct {
-	db *sql.DB
+	db                                      *sql.DB
+	insert, byKey, history, pending, stateQ *sql.Stmt
+	setStateQ                               *sql.Stmt
+
+	writeMu sync.Mutex // held by the one write transaction of the process
+
+	mu      sync.Mutex // guards queue and leading
+	queue   []*addRequest
+	leading bool // an Add is committing a batch; the others wait for their turn
+}
+
+// maxBatch bounds the messages of one group commit.
+const maxBatch = 256
+
+type addRequest struct {
+	m       Message
+	key     string
+	saved   Message
+	created bool
+	err     error
+	turn    chan bool // receives true: commit the next batch; false: done, results set
 }
 
 // OpenStore opens (creating it if needed) the SQLite database at path. The database runs in WAL mode with full
@@ -55,11 +79,38 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat: open %s: %w", path, err)
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	s := &Store{db: db}
+	if err := s.prepare(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("chat: open %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return s, nil
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, schema); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&s.insert, `INSERT INTO messages (id, room, author, body, created_at, idem_key) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (idem_key) DO NOTHING RETURNING seq`},
+		{&s.byKey, `SELECT ` + columns + ` FROM messages WHERE idem_key = ?`},
+		{&s.history, `SELECT ` + columns + ` FROM (SELECT ` + columns + ` FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?)
+			ORDER BY seq`},
+		{&s.pending, `SELECT ` + columns + ` FROM messages WHERE state = 0 ORDER BY seq LIMIT ?`},
+		{&s.stateQ, `SELECT state FROM messages WHERE seq = ?`},
+		{&s.setStateQ, `UPDATE messages SET state = ? WHERE seq = ?`},
+	} {
+		stmt, err := s.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return err
+		}
+		*p.stmt = stmt
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -82,34 +133,92 @@ func scanMessages(rows *sql.Rows) ([]Message, error) {
 
 // Add saves a new message as pending and returns it with its sequence number. When key is not empty and a
 // message was already saved with the same idempotency key, nothing is saved: Add returns that message and
-// created false.
+// created false. Once called, the save is carried out even if ctx ends: the message is either saved or not,
+// and the caller's answer says which.
 func (s *Store) Add(ctx context.Context, m Message, key string) (saved Message, created bool, err error) {
-	var idem any
-	if key != "" {
-		idem = key
+	req := &addRequest{m: m, key: key, turn: make(chan bool, 1)}
+	s.mu.Lock()
+	s.queue = append(s.queue, req)
+	lead := !s.leading
+	s.leading = true
+	s.mu.Unlock()
+	if !lead && !<-req.turn {
+		return req.saved, req.created, req.err
 	}
-	err = s.db.QueryRowContext(ctx,
-		`INSERT INTO messages (id, room, author, body, created_at, idem_key) VALUES (?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (idem_key) DO NOTHING RETURNING seq`,
-		m.ID, m.Room, m.Author, m.Body, m.CreatedAt, idem).Scan(&m.Seq)
+	// This request leads: it is first in the queue. Commit a batch, then hand the lead to the next request.
+	s.mu.Lock()
+	n := min(len(s.queue), maxBatch)
+	batch := append([]*addRequest(nil), s.queue[:n]...)
+	s.queue = s.queue[n:]
+	s.mu.Unlock()
+	s.commitAdds(context.WithoutCancel(ctx), batch)
+	for _, r := range batch[1:] {
+		r.turn <- false
+	}
+	s.mu.Lock()
+	if len(s.queue) > 0 {
+		s.queue[0].turn <- true
+	} else {
+		s.leading = false
+	}
+	s.mu.Unlock()
+	return req.saved, req.created, req.err
+}
+
+// commitAdds saves a batch of messages in one transaction and sets each request's result.
+func (s *Store) commitAdds(ctx context.Context, batch []*addRequest) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	fail := func(err error) {
+		for _, r := range batch {
+			r.saved, r.created, r.err = Message{}, false, fmt.Errorf("chat: store: %w", err)
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	insert, byKey := tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.byKey)
+	for _, r := range batch {
+		if r.err = s.addTx(ctx, insert, byKey, r); r.err != nil {
+			_ = tx.Rollback()
+			fail(r.err)
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+	}
+}
+
+func (s *Store) addTx(ctx context.Context, insert, byKey *sql.Stmt, r *addRequest) error {
+	var idem any
+	if r.key != "" {
+		idem = r.key
+	}
+	m := r.m
+	err := insert.QueryRowContext(ctx, m.ID, m.Room, m.Author, m.Body, m.CreatedAt, idem).Scan(&m.Seq)
 	switch {
 	case err == nil:
-		return m, true, nil
-	case errors.Is(err, sql.ErrNoRows) && key != "":
-		rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM messages WHERE idem_key = ?`, key)
+		r.saved, r.created = m, true
+		return nil
+	case errors.Is(err, sql.ErrNoRows) && r.key != "":
+		rows, err := byKey.QueryContext(ctx, r.key)
 		if err != nil {
-			return Message{}, false, fmt.Errorf("chat: store: %w", err)
+			return err
 		}
 		found, err := scanMessages(rows)
 		if err != nil {
-			return Message{}, false, fmt.Errorf("chat: store: %w", err)
+			return err
 		}
 		if len(found) != 1 { // the key's message cannot have gone: nothing deletes messages
-			return Message{}, false, fmt.Errorf("chat: store: %d messages with idempotency key %q", len(found), key)
+			return fmt.Errorf("%d messages with idempotency key %q", len(found), r.key)
 		}
-		return found[0], false, nil
+		r.saved = found[0]
+		return nil
 	default:
-		return Message{}, false, fmt.Errorf("chat: store: %w", err)
+		return err
 	}
 }
 
@@ -119,9 +228,7 @@ func (s *Store) History(ctx context.Context, room string, before int64, limit in
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+columns+` FROM (SELECT `+columns+` FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?)
-		 ORDER BY seq`, room, before, limit)
+	rows, err := s.history.QueryContext(ctx, room, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("chat: store: %w", err)
 	}
@@ -134,8 +241,7 @@ func (s *Store) History(ctx context.Context, room string, before int64, limit in
 
 // Pending returns up to limit messages not yet published, in the order they were saved.
 func (s *Store) Pending(ctx context.Context, limit int) ([]Message, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+columns+` FROM messages WHERE state = ? ORDER BY seq LIMIT ?`, statePending, limit)
+	rows, err := s.pending.QueryContext(ctx, limit)
 	if err != nil {
 		return nil, fmt.Errorf("chat: store: %w", err)
 	}
@@ -146,19 +252,25 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]Message, error) {
 	return msgs, nil
 }
 
-// setState records the delivery state of the messages with the given sequence numbers.
+// setState records the delivery state of the messages with the given sequence numbers, in one transaction.
 func (s *Store) setState(ctx context.Context, state int, seqs []int64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(seqs)+1)
-	args = append(args, state)
-	for _, q := range seqs {
-		args = append(args, q)
-	}
-	_, err := s.db.ExecContext(ctx,
-		`UPDATE messages SET state = ? WHERE seq IN (?`+strings.Repeat(",?", len(seqs)-1)+`)`, args...)
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
+		return fmt.Errorf("chat: store: %w", err)
+	}
+	stmt := tx.StmtContext(ctx, s.setStateQ)
+	for _, seq := range seqs {
+		if _, err := stmt.ExecContext(ctx, state, seq); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("chat: store: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("chat: store: %w", err)
 	}
 	return nil
@@ -167,7 +279,7 @@ func (s *Store) setState(ctx context.Context, state int, seqs []int64) error {
 // state returns the delivery state of the message with sequence number seq.
 func (s *Store) state(ctx context.Context, seq int64) (int, error) {
 	var st int
-	if err := s.db.QueryRowContext(ctx, `SELECT state FROM messages WHERE seq = ?`, seq).Scan(&st); err != nil {
+	if err := s.stateQ.QueryRowContext(ctx, seq).Scan(&st); err != nil {
 		return 0, fmt.Errorf("chat: store: %w", err)
 	}
 	return st, nil

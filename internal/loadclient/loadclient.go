@@ -29,8 +29,18 @@ var (
 	ErrClosed = errors.New("loadclient: connection closed")
 )
 
+// Options adjust DialWith.
+type Options struct {
+	// Query is added to the handshake URL, for example "rooms=room_777" (url-encoded).
+	Query string
+	// OnEvent, when set, is called by the connection's reader with each EVENT packet as received ("42[...]");
+	// the slice is reused after the call returns.
+	OnEvent func(c *Conn, packet []byte)
+}
+
 // Pool is a set of connections to one server. Safe for concurrent use.
 type Pool struct {
+	opts   Options
 	conns  []*Conn
 	events atomic.Int64 // EVENT packets received by all connections
 
@@ -43,8 +53,16 @@ type Pool struct {
 // joins each to the main namespace. Each connection's handshake is bounded by ctx and by 30 s. On error the
 // connections already open are closed.
 func Dial(ctx context.Context, base string, n, parallel int) (*Pool, error) {
+	return DialWith(ctx, base, n, parallel, Options{})
+}
+
+// DialWith is Dial with options.
+func DialWith(ctx context.Context, base string, n, parallel int, opts Options) (*Pool, error) {
 	u := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket"
-	p := &Pool{conns: make([]*Conn, n)}
+	if opts.Query != "" {
+		u += "&" + opts.Query
+	}
+	p := &Pool{opts: opts, conns: make([]*Conn, n)}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	// One transport for every handshake request: the WebSocket connections are hijacked from it.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: -1}}
@@ -243,6 +261,9 @@ func (c *Conn) handle(b []byte) error {
 	case len(b) == 1 && b[0] == '2': // ping
 		return c.write(c.pool.ctx, "3")
 	case len(b) >= 2 && b[0] == '4' && b[1] == '2': // EVENT
+		if c.pool.opts.OnEvent != nil {
+			c.pool.opts.OnEvent(c, b)
+		}
 		c.pool.events.Add(1)
 	case len(b) >= 3 && b[0] == '4' && b[1] == '3': // ACK: 43<id>[...]
 		i := 2

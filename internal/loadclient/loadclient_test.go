@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,5 +89,45 @@ func TestDialRefused(t *testing.T) {
 	defer cancel()
 	if _, err := Dial(ctx, hs.URL, 3, 2); err == nil {
 		t.Fatal("dial to a server without Socket.IO succeeded")
+	}
+}
+
+// TestDialWith: the query reaches the server's handshake, and OnEvent sees every EVENT packet.
+func TestDialWith(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	srv, err := socketio.NewServer(socketio.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
+		_ = s.Emit("hello", s.Handshake().Query.Get("rooms"))
+	})
+	hs := httptest.NewServer(srv)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+		hs.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var got []string
+	p, err := DialWith(ctx, hs.URL, 2, 2, Options{Query: "rooms=room_777", OnEvent: func(c *Conn, packet []byte) {
+		mu.Lock()
+		got = append(got, string(packet))
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.WaitEvents(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[0] != `42["hello","room_777"]` || got[1] != got[0] {
+		t.Fatalf("OnEvent saw %q", got)
 	}
 }

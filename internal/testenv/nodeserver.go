@@ -113,6 +113,9 @@ func StartNodeServer(tb testing.TB, cfg NodeServerConfig) *NodeServer {
 	return &NodeServer{Port: int(port), Config: cfg, proc: p}
 }
 
+// Pid returns the process id of the server, to read its resource usage.
+func (s *NodeServer) Pid() int { return s.proc.cmd.Process.Pid }
+
 // URL returns "http://127.0.0.1:port", the base URL for clients.
 func (s *NodeServer) URL() string { return "http://127.0.0.1:" + strconv.Itoa(s.Port) }
 

@@ -1,0 +1,64 @@
+package chat
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// FuzzPost feeds arbitrary bodies to the POST decoder and the message checks: they never panic, answer 400, 413
+// or 415 with an error, or accept a message that obeys every rule.
+func FuzzPost(f *testing.F) {
+	for _, s := range []struct{ ct, body string }{
+		{"application/json", `{"room":"room_777","author":"ann","body":"hello"}`},
+		{"application/json", `{"room":"r","body":"a\u0000b"}`},
+		{"application/json", `{"room":"r","body":"  line\n\tline  "}`},
+		{"application/json", `{"room":"r","body":"b"} {}`},
+		{"application/json; charset=utf-8", `{"room":"\ud800","body":"x"}`},
+		{"application/x-www-form-urlencoded", "room=r&body=%E2%82%AC&author=a"},
+		{"application/x-www-form-urlencoded", "room=r&body=b&body=c"},
+		{"text/plain", "x"},
+	} {
+		f.Add(s.ct, []byte(s.body))
+	}
+	app, err := New(Config{Store: openTestStore(f), MaxBodyLen: 64, Logger: discardLogger()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/api/messages", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", contentType)
+		p, code, err := app.readPost(httptest.NewRecorder(), req)
+		if err != nil {
+			if code != http.StatusBadRequest && code != http.StatusRequestEntityTooLarge && code != http.StatusUnsupportedMediaType {
+				t.Fatalf("error %v with status %d", err, code)
+			}
+			return
+		}
+		m, err := newMessage(p, 64, time.Now())
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("newMessage: %v is not ErrInvalid", err)
+			}
+			return
+		}
+		for field, v := range map[string]string{"room": m.Room, "author": m.Author, "body": m.Body} {
+			if !utf8.ValidString(v) || v == "" {
+				t.Fatalf("%s %q accepted", field, v)
+			}
+			for _, r := range v {
+				if unicode.IsControl(r) && (field != "body" || (r != '\n' && r != '\t')) {
+					t.Fatalf("%s %q with a control character accepted", field, v)
+				}
+			}
+		}
+		if len(m.Room) > MaxRoomLen || len(m.Author) > MaxAuthorLen || len(m.Body) > 64 || m.Body != strings.TrimSpace(m.Body) {
+			t.Fatalf("message %+v breaks a limit", m)
+		}
+	})
+}
