@@ -8,7 +8,8 @@ package bench
 //	go test -run '^$' -bench Chat -benchtime 1x ./bench/
 //
 // Sizes: BENCH_CHAT_MSGS (messages per round, default 2000), BENCH_CHAT_LISTENERS (per server, 100),
-// BENCH_CHAT_CONCURRENCY (POSTs in flight, one round each, default 1,16).
+// BENCH_CHAT_CONCURRENCY (POSTs in flight, one round each, default 1,16). BENCH_CHAT_CPUPROFILE=FILE makes the
+// chat process write a CPU profile of the whole run.
 
 import (
 	"bufio"
@@ -200,7 +201,11 @@ func BenchmarkChat(b *testing.B) {
 	for b.Loop() {
 		rs := testenv.StartRedis(b)
 		node := testenv.StartNodeServer(b, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Classic, RedisAddrs: []string{rs.Addr()}})
-		chat := startChat(b, "--db", filepath.Join(b.TempDir(), "chat.db"), "--redis", rs.URL())
+		args := []string{"--db", filepath.Join(b.TempDir(), "chat.db"), "--redis", rs.URL()}
+		if f := os.Getenv("BENCH_CHAT_CPUPROFILE"); f != "" {
+			args = append(args, "--cpuprofile", f)
+		}
+		chat := startChat(b, args...)
 		ls := map[string]*listeners{"node": dialListeners(b, node.URL(), per), "go": dialListeners(b, chat.url, per)}
 		// Warm-up, and proof that every listener has joined the room.
 		postAll(b, chat.url, 1, 1)

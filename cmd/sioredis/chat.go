@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/redis/go-redis/v9"
 
@@ -30,6 +32,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	nsp := fs.String("nsp", "/", "namespace of the chat")
 	event := fs.String("event", "message", "name of the event carrying a message")
 	maxBody := fs.Int("max-body", chat.DefaultMaxBodyLen, "longest message body, in bytes")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the command stops")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -75,6 +78,17 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 		mode = "in the Socket.IO cluster of " + conn.redisURL
 	}
 	abs, _ := filepath.Abs(*db)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("sioredis: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("sioredis: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	logger.Info("serving the chat", "url", "http://"+displayAddr(ln.Addr()), "db", abs, "mode", mode)
 	return app.Run(ctx, ln)
 }

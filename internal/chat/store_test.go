@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 func msg(room, body string) Message {
@@ -182,5 +183,65 @@ func TestOpenStoreErrors(t *testing.T) {
 	}
 	if _, err := OpenStore(ctx, filepath.Join(t.TempDir(), "missing-dir", "chat.db")); err == nil {
 		t.Error("a path in a missing directory accepted")
+	}
+}
+
+// Concurrent Adds (committed together in batches) each get their own message and sequence number, and a
+// failed batch fails every Add in it without saving anything.
+func TestStoreGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	const n = 300 // more than one batch
+	seqs := make([]int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			m, created, err := s.Add(ctx, msg("r", fmt.Sprint(i)), "")
+			if err != nil || !created {
+				t.Errorf("Add %d: %v, created %v", i, err, created)
+			}
+			if m.Body != fmt.Sprint(i) {
+				t.Errorf("Add %d returned message %q", i, m.Body)
+			}
+			seqs[i] = m.Seq
+		})
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for _, q := range seqs {
+		if q <= 0 || seen[q] {
+			t.Fatalf("sequence numbers %v: %d repeated or missing", seqs, q)
+		}
+		seen[q] = true
+	}
+	pending, err := s.Pending(ctx, 2*n)
+	if err != nil || len(pending) != n {
+		t.Fatalf("Pending: %d, %v", len(pending), err)
+	}
+
+	// Two messages with the same id in one batch: the second insert fails, so neither is saved.
+	dup := msg("r", "dup")
+	var errs [2]error
+	s.mu.Lock() // hold the queue so that both Adds land in one batch
+	s.leading = true
+	for i := range errs {
+		wg.Go(func() { _, _, errs[i] = s.Add(ctx, dup, "") })
+	}
+	for {
+		if len(s.queue) == 2 {
+			break
+		}
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+	}
+	s.queue[0].turn <- true
+	s.mu.Unlock()
+	wg.Wait()
+	if errs[0] == nil || errs[1] == nil {
+		t.Fatalf("errors %v; want both Adds of one failed batch to fail", errs)
+	}
+	if total, _ := count(t, s); total != n {
+		t.Fatalf("%d messages after a failed batch, want %d", total, n)
 	}
 }
