@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,14 +32,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	event := fs.String("event", "message", "name of the event carrying a message")
 	maxBody := fs.Int("max-body", chat.DefaultMaxBodyLen, "longest message body, in bytes")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the command stops")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *maxBody <= 0 {
 		return usagef("--max-body must be positive")

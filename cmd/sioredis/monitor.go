@@ -154,14 +154,8 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&f.json, "json", false, "one JSON object per line (fields: see -h)")
 	fs.IntVar(&f.streamCount, "stream-count", 1, "streams adapter streamCount")
 	fs.BoolVar(&f.allowSharded, "i-know-sharded-disturbs", false, "allow SSUBSCRIBE in sharded mode, which the servers count as one more server")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	plan, err := f.plan()
 	if err != nil {

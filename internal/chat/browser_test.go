@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
@@ -137,14 +136,7 @@ func TestPageInChromium(t *testing.T) {
 			t.Fatalf("the Node server's client got %s (%v)", evs[1].ArgsJSON(), err)
 		}
 		if path := os.Getenv("SIOREDIS_CHAT_SCREENSHOT"); path != "" {
-			var shot struct {
-				Data string `json:"data"`
-			}
-			ann.Call(ctx, "Page.captureScreenshot", map[string]any{"format": "png"}, &shot)
-			png, _ := base64.StdEncoding.DecodeString(shot.Data)
-			if err := os.WriteFile(path, png, 0o644); err != nil {
-				t.Error(err)
-			}
+			ann.Screenshot(ctx, path)
 		}
 	})
 }

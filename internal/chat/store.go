@@ -228,20 +228,17 @@ func (s *Store) History(ctx context.Context, room string, before int64, limit in
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := s.history.QueryContext(ctx, room, before, limit)
-	if err != nil {
-		return nil, fmt.Errorf("chat: store: %w", err)
-	}
-	msgs, err := scanMessages(rows)
-	if err != nil {
-		return nil, fmt.Errorf("chat: store: %w", err)
-	}
-	return msgs, nil
+	return queryMessages(ctx, s.history, room, before, limit)
 }
 
 // Pending returns up to limit messages not yet published, in the order they were saved.
 func (s *Store) Pending(ctx context.Context, limit int) ([]Message, error) {
-	rows, err := s.pending.QueryContext(ctx, limit)
+	return queryMessages(ctx, s.pending, limit)
+}
+
+// queryMessages runs a prepared query of messages.
+func queryMessages(ctx context.Context, stmt *sql.Stmt, args ...any) ([]Message, error) {
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, fmt.Errorf("chat: store: %w", err)
 	}

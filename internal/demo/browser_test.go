@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -52,13 +51,6 @@ func TestPageInChromium(t *testing.T) {
 	page.Eval(ctx, `document.getElementById("text-input").value = "typed"; document.querySelector("#say button").click(); ""`)
 	page.WaitEval(ctx, `document.querySelector('#log li[data-event="message"]') ? "yes" : ""`, "yes")
 	if path := os.Getenv("SIOREDIS_SCREENSHOT"); path != "" {
-		var shot struct {
-			Data string `json:"data"`
-		}
-		page.Call(ctx, "Page.captureScreenshot", map[string]any{"format": "png"}, &shot)
-		png, _ := base64.StdEncoding.DecodeString(shot.Data)
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Error(err)
-		}
+		page.Screenshot(ctx, path)
 	}
 }

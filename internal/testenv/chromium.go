@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -168,6 +169,18 @@ func (b *Browser) Open(ctx context.Context, url string) *Page {
 func (p *Page) Call(ctx context.Context, method string, params, out any) {
 	p.b.tb.Helper()
 	p.b.call(ctx, p.session, method, params, out)
+}
+
+// Screenshot writes a PNG of the page to path.
+func (p *Page) Screenshot(ctx context.Context, path string) {
+	p.b.tb.Helper()
+	var shot struct {
+		Data []byte `json:"data"` // base64 in JSON
+	}
+	p.Call(ctx, "Page.captureScreenshot", map[string]any{"format": "png"}, &shot)
+	if err := os.WriteFile(path, shot.Data, 0o644); err != nil {
+		p.b.tb.Error(err)
+	}
 }
 
 // Eval evaluates a JavaScript expression in the page and returns its value when it is a string.
