@@ -66,7 +66,8 @@ type App struct {
 	mux   *http.ServeMux
 }
 
-// New returns an App. It checks the configuration; it starts nothing.
+// New returns an App. It checks the configuration; with Redis, the server's adapter starts subscribing (Run's
+// end stops it).
 func New(cfg Config) (*App, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("chat: Config.Store is nil")
@@ -101,8 +102,13 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
 
+	var em *emitter.Emitter
 	ioCfg := socketio.Config{Logger: cfg.Logger}
-	if cfg.Redis != nil {
+	if cfg.Redis != nil { // the emitter first: once created, the server's adapter runs until the server is closed
+		var err error
+		if em, err = emitter.New(cfg.Redis, emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger)); err != nil {
+			return nil, fmt.Errorf("chat: %w", err)
+		}
 		ioCfg.Adapter = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger})
 	}
 	srv, err := socketio.NewServer(ioCfg)
@@ -111,11 +117,7 @@ func New(cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, io: srv, nsp: srv.Of(nsp), mux: http.NewServeMux()}
 	var pub Publisher = serverPublisher{ns: a.nsp, event: cfg.Event}
-	if cfg.Redis != nil {
-		em, err := emitter.New(cfg.Redis, emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger))
-		if err != nil {
-			return nil, fmt.Errorf("chat: %w", err)
-		}
+	if em != nil {
 		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
 	}
 	a.relay = newRelay(cfg.Store, pub, cfg.Logger)
@@ -132,7 +134,7 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 
 // Run serves HTTP on ln and publishes saved messages (pending ones from earlier runs first) until ctx ends,
 // then shuts down: the HTTP server, the Socket.IO server and the relay. It returns the first error of the HTTP
-// server or of the shutdown. ln is closed when Run returns.
+// server or of the shutdown. ln is closed when Run returns. Call Run once.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelWarn)}
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))

@@ -42,6 +42,7 @@ func TestPostRejected(t *testing.T) {
 		{"form: body twice", form, "room=r&body=b&body=c", nil, 400, "body", "2 times"},
 		{"form: bad escape", form, "room=r&body=%zz", nil, 400, "", "invalid URL escape"},
 		{"form: no room", form, "body=b", nil, 400, "room", "empty"},
+		{"form: request too large", form, "room=r&body=" + strings.Repeat("%C3%A9", 2000), nil, 413, "", "request body over"},
 		{"bad idempotency key", js, `{"room":"r","body":"b"}`, []string{"Idempotency-Key", "a b"}, 400, "Idempotency-Key", "printable"},
 	}
 	for _, tt := range tests {
