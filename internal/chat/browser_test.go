@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func (p *chatPage) send(body string) {
 func (p *chatPage) state(t *testing.T, body string) string {
 	t.Helper()
 	got := p.Eval(p.ctx, fmt.Sprintf(`(() => {
-		const li = [...document.querySelectorAll("#log li")].filter((li) => li.querySelector(".body").textContent === %s);
+		const li = [...document.querySelectorAll("#log li[data-id]")].filter((li) => li.querySelector(".body").textContent === %s);
 		return li.length > 1 ? "shown " + li.length + " times" : li.length ? li[0].dataset.state : "";
 	})()`, strconv.Quote(body)))
 	if got != "" && got != "delivered" && got != "pending" {
@@ -60,8 +61,25 @@ func (p *chatPage) waitState(t *testing.T, body, want string) {
 	}
 }
 
+func (p *chatPage) olderShown() bool {
+	return p.Eval(p.ctx, `document.getElementById("older-item").hidden ? "hidden" : "shown"`) == "shown"
+}
+
+// ascending reports whether a comma-separated list of numbers increases strictly.
+func ascending(list string) bool {
+	prev := int64(-1)
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || n <= prev {
+			return false
+		}
+		prev = n
+	}
+	return true
+}
+
 func (p *chatPage) count() string {
-	return p.Eval(p.ctx, `String(document.querySelectorAll("#log li").length)`)
+	return p.Eval(p.ctx, `String(document.querySelectorAll("#log li[data-id]").length)`)
 }
 
 // TestPageInChromium drives the chat page in real headless Chromium: alone (no Redis), and as one server of a
@@ -95,6 +113,28 @@ func TestPageInChromium(t *testing.T) {
 		// A message posted by another backend (curl, a job...) appears too.
 		post(t, app.url, Post{Room: "room_777", Author: "backend", Body: "from the API"}, http.StatusCreated)
 		bob.waitState(t, "from the API", "delivered")
+		if ann.olderShown() {
+			t.Fatal("the button for older messages shows with 2 messages")
+		}
+
+		// A long history comes one page (100) at a time, the older pages on demand.
+		for i := range 150 {
+			post(t, app.url, Post{Room: "long", Body: fmt.Sprint("long ", i)}, http.StatusCreated)
+		}
+		long := openChat(ctx, b, app.url, "long", "reader")
+		long.WaitEval(ctx, `String(document.querySelectorAll("#log li[data-id]").length)`, "100")
+		if !long.olderShown() || long.state(t, "long 49") != "" || long.state(t, "long 50") != "delivered" {
+			t.Fatal("the first page is not the newest 100 messages with the button for older ones")
+		}
+		long.Eval(ctx, `document.getElementById("older").click(); ""`)
+		long.waitState(t, "long 0", "delivered")
+		long.WaitEval(ctx, `String(document.querySelectorAll("#log li[data-id]").length)`, "150")
+		if long.olderShown() {
+			t.Fatal("the button for older messages still shows after the oldest page")
+		}
+		if order := long.Eval(ctx, `[...document.querySelectorAll("#log li[data-id]")].map((li) => li.dataset.seq).join(",")`); !ascending(order) {
+			t.Fatalf("messages out of order: %s", order)
+		}
 	})
 
 	t.Run("cluster", func(t *testing.T) {
