@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"errors"
 	"slices"
 	"time"
 )
@@ -149,6 +150,110 @@ func AppendBroadcastAckResponse(dst []byte, requestID string, arg any) ([]byte, 
 	}
 	w.endMap()
 	return w.buf, nil
+}
+
+// AppendServerSideEmitWithAckRequest appends the SERVER_SIDE_EMIT request (type 6) of a serverSideEmit whose
+// sender waits for acknowledgements, as the reference adapter's serverSideEmitWithAck writes it:
+// {"uid","requestId","type":6,"data":[event, ...args]} (the request without acknowledgements, AppendClassicRequest,
+// has no requestId). JSON, or msgpack when the arguments hold binary, as AppendClassicRequest. op.Kind must be
+// OpServerSideEmit. Publish it on RequestChannel; each other server answers once on ResponseChannel
+// (AppendServerSideEmitResponse), and the sender expects as many answers as PUBSUB NUMSUB of RequestChannel
+// counts, minus itself.
+func AppendServerSideEmitWithAckRequest(dst []byte, uid, requestID string, op *Op) ([]byte, error) {
+	if op.Kind != OpServerSideEmit {
+		return dst, errorf(ErrUnsupportedValue, "%s is not a serverSideEmit", op.Kind)
+	}
+	w := writer{buf: dst, json: true}
+	err := w.serverSideEmitWithAck(uid, requestID, op)
+	if errors.Is(err, errBinaryInJSON) {
+		w = writer{buf: dst}
+		err = w.serverSideEmitWithAck(uid, requestID, op)
+	}
+	if err != nil {
+		return dst, err
+	}
+	if err := op.check(&w); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
+func (w *writer) serverSideEmitWithAck(uid, requestID string, op *Op) error {
+	w.beginMap(4)
+	w.key("uid")
+	w.stringValue(uid)
+	w.key("requestId")
+	w.stringValue(requestID)
+	w.key("type")
+	w.intValue(RequestServerSideEmit)
+	w.key("data")
+	if err := w.eventData(op.Event, op.Args); err != nil {
+		return err
+	}
+	w.endMap()
+	return nil
+}
+
+// AppendServerSideEmitResponse appends one server's answer to a SERVER_SIDE_EMIT request that carries a request
+// id: {"type":6,"requestId","data":arg}, arg being the first of args. The reference adapter's callback takes one
+// argument and publishes it alone, so the others are dropped; without args, "data" is left out, as JSON.stringify
+// leaves out an undefined value. JSON as the reference adapter writes it, or msgpack when arg holds binary (the
+// reference adapter decodes a response that does not start with "{" with its parser, msgpack by default). Publish
+// it on ResponseChannel: the reference adapter answers serverSideEmit there, never on the requester's
+// SpecificResponseChannel, whatever its publishOnSpecificResponseChannel option says.
+func AppendServerSideEmitResponse(dst []byte, requestID string, args []any) ([]byte, error) {
+	w := writer{buf: dst, json: true}
+	err := w.serverSideEmitResponse(requestID, args)
+	if errors.Is(err, errBinaryInJSON) {
+		w = writer{buf: dst}
+		err = w.serverSideEmitResponse(requestID, args)
+	}
+	if err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
+func (w *writer) serverSideEmitResponse(requestID string, args []any) error {
+	n := 2
+	if len(args) > 0 {
+		n = 3
+	}
+	w.beginMap(n)
+	w.key("type")
+	w.intValue(RequestServerSideEmit)
+	w.key("requestId")
+	w.stringValue(requestID)
+	if len(args) > 0 {
+		w.key("data")
+		if err := w.value(args[0], 1); err != nil {
+			return err
+		}
+	}
+	w.endMap()
+	return nil
+}
+
+// ServerSideEmitAck returns the acknowledgement carried by m, a SERVER_SIDE_EMIT response decoded by
+// DecodeClassicResponse (KindServerSideEmitResponse) from payload: one value, or none when the response has no
+// "data" (the answering server acknowledged without an argument). It reads payload again so that objects are
+// Object values whose keys keep their wire order (m.Data holds Go maps); when payload does not hold a response it
+// falls back to m.Data.
+func ServerSideEmitAck(m *Message, payload []byte) []any {
+	if tree, err := decodeOrdered(payload); err == nil {
+		if body, ok := tree.(Object); ok {
+			for _, e := range body {
+				if e.Key == "data" {
+					return []any{e.Value}
+				}
+			}
+			return nil
+		}
+	}
+	if m == nil || m.Data == nil {
+		return nil
+	}
+	return []any{m.Data}
 }
 
 // BroadcastFlags returns the flags of a decoded broadcast or BROADCAST request that a receiving server acts on:

@@ -84,3 +84,110 @@ func TestBroadcastWithAckMessages(t *testing.T) {
 		t.Errorf("ack packet kept as sent: %#v", m.Data)
 	}
 }
+
+func TestServerSideEmitWithAckMessages(t *testing.T) {
+	op := &Op{Kind: OpServerSideEmit, Nsp: "/", Event: "ping", Args: []any{"x", Object{{Key: "b", Value: 1}, {Key: "a", Value: true}}}}
+	req, err := AppendServerSideEmitWithAckRequest(nil, "u1", "q1", op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// JSON.stringify({uid, requestId, type, data}) in the reference adapter's serverSideEmitWithAck.
+	if want := `{"uid":"u1","requestId":"q1","type":6,"data":["ping","x",{"b":1,"a":true}]}`; string(req) != want {
+		t.Errorf("request\n got %s\nwant %s", req, want)
+	}
+	m, err := DecodeClassicRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind != KindServerSideEmit || m.UID != "u1" || m.RequestID != "q1" || m.Event != "ping" || len(m.Args) != 2 || m.Encoding != EncodingJSON {
+		t.Errorf("decoded request %+v", m)
+	}
+	if args, ok := ArgsInOrder(m, req); !ok || args[1].(Object)[0].Key != "b" {
+		t.Errorf("arguments in order: %v %v", args, ok)
+	}
+	// Without a request id (no acknowledgement wanted) the request is AppendClassicRequest's, decoded without one.
+	plain, err := AppendClassicRequest(nil, "u1", op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := DecodeClassicRequest(plain); err != nil || m.RequestID != "" || m.Kind != KindServerSideEmit {
+		t.Errorf("request without acknowledgement: %+v %v", m, err)
+	}
+
+	// Binary arguments: msgpack, as AppendClassicRequest.
+	bin := &Op{Kind: OpServerSideEmit, Nsp: "/", Event: "blob", Args: []any{[]byte{1, 2}}}
+	req, err = AppendServerSideEmitWithAckRequest(nil, "u2", "q2", bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = DecodeClassicRequest(req)
+	if err != nil || m.Encoding != EncodingMsgpack || m.RequestID != "q2" || m.Event != "blob" || len(m.Args) != 1 {
+		t.Fatalf("decoded binary request %+v %v", m, err)
+	}
+	if b, ok := m.Args[0].([]byte); !ok || len(b) != 2 || b[1] != 2 {
+		t.Errorf("binary argument %#v", m.Args[0])
+	}
+	if _, err := AppendServerSideEmitWithAckRequest(nil, "u", "q", &Op{Kind: OpBroadcast}); !errors.Is(err, ErrUnsupportedValue) {
+		t.Errorf("a broadcast as serverSideEmit: %v", err)
+	}
+	if _, err := AppendServerSideEmitWithAckRequest(nil, "u", "q", &Op{Kind: OpServerSideEmit, Event: "e", Args: []any{make(chan int)}}); !errors.Is(err, ErrUnsupportedValue) {
+		t.Errorf("unencodable argument: %v", err)
+	}
+
+	// The answer: the first argument only, keys in order.
+	resp, err := AppendServerSideEmitResponse(nil, "q1", []any{Object{{Key: "z", Value: "pong"}, {Key: "a", Value: []any{1.5, nil}}}, "dropped"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// JSON.stringify({type, requestId, data: arg}) in the reference adapter's callback.
+	if want := `{"type":6,"requestId":"q1","data":{"z":"pong","a":[1.5,null]}}`; string(resp) != want {
+		t.Errorf("response\n got %s\nwant %s", resp, want)
+	}
+	m, err = DecodeClassicResponse(resp)
+	if err != nil || m.Kind != KindServerSideEmitResponse || m.RequestID != "q1" {
+		t.Fatalf("decoded response %+v %v", m, err)
+	}
+	ack := ServerSideEmitAck(m, resp)
+	if len(ack) != 1 {
+		t.Fatalf("acknowledgement %#v", ack)
+	}
+	if o, ok := ack[0].(Object); !ok || len(o) != 2 || o[0].Key != "z" || o[0].Value != "pong" {
+		t.Errorf("acknowledgement in order: %#v", ack[0])
+	}
+	if got := ServerSideEmitAck(m, nil); len(got) != 1 || got[0].(map[string]any)["z"] != "pong" {
+		t.Errorf("acknowledgement from Data: %#v", got)
+	}
+
+	// No argument: no "data" (JSON.stringify drops undefined), and no value read back; null is a value.
+	resp, err = AppendServerSideEmitResponse(nil, "q3", nil)
+	if err != nil || string(resp) != `{"type":6,"requestId":"q3"}` {
+		t.Errorf("response without argument: %s %v", resp, err)
+	}
+	if m, err := DecodeClassicResponse(resp); err != nil || m.Kind != KindServerSideEmitResponse || ServerSideEmitAck(m, resp) != nil {
+		t.Errorf("decoded response without argument: %+v %v", m, err)
+	}
+	resp, err = AppendServerSideEmitResponse(nil, "q4", []any{nil})
+	if err != nil || string(resp) != `{"type":6,"requestId":"q4","data":null}` {
+		t.Errorf("null response: %s %v", resp, err)
+	}
+	if m, err := DecodeClassicResponse(resp); err != nil || len(ServerSideEmitAck(m, resp)) != 1 || ServerSideEmitAck(m, resp)[0] != nil {
+		t.Errorf("decoded null response: %+v %v", m, err)
+	}
+
+	// Binary: msgpack, which the reference adapter decodes with its parser.
+	resp, err = AppendServerSideEmitResponse(nil, "q5", []any{Object{{Key: "blob", Value: []byte{9}}}})
+	if err != nil || resp[0] == '{' {
+		t.Fatalf("binary response: %q %v", resp, err)
+	}
+	m, err = DecodeClassicResponse(resp)
+	if err != nil || m.Kind != KindServerSideEmitResponse || m.RequestID != "q5" || m.Encoding != EncodingMsgpack {
+		t.Fatalf("decoded binary response %+v %v", m, err)
+	}
+	ack = ServerSideEmitAck(m, resp)
+	if o, ok := ack[0].(Object); !ok || o[0].Key != "blob" || string(o[0].Value.([]byte)) != "\x09" {
+		t.Errorf("binary acknowledgement %#v", ack)
+	}
+	if _, err := AppendServerSideEmitResponse(nil, "q6", []any{func() {}}); !errors.Is(err, ErrUnsupportedValue) {
+		t.Errorf("unencodable acknowledgement: %v", err)
+	}
+}

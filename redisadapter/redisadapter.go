@@ -4,9 +4,11 @@
 //
 // Carried between servers, both ways: broadcasts (to rooms, except rooms, volatile), socketsJoin, socketsLeave,
 // disconnectSockets, fetchSockets, broadcasts with acknowledgements (each client's first acknowledgement argument
-// is relayed, as the official adapter does) and serverSideEmit; the server count is PUBSUB NUMSUB of the request
-// channel, as Node servers count. Not yet: serverSideEmit with acknowledgements — a Node server's acknowledged
-// serverSideEmit gets no answer from a Go server and ends with its timeout.
+// is relayed, as the official adapter does), serverSideEmit, and serverSideEmit with acknowledgements (a Node
+// server's serverSideEmit with a callback, or serverSideEmitWithAck, reaches socketio.Namespace's
+// OnServerSideEmitWithAck handlers, whose first acknowledgement argument is the Go server's answer; a Go server's
+// Namespace.ServerSideEmitWithAck gets one answer from each other server, Node or Go). The server count is PUBSUB
+// NUMSUB of the request channel, as Node servers count.
 //
 // Each namespace's adapter subscribes in the background (retrying until Redis answers; WaitReady waits for it)
 // and runs one goroutine, ended when the socketio.Server closes. The adapters are safe for concurrent use.
@@ -73,6 +75,7 @@ type adapter struct {
 	mu      sync.Mutex
 	pending map[string]chan *protocol.Message // this server's requests waiting for answers, by request id
 	ackReqs map[string]*ackRequest            // this server's broadcasts with acknowledgements, by request id
+	sseReqs map[string]chan socketio.Args     // this server's serverSideEmits with acknowledgements, by request id
 
 	answers sync.WaitGroup // goroutines publishing answers; Close waits for them
 }
@@ -95,6 +98,7 @@ func newAdapter(rdb redis.UniversalClient, cfg Config, ns *socketio.Namespace) *
 		responses:       protocol.ResponseChannel(cfg.Prefix, ns.Name()),
 		pending:         make(map[string]chan *protocol.Message),
 		ackReqs:         make(map[string]*ackRequest),
+		sseReqs:         make(map[string]chan socketio.Args),
 		done:            make(chan struct{}),
 		ready:           make(chan struct{}),
 	}
@@ -229,9 +233,26 @@ func (a *adapter) handleRequest(payload []byte) error {
 		if err != nil {
 			return err
 		}
-		a.ns.HandleServerSideEmit(a.ctx, msg.Event, sargs)
+		if msg.RequestID == "" {
+			a.ns.HandleServerSideEmit(a.ctx, msg.Event, sargs)
+			return nil
+		}
+		a.ns.HandleServerSideEmitWithAck(a.ctx, msg.Event, sargs, a.serverSideAnswer(msg.RequestID))
 	}
 	return nil
+}
+
+// serverSideAnswer returns the function that sends this server's answer to another server's serverSideEmit with
+// acknowledgements: on the shared response channel, where the official adapter answers (and where its requester
+// listens whatever its publishOnSpecificResponseChannel option says).
+func (a *adapter) serverSideAnswer(requestID string) func(args ...any) error {
+	return func(args ...any) error {
+		body, err := protocol.AppendServerSideEmitResponse(nil, requestID, args)
+		if err != nil {
+			return err
+		}
+		return a.publish(a.ctx, a.responses, body)
+	}
 }
 
 func (a *adapter) localIDs(opts socketio.BroadcastOptions) []string {
@@ -252,7 +273,22 @@ func (a *adapter) handleResponse(payload []byte) error {
 	a.mu.Lock()
 	ch := a.pending[msg.RequestID]
 	ar := a.ackReqs[msg.RequestID]
+	sse := a.sseReqs[msg.RequestID]
 	a.mu.Unlock()
+	if sse != nil {
+		if msg.Kind != protocol.KindServerSideEmitResponse {
+			return nil
+		}
+		args, err := socketio.ArgsOf(protocol.ServerSideEmitAck(msg, payload)...)
+		if err != nil {
+			return err
+		}
+		select {
+		case sse <- args:
+		default: // more answers than servers counted: ignored
+		}
+		return nil
+	}
 	if ar != nil {
 		switch msg.Kind {
 		case protocol.KindBroadcastClientCount:
@@ -282,7 +318,7 @@ func (a *adapter) isPending(id string) bool {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.pending[id] != nil || a.ackReqs[id] != nil
+	return a.pending[id] != nil || a.ackReqs[id] != nil || a.sseReqs[id] != nil
 }
 
 // BroadcastWithAck implements socketio.Adapter: the other servers get a BROADCAST request and answer with their
@@ -490,6 +526,71 @@ func (a *adapter) ServerSideEmit(ctx context.Context, event string, args []any) 
 	}
 	op := &protocol.Op{Kind: protocol.OpServerSideEmit, Nsp: a.ns.Name(), Event: event, Args: args}
 	return a.request(ctx, op, false)
+}
+
+// ServerSideEmitWithAck implements socketio.Adapter: a SERVER_SIDE_EMIT request with a request id, answered by
+// every other server (PUBSUB NUMSUB of the request channel, minus this one) on the response channel, as the
+// official adapter's serverSideEmitWithAck does. A ctx without a deadline is given 5 s, the official adapter's
+// requestsTimeout; when it ends first, the error wraps socketio.ErrAckTimeout, ErrTimeout and ctx.Err().
+func (a *adapter) ServerSideEmitWithAck(ctx context.Context, event string, args []any) ([]socketio.Args, error) {
+	if err := protocol.ValidateServerEvent(event); err != nil {
+		return nil, err
+	}
+	id := randid.New()
+	op := &protocol.Op{Kind: protocol.OpServerSideEmit, Nsp: a.ns.Name(), Event: event, Args: args}
+	body, err := protocol.AppendServerSideEmitWithAckRequest(nil, a.uid, id, op)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultRequestTimeout)
+		defer cancel()
+	}
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	others := n - 1
+	if others <= 0 {
+		return nil, nil
+	}
+	ch := make(chan socketio.Args, others)
+	a.mu.Lock()
+	a.sseReqs[id] = ch
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.sseReqs, id)
+		a.mu.Unlock()
+	}()
+	if err := a.publish(ctx, a.requests, body); err != nil {
+		return nil, err
+	}
+	out := make([]socketio.Args, 0, others)
+	for len(out) < others {
+		select {
+		case r := <-ch:
+			out = append(out, r)
+		case <-ctx.Done():
+			// Answers that came with the end are taken too.
+		drain:
+			for len(out) < others {
+				select {
+				case r := <-ch:
+					out = append(out, r)
+				default:
+					break drain
+				}
+			}
+			if len(out) == others {
+				return out, nil
+			}
+			return out, fmt.Errorf("%w: %w: serverSideEmit %q got %d of %d answers: %w",
+				socketio.ErrAckTimeout, ErrTimeout, event, len(out), others, ctx.Err())
+		}
+	}
+	return out, nil
 }
 
 // ServerCount implements socketio.Adapter: the subscribers of the request channel, as the official adapter

@@ -74,6 +74,12 @@ type Adapter interface {
 	DisconnectSockets(ctx context.Context, opts BroadcastOptions, close bool) error
 	// ServerSideEmit sends an event to the other servers of the cluster (Namespace.OnServerSideEmit there).
 	ServerSideEmit(ctx context.Context, event string, args []any) error
+	// ServerSideEmitWithAck sends an event to the other servers of the cluster, each expected to answer once
+	// (Namespace.HandleServerSideEmitWithAck there), and returns their answers in the order they arrived, once
+	// as many have come as ServerCount counts other servers: at once, with none, when there is no other server.
+	// When ctx ends first, it returns the answers received so far and an error wrapping ErrAckTimeout and
+	// ctx.Err(); later answers are dropped. The event name is validated by the caller.
+	ServerSideEmitWithAck(ctx context.Context, event string, args []any) ([]Args, error)
 	// ServerCount returns the number of servers in the cluster, this one included.
 	ServerCount(ctx context.Context) (int, error)
 	// Close releases the adapter's resources; called once when the server closes.
@@ -414,6 +420,11 @@ func (a *InMemoryAdapter) DisconnectSockets(ctx context.Context, opts BroadcastO
 // ServerSideEmit implements Adapter: with one server there is nobody to tell.
 func (a *InMemoryAdapter) ServerSideEmit(ctx context.Context, event string, args []any) error {
 	return nil
+}
+
+// ServerSideEmitWithAck implements Adapter: with one server there is nobody to answer, and it returns at once.
+func (a *InMemoryAdapter) ServerSideEmitWithAck(ctx context.Context, event string, args []any) ([]Args, error) {
+	return nil, nil
 }
 
 // ServerCount implements Adapter.

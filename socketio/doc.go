@@ -6,7 +6,8 @@
 // refuses them with a message and data), then exchange events, with acknowledgements both ways and binary
 // attachments ([]byte values). Sockets join rooms; broadcasts (Namespace.To, Socket.To, Except, Volatile; with
 // acknowledgements collected from every client by BroadcastOperator.EmitWithAck) and
-// cluster commands (FetchSockets, SocketsJoin, SocketsLeave, DisconnectSockets, ServerSideEmit) go through the
+// cluster commands (FetchSockets, SocketsJoin, SocketsLeave, DisconnectSockets, ServerSideEmit, and
+// ServerSideEmitWithAck, answered by the other servers' OnServerSideEmitWithAck handlers) go through the
 // namespace's Adapter: in memory by default, or a cluster adapter plugged in with Config.Adapter.
 //
 // # Concurrency
@@ -15,6 +16,8 @@
 // handlers of one client run one at a time, in the order the client sent the events, on a goroutine that exists
 // while there is work; a handler may block (on EmitWithAck, say) without stopping the reading of the client's
 // packets. Emits never wait for the network: they queue packets for the connection's single writer, and a client
-// too slow to drain its bounded queue is disconnected (volatile packets are dropped first). Server.Close waits for
-// every goroutine the server started.
+// too slow to drain its bounded queue is disconnected (volatile packets are dropped first). The server-side
+// handlers (OnServerSideEmit, OnServerSideEmitWithAck) run one at a time on the goroutine of the adapter that
+// received the event; their AckFunc may be called later, from any goroutine. Server.Close waits for every
+// goroutine the server started.
 package socketio

@@ -27,8 +27,9 @@ var (
 	ErrDisconnected = errors.New("socketio: socket disconnected")
 	// ErrNoArg is returned by Args.Decode for an index past the last argument.
 	ErrNoArg = errors.New("socketio: no such argument")
-	// ErrAckTimeout is wrapped, with the context's error, by Socket.EmitWithAck when its context ends first, and
-	// by BroadcastOperator.EmitWithAck when its context ends before every client has answered.
+	// ErrAckTimeout is wrapped, with the context's error, by Socket.EmitWithAck when its context ends first, by
+	// BroadcastOperator.EmitWithAck when its context ends before every client has answered, and by
+	// Namespace.ServerSideEmitWithAck when its context ends before every other server has answered.
 	ErrAckTimeout = errors.New("socketio: acknowledgement not received")
 	// ErrAckTwice is returned by an AckFunc called more than once.
 	ErrAckTwice = errors.New("socketio: acknowledgement already sent")

@@ -3,7 +3,9 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sioredis/sioredis/protocol"
 )
@@ -22,12 +24,26 @@ type Namespace struct {
 	sockets          map[string]*Socket
 	middlewares      []Middleware
 	onConnection     []ConnectionHandler
-	onServerSideEmit []ServerSideHandler
+	onServerSideEmit []ServerSideAckHandler // both kinds, in the order they were added
 	children         []*Namespace
 }
 
-// ServerSideHandler receives an event sent by another server with ServerSideEmit.
+// ServerSideHandler receives an event sent by another server with ServerSideEmit (or ServerSideEmitWithAck, whose
+// acknowledgement it cannot give: see ServerSideAckHandler).
 type ServerSideHandler func(ctx context.Context, event string, args Args)
+
+// ServerSideAckHandler receives an event sent by another server, and may acknowledge it. ack is nil when the
+// sender expects no acknowledgement (ServerSideEmit, or a Node server's serverSideEmit without a callback);
+// otherwise (ServerSideEmitWithAck, or a Node server's serverSideEmit(event, ...args, callback) and
+// serverSideEmitWithAck) call it once: every handler of the event gets the same ack, the first call sends the
+// answer and later calls return ErrAckTwice, as the reference server's listeners share one callback. Only the
+// first argument of ack reaches the sender (the reference adapter carries one value per server); ack() with no
+// argument sends none. A sender waits for every other server of the cluster: a server where no handler calls ack
+// makes the sender wait until its timeout.
+//
+// ack is safe for concurrent use and may be called after the handler returns, from any goroutine. It returns the
+// encoding errors of the value (then nothing was sent, and ack may be called again) and the adapter's errors.
+type ServerSideAckHandler func(ctx context.Context, event string, args Args, ack AckFunc)
 
 func newNamespace(s *Server, name string, match NamespaceMatcher) *Namespace {
 	ns := &Namespace{srv: s, name: name, match: match, sockets: make(map[string]*Socket)}
@@ -60,25 +76,62 @@ func (ns *Namespace) OnConnection(h ConnectionHandler) {
 	ns.onConnection = append(ns.onConnection, h)
 }
 
-// OnServerSideEmit adds a handler for the events other servers send with ServerSideEmit.
+// OnServerSideEmit adds a handler for the events other servers send with ServerSideEmit or
+// ServerSideEmitWithAck. It runs as a ServerSideAckHandler that never acknowledges.
 func (ns *Namespace) OnServerSideEmit(h ServerSideHandler) {
+	ns.OnServerSideEmitWithAck(func(ctx context.Context, event string, args Args, _ AckFunc) { h(ctx, event, args) })
+}
+
+// OnServerSideEmitWithAck adds a handler for the events other servers send, which may acknowledge those sent with
+// an acknowledgement (ServerSideEmitWithAck here, serverSideEmit with a callback on a Node server). The handlers
+// of both kinds run in the order they were added, the namespace's before its parent's, one at a time, on the
+// goroutine of the adapter that received the event (with redisadapter, the namespace's receiving goroutine: a
+// handler that takes long delays the namespace's cluster traffic, so one that waits should acknowledge from a
+// goroutine of its own).
+func (ns *Namespace) OnServerSideEmitWithAck(h ServerSideAckHandler) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	ns.onServerSideEmit = append(ns.onServerSideEmit, h)
 }
 
-// HandleServerSideEmit runs the ServerSideHandlers of the namespace (and of its parent). Adapters call it when
-// another server's ServerSideEmit arrives.
+// HandleServerSideEmit runs the server-side handlers of the namespace (and of its parent), with a nil ack.
+// Adapters call it when another server's ServerSideEmit arrives.
 func (ns *Namespace) HandleServerSideEmit(ctx context.Context, event string, args Args) {
-	var hs []ServerSideHandler
+	for _, h := range ns.serverSideHandlers() {
+		h(ctx, event, args, nil)
+	}
+}
+
+// HandleServerSideEmitWithAck runs the server-side handlers of the namespace (and of its parent) for an event
+// whose sender waits for an acknowledgement. Adapters call it when another server's ServerSideEmitWithAck arrives,
+// with send, which carries an acknowledgement to the sender: the handlers share one AckFunc that calls send at
+// most once with success (later calls return ErrAckTwice). send may be called from any goroutine, during or after
+// HandleServerSideEmitWithAck; it returns an error when it sent nothing (an AckFunc may then be called again).
+func (ns *Namespace) HandleServerSideEmitWithAck(ctx context.Context, event string, args Args, send func(args ...any) error) {
+	var sent atomic.Bool
+	ack := func(vals ...any) error {
+		if sent.Swap(true) {
+			return ErrAckTwice
+		}
+		if err := send(vals...); err != nil {
+			sent.Store(false)
+			return fmt.Errorf("socketio: acknowledging server-side event %q: %w", event, err)
+		}
+		return nil
+	}
+	for _, h := range ns.serverSideHandlers() {
+		h(ctx, event, args, ack)
+	}
+}
+
+func (ns *Namespace) serverSideHandlers() []ServerSideAckHandler {
+	var hs []ServerSideAckHandler
 	for n := ns; n != nil; n = n.parent {
 		n.mu.RLock()
 		hs = append(hs, n.onServerSideEmit...)
 		n.mu.RUnlock()
 	}
-	for _, h := range hs {
-		h(ctx, event, args)
-	}
+	return hs
 }
 
 // Socket returns the local socket with the given id, or nil.
@@ -210,6 +263,33 @@ func (ns *Namespace) ServerSideEmit(ctx context.Context, event string, args ...a
 		}
 	}
 	return nil
+}
+
+// ServerSideEmitWithAck sends an event to the other servers of the cluster and collects their acknowledgements:
+// the Go form of the reference server's serverSideEmitWithAck(event, ...args). It returns one Args per other
+// server, in the order they arrived, once every other server has answered (as many as Adapter.ServerCount counts,
+// minus this one); each Args holds the one value that server acknowledged with (none if it acknowledged without
+// an argument). With no other server (the in-memory adapter) it returns at once, with no answers.
+//
+// It waits until ctx ends at most: give ctx a deadline (the Redis adapter gives a ctx without one 5 s, the
+// reference adapter's requestsTimeout). When ctx ends first, the answers received so far are returned with an
+// error wrapping ErrAckTimeout and ctx.Err(). A reserved or empty event name returns ErrReservedEvent or
+// ErrInvalidEvent before anything is sent, as does a cluster adapter's ErrUnsupportedValue for an argument it
+// cannot encode. For a parent namespace, every child namespace sends the event and the answers are put together.
+// Safe for concurrent use.
+func (ns *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	if err := validateServerEvent(event); err != nil {
+		return nil, err
+	}
+	var out []Args
+	for _, t := range ns.targets() {
+		answers, err := t.adapter.ServerSideEmitWithAck(ctx, event, args)
+		out = append(out, answers...)
+		if err != nil {
+			return out, fmt.Errorf("socketio: serverSideEmit %q with acknowledgements: %w", event, err)
+		}
+	}
+	return out, nil
 }
 
 func (ns *Namespace) op() *BroadcastOperator { return &BroadcastOperator{ns: ns} }

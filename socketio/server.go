@@ -152,6 +152,12 @@ func (s *Server) ServerSideEmit(ctx context.Context, event string, args ...any) 
 	return s.Of("/").ServerSideEmit(ctx, event, args...)
 }
 
+// ServerSideEmitWithAck sends an event to the other servers of the cluster, in the main namespace, and collects
+// their acknowledgements; see Namespace.ServerSideEmitWithAck.
+func (s *Server) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return s.Of("/").ServerSideEmitWithAck(ctx, event, args...)
+}
+
 // Close disconnects every client (reason ReasonServerShuttingDown), closes the adapters and waits, until ctx is
 // done, for the goroutines of the server and its handlers to return. The http.Server serving it should be shut
 // down too.

@@ -4,7 +4,7 @@
 // (internal/testenv). See README.md in this folder for the CLI and the JSON-lines protocol.
 
 const http = require("http");
-const { parseArgs, print, log, toJSONSafe, parseAddr, readStdinLines, Tracker, sleep } = require("./lib/common");
+const { parseArgs, print, log, toJSONSafe, fromJSONSafe, parseAddr, readStdinLines, Tracker, sleep } = require("./lib/common");
 
 const FLAVORS = [
   "v4-classic",
@@ -29,6 +29,10 @@ const port = args.port === undefined ? 0 : Number(args.port);
 const prefix = typeof args.prefix === "string" ? args.prefix : "socket.io";
 const streamCount = args["stream-count"] === undefined ? 1 : Number(args["stream-count"]);
 const redisMode = typeof args["redis-mode"] === "string" ? args["redis-mode"] : "auto";
+// --requests-timeout ms: the classic adapter's requestsTimeout (default 5000), which bounds its serverSideEmit with
+// acknowledgements, fetchSockets and allRooms requests.
+const requestsTimeout = args["requests-timeout"] === undefined ? undefined : Number(args["requests-timeout"]);
+if (requestsTimeout !== undefined && !(requestsTimeout > 0)) fatal("--requests-timeout must be a positive number of ms");
 // --parser json: the classic adapter's parser option, as a deployment with a custom codec would set it.
 const parsers = {
   json: { encode: (msg) => JSON.stringify(msg), decode: (msg) => JSON.parse(msg.toString()) },
@@ -157,7 +161,10 @@ async function setupV4() {
   if (flavor === "v4-classic") {
     const { createAdapter } = require("@socket.io/redis-adapter");
     const { pub, sub } = await connectPair(cluster);
-    adapter = createAdapter(pub, sub, parser ? { key: prefix, parser } : { key: prefix });
+    const opts = { key: prefix };
+    if (parser) opts.parser = parser;
+    if (requestsTimeout !== undefined) opts.requestsTimeout = requestsTimeout;
+    adapter = createAdapter(pub, sub, opts);
   } else if (flavor.startsWith("v4-sharded-")) {
     const { createShardedAdapter } = require("@socket.io/redis-adapter");
     const { pub, sub } = await connectPair(cluster);
@@ -312,6 +319,13 @@ function setupNamespace(nsp, version) {
     // Private signal to clients.js: rooms are joined, the client may now report itself connected.
     socket.emit("__joined", { id: socket.id, nsp: nsp.name, rooms: current });
   });
+  if (version === 4) {
+    // The server-side event "ack-me" is acknowledged, when its sender asked for it, with {from: "node", args}.
+    nsp.on("ack-me", (...a) => {
+      const cb = typeof a[a.length - 1] === "function" ? a.pop() : undefined;
+      if (cb) cb({ from: "node", args: toJSONSafe(a) });
+    });
+  }
   for (const event of sseEvents) {
     nsp.on(event, (...a) => {
       print({
@@ -362,6 +376,20 @@ async function onCommand(cmd) {
         const nsp = cmd.nsp || "/";
         const responses = await io.of(nsp).to(cmd.rooms || []).timeout(cmd.timeout || 5000).emitWithAck(cmd.event);
         Object.assign(reply, { nsp, responses: toJSONSafe(responses) });
+        break;
+      }
+      case "serverSideEmitWithAck": {
+        // serverSideEmitWithAck(event, ...args) to the other servers (v4 flavors): one response per server, or the
+        // adapter's timeout error with the responses received until then.
+        const nsp = cmd.nsp || "/";
+        if (version === 2) throw new Error("serverSideEmitWithAck is not available with socket.io 2");
+        reply.nsp = nsp;
+        try {
+          reply.responses = toJSONSafe(await io.of(nsp).serverSideEmitWithAck(cmd.event, ...fromJSONSafe(cmd.args || [])));
+        } catch (e) {
+          reply.error = e.message;
+          reply.responses = toJSONSafe(e.responses || []);
+        }
         break;
       }
       case "serverCount": {

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -51,6 +52,9 @@ type NodeServerConfig struct {
 	SSEEvents []string
 	// RedisMode forces "cluster" or "standalone" clients; "" or "auto" detects.
 	RedisMode string
+	// RequestsTimeout is the classic adapter's requestsTimeout (v4-classic; rounded down to milliseconds), which
+	// bounds its serverSideEmit with acknowledgements, fetchSockets and allRooms; 0 for the adapter's default, 5 s.
+	RequestsTimeout time.Duration
 }
 
 // NodeServer is a running testpeers/server.js process.
@@ -97,6 +101,9 @@ func StartNodeServer(tb testing.TB, cfg NodeServerConfig) *NodeServer {
 	}
 	if cfg.RedisMode != "" {
 		args = append(args, "--redis-mode", cfg.RedisMode)
+	}
+	if cfg.RequestsTimeout > 0 {
+		args = append(args, "--requests-timeout", strconv.FormatInt(cfg.RequestsTimeout.Milliseconds(), 10))
 	}
 	label := fmt.Sprintf("node server (%s)", cfg.Flavor)
 	p := startPeer(tb, label, args...)
@@ -215,6 +222,50 @@ func (s *NodeServer) EmitWithAck(ctx context.Context, nsp, event string, rooms .
 		return nil, err
 	}
 	return reply.Responses, nil
+}
+
+// ServerSideEmitWithAck calls the adapter's serverSideEmitWithAck(event, ...args) on namespace nsp (v4 flavors)
+// and returns the other servers' acknowledgements, as JSON, one per server. In args, []byte is sent as a Buffer.
+// The servers' event "ack-me" is acknowledged by every Node server with {"from":"node","args":[...]}. When the
+// adapter's requestsTimeout ends the wait first, the error carries Node's message ("timeout reached: only N
+// responses received out of M") and the responses received until then are returned with it.
+func (s *NodeServer) ServerSideEmitWithAck(ctx context.Context, nsp, event string, args ...any) ([]json.RawMessage, error) {
+	if args == nil {
+		args = []any{}
+	}
+	l, err := s.proc.request(ctx, map[string]any{"cmd": "serverSideEmitWithAck", "nsp": nsp, "event": event, "args": jsonSafe(args)})
+	if len(l.Raw) == 0 {
+		return nil, err
+	}
+	var reply struct {
+		Responses []json.RawMessage `json:"responses"`
+	}
+	if derr := l.Decode(&reply); derr != nil && err == nil {
+		err = derr
+	}
+	return reply.Responses, err
+}
+
+// jsonSafe replaces the []byte in v (at any depth of []any and map[string]any) by {"$binary": base64}, the form
+// the peers turn back into a Buffer.
+func jsonSafe(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		return map[string]string{"$binary": base64.StdEncoding.EncodeToString(x)}
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonSafe(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonSafe(e)
+		}
+		return out
+	}
+	return v
 }
 
 // FetchedSocket is one socket of [NodeServer.FetchSockets].
