@@ -163,16 +163,25 @@ func AppendServerSideEmitWithAckRequest(dst []byte, uid, requestID string, op *O
 	if op.Kind != OpServerSideEmit {
 		return dst, errorf(ErrUnsupportedValue, "%s is not a serverSideEmit", op.Kind)
 	}
+	return jsonOrMsgpack(dst, func(w *writer) error {
+		if err := w.serverSideEmitWithAck(uid, requestID, op); err != nil {
+			return err
+		}
+		return op.check(w)
+	})
+}
+
+// jsonOrMsgpack runs write with a JSON writer, and again with a msgpack writer when the value holds binary, for
+// the bodies the reference adapter sends as JSON unless they carry binary. (The emitter's hot path has its own
+// form, appendJSONOrMsgpack, that keeps the writer on the stack.)
+func jsonOrMsgpack(dst []byte, write func(w *writer) error) ([]byte, error) {
 	w := writer{buf: dst, json: true}
-	err := w.serverSideEmitWithAck(uid, requestID, op)
+	err := write(&w)
 	if errors.Is(err, errBinaryInJSON) {
 		w = writer{buf: dst}
-		err = w.serverSideEmitWithAck(uid, requestID, op)
+		err = write(&w)
 	}
 	if err != nil {
-		return dst, err
-	}
-	if err := op.check(&w); err != nil {
 		return dst, err
 	}
 	return w.buf, nil
@@ -202,16 +211,7 @@ func (w *writer) serverSideEmitWithAck(uid, requestID string, op *Op) error {
 // it on ResponseChannel: the reference adapter answers serverSideEmit there, never on the requester's
 // SpecificResponseChannel, whatever its publishOnSpecificResponseChannel option says.
 func AppendServerSideEmitResponse(dst []byte, requestID string, args []any) ([]byte, error) {
-	w := writer{buf: dst, json: true}
-	err := w.serverSideEmitResponse(requestID, args)
-	if errors.Is(err, errBinaryInJSON) {
-		w = writer{buf: dst}
-		err = w.serverSideEmitResponse(requestID, args)
-	}
-	if err != nil {
-		return dst, err
-	}
-	return w.buf, nil
+	return jsonOrMsgpack(dst, func(w *writer) error { return w.serverSideEmitResponse(requestID, args) })
 }
 
 func (w *writer) serverSideEmitResponse(requestID string, args []any) error {
