@@ -41,39 +41,50 @@ func TestWebSocketStress(t *testing.T) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
 			leaveAfter := 20 + rng.IntN(60)
+			// A write error ends the client like a read error: the server may have closed the connection (when it
+			// is told to, or at the end), which is a failure only for a client that stays, before the end.
+			fail := func(err error) {
+				if c.stays && !stop.Load() {
+					c.err = err
+				}
+				_ = c.r.nc.Close()
+			}
 			for k := 0; ; k++ {
 				f, err := c.r.next(3 * time.Second)
 				if err != nil {
-					if c.stays && !stop.Load() {
-						c.err = err
-					}
-					_ = c.r.nc.Close()
+					fail(err)
 					return
 				}
 				switch {
 				case f.payload == "2":
-					c.r.send(wsproto.OpText, true, []byte("3"))
+					err = c.r.trySend(wsproto.OpText, true, []byte("3"))
 				case strings.HasPrefix(f.payload, "4b"):
 					seq, _ := strconv.Atoi(f.payload[2:])
 					c.gotSeq = append(c.gotSeq, seq)
 				}
-				if k%5 == 0 {
-					c.r.send(wsproto.OpText, true, fmt.Appendf(nil, "4c%d", k)) // echoed back by the handler
+				if err == nil && k%5 == 0 {
+					err = c.r.trySend(wsproto.OpText, true, fmt.Appendf(nil, "4c%d", k)) // echoed back by the handler
 				}
-				if !c.stays && k == leaveAfter {
+				if err == nil && !c.stays && k == leaveAfter {
 					switch i % 4 {
 					case 0:
-						c.r.send(wsproto.OpClose, true, nil)
+						err = c.r.trySend(wsproto.OpClose, true, nil)
 					case 1:
 						_ = c.r.nc.Close()
 						return
 					case 2:
-						e.srv.Conn(c.sid).Close()
+						if conn := e.srv.Conn(c.sid); conn != nil { // nil if the server has closed it already
+							conn.Close()
+						}
 					case 3:
-						c.r.send(wsproto.OpPing, true, []byte("x"))
+						_ = c.r.trySend(wsproto.OpPing, true, []byte("x"))
 						_ = c.r.nc.Close()
 						return
 					}
+				}
+				if err != nil {
+					fail(err)
+					return
 				}
 			}
 		})

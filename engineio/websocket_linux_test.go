@@ -34,11 +34,15 @@ func TestWebSocketNothingLeft(t *testing.T) {
 	fds := openFDs(t) + 1 // the poller's epoll instance, started with the first WebSocket, stays
 	var wg sync.WaitGroup
 	ends := []func(r *rawWS, sid string){
-		func(r *rawWS, sid string) { r.send(wsproto.OpClose, true, nil) },                             // close frame
-		func(r *rawWS, sid string) { _ = r.nc.Close() },                                               // TCP close
-		func(r *rawWS, sid string) { _ = r.nc.(*net.TCPConn).CloseWrite() },                           // half close
-		func(r *rawWS, sid string) { e.srv.Conn(sid).Close() },                                        // graceful close by the server
-		func(r *rawWS, sid string) {},                                                                 // ping timeout
+		func(r *rawWS, sid string) { _ = r.trySend(wsproto.OpClose, true, nil) }, // close frame
+		func(r *rawWS, sid string) { _ = r.nc.Close() },                          // TCP close
+		func(r *rawWS, sid string) { _ = r.nc.(*net.TCPConn).CloseWrite() },      // half close
+		func(r *rawWS, sid string) { // graceful close by the server (unless the heartbeat ended it already)
+			if conn := e.srv.Conn(sid); conn != nil {
+				conn.Close()
+			}
+		},
+		func(r *rawWS, sid string) {}, // ping timeout
 		func(r *rawWS, sid string) { _, _ = r.nc.Write([]byte{0x81, 0x05, 'h', 'e', 'l', 'l', 'o'}) }, // protocol error
 	}
 	const rounds = 10

@@ -74,13 +74,20 @@ func (r *rawWS) collect(op wsproto.Opcode, p []byte) error {
 
 func (r *rawWS) send(op wsproto.Opcode, fin bool, payload []byte) {
 	r.t.Helper()
+	if err := r.trySend(op, fin, payload); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// trySend is send returning the write's error, for goroutines other than the test's (where t.Fatal would end the
+// goroutine without its cleanup) and for clients the server may have closed.
+func (r *rawWS) trySend(op wsproto.Opcode, fin bool, payload []byte) error {
 	f := wsproto.AppendMaskedFrame(nil, op, payload, [4]byte{1, 2, 3, 4})
 	if !fin {
 		f[0] &^= 0x80
 	}
-	if _, err := r.nc.Write(f); err != nil {
-		r.t.Fatal(err)
-	}
+	_, err := r.nc.Write(f)
+	return err
 }
 
 // next returns the next frame from the server, or io.EOF when the server closed the connection.
