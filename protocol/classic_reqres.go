@@ -14,13 +14,7 @@ import (
 // {"uid","requestId","type":5,"opts":{"rooms","except"}}.
 func AppendFetchSocketsRequest(dst []byte, uid, requestID string, rooms, except []string) []byte {
 	w := writer{buf: dst, json: true}
-	w.beginMap(4)
-	w.key("uid")
-	w.stringValue(uid)
-	w.key("requestId")
-	w.stringValue(requestID)
-	w.key("type")
-	w.intValue(RequestRemoteFetch)
+	w.requestHead(4, uid, requestID, RequestRemoteFetch)
 	w.key("opts")
 	w.requestOpts(&Op{Rooms: rooms, Except: except}, false)
 	w.endMap()
@@ -99,13 +93,7 @@ func jsonOnly(err error) error {
 // {"uid","requestId","type":7,"packet":{"type":2,"data":[event, ...args],"nsp"},"opts":{"rooms","except","flags"}}.
 func AppendBroadcastWithAckRequest(dst []byte, uid, requestID string, op *Op) ([]byte, error) {
 	w := writer{buf: dst}
-	w.beginMap(5)
-	w.key("uid")
-	w.stringValue(uid)
-	w.key("requestId")
-	w.stringValue(requestID)
-	w.key("type")
-	w.intValue(RequestBroadcast)
+	w.requestHead(5, uid, requestID, RequestBroadcast)
 	w.key("packet")
 	if err := w.packet(op, false); err != nil {
 		return dst, err
@@ -163,8 +151,11 @@ func AppendServerSideEmitWithAckRequest(dst []byte, uid, requestID string, op *O
 	if op.Kind != OpServerSideEmit {
 		return dst, errorf(ErrUnsupportedValue, "%s is not a serverSideEmit", op.Kind)
 	}
+	if requestID == "" { // without it, the request would ask for no acknowledgement
+		return dst, errorf(ErrUnsupportedValue, "serverSideEmit with acknowledgements needs a request id")
+	}
 	return jsonOrMsgpack(dst, func(w *writer) error {
-		if err := w.serverSideEmitWithAck(uid, requestID, op); err != nil {
+		if err := w.serverSideEmitRequest(uid, requestID, op); err != nil {
 			return err
 		}
 		return op.check(w)
@@ -187,20 +178,34 @@ func jsonOrMsgpack(dst []byte, write func(w *writer) error) ([]byte, error) {
 	return w.buf, nil
 }
 
-func (w *writer) serverSideEmitWithAck(uid, requestID string, op *Op) error {
-	w.beginMap(4)
-	w.key("uid")
-	w.stringValue(uid)
-	w.key("requestId")
-	w.stringValue(requestID)
-	w.key("type")
-	w.intValue(RequestServerSideEmit)
+// serverSideEmitRequest writes a SERVER_SIDE_EMIT request: {"uid","type":6,"data":[event, ...args]}, with
+// "requestId" after "uid" when the sender waits for acknowledgements (requestID not empty).
+func (w *writer) serverSideEmitRequest(uid, requestID string, op *Op) error {
+	fields := 3
+	if requestID != "" {
+		fields = 4
+	}
+	w.requestHead(fields, uid, requestID, RequestServerSideEmit)
 	w.key("data")
 	if err := w.eventData(op.Event, op.Args); err != nil {
 		return err
 	}
 	w.endMap()
 	return nil
+}
+
+// requestHead begins a request of fields members with its first ones, in the reference adapter's order: "uid",
+// "requestId" (left out when requestID is empty) and "type".
+func (w *writer) requestHead(fields int, uid, requestID string, typ int64) {
+	w.beginMap(fields)
+	w.key("uid")
+	w.stringValue(uid)
+	if requestID != "" {
+		w.key("requestId")
+		w.stringValue(requestID)
+	}
+	w.key("type")
+	w.intValue(typ)
 }
 
 // AppendServerSideEmitResponse appends one server's answer to a SERVER_SIDE_EMIT request that carries a request

@@ -130,6 +130,9 @@ func TestServerSideEmitWithAckMessages(t *testing.T) {
 	if _, err := AppendServerSideEmitWithAckRequest(nil, "u", "q", &Op{Kind: OpBroadcast}); !errors.Is(err, ErrUnsupportedValue) {
 		t.Errorf("a broadcast as serverSideEmit: %v", err)
 	}
+	if _, err := AppendServerSideEmitWithAckRequest(nil, "u", "", &Op{Kind: OpServerSideEmit, Event: "e"}); !errors.Is(err, ErrUnsupportedValue) {
+		t.Errorf("no request id: %v", err)
+	}
 	if _, err := AppendServerSideEmitWithAckRequest(nil, "u", "q", &Op{Kind: OpServerSideEmit, Event: "e", Args: []any{make(chan int)}}); !errors.Is(err, ErrUnsupportedValue) {
 		t.Errorf("unencodable argument: %v", err)
 	}

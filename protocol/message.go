@@ -330,16 +330,7 @@ func classicRequestBody(w *writer, uid string, op *Op) error {
 		w.boolValue(op.Close)
 		w.endMap()
 	case OpServerSideEmit:
-		w.beginMap(3)
-		w.key("uid")
-		w.stringValue(uid)
-		w.key("type")
-		w.intValue(RequestServerSideEmit)
-		w.key("data")
-		if err := w.eventData(op.Event, op.Args); err != nil {
-			return err
-		}
-		w.endMap()
+		return w.serverSideEmitRequest(uid, "", op)
 	default:
 		return errorf(ErrUnsupportedValue, "%s is not a classic request", op.Kind)
 	}

@@ -333,14 +333,7 @@ func (a *adapter) BroadcastWithAck(ctx context.Context, p *socketio.Packet, opts
 		if err != nil {
 			return err
 		}
-		a.mu.Lock()
-		a.ackReqs[id] = &ackRequest{clientCount: clientCount, ack: ack}
-		a.mu.Unlock()
-		context.AfterFunc(ctx, func() {
-			a.mu.Lock()
-			delete(a.ackReqs, id)
-			a.mu.Unlock()
-		})
+		context.AfterFunc(ctx, track(a, a.ackReqs, id, &ackRequest{clientCount: clientCount, ack: ack}))
 		if err := a.publish(ctx, a.requests, body); err != nil {
 			return err
 		}
@@ -393,35 +386,55 @@ var ErrTimeout = errors.New("redisadapter: timeout waiting for the other servers
 // requestsTimeout default).
 const defaultRequestTimeout = 5 * time.Second
 
+// withRequestTimeout gives ctx the official adapter's requestsTimeout when it has no deadline of its own.
+func withRequestTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, defaultRequestTimeout)
+}
+
+// otherServers returns how many servers answer this one's requests: the subscribers of the request channel, this
+// server excluded.
+func (a *adapter) otherServers(ctx context.Context) (int, error) {
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return max(n-1, 0), nil
+}
+
+// track registers a request of this server waiting for answers, under its id in one of the adapter's maps, and
+// returns the function that removes it.
+func track[V any](a *adapter, requests map[string]V, id string, v V) (untrack func()) {
+	a.mu.Lock()
+	requests[id] = v
+	a.mu.Unlock()
+	return func() {
+		a.mu.Lock()
+		delete(requests, id)
+		a.mu.Unlock()
+	}
+}
+
 // FetchSockets implements socketio.Adapter: the local sockets, and those of every other server (REMOTE_FETCH).
 func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]socketio.RemoteSocket, error) {
 	local, err := a.InMemoryAdapter.FetchSockets(ctx, opts)
 	if err != nil || opts.Flags.Local {
 		return local, err
 	}
-	n, err := a.ServerCount(ctx)
+	ctx, cancel := withRequestTimeout(ctx)
+	defer cancel()
+	others, err := a.otherServers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	others := n - 1
-	if others <= 0 {
+	if others == 0 {
 		return local, nil
 	}
 	id := randid.New()
 	ch := make(chan *protocol.Message, others)
-	a.mu.Lock()
-	a.pending[id] = ch
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		delete(a.pending, id)
-		a.mu.Unlock()
-	}()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultRequestTimeout)
-		defer cancel()
-	}
+	defer track(a, a.pending, id, ch)()
 	if err := a.publish(ctx, a.requests, protocol.AppendFetchSocketsRequest(nil, a.uid, id, opts.Rooms, opts.Except)); err != nil {
 		return nil, err
 	}
@@ -542,28 +555,14 @@ func (a *adapter) ServerSideEmitWithAck(ctx context.Context, event string, args 
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultRequestTimeout)
-		defer cancel()
-	}
-	n, err := a.ServerCount(ctx)
-	if err != nil {
+	ctx, cancel := withRequestTimeout(ctx)
+	defer cancel()
+	others, err := a.otherServers(ctx)
+	if err != nil || others == 0 {
 		return nil, err
 	}
-	others := n - 1
-	if others <= 0 {
-		return nil, nil
-	}
 	ch := make(chan socketio.Args, others)
-	a.mu.Lock()
-	a.sseReqs[id] = ch
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		delete(a.sseReqs, id)
-		a.mu.Unlock()
-	}()
+	defer track(a, a.sseReqs, id, ch)()
 	if err := a.publish(ctx, a.requests, body); err != nil {
 		return nil, err
 	}
