@@ -34,6 +34,12 @@ var (
 	// by itself, as it does for sharded channels whose slot moved to
 	// another node.
 	ErrUnsubscribed = errors.New("pubsub: Redis ended the subscription")
+	// ErrNotAddable is returned by Add and Remove for sharded channels, and
+	// for a Subscription that was created without any channel or pattern:
+	// only the connection of the channels and patterns changes its set.
+	ErrNotAddable = errors.New("pubsub: only channels and patterns can be added to or removed from a subscription")
+	// ErrStopped is returned by Add once the subscription has stopped.
+	ErrStopped = errors.New("pubsub: subscription stopped")
 )
 
 // Kind tells what a Message carries.
@@ -218,15 +224,41 @@ type Subscription struct {
 	done   chan struct{}
 	wg     sync.WaitGroup
 
+	plain *group // the connection of the channels and patterns; nil without any
+
 	stopped   atomic.Bool // set before out is closed
 	dropped   atomic.Uint64
 	unsent    atomic.Uint64 // drops not yet reported by a gap
 	dropSince atomic.Int64  // UnixNano of the first unreported drop
 }
 
-// group is the set of subscriptions that share one connection.
+// group is the set of subscriptions that share one connection. The sharded
+// channels of a group never change; its channels and patterns change with
+// Add and Remove, under mu.
 type group struct {
-	channels, patterns, sharded []string
+	sharded []string
+
+	mu       sync.Mutex
+	channels []string
+	patterns []string
+	ps       *redis.PubSub              // the connection while it is up; nil while (re)connecting
+	waiting  map[string][]chan struct{} // "subscribe ch" / "psubscribe p" -> Add calls waiting for Redis's confirmation
+	leaving  map[string]int             // "unsubscribe ch" / "punsubscribe p" -> confirmations of Remove still expected
+}
+
+// subscriptions returns a copy of the channels and patterns of g.
+func (g *group) subscriptions() (channels, patterns []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.channels), slices.Clone(g.patterns)
+}
+
+// confirm releases the Add calls waiting for key ("subscribe ch"); g.mu is held.
+func (g *group) confirmLocked(key string) {
+	for _, w := range g.waiting[key] {
+		close(w)
+	}
+	delete(g.waiting, key)
 }
 
 // Subscribe subscribes to what the options name and returns once Redis has
@@ -254,8 +286,10 @@ func Subscribe(ctx context.Context, client redis.UniversalClient, opts ...Option
 		return nil, ErrUnsupportedClient
 	}
 	var groups []*group
+	var plain *group
 	if len(cfg.channels)+len(cfg.patterns) > 0 {
-		groups = append(groups, &group{channels: cfg.channels, patterns: cfg.patterns})
+		plain = &group{channels: slices.Clone(cfg.channels), patterns: slices.Clone(cfg.patterns)}
+		groups = append(groups, plain)
 	}
 	if _, isCluster := client.(*redis.ClusterClient); isCluster {
 		// One connection per sharded channel: each goes to the master of
@@ -276,6 +310,7 @@ func Subscribe(ctx context.Context, client redis.UniversalClient, opts ...Option
 		cancel: cancel,
 		out:    make(chan Message, cfg.bufferSize),
 		done:   make(chan struct{}),
+		plain:  plain,
 	}
 	type started struct {
 		ps    *redis.PubSub
@@ -340,6 +375,128 @@ func (s *Subscription) Err() error {
 // Dropped returns how many messages the OverflowDrop policy has dropped.
 func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
 
+// Add subscribes the connection of the subscription's channels and patterns
+// to more of them (Channels and Patterns options; others are refused with
+// ErrNotAddable), and returns once Redis has confirmed them, as Subscribe
+// does: nothing published on them afterwards is missed. Those already
+// subscribed are left as they are. While the connection is down, they are
+// subscribed with the others at the reconnection, and Add waits for it. When
+// ctx ends first, the error wraps ctx.Err() and the subscriptions stay
+// requested (Remove withdraws them).
+func (s *Subscription) Add(ctx context.Context, opts ...Option) error {
+	channels, patterns, err := s.changeOf(opts)
+	if err != nil {
+		return err
+	}
+	g := s.plain
+	g.mu.Lock()
+	if g.waiting == nil {
+		g.waiting = make(map[string][]chan struct{})
+	}
+	var waits []chan struct{}
+	add := func(list *[]string, kind string, names []string) (added []string) {
+		for _, n := range names {
+			key := kind + " " + n
+			if slices.Contains(*list, n) {
+				if _, unconfirmed := g.waiting[key]; !unconfirmed {
+					continue
+				}
+			} else {
+				*list = append(*list, n)
+				added = append(added, n)
+			}
+			w := make(chan struct{})
+			g.waiting[key] = append(g.waiting[key], w)
+			waits = append(waits, w)
+		}
+		return added
+	}
+	newChannels := add(&g.channels, "subscribe", channels)
+	newPatterns := add(&g.patterns, "psubscribe", patterns)
+	if g.ps != nil {
+		// A failed write means a broken connection: the reconnection
+		// subscribes them with the others.
+		if len(newChannels) > 0 {
+			_ = g.ps.Subscribe(ctx, newChannels...)
+		}
+		if len(newPatterns) > 0 {
+			_ = g.ps.PSubscribe(ctx, newPatterns...)
+		}
+	}
+	g.mu.Unlock()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return fmt.Errorf("pubsub: add: %w", ctx.Err())
+		case <-s.done:
+			return ErrStopped
+		}
+	}
+	return nil
+}
+
+// Remove unsubscribes the connection of the subscription's channels and
+// patterns from some of them (Channels and Patterns options; others are
+// refused with ErrNotAddable). It does not wait for Redis: a message already
+// on its way may still be delivered.
+func (s *Subscription) Remove(ctx context.Context, opts ...Option) error {
+	channels, patterns, err := s.changeOf(opts)
+	if err != nil {
+		return err
+	}
+	g := s.plain
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	remove := func(list *[]string, kind string, names []string) (removed []string) {
+		for _, n := range names {
+			if i := slices.Index(*list, n); i >= 0 {
+				*list = slices.Delete(*list, i, i+1)
+				removed = append(removed, n)
+				g.confirmLocked(kind + " " + n) // an Add still waiting returns
+			}
+		}
+		return removed
+	}
+	goneChannels := remove(&g.channels, "subscribe", channels)
+	gonePatterns := remove(&g.patterns, "psubscribe", patterns)
+	if g.ps == nil {
+		return nil // the reconnection subscribes what is left
+	}
+	if g.leaving == nil {
+		g.leaving = make(map[string]int)
+	}
+	if len(goneChannels) > 0 {
+		for _, c := range goneChannels {
+			g.leaving["unsubscribe "+c]++
+		}
+		_ = g.ps.Unsubscribe(ctx, goneChannels...)
+	}
+	if len(gonePatterns) > 0 {
+		for _, p := range gonePatterns {
+			g.leaving["punsubscribe "+p]++
+		}
+		_ = g.ps.PUnsubscribe(ctx, gonePatterns...)
+	}
+	return nil
+}
+
+// changeOf returns the channels and patterns named by the options of Add or
+// Remove.
+func (s *Subscription) changeOf(opts []Option) (channels, patterns []string, err error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	if len(c.sharded) > 0 || s.plain == nil {
+		return nil, nil, ErrNotAddable
+	}
+	if s.stopped.Load() {
+		return nil, nil, ErrStopped
+	}
+	return c.channels, c.patterns, nil
+}
+
 // connect opens a connection for g, subscribes and waits for every
 // confirmation. Messages that arrive meanwhile (on subscriptions already
 // confirmed) are returned, to be delivered first. On error the returned
@@ -370,23 +527,24 @@ func (s *Subscription) connect(ctx context.Context, g *group) (*redis.PubSub, []
 		}
 		return ps, nil, err
 	}
+	channels, patterns := g.subscriptions()
 	pending := make(map[string]bool)
-	for _, c := range g.channels {
+	for _, c := range channels {
 		pending["subscribe "+c] = true
 	}
-	for _, p := range g.patterns {
+	for _, p := range patterns {
 		pending["psubscribe "+p] = true
 	}
 	for _, c := range g.sharded {
 		pending["ssubscribe "+c] = true
 	}
-	if len(g.channels) > 0 {
-		if err := ps.Subscribe(cctx, g.channels...); err != nil {
+	if len(channels) > 0 {
+		if err := ps.Subscribe(cctx, channels...); err != nil {
 			return fail(err)
 		}
 	}
-	if len(g.patterns) > 0 {
-		if err := ps.PSubscribe(cctx, g.patterns...); err != nil {
+	if len(patterns) > 0 {
+		if err := ps.PSubscribe(cctx, patterns...); err != nil {
 			return fail(err)
 		}
 	}
@@ -408,7 +566,60 @@ func (s *Subscription) connect(ctx context.Context, g *group) (*redis.PubSub, []
 			early = append(early, g.message(r))
 		}
 	}
+	g.online(ctx, ps, channels, patterns)
 	return ps, early, nil
+}
+
+// online records ps as the connection of g, subscribed to channels and
+// patterns, and brings it up to date with what Add and Remove changed
+// meanwhile (their confirmations come to receive).
+func (g *group) online(ctx context.Context, ps *redis.PubSub, channels, patterns []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ps = ps
+	g.leaving = nil
+	for _, c := range channels {
+		g.confirmLocked("subscribe " + c)
+	}
+	for _, p := range patterns {
+		g.confirmLocked("psubscribe " + p)
+	}
+	sync := func(had, want []string, kind string, sub, unsub func(context.Context, ...string) error) {
+		var more, less []string
+		for _, n := range want {
+			if !slices.Contains(had, n) {
+				more = append(more, n)
+			}
+		}
+		for _, n := range had {
+			if !slices.Contains(want, n) {
+				less = append(less, n)
+			}
+		}
+		if len(more) > 0 {
+			_ = sub(ctx, more...)
+		}
+		if len(less) > 0 {
+			if g.leaving == nil {
+				g.leaving = make(map[string]int)
+			}
+			for _, n := range less {
+				g.leaving["un"+kind+" "+n]++
+			}
+			_ = unsub(ctx, less...)
+		}
+	}
+	if len(g.sharded) == 0 {
+		sync(channels, g.channels, "subscribe", ps.Subscribe, ps.Unsubscribe)
+		sync(patterns, g.patterns, "psubscribe", ps.PSubscribe, ps.PUnsubscribe)
+	}
+}
+
+// offline records that the connection of g is down.
+func (g *group) offline() {
+	g.mu.Lock()
+	g.ps = nil
+	g.mu.Unlock()
 }
 
 // message converts a go-redis message received on a connection of g.
@@ -424,7 +635,8 @@ func (g *group) message(m *redis.Message) Message {
 // is done.
 func (s *Subscription) run(ctx context.Context, g *group, ps *redis.PubSub, early []Message) {
 	defer s.wg.Done()
-	log := s.cfg.logger.With("channels", g.channels, "patterns", g.patterns, "sharded", g.sharded)
+	channels, patterns := g.subscriptions()
+	log := s.cfg.logger.With("channels", len(channels), "patterns", len(patterns), "sharded", g.sharded)
 	for {
 		for _, m := range early {
 			if !s.deliver(ctx, m) {
@@ -433,6 +645,7 @@ func (s *Subscription) run(ctx context.Context, g *group, ps *redis.PubSub, earl
 			}
 		}
 		cause := s.receive(ctx, g, ps)
+		g.offline()
 		_ = ps.Close()
 		if ctx.Err() != nil {
 			return
@@ -461,9 +674,10 @@ func (s *Subscription) run(ctx context.Context, g *group, ps *redis.PubSub, earl
 			case <-time.After(delay):
 			}
 		}
+		channels, patterns := g.subscriptions()
 		gap := &Gap{
 			Reason: GapReconnect, Since: lost, Duration: time.Since(lost), Err: cause, Attempts: attempts,
-			Channels: slices.Clone(g.channels), Patterns: slices.Clone(g.patterns), ShardedChannels: slices.Clone(g.sharded),
+			Channels: channels, Patterns: patterns, ShardedChannels: slices.Clone(g.sharded),
 		}
 		log.Info("pubsub: subscribed again", "down_for", gap.Duration, "attempts", attempts)
 		if !s.deliverGap(ctx, gap) {
@@ -514,11 +728,31 @@ func (s *Subscription) receive(ctx context.Context, g *group, ps *redis.PubSub) 
 				return ctx.Err()
 			}
 		case *redis.Subscription:
-			if strings.HasSuffix(r.Kind, "unsubscribe") {
+			if !g.acknowledge(r.Kind, r.Channel) {
 				return fmt.Errorf("%w: %s %s", ErrUnsubscribed, r.Kind, r.Channel)
 			}
 		}
 	}
+}
+
+// acknowledge takes Redis's confirmation of a subscription change made on the
+// live connection, and reports false for an unsubscription that nobody
+// asked for.
+func (g *group) acknowledge(kind, channel string) bool {
+	key := kind + " " + channel
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !strings.HasSuffix(kind, "unsubscribe") {
+		g.confirmLocked(key)
+		return true
+	}
+	if g.leaving[key] > 0 {
+		if g.leaving[key]--; g.leaving[key] == 0 {
+			delete(g.leaving, key)
+		}
+		return true
+	}
+	return false
 }
 
 func isTimeout(err error) bool {

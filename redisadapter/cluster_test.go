@@ -40,7 +40,8 @@ func startGoServer(t *testing.T, redisAddr, name string) *goServer {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	srv, err := socketio.NewServer(socketio.Config{Adapter: redisadapter.New(rdb, redisadapter.Config{})})
+	adapter := redisadapter.New(rdb, redisadapter.Config{})
+	srv, err := socketio.NewServer(socketio.Config{Cluster: adapter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func startGoServer(t *testing.T, redisAddr, name string) *goServer {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := redisadapter.WaitReady(ctx, root); err != nil {
+	if err := adapter.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return g
@@ -125,7 +126,7 @@ func TestMixedCluster(t *testing.T) {
 	root := g.srv.Of("/")
 
 	// The server count, seen from both sides.
-	if n, err := root.Adapter().ServerCount(ctx); err != nil || n != 2 {
+	if n, err := root.ServerCount(ctx); err != nil || n != 2 {
 		t.Fatalf("Go server counts %d servers (%v), want 2", n, err)
 	}
 	if n, err := node.ServerCount(ctx, "/"); err != nil || n != 2 {
@@ -465,8 +466,8 @@ func TestMixedClusterServerSideEmitWithAck(t *testing.T) {
 	defer cancelShort()
 	start := time.Now()
 	answers, err = g1.srv.ServerSideEmitWithAck(short, "only-g2")
-	if !errors.Is(err, socketio.ErrAckTimeout) || !errors.Is(err, redisadapter.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Go ServerSideEmitWithAck without Node's answer: %v, want ErrAckTimeout, ErrTimeout, DeadlineExceeded", err)
+	if !errors.Is(err, socketio.ErrAckTimeout) || !errors.Is(err, socketio.ErrRequestTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Go ServerSideEmitWithAck without Node's answer: %v, want ErrAckTimeout, ErrRequestTimeout, DeadlineExceeded", err)
 	}
 	if d := time.Since(start); d < 900*time.Millisecond {
 		t.Errorf("gave up after %v, before ctx ended", d)

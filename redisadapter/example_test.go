@@ -15,7 +15,7 @@ import (
 // the same Redis: broadcasts, rooms commands, fetchSockets and acknowledgements cross between them.
 func Example() {
 	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:6379"}})
-	srv, err := socketio.NewServer(socketio.Config{Adapter: redisadapter.New(rdb, redisadapter.Config{})})
+	srv, err := socketio.NewServer(socketio.Config{Cluster: redisadapter.New(rdb, redisadapter.Config{})})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
+	"github.com/sioredis/sioredis/internal/randid"
 	"github.com/sioredis/sioredis/protocol"
 )
 
@@ -13,22 +15,39 @@ import (
 // It is immutable: To, Except and the flag methods return a new operator. Safe for concurrent use.
 type BroadcastOperator struct {
 	ns   *Namespace
-	opts BroadcastOptions
+	opts selection
+}
+
+// selection is what a BroadcastOperator selects, and its flags.
+type selection struct {
+	rooms    []string // the sockets in at least one of them; all sockets when empty
+	except   []string // minus the sockets in any of these (a socket id is a room holding that socket)
+	volatile bool
+	local    bool // this server only
+	compress protocol.Compress
 }
 
 func (b *BroadcastOperator) clone() *BroadcastOperator {
 	c := *b
-	c.opts.Rooms = slices.Clone(b.opts.Rooms)
-	c.opts.Except = slices.Clone(b.opts.Except)
+	c.opts.rooms = slices.Clone(b.opts.rooms)
+	c.opts.except = slices.Clone(b.opts.except)
 	return &c
 }
+
+// message returns the cluster message of the operator's selection.
+func (b *BroadcastOperator) message(t ClusterMessageType) *ClusterMessage {
+	return &ClusterMessage{Type: t, Rooms: b.opts.rooms, Except: b.opts.except, Volatile: b.opts.volatile, Compress: b.opts.compress}
+}
+
+// remote reports whether the operation goes to the other servers of ns's cluster too.
+func (b *BroadcastOperator) remote(ns *Namespace) bool { return !b.opts.local && ns.link != nil }
 
 // To adds target rooms: the sockets in any of them are reached.
 func (b *BroadcastOperator) To(rooms ...string) *BroadcastOperator {
 	c := b.clone()
 	for _, r := range rooms {
-		if !slices.Contains(c.opts.Rooms, r) {
-			c.opts.Rooms = append(c.opts.Rooms, r)
+		if !slices.Contains(c.opts.rooms, r) {
+			c.opts.rooms = append(c.opts.rooms, r)
 		}
 	}
 	return c
@@ -40,49 +59,54 @@ func (b *BroadcastOperator) In(rooms ...string) *BroadcastOperator { return b.To
 // Except excludes the sockets in any of rooms.
 func (b *BroadcastOperator) Except(rooms ...string) *BroadcastOperator {
 	c := b.clone()
-	c.opts.Except = append(c.opts.Except, rooms...)
+	c.opts.except = append(c.opts.except, rooms...)
 	return c
 }
 
 // Volatile lets the event be dropped for clients not ready to receive it.
 func (b *BroadcastOperator) Volatile() *BroadcastOperator {
 	c := b.clone()
-	c.opts.Flags.Volatile = true
+	c.opts.volatile = true
 	return c
 }
 
 // Local limits the operation to the sockets of this server.
 func (b *BroadcastOperator) Local() *BroadcastOperator {
 	c := b.clone()
-	c.opts.Flags.Local = true
+	c.opts.local = true
 	return c
 }
 
-// Compress sets the compress flag, which cluster adapters forward; this server does not compress WebSocket
-// messages.
+// Compress sets the compress flag, which the Cluster forwards; this server does not compress WebSocket messages.
 func (b *BroadcastOperator) Compress(compress bool) *BroadcastOperator {
 	c := b.clone()
-	c.opts.Flags.Compress = protocol.CompressFalse
+	c.opts.compress = protocol.CompressFalse
 	if compress {
-		c.opts.Flags.Compress = protocol.CompressTrue
+		c.opts.compress = protocol.CompressTrue
 	}
 	return c
 }
 
-// Options returns the selection and flags of the operator.
-func (b *BroadcastOperator) Options() BroadcastOptions { return b.clone().opts }
-
-// Emit sends an event to the selected sockets. The arguments are encoded once for all of them.
+// Emit sends an event to the selected sockets: to the other servers first (unless Local), then to the local
+// sockets. The arguments are encoded once for all local sockets. An error of the Cluster is returned before
+// anything is delivered locally.
 func (b *BroadcastOperator) Emit(ctx context.Context, event string, args ...any) error {
 	if err := protocol.ValidateEvent(event); err != nil {
 		return err
 	}
 	for _, ns := range b.ns.targets() {
-		p := NewPacket(ns.name, event, args...)
-		if _, err := p.Messages(); err != nil {
+		p := newEventPacket(ns.name, event, args)
+		if _, err := p.messages(); err != nil {
 			return err
 		}
-		if err := ns.adapter.Broadcast(ctx, p, b.opts); err != nil {
+		if b.remote(ns) {
+			m := b.message(ClusterBroadcast)
+			m.Event, m.Args = event, args
+			if err := ns.tell(ctx, m); err != nil {
+				return err
+			}
+		}
+		if err := ns.deliver(p, b.opts.rooms, b.opts.except, b.opts.volatile); err != nil {
 			return err
 		}
 	}
@@ -103,31 +127,54 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		return nil, err
 	}
 	targets := b.ns.targets()
-	packets := make([]*Packet, len(targets))
+	packets := make([]*eventPacket, len(targets))
 	for i, ns := range targets {
-		packets[i] = NewPacket(ns.name, event, args...)
-		if _, err := packets[i].Messages(); err != nil {
+		packets[i] = newEventPacket(ns.name, event, args)
+		if _, err := packets[i].messages(); err != nil {
 			return nil, err
 		}
 	}
-	// The adapters stop reporting, and forget the acknowledgements still expected, once this returns.
+	// The answers stop being collected, and the acknowledgements still expected are forgotten, once this returns.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := &ackCollector{done: make(chan struct{})}
 	servers := 0
-	for _, ns := range targets {
-		n := 1
-		if !b.opts.Flags.Local {
+	counts := make([]int, len(targets))
+	for i, ns := range targets {
+		counts[i] = 1
+		if b.remote(ns) {
 			var err error
-			if n, err = ns.adapter.ServerCount(ctx); err != nil {
-				return nil, fmt.Errorf("socketio: broadcast with acknowledgements: server count: %w", err)
+			if counts[i], err = ns.ServerCount(ctx); err != nil {
+				return nil, fmt.Errorf("socketio: broadcast with acknowledgements: %w", err)
 			}
 		}
-		servers += n
+		servers += counts[i]
 	}
 	c.expect(servers)
 	for i, ns := range targets {
-		if err := ns.adapter.BroadcastWithAck(ctx, packets[i], b.opts, c.clientCount, c.ack); err != nil {
+		if counts[i] > 1 {
+			m := b.message(ClusterBroadcast)
+			m.Event, m.Args, m.RequestID = event, args, randid.New()
+			if d, ok := ctx.Deadline(); ok {
+				m.Timeout = max(time.Until(d), time.Millisecond)
+			}
+			context.AfterFunc(ctx, ns.track(m.RequestID, func(r *ClusterMessage) {
+				switch r.Type {
+				case ClusterBroadcastClientCount:
+					c.clientCount(r.ClientCount)
+				case ClusterBroadcastAck:
+					if a, err := argsOf(r.Args...); err == nil {
+						c.ack(a)
+					}
+				}
+			}))
+			if err := ns.tell(ctx, m); err != nil {
+				return c.finish(), fmt.Errorf("socketio: broadcast with acknowledgements: %w", err)
+			}
+		}
+		n, err := ns.deliverWithAck(ctx, packets[i], b.opts.rooms, b.opts.except, b.opts.volatile, c.ack)
+		c.clientCount(n)
+		if err != nil {
 			return c.finish(), fmt.Errorf("socketio: broadcast with acknowledgements: %w", err)
 		}
 	}
@@ -205,51 +252,69 @@ func (c *ackCollector) finish() []Args {
 	return c.responses
 }
 
-// FetchSockets returns the selected sockets.
+// FetchSockets returns the selected sockets: the local ones, then those of the other servers (unless Local). When
+// ctx (given Config.RequestTimeout if it has no deadline) ends before every other server has answered, the
+// sockets found so far are returned with an error wrapping ErrRequestTimeout.
 func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 	var out []RemoteSocket
 	for _, ns := range b.ns.targets() {
-		ss, err := ns.adapter.FetchSockets(ctx, b.opts)
-		if err != nil {
-			return nil, err
+		for _, s := range ns.selected(b.opts.rooms, b.opts.except) {
+			out = append(out, s.info().remote(ns))
 		}
-		out = append(out, ss...)
+		if !b.remote(ns) {
+			continue
+		}
+		answers, err := ns.ask(ctx, b.message(ClusterFetchSockets), ClusterFetchSocketsResponse)
+		for _, r := range answers {
+			for _, si := range r.Sockets {
+				out = append(out, si.remote(ns))
+			}
+		}
+		if err != nil {
+			return out, fmt.Errorf("socketio: fetchSockets: %w", err)
+		}
 	}
 	return out, nil
 }
 
-// SocketsJoin makes the selected sockets join rooms.
-func (b *BroadcastOperator) SocketsJoin(ctx context.Context, rooms ...string) error {
+// command applies a command to the selected local sockets after sending it to the other servers (unless Local).
+func (b *BroadcastOperator) command(ctx context.Context, m *ClusterMessage, apply func(*Socket)) error {
 	for _, ns := range b.ns.targets() {
-		if err := ns.adapter.AddSockets(ctx, b.opts, rooms); err != nil {
-			return err
+		if b.remote(ns) {
+			if err := ns.tell(ctx, m); err != nil {
+				return err
+			}
+		}
+		for _, s := range ns.selected(b.opts.rooms, b.opts.except) {
+			apply(s)
 		}
 	}
 	return nil
+}
+
+// SocketsJoin makes the selected sockets join rooms.
+func (b *BroadcastOperator) SocketsJoin(ctx context.Context, rooms ...string) error {
+	m := b.message(ClusterSocketsJoin)
+	m.TargetRooms = rooms
+	return b.command(ctx, m, func(s *Socket) { s.Join(rooms...) })
 }
 
 // SocketsLeave makes the selected sockets leave rooms.
 func (b *BroadcastOperator) SocketsLeave(ctx context.Context, rooms ...string) error {
-	for _, ns := range b.ns.targets() {
-		if err := ns.adapter.DelSockets(ctx, b.opts, rooms); err != nil {
-			return err
-		}
-	}
-	return nil
+	m := b.message(ClusterSocketsLeave)
+	m.TargetRooms = rooms
+	return b.command(ctx, m, func(s *Socket) { s.Leave(rooms...) })
 }
 
 // DisconnectSockets disconnects the selected sockets; close also closes their connections.
 func (b *BroadcastOperator) DisconnectSockets(ctx context.Context, close bool) error {
-	for _, ns := range b.ns.targets() {
-		if err := ns.adapter.DisconnectSockets(ctx, b.opts, close); err != nil {
-			return err
-		}
-	}
-	return nil
+	m := b.message(ClusterDisconnectSockets)
+	m.Close = close
+	return b.command(ctx, m, func(s *Socket) { s.Disconnect(close) })
 }
 
 // RemoteSocket describes a socket found by FetchSockets, on this server or another one of the cluster. Its
-// methods act on it through the adapter. It is a value, safe for concurrent use.
+// methods act on it through the cluster. It is a value, safe for concurrent use.
 type RemoteSocket struct {
 	ID        string
 	Handshake Handshake
@@ -279,9 +344,8 @@ func (r RemoteSocket) Disconnect(ctx context.Context, close bool) error {
 	return r.ns.To(r.ID).DisconnectSockets(ctx, close)
 }
 
-// NewRemoteSocket describes a socket of another server, for cluster adapters answering FetchSockets.
-func NewRemoteSocket(ns *Namespace, id string, handshake Handshake, rooms []string, data any) RemoteSocket {
-	return RemoteSocket{ID: id, Handshake: handshake, Rooms: rooms, Data: data, ns: ns}
+func (si SocketInfo) remote(ns *Namespace) RemoteSocket {
+	return RemoteSocket{ID: si.ID, Handshake: si.Handshake, Rooms: si.Rooms, Data: si.Data, ns: ns}
 }
 
 func validateServerEvent(event string) error { return protocol.ValidateServerEvent(event) }

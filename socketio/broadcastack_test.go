@@ -15,34 +15,6 @@ import (
 	"github.com/sioredis/sioredis/internal/leakcheck"
 )
 
-// twoServers is an in-memory adapter that plays a cluster of two servers: BroadcastWithAck also hands the
-// request to remote, which stands for the other server (on a goroutine of its own, as a cluster adapter's
-// subscriber would answer).
-type twoServers struct {
-	*InMemoryAdapter
-	remote func(ctx context.Context, clientCount func(int), ack func(Args))
-
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	calls int // remote requests
-}
-
-func (a *twoServers) ServerCount(ctx context.Context) (int, error) { return 2, nil }
-
-func (a *twoServers) BroadcastWithAck(ctx context.Context, p *Packet, opts BroadcastOptions, clientCount func(int), ack func(Args)) error {
-	if !opts.Flags.Local {
-		a.mu.Lock()
-		a.calls++
-		a.mu.Unlock()
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			a.remote(ctx, clientCount, ack)
-		}()
-	}
-	return a.InMemoryAdapter.BroadcastWithAck(ctx, p, opts, clientCount, ack)
-}
-
 var ackEvent = regexp.MustCompile(`^42(\d+)\["ping",`)
 
 // answeringClient connects a raw WebSocket client to "/" that acknowledges every "ping" with "local".
@@ -87,29 +59,54 @@ func answers(t *testing.T, res []Args) []string {
 	return out
 }
 
-// TestBroadcastWithAckAcrossServers checks how BroadcastOperator.EmitWithAck adds up the reports of the
-// adapter: the client counts of every server, whatever their order with the acknowledgements, the Local flag,
+// TestBroadcastWithAckAcrossServers checks how BroadcastOperator.EmitWithAck adds up the answers of the other
+// servers of the cluster: the client counts of every server, whatever their order with the acknowledgements, the Local flag,
 // and a timeout with partial answers.
 func TestBroadcastWithAckAcrossServers(t *testing.T) {
 	t.Cleanup(leakcheck.Check(t))
-	var adapter *twoServers
+	// The other server is scripted: each broadcast with acknowledgements it gets is answered by the next function
+	// of remote, with functions standing for its client count and its clients' acknowledgements.
 	remote := make(chan func(ctx context.Context, clientCount func(int), ack func(Args)), 1)
+	var calls sync.WaitGroup
+	var mu sync.Mutex
+	requests := 0
+	hub := &memHub{}
 	cfg := fastHeartbeat()
-	cfg.Adapter = func(ns *Namespace) Adapter {
-		a := &twoServers{InMemoryAdapter: NewInMemoryAdapter(ns).(*InMemoryAdapter)}
-		a.remote = func(ctx context.Context, clientCount func(int), ack func(Args)) { (<-remote)(ctx, clientCount, ack) }
-		if ns.Name() == "/" {
-			adapter = a
-		}
-		return a
-	}
+	cfg.Cluster = hub.node()
 	ts := startTestServer(t, cfg, func(*testServer, *Server) {})
-	t.Cleanup(func() { adapter.wg.Wait() }) // runs before the server closes
+	other := hub.script("/", func(l ClusterLink, m *ClusterMessage) {
+		if m.Type != ClusterBroadcast || m.RequestID == "" {
+			return
+		}
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		reply := func(r *ClusterMessage) {
+			r.To, r.RequestID = m.From, m.RequestID
+			_ = l.Send(context.Background(), r)
+		}
+		fn := <-remote
+		calls.Add(1)
+		go func() { // as a server answers: from goroutines of its own
+			defer calls.Done()
+			fn(context.Background(),
+				func(n int) { reply(&ClusterMessage{Type: ClusterBroadcastClientCount, ClientCount: n}) },
+				func(a Args) {
+					var s string
+					_ = a.Decode(0, &s)
+					reply(&ClusterMessage{Type: ClusterBroadcastAck, Args: []any{s}})
+				})
+		}()
+	})
+	t.Cleanup(func() { // runs before the server closes
+		calls.Wait()
+		_ = other.Close()
+	})
 	answeringClient(t, ts.URL())
 	answeringClient(t, ts.URL())
 	ns := ts.Server().Of("/")
 	remoteArgs := func(s string) Args {
-		a, err := ArgsOf(s)
+		a, err := argsOf(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,9 +136,9 @@ func TestBroadcastWithAckAcrossServers(t *testing.T) {
 	})
 
 	t.Run("local", func(t *testing.T) {
-		adapter.mu.Lock()
-		before := adapter.calls
-		adapter.mu.Unlock()
+		mu.Lock()
+		before := requests
+		mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		res, err := ns.Local().EmitWithAck(ctx, "ping", 2)
@@ -151,9 +148,9 @@ func TestBroadcastWithAckAcrossServers(t *testing.T) {
 		if got := strings.Join(answers(t, res), ","); got != "local,local" {
 			t.Fatalf("answers %s", got)
 		}
-		adapter.mu.Lock()
-		defer adapter.mu.Unlock()
-		if adapter.calls != before {
+		mu.Lock()
+		defer mu.Unlock()
+		if requests != before {
 			t.Fatal("a Local broadcast reached the other server")
 		}
 	})
@@ -218,7 +215,7 @@ func TestWithAckID(t *testing.T) {
 		{"/", []any{[]byte{1}}, `51-17["e",{"_placeholder":true,"num":0}]`},
 		{"/admin", []any{[]byte{1}, []byte{2}}, `52-/admin,17["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`},
 	} {
-		msgs, err := NewPacket(tc.nsp, "e", tc.args...).Messages()
+		msgs, err := newEventPacket(tc.nsp, "e", tc.args).messages()
 		if err != nil {
 			t.Fatal(err)
 		}

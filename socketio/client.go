@@ -206,6 +206,7 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		cl.sendConnectError(name, &ConnectError{Message: "Invalid namespace"})
 		return
 	}
+	defer ns.joined()
 	s := newSocket(ns, cl, auth, ctx, cancel)
 	for _, mw := range ns.allMiddlewares() {
 		if err := mw(ctx, s); err != nil {

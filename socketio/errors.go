@@ -31,6 +31,9 @@ var (
 	// BroadcastOperator.EmitWithAck when its context ends before every client has answered, and by
 	// Namespace.ServerSideEmitWithAck when its context ends before every other server has answered.
 	ErrAckTimeout = errors.New("socketio: acknowledgement not received")
+	// ErrRequestTimeout is wrapped, with the context's error, by FetchSockets and ServerSideEmitWithAck when their
+	// context (or Config.RequestTimeout) ends before every other server of the cluster has answered.
+	ErrRequestTimeout = errors.New("socketio: timeout waiting for the other servers")
 	// ErrAckTwice is returned by an AckFunc called more than once.
 	ErrAckTwice = errors.New("socketio: acknowledgement already sent")
 )

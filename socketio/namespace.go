@@ -2,23 +2,23 @@ package socketio
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
-
-	"github.com/sioredis/sioredis/protocol"
+	"time"
 )
 
 // Namespace is a communication channel of the server: sockets join one, and it has its own middlewares,
 // connection handlers, rooms and adapter. A parent namespace, from Server.OfFunc or Server.OfRegexp, stands for
 // the dynamic namespaces it creates. Safe for concurrent use.
 type Namespace struct {
-	srv     *Server
-	name    string
-	adapter Adapter          // nil for a parent
-	match   NamespaceMatcher // parents only
-	parent  *Namespace
+	srv    *Server
+	name   string
+	rooms  *roomIndex       // nil for a parent
+	link   ClusterLink      // nil for a parent, and without a Config.Cluster
+	match  NamespaceMatcher // parents only
+	parent *Namespace
 
 	mu               sync.RWMutex
 	sockets          map[string]*Socket
@@ -26,6 +26,12 @@ type Namespace struct {
 	onConnection     []ConnectionHandler
 	onServerSideEmit []ServerSideAckHandler // both kinds, in the order they were added
 	children         []*Namespace
+	joining          int         // clients between lookup and joining (a dynamic namespace is kept meanwhile)
+	cleanup          *time.Timer // the removal of an empty dynamic namespace, while it is scheduled
+	removed          bool        // a dynamic namespace that was removed: clients ask the server again
+
+	reqMu    sync.Mutex
+	requests map[string]func(*ClusterMessage) // this server's requests waiting for answers, by request id
 }
 
 // ServerSideHandler receives an event sent by another server with ServerSideEmit (or ServerSideEmitWithAck, whose
@@ -48,7 +54,10 @@ type ServerSideAckHandler func(ctx context.Context, event string, args Args, ack
 func newNamespace(s *Server, name string, match NamespaceMatcher) *Namespace {
 	ns := &Namespace{srv: s, name: name, match: match, sockets: make(map[string]*Socket)}
 	if match == nil {
-		ns.adapter = s.cfg.Adapter(ns)
+		ns.rooms = newRoomIndex()
+		if s.cfg.Cluster != nil {
+			ns.link = s.cfg.Cluster.Open(name, (*clusterHandler)(ns))
+		}
 	}
 	return ns
 }
@@ -58,9 +67,6 @@ func (ns *Namespace) Name() string { return ns.name }
 
 // Server returns the server of the namespace.
 func (ns *Namespace) Server() *Server { return ns.srv }
-
-// Adapter returns the namespace's adapter (nil for a parent namespace).
-func (ns *Namespace) Adapter() Adapter { return ns.adapter }
 
 // Use adds a middleware, run in order when a client joins the namespace, after the server's.
 func (ns *Namespace) Use(mw Middleware) {
@@ -85,39 +91,32 @@ func (ns *Namespace) OnServerSideEmit(h ServerSideHandler) {
 // OnServerSideEmitWithAck adds a handler for the events other servers send, which may acknowledge those sent with
 // an acknowledgement (ServerSideEmitWithAck here, serverSideEmit with a callback on a Node server). The handlers
 // of both kinds run in the order they were added, the namespace's before its parent's, one at a time, on the
-// goroutine of the adapter that received the event (with redisadapter, the namespace's receiving goroutine: a
-// handler that takes long delays the namespace's cluster traffic, so one that waits should acknowledge from a
-// goroutine of its own).
+// goroutine of the Cluster that received the event (a handler that takes long delays the cluster traffic of the
+// namespace, so one that waits should acknowledge from a goroutine of its own).
 func (ns *Namespace) OnServerSideEmitWithAck(h ServerSideAckHandler) {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	ns.onServerSideEmit = append(ns.onServerSideEmit, h)
 }
 
-// HandleServerSideEmit runs the server-side handlers of the namespace (and of its parent), with a nil ack.
-// Adapters call it when another server's ServerSideEmit arrives.
-func (ns *Namespace) HandleServerSideEmit(ctx context.Context, event string, args Args) {
-	for _, h := range ns.serverSideHandlers() {
-		h(ctx, event, args, nil)
-	}
-}
-
-// HandleServerSideEmitWithAck runs the server-side handlers of the namespace (and of its parent) for an event
-// whose sender waits for an acknowledgement. Adapters call it when another server's ServerSideEmitWithAck arrives,
-// with send, which carries an acknowledgement to the sender: the handlers share one AckFunc that calls send at
-// most once with success (later calls return ErrAckTwice). send may be called from any goroutine, during or after
-// HandleServerSideEmitWithAck; it returns an error when it sent nothing (an AckFunc may then be called again).
-func (ns *Namespace) HandleServerSideEmitWithAck(ctx context.Context, event string, args Args, send func(args ...any) error) {
-	var sent atomic.Bool
-	ack := func(vals ...any) error {
-		if sent.Swap(true) {
-			return ErrAckTwice
+// runServerSideHandlers runs the server-side handlers of the namespace (and of its parent) for an event of another
+// server. send is nil when the sender expects no acknowledgement; otherwise the handlers share one AckFunc that
+// calls send at most once with success (later calls return ErrAckTwice); send returns an error when it sent nothing
+// (the AckFunc may then be called again).
+func (ns *Namespace) runServerSideHandlers(ctx context.Context, event string, args Args, send func(args ...any) error) {
+	var ack AckFunc
+	if send != nil {
+		var sent atomic.Bool
+		ack = func(vals ...any) error {
+			if sent.Swap(true) {
+				return ErrAckTwice
+			}
+			if err := send(vals...); err != nil {
+				sent.Store(false)
+				return fmt.Errorf("socketio: acknowledging server-side event %q: %w", event, err)
+			}
+			return nil
 		}
-		if err := send(vals...); err != nil {
-			sent.Store(false)
-			return fmt.Errorf("socketio: acknowledging server-side event %q: %w", event, err)
-		}
-		return nil
 	}
 	for _, h := range ns.serverSideHandlers() {
 		h(ctx, event, args, ack)
@@ -158,11 +157,83 @@ func (ns *Namespace) add(s *Socket) {
 	ns.mu.Unlock()
 }
 
+// reserve keeps a dynamic namespace while a client joins it (until joined is called); false if it was removed.
+func (ns *Namespace) reserve() bool {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.removed {
+		return false
+	}
+	ns.joining++
+	if ns.cleanup != nil {
+		ns.cleanup.Stop()
+		ns.cleanup = nil
+	}
+	return true
+}
+
+// joined ends a reserve, whether the client joined or was refused.
+func (ns *Namespace) joined() {
+	ns.mu.Lock()
+	ns.joining--
+	ns.scheduleCleanupLocked()
+	ns.mu.Unlock()
+}
+
+// scheduleCleanupLocked schedules the removal of an empty dynamic namespace (Config.ChildNamespaceCleanupDelay);
+// ns.mu is held.
+func (ns *Namespace) scheduleCleanupLocked() {
+	delay := ns.srv.cfg.ChildNamespaceCleanupDelay
+	if ns.parent == nil || delay < 0 || ns.removed || ns.cleanup != nil || ns.joining > 0 || len(ns.sockets) > 0 {
+		return
+	}
+	ns.cleanup = time.AfterFunc(delay, ns.removeIfEmpty)
+}
+
+// removeIfEmpty removes a dynamic namespace that is still empty: the server forgets it and its cluster link is
+// closed; a client asking for it later gets a new one.
+func (ns *Namespace) removeIfEmpty() {
+	s := ns.srv
+	s.mu.Lock()
+	ns.mu.Lock()
+	ns.cleanup = nil
+	if ns.removed || ns.joining > 0 || len(ns.sockets) > 0 || s.closed {
+		ns.mu.Unlock()
+		s.mu.Unlock()
+		return
+	}
+	ns.removed = true
+	ns.mu.Unlock()
+	if s.nsps[ns.name] == ns {
+		delete(s.nsps, ns.name)
+	}
+	ns.parent.removeChild(ns)
+	s.mu.Unlock()
+	s.log.Debug("socketio: removed an empty dynamic namespace", "nsp", ns.name)
+	if ns.link != nil {
+		if err := ns.link.Close(); err != nil {
+			s.log.Warn("socketio: closing the cluster link of a namespace", "nsp", ns.name, "err", err)
+		}
+	}
+}
+
+func (ns *Namespace) removeChild(c *Namespace) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for i, ch := range ns.children {
+		if ch == c {
+			ns.children = append(ns.children[:i], ns.children[i+1:]...)
+			return
+		}
+	}
+}
+
 func (ns *Namespace) remove(s *Socket) {
 	ns.mu.Lock()
 	if ns.sockets[s.id] == s {
 		delete(ns.sockets, s.id)
 	}
+	ns.scheduleCleanupLocked()
 	ns.mu.Unlock()
 }
 
@@ -174,7 +245,7 @@ func (ns *Namespace) addChild(c *Namespace) {
 
 // targets returns the namespaces a broadcast on ns reaches: itself, or a parent's children.
 func (ns *Namespace) targets() []*Namespace {
-	if ns.adapter != nil {
+	if ns.match == nil {
 		return []*Namespace{ns}
 	}
 	ns.mu.RLock()
@@ -252,13 +323,13 @@ func (ns *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
 	return ns.op().DisconnectSockets(ctx, close)
 }
 
-// ServerSideEmit sends an event to the other servers of the cluster (none with the in-memory adapter).
+// ServerSideEmit sends an event to the other servers of the cluster (none without a Config.Cluster).
 func (ns *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
 	if err := validateServerEvent(event); err != nil {
 		return err
 	}
 	for _, t := range ns.targets() {
-		if err := t.adapter.ServerSideEmit(ctx, event, args); err != nil {
+		if err := t.tell(ctx, &ClusterMessage{Type: ClusterServerSideEmit, Event: event, Args: args}); err != nil {
 			return err
 		}
 	}
@@ -267,25 +338,34 @@ func (ns *Namespace) ServerSideEmit(ctx context.Context, event string, args ...a
 
 // ServerSideEmitWithAck sends an event to the other servers of the cluster and collects their acknowledgements:
 // the Go form of the reference server's serverSideEmitWithAck(event, ...args). It returns one Args per other
-// server, in the order they arrived, once every other server has answered (as many as Adapter.ServerCount counts,
-// minus this one); each Args holds the one value that server acknowledged with (none if it acknowledged without
-// an argument). With no other server (the in-memory adapter) it returns at once, with no answers.
+// server, in the order they arrived, once every other server has answered (as many as ServerCount counts, minus
+// this one); each Args holds the one value that server acknowledged with (none if it acknowledged without an
+// argument). With no other server it returns at once, with no answers.
 //
-// It waits until ctx ends at most: give ctx a deadline (the Redis adapter gives a ctx without one 5 s, the
-// reference adapter's requestsTimeout). When ctx ends first, the answers received so far are returned with an
-// error wrapping ErrAckTimeout and ctx.Err(). A reserved or empty event name returns ErrReservedEvent or
-// ErrInvalidEvent before anything is sent, as does a cluster adapter's ErrUnsupportedValue for an argument it
-// cannot encode. For a parent namespace, every child namespace sends the event and the answers are put together.
-// Safe for concurrent use.
+// It waits until ctx ends at most, or Config.RequestTimeout when ctx has no deadline. When that ends first, the
+// answers received so far are returned with an error wrapping ErrAckTimeout, ErrRequestTimeout and ctx.Err(). A
+// reserved or empty event name returns ErrReservedEvent or ErrInvalidEvent before anything is sent, as does the
+// Cluster's ErrUnsupportedValue for an argument it cannot encode. For a parent namespace, every child namespace
+// sends the event and the answers are put together. Safe for concurrent use.
 func (ns *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	if err := validateServerEvent(event); err != nil {
 		return nil, err
 	}
 	var out []Args
 	for _, t := range ns.targets() {
-		answers, err := t.adapter.ServerSideEmitWithAck(ctx, event, args)
-		out = append(out, answers...)
+		answers, err := t.ask(ctx, &ClusterMessage{Type: ClusterServerSideEmit, Event: event, Args: args}, ClusterServerSideEmitResponse)
+		for _, r := range answers {
+			a, aerr := argsOf(r.Args...)
+			if aerr != nil {
+				ns.srv.log.Warn("socketio: undecodable server-side acknowledgement", "nsp", t.name, "from", r.From, "err", aerr)
+				continue
+			}
+			out = append(out, a)
+		}
 		if err != nil {
+			if errors.Is(err, ErrRequestTimeout) {
+				err = fmt.Errorf("%w: %w", ErrAckTimeout, err)
+			}
 			return out, fmt.Errorf("socketio: serverSideEmit %q with acknowledgements: %w", event, err)
 		}
 	}
@@ -293,16 +373,3 @@ func (ns *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, ar
 }
 
 func (ns *Namespace) op() *BroadcastOperator { return &BroadcastOperator{ns: ns} }
-
-// ArgsOf encodes values as received arguments, for adapters that receive events decoded from another format.
-func ArgsOf(values ...any) (Args, error) {
-	data, bufs, err := protocol.AppendAckData(nil, values, nil)
-	if err != nil {
-		return Args{}, err
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return Args{}, err
-	}
-	return Args{raw: raw, bufs: bufs}, nil
-}

@@ -21,8 +21,19 @@ type Config struct {
 	// ConnectTimeout closes a connection that has joined no namespace this long after its handshake.
 	// Default 45 s.
 	ConnectTimeout time.Duration
-	// Adapter creates the adapter of each namespace. Default NewInMemoryAdapter.
-	Adapter AdapterFactory
+	// Cluster carries this server's broadcasts, commands and requests to the other servers of its cluster, and
+	// theirs to it (redisadapter.New makes one over Redis). Default nil: the server is alone. The Server closes it
+	// when it closes.
+	Cluster Cluster
+	// RequestTimeout bounds the wait for the other servers' answers to a request (FetchSockets,
+	// ServerSideEmitWithAck) whose context has no deadline: the reference adapters' requestsTimeout. Default 5 s.
+	RequestTimeout time.Duration
+	// ChildNamespaceCleanupDelay is how long a dynamic namespace (OfFunc, OfRegexp) stays once its last socket
+	// has left: then it is removed and releases what it holds (its rooms, its cluster subscriptions), and the
+	// next client asking for it gets a new one, without the handlers that were added to the removed one alone
+	// (those of the parent apply to every child). Default 10 s; negative keeps empty dynamic namespaces for as
+	// long as the server runs, as the reference server does without cleanupEmptyChildNamespaces.
+	ChildNamespaceCleanupDelay time.Duration
 	// MaxPendingEvents bounds, per connection, the received packets waiting for their handlers; a client that
 	// sends more while its handlers are busy is disconnected. Default 1024.
 	MaxPendingEvents int
@@ -48,6 +59,8 @@ type Server struct {
 	cfg    Config
 	engine *engineio.Server
 	log    *slog.Logger
+	ctx    context.Context // ends when Close starts: the answers to other servers stop
+	cancel context.CancelFunc
 
 	mu          sync.RWMutex
 	nsps        map[string]*Namespace
@@ -63,8 +76,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 45 * time.Second
 	}
-	if cfg.Adapter == nil {
-		cfg.Adapter = NewInMemoryAdapter
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.ChildNamespaceCleanupDelay == 0 {
+		cfg.ChildNamespaceCleanupDelay = 10 * time.Second
 	}
 	if cfg.MaxPendingEvents == 0 {
 		cfg.MaxPendingEvents = 1024
@@ -75,10 +91,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Engine.Logger == nil {
 		cfg.Engine.Logger = cfg.Logger
 	}
-	if cfg.ConnectTimeout < 0 || cfg.MaxPendingEvents < 0 {
-		return nil, fmt.Errorf("%w: negative ConnectTimeout or MaxPendingEvents", engineio.ErrConfig)
+	if cfg.ConnectTimeout < 0 || cfg.MaxPendingEvents < 0 || cfg.RequestTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative ConnectTimeout, MaxPendingEvents or RequestTimeout", engineio.ErrConfig)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, nsps: make(map[string]*Namespace)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	eng, err := engineio.NewServer(cfg.Engine, (*engineHandler)(s))
 	if err != nil {
 		return nil, err
@@ -158,13 +175,22 @@ func (s *Server) ServerSideEmitWithAck(ctx context.Context, event string, args .
 	return s.Of("/").ServerSideEmitWithAck(ctx, event, args...)
 }
 
-// Close disconnects every client (reason ReasonServerShuttingDown), closes the adapters and waits, until ctx is
-// done, for the goroutines of the server and its handlers to return. The http.Server serving it should be shut
-// down too.
+// Close disconnects every client (reason ReasonServerShuttingDown), waits, until ctx is done, for the goroutines
+// of the server and its handlers to return, then closes the cluster links of the namespaces and the Cluster. The
+// http.Server serving it should be shut down too.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
+	for _, ns := range s.nsps {
+		ns.mu.Lock()
+		if ns.cleanup != nil {
+			ns.cleanup.Stop()
+			ns.cleanup = nil
+		}
+		ns.mu.Unlock()
+	}
 	s.mu.Unlock()
+	s.cancel()
 	err := s.engine.Close(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -179,13 +205,38 @@ func (s *Server) Close(ctx context.Context) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, ns := range s.nsps {
-		err = errors.Join(err, ns.adapter.Close())
+		if ns.link != nil {
+			err = errors.Join(err, ns.link.Close())
+		}
+	}
+	if s.cfg.Cluster != nil {
+		err = errors.Join(err, s.cfg.Cluster.Close())
 	}
 	return err
 }
 
-// namespace finds or, for a dynamic name, creates the namespace a client asks for; nil if none.
+// goTracked runs fn on a goroutine that Close waits for.
+func (s *Server) goTracked(fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+}
+
+// namespace finds or, for a dynamic name, creates the namespace a client asks for, reserved until the caller
+// calls its joined method; nil if none.
 func (s *Server) namespace(ctx context.Context, name string, auth json.RawMessage) *Namespace {
+	for {
+		ns := s.lookup(ctx, name, auth)
+		if ns == nil || ns.reserve() {
+			return ns
+		}
+		// Removed as empty between the lookup and the reservation: ask again.
+	}
+}
+
+func (s *Server) lookup(ctx context.Context, name string, auth json.RawMessage) *Namespace {
 	s.mu.RLock()
 	ns := s.nsps[name]
 	parents := s.parents

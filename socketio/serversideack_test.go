@@ -14,58 +14,9 @@ import (
 	"github.com/sioredis/sioredis/internal/leakcheck"
 )
 
-// linkedAdapter plays a cluster in memory: ServerSideEmitWithAck hands the event to the namespaces of peers (the
-// other servers), each on a goroutine of its own as a cluster adapter's subscriber would, and collects one answer
-// from each until ctx ends.
-type linkedAdapter struct {
-	*InMemoryAdapter
-	peers func() []*Namespace
-}
-
-func (a *linkedAdapter) ServerCount(ctx context.Context) (int, error) { return 1 + len(a.peers()), nil }
-
-func (a *linkedAdapter) ServerSideEmitWithAck(ctx context.Context, event string, args []any) ([]Args, error) {
-	peers := a.peers()
-	sargs, err := ArgsOf(args...)
-	if err != nil {
-		return nil, err
-	}
-	ch := make(chan Args, len(peers))
-	var wg sync.WaitGroup
-	for _, p := range peers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.HandleServerSideEmitWithAck(ctx, event, sargs, func(vals ...any) error {
-				first := vals
-				if len(first) > 1 {
-					first = first[:1]
-				}
-				reply, err := ArgsOf(first...)
-				if err != nil {
-					return err
-				}
-				ch <- reply
-				return nil
-			})
-		}()
-	}
-	defer wg.Wait()
-	var out []Args
-	for len(out) < len(peers) {
-		select {
-		case r := <-ch:
-			out = append(out, r)
-		case <-ctx.Done():
-			return out, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
-		}
-	}
-	return out, nil
-}
-
-func newServerForTest(t *testing.T, adapter AdapterFactory) *Server {
+func newServerForTest(t *testing.T, cluster Cluster) *Server {
 	t.Helper()
-	srv, err := NewServer(Config{Adapter: adapter})
+	srv, err := NewServer(Config{Cluster: cluster})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,13 +81,13 @@ func TestHandleServerSideEmitWithAck(t *testing.T) {
 			errs = append(errs, ack("late"))
 		}
 	})
-	args, err := ArgsOf("hi")
+	args, err := argsOf("hi")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sent [][]any
-	ns.HandleServerSideEmitWithAck(context.Background(), "ev", args, func(vals ...any) error {
-		if _, err := ArgsOf(vals...); err != nil {
+	ns.runServerSideHandlers(context.Background(), "ev", args, func(vals ...any) error {
+		if _, err := argsOf(vals...); err != nil {
 			return err
 		}
 		sent = append(sent, vals)
@@ -152,37 +103,24 @@ func TestHandleServerSideEmitWithAck(t *testing.T) {
 		t.Errorf("ack errors %v, want [unsupported value, nil, ErrAckTwice]", errs)
 	}
 	order = order[:0]
-	ns.HandleServerSideEmit(context.Background(), "ev", args)
+	ns.runServerSideHandlers(context.Background(), "ev", args, nil)
 	if got := strings.Join(order, " "); got != "plain first(ack=false) parent(ack=false)" {
 		t.Errorf("without acknowledgement, handlers ran as %q", got)
 	}
 }
 
-// TestServerSideEmitWithAckAcrossServers: three servers linked in memory; the sender gets one answer per other
+// TestServerSideEmitWithAckAcrossServers: three servers of one in-process cluster; the sender gets one answer per other
 // server, its ctx bounds the wait (ErrAckTimeout with the answers so far), and an ack given after the handler
 // returned, from another goroutine, counts.
 func TestServerSideEmitWithAckAcrossServers(t *testing.T) {
 	t.Cleanup(leakcheck.Check(t))
 	var mu sync.Mutex
 	var roots []*Namespace
-	factory := func(ns *Namespace) Adapter {
-		self := ns
-		return &linkedAdapter{InMemoryAdapter: NewInMemoryAdapter(ns).(*InMemoryAdapter), peers: func() []*Namespace {
-			mu.Lock()
-			defer mu.Unlock()
-			var out []*Namespace
-			for _, r := range roots {
-				if r != self {
-					out = append(out, r)
-				}
-			}
-			return out
-		}}
-	}
+	hub := &memHub{}
 	var late sync.WaitGroup
 	defer late.Wait()
 	for i := range 3 {
-		srv := newServerForTest(t, factory)
+		srv := newServerForTest(t, hub.node())
 		root := srv.Of("/")
 		name := fmt.Sprintf("s%d", i)
 		root.OnServerSideEmitWithAck(func(ctx context.Context, event string, args Args, ack AckFunc) {

@@ -228,12 +228,6 @@ func (s *Socket) send(volatile bool, msgs []engineio.Message) error {
 	}
 }
 
-// SendMessages queues encoded messages (a packet and its attachments, from Packet.Messages) for the client.
-// Adapters use it to deliver broadcasts; a disconnected socket ignores it.
-func (s *Socket) SendMessages(volatile bool, msgs ...engineio.Message) {
-	_ = s.send(volatile, msgs)
-}
-
 // EmitWithAck sends an event and waits for the client's acknowledgement, until ctx ends (the error then wraps
 // ErrAckTimeout and ctx.Err()) or the socket disconnects (ErrDisconnected).
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
@@ -265,18 +259,17 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	}
 }
 
-// SendWithAck queues the event p for the client with an acknowledgement id of this socket's own (from the
+// sendWithAck queues the event p for the client with an acknowledgement id of this socket's own (from the
 // sequence EmitWithAck uses) and returns at once; ack is called at most once, with the client's acknowledgement,
 // on the goroutine reading the client's packets, so it must not block. The registration is dropped when ctx ends
-// (ack is then no longer called); a socket that disconnects never calls ack. p.Nsp must be the socket's
-// namespace. Adapters use it to deliver Adapter.BroadcastWithAck. It returns ErrDisconnected,
-// engineio.ErrDropped for a volatile packet the client was not ready to receive (ack will not be called),
-// ctx.Err(), or the encoding errors of Emit.
-func (s *Socket) SendWithAck(ctx context.Context, p *Packet, volatile bool, ack func(Args)) error {
+// (ack is then no longer called); a socket that disconnects never calls ack. p's namespace is the socket's. It
+// returns ErrDisconnected, engineio.ErrDropped for a volatile packet the client was not ready to receive (ack will
+// not be called), ctx.Err(), or the encoding errors of Emit.
+func (s *Socket) sendWithAck(ctx context.Context, p *eventPacket, volatile bool, ack func(Args)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	msgs, err := p.Messages()
+	msgs, err := p.messages()
 	if err != nil {
 		return err
 	}
@@ -292,7 +285,7 @@ func (s *Socket) SendWithAck(ctx context.Context, p *Packet, volatile bool, ack 
 	}
 	f := context.AfterFunc(ctx, func() { s.forgetAck(id) })
 	stop.Store(&f)
-	if err := s.client.conn.Send(volatile, withAckID(msgs, p.Nsp, id)...); err != nil {
+	if err := s.client.conn.Send(volatile, withAckID(msgs, p.nsp, id)...); err != nil {
 		f()
 		s.forgetAck(id)
 		if errors.Is(err, engineio.ErrClosed) {
@@ -383,19 +376,19 @@ func (s *Socket) dispatch(event string, args Args, id int64) {
 // Join adds the socket to rooms.
 func (s *Socket) Join(rooms ...string) {
 	if len(rooms) > 0 && s.Connected() {
-		s.ns.adapter.AddAll(s.id, rooms)
+		s.ns.rooms.add(s.id, rooms)
 	}
 }
 
 // Leave removes the socket from rooms.
 func (s *Socket) Leave(rooms ...string) {
 	for _, r := range rooms {
-		s.ns.adapter.Del(s.id, r)
+		s.ns.rooms.del(s.id, r)
 	}
 }
 
 // Rooms returns the rooms of the socket, its own id included.
-func (s *Socket) Rooms() []string { return s.ns.adapter.SocketRooms(s.id) }
+func (s *Socket) Rooms() []string { return s.ns.rooms.socketRooms(s.id) }
 
 // To returns a broadcast to the sockets in rooms, this socket excepted.
 func (s *Socket) To(rooms ...string) *BroadcastOperator {
@@ -436,7 +429,7 @@ func (s *Socket) onclose(reason DisconnectReason) {
 	for _, h := range disconnecting {
 		h(s.ctx, reason)
 	}
-	s.ns.adapter.DelAll(s.id)
+	s.ns.rooms.delAll(s.id)
 	s.ns.remove(s)
 	s.client.remove(s)
 	s.cancel()
@@ -445,9 +438,9 @@ func (s *Socket) onclose(reason DisconnectReason) {
 	}
 }
 
-// remote returns the description FetchSockets gives of a local socket.
-func (s *Socket) remote() RemoteSocket {
-	return RemoteSocket{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data(), ns: s.ns}
+// info returns the description FetchSockets gives of a local socket.
+func (s *Socket) info() SocketInfo {
+	return SocketInfo{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data()}
 }
 
 // Handle sets a typed handler: the event's first argument is decoded into a T. A client sending an argument that

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/internal/testenv"
-	"github.com/sioredis/sioredis/redisadapter"
 )
 
 // chatPage is the chat page open in a Chromium tab.
@@ -142,7 +141,7 @@ func TestPageInChromium(t *testing.T) {
 		rdb := rs.Client(t)
 		node := testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Classic, RedisAddrs: []string{rs.Addr()}})
 		app := startApp(t, Config{Store: openTestStore(t), Redis: rdb, PublishWait: 300 * time.Millisecond})
-		if err := redisadapter.WaitReady(ctx, app.IO().Of("/")); err != nil {
+		if err := app.ClusterReady(ctx); err != nil {
 			t.Fatal(err)
 		}
 		clients := testenv.StartClients(t, 4, []testenv.ClientSpec{node.Client("node", "/", "room_777")})

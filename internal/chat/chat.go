@@ -59,11 +59,12 @@ type Config struct {
 // App is the chat: an http.Handler for the page, the API and Socket.IO, and the relay that publishes saved
 // messages while Run runs. Safe for concurrent use.
 type App struct {
-	cfg   Config
-	io    *socketio.Server
-	nsp   *socketio.Namespace
-	relay *relay
-	mux   *http.ServeMux
+	cfg     Config
+	io      *socketio.Server
+	cluster *redisadapter.Adapter // nil alone
+	nsp     *socketio.Namespace
+	relay   *relay
+	mux     *http.ServeMux
 }
 
 // New returns an App. It checks the configuration; with Redis, the server's adapter starts subscribing (Run's
@@ -103,19 +104,24 @@ func New(cfg Config) (*App, error) {
 	}
 
 	var em *emitter.Emitter
+	var cluster *redisadapter.Adapter
 	ioCfg := socketio.Config{Logger: cfg.Logger}
 	if cfg.Redis != nil { // the emitter first: once created, the server's adapter runs until the server is closed
 		var err error
 		if em, err = emitter.New(cfg.Redis, emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger)); err != nil {
 			return nil, fmt.Errorf("chat: %w", err)
 		}
-		ioCfg.Adapter = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger})
+		cluster = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger})
+		ioCfg.Cluster = cluster
 	}
 	srv, err := socketio.NewServer(ioCfg)
 	if err != nil {
+		if cluster != nil {
+			_ = cluster.Close()
+		}
 		return nil, err
 	}
-	a := &App{cfg: cfg, io: srv, nsp: srv.Of(nsp), mux: http.NewServeMux()}
+	a := &App{cfg: cfg, io: srv, cluster: cluster, nsp: srv.Of(nsp), mux: http.NewServeMux()}
 	var pub Publisher = serverPublisher{ns: a.nsp, event: cfg.Event}
 	if em != nil {
 		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
@@ -128,6 +134,15 @@ func New(cfg Config) (*App, error) {
 
 // IO returns the App's Socket.IO server.
 func (a *App) IO() *socketio.Server { return a.io }
+
+// ClusterReady waits until the App's server has subscribed to the cluster's channels in Redis (at once when it
+// runs alone), or until ctx ends.
+func (a *App) ClusterReady(ctx context.Context) error {
+	if a.cluster == nil {
+		return nil
+	}
+	return a.cluster.WaitReady(ctx)
+}
 
 // ServeHTTP serves the page, the API and Socket.IO.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }

@@ -13,7 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/internal/testenv"
-	"github.com/sioredis/sioredis/redisadapter"
 	"github.com/sioredis/sioredis/socketio"
 )
 
@@ -121,7 +120,7 @@ func TestCluster(t *testing.T) {
 	joinedAnswer(app.App)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := redisadapter.WaitReady(ctx, app.IO().Of("/")); err != nil {
+	if err := app.ClusterReady(ctx); err != nil {
 		t.Fatal(err)
 	}
 	clients := testenv.StartClients(t, 4, []testenv.ClientSpec{

@@ -1,0 +1,187 @@
+package socketio
+
+import (
+	"slices"
+	"sync"
+)
+
+// roomIndex is the rooms of one namespace's local sockets: which sockets each room holds, and which rooms each
+// socket is in (its own id among them). Safe for concurrent use; it calls nothing while its lock is held.
+type roomIndex struct {
+	mu    sync.RWMutex
+	rooms map[string]members  // room -> socket ids
+	sids  map[string][]string // socket id -> rooms
+}
+
+func newRoomIndex() *roomIndex {
+	return &roomIndex{rooms: make(map[string]members), sids: make(map[string][]string)}
+}
+
+// members is the set of the socket ids in a room: one id inline (most rooms are a socket's own room), a map
+// beyond one.
+type members struct {
+	one  string
+	many map[string]struct{}
+}
+
+func (m *members) has(id string) bool {
+	if m.many != nil {
+		_, ok := m.many[id]
+		return ok
+	}
+	return m.one == id && id != ""
+}
+
+func (m *members) add(id string) {
+	switch {
+	case m.many != nil:
+		m.many[id] = struct{}{}
+	case m.one == "" || m.one == id:
+		m.one = id
+	default:
+		m.many = map[string]struct{}{m.one: {}, id: {}}
+		m.one = ""
+	}
+}
+
+func (m *members) del(id string) {
+	if m.many == nil {
+		if m.one == id {
+			m.one = ""
+		}
+		return
+	}
+	delete(m.many, id)
+	if len(m.many) == 1 {
+		for last := range m.many {
+			m.one = last
+		}
+		m.many = nil
+	}
+}
+
+func (m *members) empty() bool { return m.many == nil && m.one == "" }
+
+// each calls fn for each id.
+func (m *members) each(fn func(id string)) {
+	if m.many == nil {
+		if m.one != "" {
+			fn(m.one)
+		}
+		return
+	}
+	for id := range m.many {
+		fn(id)
+	}
+}
+
+// add adds the socket id to rooms.
+func (a *roomIndex) add(id string, rooms []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	mine := a.sids[id]
+	for _, r := range rooms {
+		if !slices.Contains(mine, r) {
+			mine = append(mine, r)
+		}
+		m := a.rooms[r]
+		m.add(id)
+		a.rooms[r] = m
+	}
+	a.sids[id] = mine
+}
+
+// del removes the socket id from room.
+func (a *roomIndex) del(id, room string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if mine, ok := a.sids[id]; ok {
+		if i := slices.Index(mine, room); i >= 0 {
+			a.sids[id] = slices.Delete(mine, i, i+1)
+		}
+	}
+	a.delMemberLocked(id, room)
+}
+
+func (a *roomIndex) delMemberLocked(id, room string) {
+	if m, ok := a.rooms[room]; ok {
+		m.del(id)
+		if m.empty() {
+			delete(a.rooms, room)
+		} else {
+			a.rooms[room] = m
+		}
+	}
+}
+
+// delAll removes the socket id from all its rooms.
+func (a *roomIndex) delAll(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range a.sids[id] {
+		a.delMemberLocked(id, r)
+	}
+	delete(a.sids, id)
+}
+
+// socketRooms returns the rooms of the socket id.
+func (a *roomIndex) socketRooms(id string) []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return slices.Clone(a.sids[id])
+}
+
+// has reports whether room holds at least one socket.
+func (a *roomIndex) has(room string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	_, ok := a.rooms[room]
+	return ok
+}
+
+// all returns the rooms that have at least one socket.
+func (a *roomIndex) all() []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]string, 0, len(a.rooms))
+	for r := range a.rooms {
+		out = append(out, r)
+	}
+	return out
+}
+
+// match returns the ids of the sockets in any of rooms (all when rooms is empty) and in none of except.
+func (a *roomIndex) match(rooms, except []string) []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	excluded := func(id string) bool {
+		for _, r := range except {
+			if m := a.rooms[r]; m.has(id) {
+				return true
+			}
+		}
+		return false
+	}
+	var ids []string
+	if len(rooms) == 0 {
+		ids = make([]string, 0, len(a.sids))
+		for id := range a.sids {
+			if !excluded(id) {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	seen := make(map[string]struct{})
+	for _, r := range rooms {
+		m := a.rooms[r]
+		m.each(func(id string) {
+			if _, dup := seen[id]; dup || excluded(id) {
+				return
+			}
+			seen[id] = struct{}{}
+			ids = append(ids, id)
+		})
+	}
+	return ids
+}
