@@ -170,6 +170,26 @@ func TestMixedCluster(t *testing.T) {
 	clients.AssertNoEvent(t, "g1", "from-emitter")
 	clients.AssertNoEvent(t, "n2", "from-go")
 
+	// A broadcast published on a room's channel is delivered only by the servers that have that room (Node's
+	// adapter drops it otherwise), whatever its opts.rooms say: on the channel of "nobody", nothing arrives; on
+	// the channel of r1, which both servers have, room r2 gets it on both.
+	for _, channelRoom := range []string{"nobody", "r1"} {
+		body, err := protocol.AppendClassicBroadcast(nil, "emitter",
+			&protocol.Op{Kind: protocol.OpBroadcast, Nsp: "/", Rooms: []string{"r2"}, Event: "via-" + channelRoom}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.Publish(ctx, "socket.io#/#"+channelRoom+"#", body).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []string{"g2", "n2"} {
+		if _, err := clients.WaitEvent(ctx, c, testenv.EventNamed("via-r1")); err != nil {
+			t.Fatalf("%s: broadcast on r1's channel: %v", c, err)
+		}
+		clients.AssertNoEvent(t, c, "via-nobody")
+	}
+
 	// socketsJoin from the Go server acts on the Node server's sockets too.
 	if err := root.In("r1").SocketsJoin(ctx, "r3"); err != nil {
 		t.Fatal(err)
