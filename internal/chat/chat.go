@@ -52,6 +52,10 @@ type Config struct {
 	// PublishWait is how long a POST waits for its message to be published before it answers 202 Accepted
 	// instead of 201 Created; default 2 s.
 	PublishWait time.Duration
+	// ClusterWait bounds how long, with Redis, the relay waits for the cluster's server count to come back to
+	// what it was (after a Redis outage, until every server has resubscribed) before it publishes anyway; default
+	// 10 s.
+	ClusterWait time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -127,6 +131,12 @@ func New(cfg Config) (*App, error) {
 		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
 	}
 	a.relay = newRelay(cfg.Store, pub, cfg.Logger)
+	if cluster != nil {
+		if cfg.ClusterWait <= 0 {
+			cfg.ClusterWait = 10 * time.Second
+		}
+		a.relay.gate = &clusterGate{count: a.nsp.ServerCount, maxWait: cfg.ClusterWait, poll: 50 * time.Millisecond, log: cfg.Logger}
+	}
 	a.nsp.OnConnection(a.onConnection)
 	a.routes()
 	return a, nil
@@ -155,6 +165,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.relay.run(relayCtx) })
+	wg.Go(func() { a.resyncAfterGaps(relayCtx) })
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -176,6 +187,24 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	return err
+}
+
+// resyncAfterGaps tells the App's clients to reload their room's history (event "resync") each time the App's
+// server subscribes again after losing Redis: what was published meanwhile did not reach it.
+func (a *App) resyncAfterGaps(ctx context.Context) {
+	if a.cluster == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.cluster.Reconnected():
+			if err := a.nsp.Local().Emit(ctx, "resync"); err != nil {
+				a.cfg.Logger.Warn("chat: resync", "err", err)
+			}
+		}
+	}
 }
 
 // onConnection lets a socket join the rooms named in its handshake query (room=… or rooms=a,b) and then join

@@ -60,6 +60,7 @@ type relay struct {
 	store *Store
 	pub   Publisher
 	log   *slog.Logger
+	gate  *clusterGate // nil alone
 
 	batch      int
 	minBackoff time.Duration
@@ -135,6 +136,9 @@ func (r *relay) drain(ctx context.Context) bool {
 		if len(msgs) == 0 {
 			r.setFailure(nil)
 			return true
+		}
+		if r.gate != nil {
+			r.gate.wait(ctx)
 		}
 		var published, rejected []int64
 		var failed error
@@ -233,4 +237,48 @@ func (r *relay) wait(ctx context.Context, seq int64) int {
 			return statePending
 		}
 	}
+}
+
+// clusterGate holds the relay back while the cluster is not all there: pub/sub keeps nothing, so a message
+// published while servers are still resubscribing after a Redis outage never reaches their clients, and Redis
+// accepts it all the same. Before each batch, the gate compares the server count (PUBSUB NUMSUB of the
+// namespace's request channel, which counts this process's own server once its adapter has resubscribed) with
+// the count last seen healthy, and waits for it to come back, for maxWait at most: then it publishes anyway, logs
+// it, and takes the new count as the cluster's (a server may have left for good).
+type clusterGate struct {
+	count   func(ctx context.Context) (int, error)
+	maxWait time.Duration
+	poll    time.Duration
+	log     *slog.Logger
+
+	expected int // the relay's goroutine only
+}
+
+func (g *clusterGate) wait(ctx context.Context) {
+	n, err := g.count(ctx)
+	if err != nil {
+		return // the publish fails too, and is retried
+	}
+	if n >= g.expected {
+		g.expected = n
+		return
+	}
+	start := time.Now()
+	for n < g.expected && time.Since(start) < g.maxWait {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(g.poll):
+		}
+		if c, err := g.count(ctx); err == nil {
+			n = c
+		}
+	}
+	if n < g.expected {
+		g.log.Warn("chat: publishing with fewer servers subscribed than before", "servers", n, "before", g.expected,
+			"waited", time.Since(start).Round(time.Millisecond))
+	} else {
+		g.log.Info("chat: the cluster is back; publishing", "servers", n, "waited", time.Since(start).Round(time.Millisecond))
+	}
+	g.expected = n
 }
