@@ -7,17 +7,21 @@
 // attachments ([]byte values). Sockets join rooms; broadcasts (Namespace.To, Socket.To, Except, Volatile; with
 // acknowledgements collected from every client by BroadcastOperator.EmitWithAck) and
 // cluster commands (FetchSockets, SocketsJoin, SocketsLeave, DisconnectSockets, ServerSideEmit, and
-// ServerSideEmitWithAck, answered by the other servers' OnServerSideEmitWithAck handlers) go through the
-// namespace's Adapter: in memory by default, or a cluster adapter plugged in with Config.Adapter.
+// ServerSideEmitWithAck, answered by the other servers' OnServerSideEmitWithAck handlers) reach the server's own
+// sockets and, with a Config.Cluster (package redisadapter has one over Redis), every other server of the cluster.
+// The Server keeps the rooms, delivers and collects the answers; a Cluster only carries messages (see Cluster).
 //
 // # Concurrency
 //
-// Server, Namespace, Socket, BroadcastOperator and the in-memory adapter are safe for concurrent use. The event
+// Server, Namespace, Socket and BroadcastOperator are safe for concurrent use. The event
 // handlers of one client run one at a time, in the order the client sent the events, on a goroutine that exists
 // while there is work; a handler may block (on EmitWithAck, say) without stopping the reading of the client's
 // packets. Emits never wait for the network: they queue packets for the connection's single writer, and a client
 // too slow to drain its bounded queue is disconnected (volatile packets are dropped first). The server-side
-// handlers (OnServerSideEmit, OnServerSideEmitWithAck) run one at a time on the goroutine of the adapter that
+// handlers (OnServerSideEmit, OnServerSideEmitWithAck) run one at a time on the goroutine of the Cluster that
 // received the event; their AckFunc may be called later, from any goroutine. Server.Close waits for every
 // goroutine the server started.
+//
+// Lock order, where locks nest: Server.mu, then the Namespace.mu of a parent, then that of a child. The room index
+// and the request table of a namespace take their own lock and call nothing while holding it.
 package socketio
