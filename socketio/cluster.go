@@ -47,6 +47,17 @@ type ClusterLink interface {
 	Close() error
 }
 
+// RoomObserver is implemented by the ClusterLinks that must know which rooms this server has (the sharded
+// format's dynamic subscription modes subscribe to the channel of each room). The Server calls RoomCreated when a
+// room gets its first local socket (a socket's own room included) and RoomDeleted when it loses its last, in that
+// order for each room, with the namespace's room lock held: the methods must not block and must not call the
+// Server, its namespaces or its sockets (they record, and act on another goroutine). Before Open returns, the
+// namespace has no room.
+type RoomObserver interface {
+	RoomCreated(room string)
+	RoomDeleted(room string)
+}
+
 // ClusterHandler receives the messages other servers sent to one namespace. socketio implements it.
 type ClusterHandler interface {
 	HandleClusterMessage(m *ClusterMessage)

@@ -126,3 +126,24 @@ func (l *memLink) Close() error {
 	<-l.done
 	return nil
 }
+
+// roomLog is a ClusterLink that records the RoomObserver calls.
+type roomLog struct {
+	ClusterLink
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *roomLog) RoomCreated(room string) { r.mu.Lock(); r.events = append(r.events, "+"+room); r.mu.Unlock() }
+func (r *roomLog) RoomDeleted(room string) { r.mu.Lock(); r.events = append(r.events, "-"+room); r.mu.Unlock() }
+
+type roomLogCluster struct {
+	*memNode
+	links map[string]*roomLog
+}
+
+func (c *roomLogCluster) Open(nsp string, h ClusterHandler) ClusterLink {
+	l := &roomLog{ClusterLink: c.memNode.Open(nsp, h)}
+	c.links[nsp] = l
+	return l
+}

@@ -57,6 +57,7 @@ func newNamespace(s *Server, name string, match NamespaceMatcher) *Namespace {
 		ns.rooms = newRoomIndex()
 		if s.cfg.Cluster != nil {
 			ns.link = s.cfg.Cluster.Open(name, (*clusterHandler)(ns))
+			ns.rooms.observer, _ = ns.link.(RoomObserver)
 		}
 	}
 	return ns

@@ -8,6 +8,8 @@ import (
 // roomIndex is the rooms of one namespace's local sockets: which sockets each room holds, and which rooms each
 // socket is in (its own id among them). Safe for concurrent use; it calls nothing while its lock is held.
 type roomIndex struct {
+	observer RoomObserver // nil unless the namespace's ClusterLink is one
+
 	mu    sync.RWMutex
 	rooms map[string]members  // room -> socket ids
 	sids  map[string][]string // socket id -> rooms
@@ -84,9 +86,12 @@ func (a *roomIndex) add(id string, rooms []string) {
 		if !slices.Contains(mine, r) {
 			mine = append(mine, r)
 		}
-		m := a.rooms[r]
+		m, existed := a.rooms[r]
 		m.add(id)
 		a.rooms[r] = m
+		if !existed && a.observer != nil {
+			a.observer.RoomCreated(r)
+		}
 	}
 	a.sids[id] = mine
 }
@@ -108,6 +113,9 @@ func (a *roomIndex) delMemberLocked(id, room string) {
 		m.del(id)
 		if m.empty() {
 			delete(a.rooms, room)
+			if a.observer != nil {
+				a.observer.RoomDeleted(room)
+			}
 		} else {
 			a.rooms[room] = m
 		}
