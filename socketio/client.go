@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/randid"
 )
 
 // client is one Engine.IO connection and the sockets it has opened in namespaces. Its packets are read by the
@@ -208,11 +209,26 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 	}
 	defer ns.joined()
 	s := newSocket(ns, cl, auth, ctx, cancel)
-	for _, mw := range ns.allMiddlewares() {
-		if err := mw(ctx, s); err != nil {
-			cancel()
-			cl.sendConnectError(name, err)
-			return
+	var restored session
+	var lastOffset string
+	if ns.recovery != nil {
+		if pid, offset, ok := recoveryAuth(auth); ok {
+			restored, s.recovered = ns.recovery.take(pid, offset)
+			if s.recovered {
+				s.id, s.pid, lastOffset = restored.sid, pid, offset
+			}
+		}
+		if !s.recovered {
+			s.pid = randid.New()
+		}
+	}
+	if !s.recovered || cl.srv.cfg.ConnectionStateRecovery.RunMiddlewares {
+		for _, mw := range ns.allMiddlewares() {
+			if err := mw(ctx, s); err != nil {
+				cancel()
+				cl.sendConnectError(name, err)
+				return
+			}
 		}
 	}
 	cl.mu.Lock()
@@ -227,10 +243,30 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		cl.connectTimer = nil
 	}
 	cl.mu.Unlock()
+	if ns.recovery != nil {
+		// No broadcast between the socket joining its rooms and the replay of what it missed.
+		ns.deliverMu.Lock()
+	}
 	ns.add(s)
 	s.Join(s.id)
-	data, _ := json.Marshal(map[string]string{"sid": s.id})
+	reply := map[string]string{"sid": s.id}
+	if s.pid != "" {
+		reply["pid"] = s.pid
+	}
+	if s.recovered {
+		s.Join(restored.rooms...)
+		s.SetData(restored.data)
+	}
+	data, _ := json.Marshal(reply)
 	_ = cl.conn.Send(false, encodePacket(PacketConnect, name, -1, data, nil)...)
+	if s.recovered {
+		if missed := ns.recovery.missedSince(lastOffset, restored.rooms); len(missed) > 0 {
+			_ = cl.conn.Send(false, missed...)
+		}
+	}
+	if ns.recovery != nil {
+		ns.deliverMu.Unlock()
+	}
 	for _, h := range ns.connectionHandlers() {
 		h(ctx, s)
 	}

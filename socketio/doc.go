@@ -22,6 +22,9 @@
 // received the event; their AckFunc may be called later, from any goroutine. Server.Close waits for every
 // goroutine the server started.
 //
-// Lock order, where locks nest: Server.mu, then the Namespace.mu of a parent, then that of a child. The room index
-// and the request table of a namespace take their own lock and call nothing while holding it.
+// Lock order, where locks nest: Server.mu, then the Namespace.mu of a parent, then that of a child. With connection
+// state recovery, a namespace's deliverMu comes before its recovery store, its room index, its Namespace.mu and
+// the connections' queues (it orders the kept packets as they were delivered). The room index and the request
+// table of a namespace take their own lock and call nothing while holding it (but a RoomObserver, which only
+// records).
 package socketio

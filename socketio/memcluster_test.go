@@ -134,8 +134,16 @@ type roomLog struct {
 	events []string
 }
 
-func (r *roomLog) RoomCreated(room string) { r.mu.Lock(); r.events = append(r.events, "+"+room); r.mu.Unlock() }
-func (r *roomLog) RoomDeleted(room string) { r.mu.Lock(); r.events = append(r.events, "-"+room); r.mu.Unlock() }
+func (r *roomLog) RoomCreated(room string) {
+	r.mu.Lock()
+	r.events = append(r.events, "+"+room)
+	r.mu.Unlock()
+}
+func (r *roomLog) RoomDeleted(room string) {
+	r.mu.Lock()
+	r.events = append(r.events, "-"+room)
+	r.mu.Unlock()
+}
 
 type roomLogCluster struct {
 	*memNode

@@ -13,12 +13,16 @@ import (
 // connection handlers, rooms and adapter. A parent namespace, from Server.OfFunc or Server.OfRegexp, stands for
 // the dynamic namespaces it creates. Safe for concurrent use.
 type Namespace struct {
-	srv    *Server
-	name   string
-	rooms  *roomIndex       // nil for a parent
-	link   ClusterLink      // nil for a parent, and without a Config.Cluster
-	match  NamespaceMatcher // parents only
-	parent *Namespace
+	srv   *Server
+	name  string
+	rooms *roomIndex // nil for a parent
+	// recovery keeps sessions and packets with Config.ConnectionStateRecovery (nil otherwise, and for a parent);
+	// deliverMu then makes the order of the stored packets that of their delivery.
+	recovery  *recovery
+	deliverMu sync.Mutex
+	link      ClusterLink      // nil for a parent, and without a Config.Cluster
+	match     NamespaceMatcher // parents only
+	parent    *Namespace
 
 	mu               sync.RWMutex
 	sockets          map[string]*Socket
@@ -55,6 +59,9 @@ func newNamespace(s *Server, name string, match NamespaceMatcher) *Namespace {
 	ns := &Namespace{srv: s, name: name, match: match, sockets: make(map[string]*Socket)}
 	if match == nil {
 		ns.rooms = newRoomIndex()
+		if rc := s.cfg.ConnectionStateRecovery; rc != nil {
+			ns.recovery = newRecovery(*rc)
+		}
 		if s.cfg.Cluster != nil {
 			ns.link = s.cfg.Cluster.Open(name, (*clusterHandler)(ns))
 			ns.rooms.observer, _ = ns.link.(RoomObserver)

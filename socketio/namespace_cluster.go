@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
@@ -28,14 +29,30 @@ func (ns *Namespace) selected(rooms, except []string) []*Socket {
 	return out
 }
 
-// deliver queues p for the local sockets of the selection.
+// deliver queues p for the local sockets of the selection. With connection state recovery, a packet that is not
+// volatile gets an offset as its last argument and is kept for the sockets that will recover.
 func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bool) error {
-	msgs, err := p.messages()
+	if ns.recovery == nil || volatile {
+		msgs, err := p.messages()
+		if err != nil {
+			return err
+		}
+		for _, s := range ns.selected(rooms, except) {
+			_ = s.send(volatile, msgs)
+		}
+		return nil
+	}
+	ns.deliverMu.Lock()
+	defer ns.deliverMu.Unlock()
+	offset := ns.recovery.nextOffset()
+	withOffset := newEventPacket(ns.name, p.event, append(slices.Clip(p.args), offset))
+	msgs, err := withOffset.messages()
 	if err != nil {
 		return err
 	}
+	ns.recovery.store(offset, rooms, except, msgs)
 	for _, s := range ns.selected(rooms, except) {
-		_ = s.send(volatile, msgs)
+		_ = s.send(false, msgs)
 	}
 	return nil
 }

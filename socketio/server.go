@@ -34,6 +34,9 @@ type Config struct {
 	// (those of the parent apply to every child). Default 10 s; negative keeps empty dynamic namespaces for as
 	// long as the server runs, as the reference server does without cleanupEmptyChildNamespaces.
 	ChildNamespaceCleanupDelay time.Duration
+	// ConnectionStateRecovery, when not nil, turns on connection state recovery (see RecoveryConfig). Default nil:
+	// off, as in the reference server.
+	ConnectionStateRecovery *RecoveryConfig
 	// MaxPendingEvents bounds, per connection, the received packets waiting for their handlers; a client that
 	// sends more while its handlers are busy is disconnected. Default 1024.
 	MaxPendingEvents int
@@ -78,6 +81,19 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 5 * time.Second
+	}
+	if rc := cfg.ConnectionStateRecovery; rc != nil {
+		c := *rc // the caller's value is not modified
+		if c.MaxDisconnectionDuration == 0 {
+			c.MaxDisconnectionDuration = 2 * time.Minute
+		}
+		if c.MaxPackets == 0 {
+			c.MaxPackets = 10000
+		}
+		if c.MaxDisconnectionDuration < 0 || c.MaxPackets < 0 {
+			return nil, fmt.Errorf("%w: negative ConnectionStateRecovery field", engineio.ErrConfig)
+		}
+		cfg.ConnectionStateRecovery = &c
 	}
 	if cfg.ChildNamespaceCleanupDelay == 0 {
 		cfg.ChildNamespaceCleanupDelay = 10 * time.Second

@@ -42,13 +42,15 @@ type Handshake struct {
 // sent the events, on a goroutine of their own (so a handler may wait for an acknowledgement). All its methods are
 // safe for concurrent use.
 type Socket struct {
-	id       string
-	ns       *Namespace
-	client   *client
-	auth     string // the CONNECT payload (a string: 8 bytes less per socket)
-	connTime int64  // Unix nanoseconds
-	ctx      context.Context
-	cancel   context.CancelFunc
+	id        string
+	pid       string // the private session id, with connection state recovery
+	recovered bool
+	ns        *Namespace
+	client    *client
+	auth      string // the CONNECT payload (a string: 8 bytes less per socket)
+	connTime  int64  // Unix nanoseconds
+	ctx       context.Context
+	cancel    context.CancelFunc
 
 	mu        sync.Mutex
 	connected bool
@@ -71,6 +73,10 @@ func newSocket(ns *Namespace, cl *client, auth json.RawMessage, ctx context.Cont
 		connected: true,
 	}
 }
+
+// Recovered reports whether the socket is the recovery of an earlier session of the same client (see
+// RecoveryConfig): it has that session's id, rooms and data, and was sent the packets it missed.
+func (s *Socket) Recovered() bool { return s.recovered }
 
 // ID returns the socket id, also the name of the room holding only this socket.
 func (s *Socket) ID() string { return s.id }
@@ -195,7 +201,18 @@ func (s *Socket) OnDisconnect(h func(reason DisconnectReason)) {
 // or a Buffer in Node) and time.Time as the string of a JavaScript Date ("2017-12-19T14:00:00.000Z"). It returns
 // an error wrapping ErrInvalidEvent, ErrReservedEvent, ErrUnsupportedValue or ErrTooManyAttachments, or
 // ErrDisconnected.
-func (s *Socket) Emit(event string, args ...any) error { return s.emit(false, event, args) }
+func (s *Socket) Emit(event string, args ...any) error {
+	if s.ns.recovery != nil { // kept for a recovery, with an offset, as a broadcast to the socket's room
+		if err := protocol.ValidateEvent(event); err != nil {
+			return err
+		}
+		if !s.Connected() {
+			return ErrDisconnected
+		}
+		return s.ns.deliver(newEventPacket(s.ns.name, event, args), []string{s.id}, nil, false)
+	}
+	return s.emit(false, event, args)
+}
 
 // Volatile returns an emitter whose events may be dropped if the client is not ready to receive them.
 func (s *Socket) Volatile() VolatileEmitter { return VolatileEmitter{s} }
@@ -428,6 +445,9 @@ func (s *Socket) onclose(reason DisconnectReason) {
 	s.mu.Unlock()
 	for _, h := range disconnecting {
 		h(s.ctx, reason)
+	}
+	if s.ns.recovery != nil && recoverableReasons[reason] {
+		s.ns.recovery.persist(s.pid, s.id, s.Rooms(), s.Data())
 	}
 	s.ns.rooms.delAll(s.id)
 	s.ns.remove(s)

@@ -50,9 +50,15 @@ function connectV4(spec) {
     query: { rooms: spec.rooms.join(","), nsp: spec.nsp },
     transports: spec.transports,
     forceNew: true,
-    reconnection: false,
+    // Recovery clients reconnect after a lost transport, as applications do, to test connection state recovery.
+    reconnection: spec.recovery,
+    reconnectionDelay: 1000, // long enough for a test to broadcast while the client is away
+    randomizationFactor: 0,
   });
   socket.onAny((event, ...a) => onEvent(spec.name, event, a));
+  if (spec.recovery) {
+    socket.on("connect", () => print({ type: "connect", name: spec.name, id: socket.id, recovered: socket.recovered }));
+  }
   return socket;
 }
 
@@ -84,6 +90,7 @@ function start(specs) {
       nsp: raw.nsp || "/",
       rooms: raw.rooms || [],
       transports: raw.transports && raw.transports.length ? raw.transports : ["websocket"],
+      recovery: !!raw.recovery,
     };
     if (!spec.name || clients.has(spec.name)) throw new Error(`missing or duplicate client name ${spec.name}`);
     if (!spec.url) throw new Error(`client ${spec.name}: missing url`);
@@ -96,7 +103,10 @@ function start(specs) {
     c.socket.on("connect_error", (e) =>
       print({ type: "connect_error", name: spec.name, message: String((e && e.message) || e) }),
     );
-    c.socket.on("disconnect", (reason) => print({ type: "disconnect", name: spec.name, reason }));
+    // A recovery client whose transport was lost reconnects: that is no disconnection for the harness.
+    c.socket.on("disconnect", (reason) =>
+      print({ type: spec.recovery && c.socket.active ? "transport_lost" : "disconnect", name: spec.name, reason }),
+    );
   }
   maybeReady();
 }
@@ -106,6 +116,9 @@ function onCommand(cmd) {
   const c = clients.get(cmd.name);
   if (cmd.cmd === "disconnect" && c) {
     c.socket.disconnect();
+  } else if (cmd.cmd === "drop" && c) {
+    // Close the Engine.IO connection under the socket, as a network failure would (the Manager reconnects).
+    c.socket.io.engine.close();
   } else {
     reply.error = c ? `unknown command ${JSON.stringify(cmd.cmd)}` : `unknown client ${JSON.stringify(cmd.name)}`;
   }

@@ -23,6 +23,9 @@ type ClientSpec struct {
 	Rooms []string `json:"rooms,omitempty"`
 	// Transports default to ["websocket"].
 	Transports []string `json:"transports,omitempty"`
+	// Recovery makes the client reconnect when its transport is lost (Drop), and report each connection (see
+	// WaitConnects), for tests of connection state recovery.
+	Recovery bool `json:"recovery,omitempty"`
 }
 
 // Event is one event received by a client.
@@ -256,6 +259,34 @@ func (c *Clients) WaitDisconnect(ctx context.Context, name string) (string, erro
 func (c *Clients) Disconnect(ctx context.Context, name string) error {
 	_, err := c.proc.request(ctx, map[string]any{"cmd": "disconnect", "name": name})
 	return err
+}
+
+// Drop closes the named client's Engine.IO connection, as a network failure would; a Recovery client then
+// reconnects.
+func (c *Clients) Drop(ctx context.Context, name string) error {
+	_, err := c.proc.request(ctx, map[string]any{"cmd": "drop", "name": name})
+	return err
+}
+
+// Connection is one connection of a Recovery client: the socket id it got and socket.recovered.
+type Connection struct {
+	ID        string `json:"id"`
+	Recovered bool   `json:"recovered"`
+}
+
+// WaitConnects waits until the named Recovery client has connected n times, and returns those connections.
+func (c *Clients) WaitConnects(ctx context.Context, name string, n int) ([]Connection, error) {
+	lines, err := c.proc.waitLines(ctx, n, func(l Line) bool { return l.Type == "connect" && l.Get("name") == name }, nil)
+	if err != nil {
+		return nil, fmt.Errorf("client %s: %w", name, err)
+	}
+	out := make([]Connection, len(lines))
+	for i, l := range lines {
+		if err := l.Decode(&out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Lines returns a snapshot of every line printed by the clients process.
