@@ -99,14 +99,9 @@ func (b *BroadcastOperator) Emit(ctx context.Context, event string, args ...any)
 		if _, err := p.messages(); err != nil {
 			return err
 		}
-		if b.remote(ns) {
-			m := b.message(ClusterBroadcast)
-			m.Event, m.Args = event, args
-			if err := ns.tell(ctx, m); err != nil {
-				return err
-			}
-		}
-		if err := ns.deliver(p, b.opts.rooms, b.opts.except, b.opts.volatile); err != nil {
+		m := b.message(ClusterBroadcast)
+		m.Event, m.Args = event, args
+		if err := ns.broadcast(ctx, m, p, !b.remote(ns)); err != nil {
 			return err
 		}
 	}

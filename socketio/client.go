@@ -211,14 +211,11 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 	s := newSocket(ns, cl, auth, ctx, cancel)
 	var restored session
 	var lastOffset string
-	if ns.recovery != nil {
-		if pid, offset, ok := recoveryAuth(auth); ok {
-			restored, s.recovered = ns.recovery.take(pid, offset)
-			if s.recovered {
-				s.id, s.pid, lastOffset = restored.sid, pid, offset
-			}
-		}
-		if !s.recovered {
+	if ns.recovery != nil || ns.recLink != nil {
+		restored, lastOffset, s.recovered = ns.takeSession(ctx, auth)
+		if s.recovered {
+			s.id, s.pid = restored.sid, restored.pid
+		} else {
 			s.pid = randid.New()
 		}
 	}
@@ -243,7 +240,7 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		cl.connectTimer = nil
 	}
 	cl.mu.Unlock()
-	if ns.recovery != nil {
+	if ns.recovery != nil || ns.recLink != nil {
 		// No broadcast between the socket joining its rooms and the replay of what it missed.
 		ns.deliverMu.Lock()
 	}
@@ -260,11 +257,11 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 	data, _ := json.Marshal(reply)
 	_ = cl.conn.Send(false, encodePacket(PacketConnect, name, -1, data, nil)...)
 	if s.recovered {
-		if missed := ns.recovery.missedSince(lastOffset, restored.rooms); len(missed) > 0 {
+		if missed := ns.replay(ctx, s, lastOffset, restored.rooms); len(missed) > 0 {
 			_ = cl.conn.Send(false, missed...)
 		}
 	}
-	if ns.recovery != nil {
+	if ns.recovery != nil || ns.recLink != nil {
 		ns.deliverMu.Unlock()
 	}
 	for _, h := range ns.connectionHandlers() {

@@ -58,6 +58,35 @@ type RoomObserver interface {
 	RoomDeleted(room string)
 }
 
+// ClusterRecovery is implemented by the ClusterLinks that carry connection state recovery across the cluster (the
+// streams format): the offsets of broadcasts are the transport's (the received ones carry ClusterMessage.Offset),
+// and sessions are kept where every server reads them, so that a client recovers on any server of the cluster,
+// Go or Node. With Config.ConnectionStateRecovery and such a link, the Server uses it instead of its in-memory
+// store.
+type ClusterRecovery interface {
+	// SendBroadcast sends a broadcast (ClusterBroadcast without RequestID) as Send does, and returns its offset.
+	SendBroadcast(ctx context.Context, m *ClusterMessage) (offset string, err error)
+	// PersistSession keeps s for maxAge.
+	PersistSession(ctx context.Context, s ClusterSession, maxAge time.Duration) error
+	// TakeSession takes back (and removes) session pid; ok is false when it is not kept, or when offset no longer
+	// is (its broadcasts cannot be replayed).
+	TakeSession(ctx context.Context, pid, offset string) (s ClusterSession, ok bool, err error)
+	// MissedSince returns the broadcasts of the namespace after offset, oldest first, each with its Offset (the
+	// Server picks those for the session's rooms).
+	MissedSince(ctx context.Context, offset string) ([]*ClusterMessage, error)
+	// CompareOffsets returns -1, 0 or +1 as offset a comes before, is, or comes after offset b.
+	CompareOffsets(a, b string) int
+}
+
+// ClusterSession is what a disconnected socket leaves for its recovery: the session's private id, the socket id,
+// its rooms (its own id included) and its data.
+type ClusterSession struct {
+	PID   string
+	SID   string
+	Rooms []string
+	Data  any
+}
+
 // ClusterHandler receives the messages other servers sent to one namespace. socketio implements it.
 type ClusterHandler interface {
 	HandleClusterMessage(m *ClusterMessage)
@@ -140,6 +169,9 @@ type ClusterMessage struct {
 	// any of Except. Response types use Rooms for their lists of ids or rooms.
 	Rooms  []string
 	Except []string
+	// Offset, on a received broadcast, is its offset for connection state recovery, when the transport gives
+	// broadcasts one (see ClusterRecovery).
+	Offset string
 	// OnlyIfRoom, on a received broadcast, is a room this server must have (a local socket in it) for the
 	// broadcast to be delivered at all: the classic format's room channels reach the servers that have the room.
 	OnlyIfRoom string

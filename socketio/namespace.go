@@ -19,6 +19,7 @@ type Namespace struct {
 	// recovery keeps sessions and packets with Config.ConnectionStateRecovery (nil otherwise, and for a parent);
 	// deliverMu then makes the order of the stored packets that of their delivery.
 	recovery  *recovery
+	recLink   ClusterRecovery // the cluster's recovery, used instead of recovery when the link has one
 	deliverMu sync.Mutex
 	link      ClusterLink      // nil for a parent, and without a Config.Cluster
 	match     NamespaceMatcher // parents only
@@ -59,12 +60,16 @@ func newNamespace(s *Server, name string, match NamespaceMatcher) *Namespace {
 	ns := &Namespace{srv: s, name: name, match: match, sockets: make(map[string]*Socket)}
 	if match == nil {
 		ns.rooms = newRoomIndex()
-		if rc := s.cfg.ConnectionStateRecovery; rc != nil {
-			ns.recovery = newRecovery(*rc)
-		}
 		if s.cfg.Cluster != nil {
 			ns.link = s.cfg.Cluster.Open(name, (*clusterHandler)(ns))
 			ns.rooms.observer, _ = ns.link.(RoomObserver)
+		}
+		if rc := s.cfg.ConnectionStateRecovery; rc != nil {
+			if rl, ok := ns.link.(ClusterRecovery); ok {
+				ns.recLink = rl
+			} else {
+				ns.recovery = newRecovery(*rc)
+			}
 		}
 	}
 	return ns

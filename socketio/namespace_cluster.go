@@ -30,9 +30,11 @@ func (ns *Namespace) selected(rooms, except []string) []*Socket {
 }
 
 // deliver queues p for the local sockets of the selection. With connection state recovery, a packet that is not
-// volatile gets an offset as its last argument and is kept for the sockets that will recover.
-func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bool) error {
-	if ns.recovery == nil || volatile {
+// volatile gets an offset as its last argument: the one given (the cluster's, see ClusterRecovery), or one of
+// the in-memory store, which keeps the packet for the sockets that will recover.
+func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bool, offset string) error {
+	switch {
+	case volatile || (ns.recovery == nil && (ns.recLink == nil || offset == "")):
 		msgs, err := p.messages()
 		if err != nil {
 			return err
@@ -41,20 +43,51 @@ func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bo
 			_ = s.send(volatile, msgs)
 		}
 		return nil
+	case ns.recovery != nil:
+		ns.deliverMu.Lock()
+		defer ns.deliverMu.Unlock()
+		offset = ns.recovery.nextOffset()
+		msgs, err := newEventPacket(ns.name, p.event, append(slices.Clip(p.args), offset)).messages()
+		if err != nil {
+			return err
+		}
+		ns.recovery.store(offset, rooms, except, msgs)
+		for _, s := range ns.selected(rooms, except) {
+			_ = s.send(false, msgs)
+		}
+		return nil
+	default:
+		msgs, err := newEventPacket(ns.name, p.event, append(slices.Clip(p.args), offset)).messages()
+		if err != nil {
+			return err
+		}
+		ns.deliverMu.Lock()
+		defer ns.deliverMu.Unlock()
+		for _, s := range ns.selected(rooms, except) {
+			if s.replayedTo != "" && ns.recLink.CompareOffsets(offset, s.replayedTo) <= 0 {
+				continue // replayed to it when it recovered
+			}
+			_ = s.send(false, msgs)
+		}
+		return nil
 	}
-	ns.deliverMu.Lock()
-	defer ns.deliverMu.Unlock()
-	offset := ns.recovery.nextOffset()
-	withOffset := newEventPacket(ns.name, p.event, append(slices.Clip(p.args), offset))
-	msgs, err := withOffset.messages()
-	if err != nil {
-		return err
+}
+
+// broadcast sends p to the other servers (unless local) and delivers it to the local sockets, with the cluster's
+// offset when it gives one.
+func (ns *Namespace) broadcast(ctx context.Context, m *ClusterMessage, p *eventPacket, local bool) error {
+	offset := ""
+	if !local && ns.link != nil {
+		if ns.recLink != nil && !m.Volatile {
+			var err error
+			if offset, err = ns.recLink.SendBroadcast(ctx, m); err != nil {
+				return fmt.Errorf("socketio: %s to the cluster: %w", m.Type, err)
+			}
+		} else if err := ns.tell(ctx, m); err != nil {
+			return err
+		}
 	}
-	ns.recovery.store(offset, rooms, except, msgs)
-	for _, s := range ns.selected(rooms, except) {
-		_ = s.send(false, msgs)
-	}
-	return nil
+	return ns.deliver(p, m.Rooms, m.Except, m.Volatile, offset)
 }
 
 // deliverWithAck queues p for the local sockets of the selection, each with an ack id of its own, and returns how
@@ -218,7 +251,7 @@ func (ns *Namespace) handleClusterMessage(m *ClusterMessage) error {
 		}
 		p := newEventPacket(ns.name, m.Event, m.Args)
 		if m.RequestID == "" {
-			return ns.deliver(p, m.Rooms, m.Except, m.Volatile)
+			return ns.deliver(p, m.Rooms, m.Except, m.Volatile, m.Offset)
 		}
 		return ns.answerBroadcastWithAck(m, p)
 	case ClusterSocketsJoin:

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -44,6 +45,7 @@ var recoverableReasons = map[DisconnectReason]bool{
 
 // session is what a disconnected socket leaves for its recovery.
 type session struct {
+	pid   string
 	sid   string
 	rooms []string
 	data  any
@@ -117,7 +119,7 @@ func (r *recovery) persist(pid, sid string, rooms []string, data any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.trimLocked(now)
-	r.sessions[pid] = session{sid: sid, rooms: rooms, data: data, until: now.Add(r.cfg.MaxDisconnectionDuration)}
+	r.sessions[pid] = session{pid: pid, sid: sid, rooms: rooms, data: data, until: now.Add(r.cfg.MaxDisconnectionDuration)}
 }
 
 // take takes the session pid back; ok is false when there is no such session, it expired, or offset is no longer
@@ -184,4 +186,57 @@ func recoveryAuth(auth json.RawMessage) (pid, offset string, ok bool) {
 		return "", "", false
 	}
 	return *a.PID, *a.Offset, true
+}
+
+// takeSession takes back the session that the CONNECT payload auth asks to recover, from the in-memory store or
+// the cluster's; ok is false when there is none to recover.
+func (ns *Namespace) takeSession(ctx context.Context, auth json.RawMessage) (s session, offset string, ok bool) {
+	pid, offset, ok := recoveryAuth(auth)
+	if !ok {
+		return session{}, "", false
+	}
+	if ns.recovery != nil {
+		s, ok = ns.recovery.take(pid, offset)
+		return s, offset, ok
+	}
+	cs, ok, err := ns.recLink.TakeSession(ctx, pid, offset)
+	if err != nil {
+		ns.srv.log.Warn("socketio: session not recovered", "nsp", ns.name, "err", err)
+		return session{}, "", false
+	}
+	if !ok {
+		return session{}, "", false
+	}
+	return session{pid: cs.PID, sid: cs.SID, rooms: cs.Rooms, data: cs.Data}, offset, true
+}
+
+// replay returns the messages of the broadcasts after offset for a socket recovering with rooms; the namespace's
+// deliverMu is held. With the cluster's recovery, the socket is then spared the broadcasts up to the last one
+// replayed, which its transport may still be delivering.
+func (ns *Namespace) replay(ctx context.Context, s *Socket, offset string, rooms []string) []engineio.Message {
+	if ns.recovery != nil {
+		return ns.recovery.missedSince(offset, rooms)
+	}
+	s.replayedTo = offset
+	missed, err := ns.recLink.MissedSince(ctx, offset)
+	if err != nil {
+		ns.srv.log.Warn("socketio: missed packets not replayed", "nsp", ns.name, "sid", s.id, "err", err)
+		return nil
+	}
+	var out []engineio.Message
+	for _, m := range missed {
+		if m.Offset != "" && ns.recLink.CompareOffsets(m.Offset, s.replayedTo) > 0 {
+			s.replayedTo = m.Offset
+		}
+		if m.Type != ClusterBroadcast || m.Volatile || !forRooms(rooms, m.Rooms, m.Except) {
+			continue
+		}
+		msgs, err := newEventPacket(ns.name, m.Event, append(slices.Clip(m.Args), m.Offset)).messages()
+		if err != nil {
+			ns.srv.log.Warn("socketio: a missed packet cannot be encoded", "nsp", ns.name, "err", err)
+			continue
+		}
+		out = append(out, msgs...)
+	}
+	return out
 }

@@ -45,12 +45,15 @@ type Socket struct {
 	id        string
 	pid       string // the private session id, with connection state recovery
 	recovered bool
-	ns        *Namespace
-	client    *client
-	auth      string // the CONNECT payload (a string: 8 bytes less per socket)
-	connTime  int64  // Unix nanoseconds
-	ctx       context.Context
-	cancel    context.CancelFunc
+	// replayedTo is the last offset replayed to a socket recovered through the cluster: the broadcasts up to it
+	// are not delivered to it again. Guarded by the namespace's deliverMu.
+	replayedTo string
+	ns         *Namespace
+	client     *client
+	auth       string // the CONNECT payload (a string: 8 bytes less per socket)
+	connTime   int64  // Unix nanoseconds
+	ctx        context.Context
+	cancel     context.CancelFunc
 
 	mu        sync.Mutex
 	connected bool
@@ -201,15 +204,22 @@ func (s *Socket) OnDisconnect(h func(reason DisconnectReason)) {
 // or a Buffer in Node) and time.Time as the string of a JavaScript Date ("2017-12-19T14:00:00.000Z"). It returns
 // an error wrapping ErrInvalidEvent, ErrReservedEvent, ErrUnsupportedValue or ErrTooManyAttachments, or
 // ErrDisconnected.
+//
+// With connection state recovery, the event goes as a broadcast to the socket's own room, as in the reference
+// server, so that it gets an offset and is kept for a recovery: with a Cluster that carries recovery (the streams
+// format), that is a round trip to Redis.
 func (s *Socket) Emit(event string, args ...any) error {
-	if s.ns.recovery != nil { // kept for a recovery, with an offset, as a broadcast to the socket's room
+	if s.ns.recovery != nil || s.ns.recLink != nil {
 		if err := protocol.ValidateEvent(event); err != nil {
 			return err
 		}
 		if !s.Connected() {
 			return ErrDisconnected
 		}
-		return s.ns.deliver(newEventPacket(s.ns.name, event, args), []string{s.id}, nil, false)
+		m := &ClusterMessage{Type: ClusterBroadcast, Rooms: []string{s.id}, Event: event, Args: args}
+		ctx, cancel := context.WithTimeout(s.ns.srv.ctx, s.ns.srv.cfg.RequestTimeout)
+		defer cancel()
+		return s.ns.broadcast(ctx, m, newEventPacket(s.ns.name, event, args), false)
 	}
 	return s.emit(false, event, args)
 }
@@ -446,8 +456,8 @@ func (s *Socket) onclose(reason DisconnectReason) {
 	for _, h := range disconnecting {
 		h(s.ctx, reason)
 	}
-	if s.ns.recovery != nil && recoverableReasons[reason] {
-		s.ns.recovery.persist(s.pid, s.id, s.Rooms(), s.Data())
+	if recoverableReasons[reason] {
+		s.persistSession()
 	}
 	s.ns.rooms.delAll(s.id)
 	s.ns.remove(s)
@@ -510,4 +520,20 @@ func EmitWithAckAs[R any](ctx context.Context, s *Socket, event string, args ...
 	}
 	err = a.Decode(0, &r)
 	return r, err
+}
+
+// persistSession keeps the session of a socket that disconnected for a recoverable reason.
+func (s *Socket) persistSession() {
+	ns := s.ns
+	switch {
+	case ns.recovery != nil:
+		ns.recovery.persist(s.pid, s.id, s.Rooms(), s.Data())
+	case ns.recLink != nil:
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ns.srv.ctx), ns.srv.cfg.RequestTimeout)
+		defer cancel()
+		sess := ClusterSession{PID: s.pid, SID: s.id, Rooms: s.Rooms(), Data: s.Data()}
+		if err := ns.recLink.PersistSession(ctx, sess, ns.srv.cfg.ConnectionStateRecovery.MaxDisconnectionDuration); err != nil {
+			ns.srv.log.Warn("socketio: session not kept for recovery", "nsp", ns.name, "sid", s.id, "err", err)
+		}
+	}
 }

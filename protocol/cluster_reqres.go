@@ -1,0 +1,166 @@
+package protocol
+
+// ClusterAdapter requests that wait for answers, and the answers (socket.io-adapter's ClusterAdapter, used by the
+// sharded and streams adapters): whole messages {uid, nsp, type, data}, data holding the requestId. The streams
+// adapter 0.3 publishes them on its pub/sub channels as msgpack (it decodes them with @msgpack/msgpack and no JSON
+// sniffing); the sharded adapter as JSON unless they carry binary. DecodeClusterMessage reads them.
+
+// ClusterEncoding says how a whole ClusterAdapter message is written.
+type ClusterEncoding uint8
+
+// ClusterAdapter message encodings.
+const (
+	// ClusterJSONUnlessBinary writes JSON, or msgpack when the message holds binary (the sharded adapter).
+	ClusterJSONUnlessBinary ClusterEncoding = iota
+	// ClusterMsgpack always writes msgpack (the streams adapter's pub/sub messages).
+	ClusterMsgpack
+)
+
+// appendCluster writes a whole message {uid, nsp, type, data} whose data write writes.
+func appendCluster(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, data func(w *writer) error) ([]byte, error) {
+	body := func(w *writer) error {
+		w.beginMap(4)
+		w.key("uid")
+		w.stringValue(uid)
+		w.key("nsp")
+		w.stringValue(nsp)
+		w.key("type")
+		w.intValue(int64(typ))
+		w.key("data")
+		if err := data(w); err != nil {
+			return err
+		}
+		w.endMap()
+		return nil
+	}
+	if enc == ClusterMsgpack {
+		w := writer{buf: dst}
+		if err := body(&w); err != nil {
+			return dst, err
+		}
+		return w.buf, nil
+	}
+	return jsonOrMsgpack(dst, body)
+}
+
+// AppendClusterBroadcastWithAck appends the BROADCAST of a broadcast with acknowledgements (type 3):
+// data {packet, opts, requestId}.
+func AppendClusterBroadcastWithAck(dst []byte, enc ClusterEncoding, uid, requestID string, op *Op) ([]byte, error) {
+	out, err := appendCluster(dst, enc, uid, op.Nsp, ClusterBroadcast, func(w *writer) error {
+		w.beginMap(3)
+		w.key("packet")
+		if err := w.packet(op, false); err != nil {
+			return err
+		}
+		w.key("opts")
+		w.requestOpts(op, true)
+		w.key("requestId")
+		w.stringValue(requestID)
+		w.endMap()
+		return op.check(w)
+	})
+	return out, err
+}
+
+// AppendClusterServerSideEmitWithAck appends a SERVER_SIDE_EMIT that waits for one answer per server (type 9):
+// data {packet: [event, ...args], requestId}.
+func AppendClusterServerSideEmitWithAck(dst []byte, enc ClusterEncoding, uid, requestID string, op *Op) ([]byte, error) {
+	return appendCluster(dst, enc, uid, op.Nsp, ClusterServerSideEmit, func(w *writer) error {
+		w.beginMap(2)
+		w.key("packet")
+		if err := w.eventData(op.Event, op.Args); err != nil {
+			return err
+		}
+		w.key("requestId")
+		w.stringValue(requestID)
+		w.endMap()
+		return op.check(w)
+	})
+}
+
+// AppendClusterServerSideEmit appends a SERVER_SIDE_EMIT without acknowledgement (type 9) as a whole message:
+// data {packet: [event, ...args]}.
+func AppendClusterServerSideEmit(dst []byte, enc ClusterEncoding, uid string, op *Op) ([]byte, error) {
+	return appendCluster(dst, enc, uid, op.Nsp, ClusterServerSideEmit, func(w *writer) error {
+		w.beginMap(1)
+		w.key("packet")
+		if err := w.eventData(op.Event, op.Args); err != nil {
+			return err
+		}
+		w.endMap()
+		return op.check(w)
+	})
+}
+
+// AppendClusterFetchSockets appends a FETCH_SOCKETS request (type 7): data {opts: {rooms, except, flags}, requestId}.
+func AppendClusterFetchSockets(dst []byte, enc ClusterEncoding, uid, nsp, requestID string, rooms, except []string) ([]byte, error) {
+	return appendCluster(dst, enc, uid, nsp, ClusterFetchSockets, func(w *writer) error {
+		w.beginMap(2)
+		w.key("opts")
+		w.requestOpts(&Op{Rooms: rooms, Except: except}, true)
+		w.key("requestId")
+		w.stringValue(requestID)
+		w.endMap()
+		return nil
+	})
+}
+
+// AppendClusterFetchSocketsResponse appends a FETCH_SOCKETS_RESPONSE (type 8):
+// data {requestId, sockets: [{id, handshake, rooms, data}]}.
+func AppendClusterFetchSocketsResponse(dst []byte, enc ClusterEncoding, uid, nsp, requestID string, sockets []FetchedSocket) ([]byte, error) {
+	return appendCluster(dst, enc, uid, nsp, ClusterFetchSocketsResponse, func(w *writer) error {
+		w.beginMap(2)
+		w.key("requestId")
+		w.stringValue(requestID)
+		w.key("sockets")
+		w.beginArray(len(sockets))
+		for _, s := range sockets {
+			w.beginMap(4)
+			w.key("id")
+			w.stringValue(s.ID)
+			w.key("handshake")
+			if err := w.value(s.Handshake.Value(), 1); err != nil {
+				return err
+			}
+			w.key("rooms")
+			w.strings(s.Rooms)
+			w.key("data")
+			if err := w.value(s.Data, 1); err != nil {
+				return err
+			}
+			w.endMap()
+		}
+		w.endArray()
+		w.endMap()
+		return nil
+	})
+}
+
+// AppendClusterPacketResponse appends a SERVER_SIDE_EMIT_RESPONSE (type 10) or a BROADCAST_ACK (type 12), whose
+// data {requestId, packet} carries one value: the answer of a server, or one client's acknowledgement.
+func AppendClusterPacketResponse(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, requestID string, value any) ([]byte, error) {
+	return appendCluster(dst, enc, uid, nsp, typ, func(w *writer) error {
+		w.beginMap(2)
+		w.key("requestId")
+		w.stringValue(requestID)
+		w.key("packet")
+		if err := w.value(value, 1); err != nil {
+			return err
+		}
+		w.endMap()
+		return nil
+	})
+}
+
+// AppendClusterClientCount appends a BROADCAST_CLIENT_COUNT (type 11): data {requestId, clientCount}.
+func AppendClusterClientCount(dst []byte, enc ClusterEncoding, uid, nsp, requestID string, n int) ([]byte, error) {
+	return appendCluster(dst, enc, uid, nsp, ClusterBroadcastClientCount, func(w *writer) error {
+		w.beginMap(2)
+		w.key("requestId")
+		w.stringValue(requestID)
+		w.key("clientCount")
+		w.intValue(int64(n))
+		w.endMap()
+		return nil
+	})
+}

@@ -1,0 +1,76 @@
+package protocol
+
+import (
+	"reflect"
+	"testing"
+)
+
+// Each ClusterAdapter request and response decodes back (DecodeClusterMessage) to what was written, in both
+// encodings.
+func TestClusterReqResRoundTrip(t *testing.T) {
+	op := &Op{Kind: OpBroadcast, Nsp: "/chat", Rooms: []string{"r1"}, Except: []string{"x"}, Event: "ev", Args: []any{"a", int64(1)}}
+	bin := &Op{Kind: OpServerSideEmit, Nsp: "/chat", Event: "ev", Args: []any{[]byte{1, 2}}}
+	for _, enc := range []ClusterEncoding{ClusterJSONUnlessBinary, ClusterMsgpack} {
+		type tc struct {
+			name string
+			body []byte
+			err  error
+			want func(m *Message) bool
+		}
+		var cases []tc
+		add := func(name string, body []byte, err error, want func(m *Message) bool) {
+			cases = append(cases, tc{name, body, err, want})
+		}
+		b, err := AppendClusterBroadcastWithAck(nil, enc, "u1", "req1", op)
+		add("broadcast with ack", b, err, func(m *Message) bool {
+			return m.Kind == KindBroadcastWithAck && m.RequestID == "req1" && m.Event == "ev" &&
+				reflect.DeepEqual(m.Rooms, []string{"r1"}) && reflect.DeepEqual(m.Except, []string{"x"}) && len(m.Args) == 2
+		})
+		b, err = AppendClusterServerSideEmitWithAck(nil, enc, "u1", "req2", bin)
+		add("server-side emit with ack, binary", b, err, func(m *Message) bool {
+			return m.Kind == KindServerSideEmit && m.RequestID == "req2" && reflect.DeepEqual(m.Args, []any{[]byte{1, 2}})
+		})
+		b, err = AppendClusterServerSideEmit(nil, enc, "u1", &Op{Kind: OpServerSideEmit, Nsp: "/chat", Event: "hi"})
+		add("server-side emit", b, err, func(m *Message) bool { return m.Kind == KindServerSideEmit && m.RequestID == "" && m.Event == "hi" })
+		b, err = AppendClusterFetchSockets(nil, enc, "u1", "/chat", "req3", []string{"r"}, nil)
+		add("fetch sockets", b, err, func(m *Message) bool {
+			return m.Kind == KindFetchSockets && m.RequestID == "req3" && reflect.DeepEqual(m.Rooms, []string{"r"})
+		})
+		b, err = AppendClusterFetchSocketsResponse(nil, enc, "u2", "/chat", "req3", []FetchedSocket{{ID: "s1", Rooms: []string{"s1", "r"}, Data: "d"}})
+		add("fetch sockets response", b, err, func(m *Message) bool {
+			list, _ := m.Data.([]any)
+			if m.Kind != KindFetchSocketsResponse || m.RequestID != "req3" || len(list) != 1 {
+				return false
+			}
+			fs, ok := FetchedSocketOf(list[0])
+			return ok && fs.ID == "s1" && fs.Data == "d"
+		})
+		b, err = AppendClusterPacketResponse(nil, enc, "u2", "/chat", ClusterServerSideEmitResponse, "req2", "answer")
+		add("server-side emit response", b, err, func(m *Message) bool {
+			return m.Kind == KindServerSideEmitResponse && m.RequestID == "req2" && m.Data == "answer"
+		})
+		b, err = AppendClusterPacketResponse(nil, enc, "u2", "/chat", ClusterBroadcastAck, "req1", []byte{7})
+		add("broadcast ack, binary", b, err, func(m *Message) bool {
+			return m.Kind == KindBroadcastAck && m.RequestID == "req1" && reflect.DeepEqual(m.Args, []any{[]byte{7}})
+		})
+		b, err = AppendClusterClientCount(nil, enc, "u2", "/chat", "req1", 3)
+		add("client count", b, err, func(m *Message) bool {
+			return m.Kind == KindBroadcastClientCount && m.RequestID == "req1" && m.Data == int64(3)
+		})
+		for _, c := range cases {
+			if c.err != nil {
+				t.Fatalf("%v %s: %v", enc, c.name, c.err)
+			}
+			if enc == ClusterMsgpack && len(c.body) > 0 && c.body[0] == '{' {
+				t.Errorf("%s: JSON with ClusterMsgpack", c.name)
+			}
+			m, err := DecodeClusterMessage(c.body)
+			if err != nil {
+				t.Fatalf("%v %s: %v", enc, c.name, err)
+			}
+			if m.UID == "" || m.Nsp != "/chat" || !c.want(m) {
+				t.Errorf("%v %s: decoded %+v", enc, c.name, m)
+			}
+		}
+	}
+}
