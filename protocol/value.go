@@ -747,3 +747,13 @@ func isZeroFunc(t reflect.Type) func(reflect.Value) bool {
 	}
 	return nil
 }
+
+// AppendMsgpack appends v as msgpack, as notepack.io writes the same JavaScript value (the values this package
+// accepts, with its rules for Go types).
+func AppendMsgpack(dst []byte, v any) ([]byte, error) {
+	w := writer{buf: dst}
+	if err := w.value(v, 0); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}

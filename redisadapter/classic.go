@@ -95,7 +95,7 @@ func (l *link) Send(ctx context.Context, m *socketio.ClusterMessage) error {
 	if err != nil {
 		return err
 	}
-	return l.publish(ctx, channel, body)
+	return publish(ctx, l.a.rdb, channel, body)
 }
 
 // decode returns the ClusterMessage of what arrived on channel (described by info), or nil for what this server

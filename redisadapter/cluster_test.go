@@ -41,7 +41,13 @@ func startGoServer(t *testing.T, redisAddr, name string) *goServer {
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { _ = rdb.Close() })
 	adapter := redisadapter.New(rdb, redisadapter.Config{})
-	srv, err := socketio.NewServer(socketio.Config{Cluster: adapter})
+	return startGoServerOn(t, name, socketio.Config{Cluster: adapter}, adapter.WaitReady)
+}
+
+// startGoServerOn starts a goServer with cfg (its Cluster set), and waits for ready (the cluster's WaitReady).
+func startGoServerOn(t *testing.T, name string, cfg socketio.Config, ready func(context.Context) error) *goServer {
+	t.Helper()
+	srv, err := socketio.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +58,9 @@ func startGoServer(t *testing.T, redisAddr, name string) *goServer {
 		if q := s.Handshake().Query.Get("rooms"); q != "" {
 			rooms = strings.Split(q, ",")
 		}
-		s.Join(rooms...)
+		if !s.Recovered() {
+			s.Join(rooms...)
+		}
 		_ = s.Emit("__joined", map[string]any{"id": s.ID(), "nsp": "/", "rooms": s.Rooms()})
 	})
 	root.OnServerSideEmit(func(ctx context.Context, event string, args socketio.Args) {
@@ -103,7 +111,7 @@ func startGoServer(t *testing.T, redisAddr, name string) *goServer {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := adapter.WaitReady(ctx); err != nil {
+	if err := ready(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return g

@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -60,14 +59,11 @@ type Adapter struct {
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // the subscription manager and the receiver
-	kick   chan struct{}  // wakes the manager: links opened or closed
+	wg     sync.WaitGroup // the subscription's manager and receiver
+	subs   *subscriptions
 
-	// mu guards the fields below; it is never held during I/O nor while a handler runs.
-	mu          sync.Mutex
-	links       map[string]*link // by namespace
-	sub         *pubsub.Subscription
-	reconnected chan struct{} // closed and replaced at each resubscription after a gap
+	mu    sync.Mutex // never held during I/O nor while a handler runs
+	links map[string]*link
 }
 
 // link is one namespace's part of the Adapter.
@@ -81,14 +77,33 @@ type link struct {
 	responses string // "P-response#N#"
 	mine      string // "P-response#N#uid#"
 
-	ready      chan struct{} // closed once Redis has confirmed the link's subscriptions
-	subscribed bool          // guarded by a.mu: the manager has subscribed it
-	closed     bool          // guarded by a.mu
-	handling   sync.Mutex    // held while the handler runs: Close waits for it
+	gate handlerGate
+}
+
+// handlerGate runs a link's handler one message at a time, and not any more once the link is closed.
+type handlerGate struct {
+	mu     sync.Mutex // held while the handler runs: close waits for it
+	closed bool       // guarded by mu
+}
+
+// run calls fn unless the gate is closed.
+func (g *handlerGate) run(fn func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.closed {
+		fn()
+	}
+}
+
+// close returns once no handler runs, and none will.
+func (g *handlerGate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }
 
 // New returns the Adapter of one server on rdb (standalone or Sentinel; a Cluster client works, though a classic
-// pub/sub cluster does not spread over its nodes: see the sharded format). Nothing is subscribed until the first
+// pub/sub cluster does not spread over its nodes: see NewSharded). Nothing is subscribed until the first
 // namespace opens; the Server closes it.
 func New(rdb redis.UniversalClient, cfg Config) *Adapter {
 	if cfg.Prefix == "" {
@@ -97,11 +112,9 @@ func New(rdb redis.UniversalClient, cfg Config) *Adapter {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a := &Adapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger, kick: make(chan struct{}, 1),
-		links: make(map[string]*link), reconnected: make(chan struct{})}
+	a := &Adapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger, links: make(map[string]*link)}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.wg.Add(1)
-	go a.manage()
+	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.receive)
 	return a
 }
 
@@ -119,55 +132,22 @@ func (a *Adapter) Open(nsp string, h socketio.ClusterHandler) socketio.ClusterLi
 		requests:  protocol.RequestChannel(a.cfg.Prefix, nsp),
 		responses: protocol.ResponseChannel(a.cfg.Prefix, nsp),
 		mine:      protocol.SpecificResponseChannel(a.cfg.Prefix, nsp, a.uid),
-		ready:     make(chan struct{}),
 	}
 	a.mu.Lock()
-	if old := a.links[nsp]; old != nil && !old.closed {
-		a.mu.Unlock()
-		panic("redisadapter: namespace " + nsp + " opened twice")
-	}
 	a.links[nsp] = l
 	a.mu.Unlock()
-	a.wake()
+	a.subs.add(nsp, pubsub.Patterns(l.pattern), pubsub.Channels(l.requests, l.responses, l.mine))
 	return l
-}
-
-func (a *Adapter) wake() {
-	select {
-	case a.kick <- struct{}{}:
-	default:
-	}
 }
 
 // WaitReady waits until Redis has confirmed the subscriptions of every namespace opened so far (they are made in
 // the background, retried until Redis answers), or until ctx ends.
-func (a *Adapter) WaitReady(ctx context.Context) error {
-	a.mu.Lock()
-	var waits []chan struct{}
-	for _, l := range a.links {
-		waits = append(waits, l.ready)
-	}
-	a.mu.Unlock()
-	for _, w := range waits {
-		select {
-		case <-w:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-a.ctx.Done():
-			return ErrClosed
-		}
-	}
-	return nil
-}
+func (a *Adapter) WaitReady(ctx context.Context) error { return a.subs.waitReady(ctx) }
 
 // Reconnected returns a channel closed at the next resubscription after a loss of the subscriber connection
 // (when a gap is logged): a publisher that saw Redis fail can wait for it, and for ServerCount to be back,
 // before publishing again.
-func (a *Adapter) Reconnected() <-chan struct{} {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.reconnected
-}
+func (a *Adapter) Reconnected() <-chan struct{} { return a.subs.reconnectedChan() }
 
 // Close implements socketio.Cluster: it unsubscribes and waits for the Adapter's goroutines.
 func (a *Adapter) Close() error {
@@ -176,171 +156,55 @@ func (a *Adapter) Close() error {
 	return nil
 }
 
-// channels returns the subscriptions of l.
-func (l *link) subscriptions() []pubsub.Option {
-	return []pubsub.Option{pubsub.Patterns(l.pattern), pubsub.Channels(l.requests, l.responses, l.mine)}
-}
-
-// manage keeps the subscription in line with the open links: it subscribes the first ones (retrying until Redis
-// answers), adds those opened later and removes those closed, until Close.
-func (a *Adapter) manage() {
-	defer a.wg.Done()
-	defer func() {
-		a.mu.Lock()
-		sub := a.sub
-		a.mu.Unlock()
-		if sub != nil {
-			_ = sub.Close()
-		}
-	}()
-	for delay := 100 * time.Millisecond; ; {
-		select {
-		case <-a.ctx.Done():
-			return
-		case <-a.kick:
-		}
-		for a.sync() != nil {
-			select {
-			case <-a.ctx.Done():
-				return
-			case <-time.After(delay):
-			}
-			delay = min(2*delay, 5*time.Second)
-		}
-		delay = 100 * time.Millisecond
-	}
-}
-
-// sync subscribes the links not yet subscribed and unsubscribes the closed ones.
-func (a *Adapter) sync() error {
+// receive hands one message to its namespace's handler.
+func (a *Adapter) receive(m pubsub.Message) {
+	info := protocol.ParseChannel(a.cfg.Prefix, m.Channel)
 	a.mu.Lock()
-	sub := a.sub
-	var add, remove []*link
-	for nsp, l := range a.links {
-		switch {
-		case l.closed:
-			delete(a.links, nsp)
-			if l.subscribed {
-				remove = append(remove, l)
-			}
-		case !l.subscribed:
-			add = append(add, l)
-		}
-	}
+	l := a.links[info.Nsp]
 	a.mu.Unlock()
-	for _, l := range remove {
-		if err := sub.Remove(a.ctx, l.subscriptions()...); err != nil && !errors.Is(err, pubsub.ErrStopped) {
-			a.log.Warn("redisadapter: unsubscribing", "nsp", l.nsp, "err", err)
-		}
+	if l == nil {
+		return // a namespace of this prefix that this server does not have
 	}
-	if len(add) == 0 {
-		return nil
+	msg, err := l.decode(info, m.Channel, []byte(m.Payload))
+	if err != nil {
+		a.log.Warn("redisadapter: ignored a message", "channel", m.Channel, "err", err)
+		return
 	}
-	if sub == nil {
-		var opts []pubsub.Option
-		for _, l := range add {
-			opts = append(opts, l.subscriptions()...)
-		}
-		opts = append(opts, pubsub.WithLogger(a.log))
-		s, err := pubsub.Subscribe(a.ctx, a.rdb, opts...)
-		if err != nil {
-			if a.ctx.Err() == nil {
-				a.log.Warn("redisadapter: subscribing", "err", err)
-			}
-			return err
-		}
-		a.mu.Lock()
-		a.sub = s
-		a.mu.Unlock()
-		a.wg.Add(1)
-		go a.receive(s)
-	} else {
-		for _, l := range add {
-			if err := sub.Add(a.ctx, l.subscriptions()...); err != nil {
-				return err
-			}
-		}
-	}
-	a.mu.Lock()
-	for _, l := range add {
-		if !l.closed {
-			l.subscribed = true
-			close(l.ready)
-		}
-	}
-	a.mu.Unlock()
-	return nil
-}
-
-// receive hands what arrives to the links' handlers, in order, until the subscription stops.
-func (a *Adapter) receive(sub *pubsub.Subscription) {
-	defer a.wg.Done()
-	for m := range sub.C() {
-		if m.Kind == pubsub.KindGap {
-			a.log.Warn("redisadapter: messages may have been lost", "reason", m.Gap.Reason.String(),
-				"down_for", m.Gap.Duration, "err", m.Gap.Err)
-			a.mu.Lock()
-			close(a.reconnected)
-			a.reconnected = make(chan struct{})
-			a.mu.Unlock()
-			continue
-		}
-		info := protocol.ParseChannel(a.cfg.Prefix, m.Channel)
-		a.mu.Lock()
-		l := a.links[info.Nsp]
-		if l != nil && l.closed {
-			l = nil
-		}
-		a.mu.Unlock()
-		if l == nil {
-			continue // a namespace of this prefix that this server does not have
-		}
-		msg, err := l.decode(info, m.Channel, []byte(m.Payload))
-		if err != nil {
-			a.log.Warn("redisadapter: ignored a message", "channel", m.Channel, "err", err)
-			continue
-		}
-		if msg != nil {
-			l.handle(msg)
-		}
-	}
-}
-
-// handle runs the handler, unless the link is closed.
-func (l *link) handle(m *socketio.ClusterMessage) {
-	l.handling.Lock()
-	defer l.handling.Unlock()
-	l.a.mu.Lock()
-	closed := l.closed
-	l.a.mu.Unlock()
-	if !closed {
-		l.h.HandleClusterMessage(m)
+	if msg != nil {
+		l.gate.run(func() { l.h.HandleClusterMessage(msg) })
 	}
 }
 
 // Close implements socketio.ClusterLink.
 func (l *link) Close() error {
+	l.gate.close()
 	l.a.mu.Lock()
-	l.closed = true
+	if l.a.links[l.nsp] == l {
+		delete(l.a.links, l.nsp)
+	}
 	l.a.mu.Unlock()
-	l.handling.Lock() // a handler running returns first
-	l.handling.Unlock()
-	l.a.wake()
+	l.a.subs.remove(l.nsp)
 	return nil
 }
 
 // ServerCount implements socketio.ClusterLink: the subscribers of the request channel, as the official adapter
 // counts them (PUBSUB NUMSUB).
 func (l *link) ServerCount(ctx context.Context) (int, error) {
-	res, err := l.a.rdb.PubSubNumSub(ctx, l.requests).Result()
+	return numSub(ctx, l.a.rdb, l.requests)
+}
+
+// numSub returns PUBSUB NUMSUB of channel.
+func numSub(ctx context.Context, rdb redis.UniversalClient, channel string) (int, error) {
+	res, err := rdb.PubSubNumSub(ctx, channel).Result()
 	if err != nil {
 		return 0, fmt.Errorf("%w: PUBSUB NUMSUB: %w", ErrAdapter, err)
 	}
-	return int(res[l.requests]), nil
+	return int(res[channel]), nil
 }
 
-func (l *link) publish(ctx context.Context, channel string, payload []byte) error {
-	if err := l.a.rdb.Publish(ctx, channel, payload).Err(); err != nil {
+// publish publishes payload on channel.
+func publish(ctx context.Context, rdb redis.UniversalClient, channel string, payload []byte) error {
+	if err := rdb.Publish(ctx, channel, payload).Err(); err != nil {
 		return fmt.Errorf("%w: publish on %s: %w", ErrAdapter, channel, err)
 	}
 	return nil

@@ -179,7 +179,10 @@ async function setupV4() {
     adapter = createAdapter(client, { streamName: prefix, streamCount, channelPrefix: prefix });
   }
   const httpServer = http.createServer();
-  io = new Server(httpServer, { adapter, serveClient: false });
+  const opts = { adapter, serveClient: false };
+  // --recovery-ms N turns on connection state recovery, sessions kept N ms.
+  if (args["recovery-ms"] !== undefined) opts.connectionStateRecovery = { maxDisconnectionDuration: Number(args["recovery-ms"]) };
+  io = new Server(httpServer, opts);
   for (const name of namespaces) setupNamespace(io.of(name), 4);
   if (streams) await streams.ready();
   await subscriptions.settled();
@@ -390,6 +393,35 @@ async function onCommand(cmd) {
           reply.error = e.message;
           reply.responses = toJSONSafe(e.responses || []);
         }
+        break;
+      }
+      case "op": {
+        // An operation of the server's own (v4): emit, socketsJoin, socketsLeave, disconnectSockets or
+        // serverSideEmit, on io.of(nsp).to(rooms).except(except)[.volatile].
+        const nsp = cmd.nsp || "/";
+        let target = io.of(nsp).to(cmd.rooms || []).except(cmd.except || []);
+        if (cmd.volatile) target = target.volatile;
+        const args = fromJSONSafe(cmd.args || []);
+        switch (cmd.op) {
+          case "emit":
+            target.emit(cmd.event, ...args);
+            break;
+          case "socketsJoin":
+            target.socketsJoin(cmd.targetRooms || []);
+            break;
+          case "socketsLeave":
+            target.socketsLeave(cmd.targetRooms || []);
+            break;
+          case "disconnectSockets":
+            target.disconnectSockets(!!cmd.close);
+            break;
+          case "serverSideEmit":
+            io.of(nsp).serverSideEmit(cmd.event, ...args);
+            break;
+          default:
+            throw new Error(`unknown op ${JSON.stringify(cmd.op)}`);
+        }
+        reply.nsp = nsp;
         break;
       }
       case "serverCount": {

@@ -55,6 +55,9 @@ type NodeServerConfig struct {
 	// RequestsTimeout is the classic adapter's requestsTimeout (v4-classic; rounded down to milliseconds), which
 	// bounds its serverSideEmit with acknowledgements, fetchSockets and allRooms; 0 for the adapter's default, 5 s.
 	RequestsTimeout time.Duration
+	// Recovery, when positive, turns on connection state recovery with this maxDisconnectionDuration (v4
+	// flavors).
+	Recovery time.Duration
 }
 
 // NodeServer is a running testpeers/server.js process.
@@ -101,6 +104,9 @@ func StartNodeServer(tb testing.TB, cfg NodeServerConfig) *NodeServer {
 	}
 	if cfg.RedisMode != "" {
 		args = append(args, "--redis-mode", cfg.RedisMode)
+	}
+	if cfg.Recovery > 0 {
+		args = append(args, "--recovery-ms", strconv.FormatInt(cfg.Recovery.Milliseconds(), 10))
 	}
 	if cfg.RequestsTimeout > 0 {
 		args = append(args, "--requests-timeout", strconv.FormatInt(cfg.RequestsTimeout.Milliseconds(), 10))
@@ -244,6 +250,35 @@ func (s *NodeServer) ServerSideEmitWithAck(ctx context.Context, nsp, event strin
 		err = derr
 	}
 	return reply.Responses, err
+}
+
+// NodeOp is an operation of a Node server's own (NodeServer.Op).
+type NodeOp struct {
+	// Op is "emit", "socketsJoin", "socketsLeave", "disconnectSockets" or "serverSideEmit".
+	Op     string   `json:"op"`
+	Nsp    string   `json:"nsp,omitempty"`
+	Event  string   `json:"event,omitempty"`
+	Args   []any    `json:"args,omitempty"`
+	Rooms  []string `json:"rooms,omitempty"`
+	Except []string `json:"except,omitempty"`
+	// Volatile makes an emit volatile.
+	Volatile bool `json:"volatile,omitempty"`
+	// TargetRooms are the rooms of socketsJoin and socketsLeave.
+	TargetRooms []string `json:"targetRooms,omitempty"`
+	// Close, for disconnectSockets, closes the connections.
+	Close bool `json:"close,omitempty"`
+}
+
+// Op runs op on the Node server: io.of(nsp).to(rooms).except(except)[.volatile].op(...) (v4 flavors). In Args,
+// []byte is sent as a Buffer.
+func (s *NodeServer) Op(ctx context.Context, op NodeOp) error {
+	cmd := map[string]any{"cmd": "op", "op": op.Op, "nsp": op.Nsp, "event": op.Event, "args": jsonSafe(op.Args),
+		"rooms": op.Rooms, "except": op.Except, "volatile": op.Volatile, "targetRooms": op.TargetRooms, "close": op.Close}
+	if op.Args == nil {
+		cmd["args"] = []any{}
+	}
+	_, err := s.proc.request(ctx, cmd)
+	return err
 }
 
 // jsonSafe replaces the []byte in v (at any depth of []any and map[string]any) by {"$binary": base64}, the form

@@ -1,0 +1,615 @@
+package redisadapter
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/internal/randid"
+	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/pubsub"
+	"github.com/sioredis/sioredis/socketio"
+)
+
+// StreamsConfig configures NewStreams. The zero value is valid; each default is the official adapter's, but
+// BlockTime's.
+type StreamsConfig struct {
+	// StreamName is the stream, or the prefix of the streams with StreamCount > 1. Default "socket.io".
+	StreamName string
+	// StreamCount spreads the namespaces over this many streams, as the adapter 0.3's streamCount does (each
+	// namespace to one stream, by the adapter's hash of its name). Default 1.
+	StreamCount int
+	// ChannelPrefix is the prefix of the pub/sub channels of the messages that are not kept in the stream.
+	// Default "socket.io".
+	ChannelPrefix string
+	// MaxLen trims the stream to about this many entries (XADD MAXLEN ~). Default 10 000.
+	MaxLen int64
+	// ReadCount is the most entries one XREAD returns. Default 100.
+	ReadCount int64
+	// BlockTime is how long one XREAD waits for entries. Default 1 s (the official adapter's is 5 s); it bounds
+	// how long Close waits for a blocked read when the client is not a *redis.Client (whose blocked read Close
+	// cuts short).
+	BlockTime time.Duration
+	// SessionKeyPrefix is the prefix of the keys that keep the sessions of connection state recovery. Default
+	// "sio:session:".
+	SessionKeyPrefix string
+	// Logger receives the adapter's warnings; default slog.Default().
+	Logger *slog.Logger
+}
+
+// StreamsAdapter is a socketio.Cluster over Redis Streams, wire-compatible with @socket.io/redis-streams-adapter
+// 0.3: broadcasts, socketsJoin, socketsLeave and disconnectSockets are entries of the namespace's stream (XADD …
+// MAXLEN ~), read by every server with XREAD; the messages that need no keeping (broadcasts with
+// acknowledgements, serverSideEmit, fetchSockets) and the answers go over pub/sub as msgpack, on "P#N#" and the
+// requester's "P#N#uid#"; the server count is PUBSUB NUMSUB of "P#N#". Set it as socketio.Config.Cluster.
+//
+// Unlike pub/sub, the stream keeps what was written: after Redis restarts (with persistence) or the connection
+// drops, each server resumes reading at the last entry it saw, so no broadcast the stream still holds is lost.
+// An entry trimmed away (MaxLen) before this server read it is reported (a warning, and Trimmed) rather than
+// skipped silently.
+//
+// With socketio.Config.ConnectionStateRecovery, it carries recovery across the cluster as the official adapter
+// does: offsets are stream entry ids, sessions are kept in Redis (SET SessionKeyPrefix+pid, PX), so a client
+// recovers on any server, Go or Node. Its methods are safe for concurrent use.
+type StreamsAdapter struct {
+	rdb redis.UniversalClient
+	cfg StreamsConfig
+	uid string
+	log *slog.Logger
+
+	ctx    context.Context // ends with Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the readers, the subscription's manager and receiver
+	subs   *subscriptions
+
+	trimmed atomic.Uint64
+
+	mu      sync.Mutex // never held during I/O nor while a handler runs
+	links   map[string]*streamLink
+	readers map[string]*streamReader // by stream key
+}
+
+// streamReader reads one stream.
+type streamReader struct {
+	key   string
+	ready chan struct{} // closed once the reader knows where the stream ends
+}
+
+// streamLink is one namespace's part of the StreamsAdapter.
+type streamLink struct {
+	a       *StreamsAdapter
+	nsp     string
+	h       socketio.ClusterHandler
+	key     string // the stream
+	public  string // "P#N#"
+	private string // "P#N#uid#"
+	reader  *streamReader
+	gate    handlerGate
+}
+
+// NewStreams returns the StreamsAdapter of one server on rdb (standalone, Sentinel or Cluster). Nothing is read
+// or subscribed until the first namespace opens; the Server closes it.
+func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) *StreamsAdapter {
+	if cfg.StreamName == "" {
+		cfg.StreamName = "socket.io"
+	}
+	if cfg.StreamCount <= 0 {
+		cfg.StreamCount = 1
+	}
+	if cfg.ChannelPrefix == "" {
+		cfg.ChannelPrefix = "socket.io"
+	}
+	if cfg.MaxLen <= 0 {
+		cfg.MaxLen = 10000
+	}
+	if cfg.ReadCount <= 0 {
+		cfg.ReadCount = 100
+	}
+	if cfg.BlockTime <= 0 {
+		cfg.BlockTime = time.Second
+	}
+	if cfg.SessionKeyPrefix == "" {
+		cfg.SessionKeyPrefix = "sio:session:"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	a := &StreamsAdapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger,
+		links: make(map[string]*streamLink), readers: make(map[string]*streamReader)}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.receive)
+	return a
+}
+
+// UID returns the server id that the adapter writes in its messages.
+func (a *StreamsAdapter) UID() string { return a.uid }
+
+// Trimmed returns how many times this server found that entries of a stream were trimmed (MaxLen) before it read
+// them: broadcasts lost for its clients.
+func (a *StreamsAdapter) Trimmed() uint64 { return a.trimmed.Load() }
+
+// Open implements socketio.Cluster.
+func (a *StreamsAdapter) Open(nsp string, h socketio.ClusterHandler) socketio.ClusterLink {
+	l := &streamLink{
+		a:       a,
+		nsp:     nsp,
+		h:       h,
+		key:     protocol.StreamKey(a.cfg.StreamName, nsp, a.cfg.StreamCount),
+		public:  protocol.BroadcastChannel(a.cfg.ChannelPrefix, nsp, nil),
+		private: protocol.BroadcastChannel(a.cfg.ChannelPrefix, nsp, []string{a.uid}),
+	}
+	a.mu.Lock()
+	a.links[nsp] = l
+	r := a.readers[l.key]
+	if r == nil {
+		r = &streamReader{key: l.key, ready: make(chan struct{})}
+		a.readers[l.key] = r
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.read(r)
+		}()
+	}
+	l.reader = r
+	a.mu.Unlock()
+	a.subs.add(nsp, pubsub.Channels(l.public, l.private))
+	return l
+}
+
+// WaitReady waits until every namespace opened so far reads its stream and Redis has confirmed its pub/sub
+// subscriptions, or until ctx ends.
+func (a *StreamsAdapter) WaitReady(ctx context.Context) error {
+	a.mu.Lock()
+	var waits []chan struct{}
+	for _, r := range a.readers {
+		waits = append(waits, r.ready)
+	}
+	a.mu.Unlock()
+	for _, w := range waits {
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-a.ctx.Done():
+			return ErrClosed
+		}
+	}
+	return a.subs.waitReady(ctx)
+}
+
+// Close implements socketio.Cluster: it stops reading and unsubscribes, and waits for the adapter's goroutines.
+func (a *StreamsAdapter) Close() error {
+	a.cancel()
+	a.wg.Wait()
+	return nil
+}
+
+// read reads stream r.key from its end at the start, and then from the last entry read, until Close: after an
+// error (Redis away), it tries again from that entry, and checks whether entries it had not read were trimmed.
+func (a *StreamsAdapter) read(r *streamReader) {
+	var x xreader = poolReader{a.rdb}
+	if c, ok := a.rdb.(*redis.Client); ok {
+		dr := newDedicatedReader(a.ctx, c)
+		defer dr.close()
+		x = dr
+	}
+	last := ""
+	delay := 50 * time.Millisecond
+	failing := false
+	for a.ctx.Err() == nil {
+		if last == "" {
+			id, err := streamEnd(a.ctx, a.rdb, r.key)
+			if err != nil {
+				if !failing && a.ctx.Err() == nil {
+					a.log.Warn("redisadapter: reading the stream", "stream", r.key, "err", err)
+				}
+				failing = true
+				sleepCtx(a.ctx, delay)
+				delay = min(2*delay, 2*time.Second)
+				continue
+			}
+			last = id
+			close(r.ready)
+		}
+		streams, err := x.read(a.ctx, &redis.XReadArgs{Streams: []string{r.key, last}, Count: a.cfg.ReadCount, Block: a.cfg.BlockTime})
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			if a.ctx.Err() != nil {
+				return
+			}
+			if !failing {
+				a.log.Warn("redisadapter: reading the stream; retrying from the last entry read", "stream", r.key, "last", last, "err", err)
+			}
+			failing = true
+			sleepCtx(a.ctx, delay)
+			delay = min(2*delay, 2*time.Second)
+			continue
+		}
+		n := 0
+		for _, st := range streams {
+			for _, e := range st.Messages {
+				a.dispatch(e)
+				last = e.ID
+				n++
+			}
+		}
+		if failing || int64(n) == a.cfg.ReadCount {
+			if failing {
+				a.log.Info("redisadapter: reading the stream again", "stream", r.key, "from", last)
+			}
+			failing, delay = false, 50*time.Millisecond
+			a.checkTrimmed(r.key, last)
+		}
+	}
+}
+
+// checkTrimmed reports entries of the stream after last that were trimmed away before this server read them.
+func (a *StreamsAdapter) checkTrimmed(key, last string) {
+	info, err := a.rdb.XInfoStream(a.ctx, key).Result()
+	if err != nil {
+		return // nothing to say: the next read will tell
+	}
+	if info.MaxDeletedEntryID != "" && compareStreamIDs(info.MaxDeletedEntryID, last) > 0 {
+		a.trimmed.Add(1)
+		a.log.Error("redisadapter: stream entries were trimmed (MaxLen) before this server read them: broadcasts lost for its clients",
+			"stream", key, "last_read", last, "max_deleted", info.MaxDeletedEntryID)
+	}
+}
+
+// streamEnd returns the id of the last entry of the stream ("0-0" when it is empty or missing).
+func streamEnd(ctx context.Context, rdb redis.UniversalClient, key string) (string, error) {
+	res, err := rdb.XRevRangeN(ctx, key, "+", "-", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("%w: XREVRANGE: %w", ErrAdapter, err)
+	}
+	if len(res) == 0 {
+		return "0-0", nil
+	}
+	return res[0].ID, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// xreader runs XREAD.
+type xreader interface {
+	read(ctx context.Context, args *redis.XReadArgs) ([]redis.XStream, error)
+}
+
+// poolReader reads on the client's pool.
+type poolReader struct{ rdb redis.UniversalClient }
+
+func (p poolReader) read(ctx context.Context, args *redis.XReadArgs) ([]redis.XStream, error) {
+	return p.rdb.XRead(ctx, args).Result()
+}
+
+// dedicatedReader reads on a connection of its own, whose blocked XREAD Close ends with CLIENT UNBLOCK.
+type dedicatedReader struct {
+	c    *redis.Client
+	conn *redis.Conn
+	id   int64
+	stop func() bool
+}
+
+func newDedicatedReader(ctx context.Context, c *redis.Client) *dedicatedReader {
+	d := &dedicatedReader{c: c}
+	d.stop = context.AfterFunc(ctx, func() {
+		if id := atomic.LoadInt64(&d.id); id != 0 {
+			_ = c.ClientUnblock(context.Background(), id).Err()
+		}
+	})
+	return d
+}
+
+func (d *dedicatedReader) read(ctx context.Context, args *redis.XReadArgs) ([]redis.XStream, error) {
+	if d.conn == nil {
+		conn := d.c.Conn()
+		id, err := conn.ClientID(ctx).Result()
+		if err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+		d.conn = conn
+		atomic.StoreInt64(&d.id, id)
+	}
+	res, err := d.conn.XRead(ctx, args).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		_ = d.conn.Close() // a new connection next time
+		d.conn = nil
+		atomic.StoreInt64(&d.id, 0)
+	}
+	return res, err
+}
+
+func (d *dedicatedReader) close() {
+	d.stop()
+	if d.conn != nil {
+		_ = d.conn.Close()
+	}
+}
+
+// compareStreamIDs compares two stream entry ids "ms-seq".
+func compareStreamIDs(a, b string) int {
+	am, as := splitStreamID(a)
+	bm, bs := splitStreamID(b)
+	switch {
+	case am < bm:
+		return -1
+	case am > bm:
+		return 1
+	case as < bs:
+		return -1
+	case as > bs:
+		return 1
+	}
+	return 0
+}
+
+func splitStreamID(id string) (ms, seq uint64) {
+	m, s, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(m, 10, 64)
+	seq, _ = strconv.ParseUint(s, 10, 64)
+	return ms, seq
+}
+
+// dispatch hands one stream entry to its namespace's handler.
+func (a *StreamsAdapter) dispatch(e redis.XMessage) {
+	if _, ok := e.Values["nsp"]; !ok {
+		return // as the official adapter, entries without a namespace are skipped
+	}
+	msg, err := protocol.DecodeStreamEntry(e.Values)
+	if err != nil {
+		a.log.Warn("redisadapter: ignored a stream entry", "id", e.ID, "err", err)
+		return
+	}
+	if msg.UID == a.uid {
+		return
+	}
+	a.mu.Lock()
+	l := a.links[msg.Nsp]
+	a.mu.Unlock()
+	if l == nil {
+		return
+	}
+	data, _ := e.Values["data"].(string)
+	m := fromClusterAdapter(msg, []byte(data))
+	if m == nil {
+		return
+	}
+	if m.Type == socketio.ClusterBroadcast {
+		m.Offset = e.ID
+	}
+	l.gate.run(func() { l.h.HandleClusterMessage(m) })
+}
+
+// receive hands one pub/sub message to its namespace's handler.
+func (a *StreamsAdapter) receive(pm pubsub.Message) {
+	info := protocol.ParseChannel(a.cfg.ChannelPrefix, pm.Channel)
+	a.mu.Lock()
+	l := a.links[info.Nsp]
+	a.mu.Unlock()
+	if l == nil || info.Kind != protocol.ChannelBroadcast || (info.Suffix != "" && info.Suffix != a.uid) {
+		return
+	}
+	payload := []byte(pm.Payload)
+	msg, err := protocol.DecodeClusterMessage(payload)
+	if err != nil {
+		a.log.Warn("redisadapter: ignored a message", "channel", pm.Channel, "err", err)
+		return
+	}
+	if msg.UID == a.uid || (msg.Nsp != "" && msg.Nsp != l.nsp) {
+		return
+	}
+	if m := fromClusterAdapter(msg, payload); m != nil {
+		l.gate.run(func() { l.h.HandleClusterMessage(m) })
+	}
+}
+
+// Close implements socketio.ClusterLink.
+func (l *streamLink) Close() error {
+	l.gate.close()
+	l.a.mu.Lock()
+	if l.a.links[l.nsp] == l {
+		delete(l.a.links, l.nsp)
+	}
+	l.a.mu.Unlock()
+	l.a.subs.remove(l.nsp)
+	return nil
+}
+
+// ServerCount implements socketio.ClusterLink: PUBSUB NUMSUB of the namespace's public channel, as the official
+// adapter counts.
+func (l *streamLink) ServerCount(ctx context.Context) (int, error) {
+	return numSub(ctx, l.a.rdb, l.public)
+}
+
+// Send implements socketio.ClusterLink.
+func (l *streamLink) Send(ctx context.Context, m *socketio.ClusterMessage) error {
+	if m.Type == socketio.ClusterBroadcast && m.RequestID == "" {
+		_, err := l.SendBroadcast(ctx, m)
+		return err
+	}
+	uid := l.a.uid
+	op := clusterOp(l.nsp, m)
+	enc := protocol.ClusterMsgpack
+	var body []byte
+	var err error
+	channel := l.public
+	switch m.Type {
+	case socketio.ClusterSocketsJoin, socketio.ClusterSocketsLeave, socketio.ClusterDisconnectSockets:
+		_, err = l.xadd(ctx, op)
+		return err
+	case socketio.ClusterBroadcast:
+		body, err = protocol.AppendClusterBroadcastWithAck(nil, enc, uid, m.RequestID, op)
+	case socketio.ClusterServerSideEmit:
+		if err := protocol.ValidateServerEvent(m.Event); err != nil {
+			return err
+		}
+		if m.RequestID != "" {
+			body, err = protocol.AppendClusterServerSideEmitWithAck(nil, enc, uid, m.RequestID, op)
+		} else {
+			body, err = protocol.AppendClusterServerSideEmit(nil, enc, uid, op)
+		}
+	case socketio.ClusterFetchSockets:
+		body, err = protocol.AppendClusterFetchSockets(nil, enc, uid, l.nsp, m.RequestID, m.Rooms, m.Except)
+	default:
+		body, err = clusterResponse(enc, uid, l.nsp, m)
+		channel = protocol.BroadcastChannel(l.a.cfg.ChannelPrefix, l.nsp, []string{m.To})
+	}
+	if err != nil {
+		return err
+	}
+	return publish(ctx, l.a.rdb, channel, body)
+}
+
+// SendBroadcast implements socketio.ClusterRecovery: the broadcast is an entry of the stream, whose id is its
+// offset.
+func (l *streamLink) SendBroadcast(ctx context.Context, m *socketio.ClusterMessage) (string, error) {
+	return l.xadd(ctx, clusterOp(l.nsp, m))
+}
+
+// xadd writes op to the namespace's stream.
+func (l *streamLink) xadd(ctx context.Context, op *protocol.Op) (string, error) {
+	data, binary, err := protocol.AppendStreamData(nil, op)
+	if err != nil {
+		return "", err
+	}
+	field := string(data)
+	if binary {
+		field = base64.StdEncoding.EncodeToString(data)
+	}
+	id, err := l.a.rdb.XAdd(ctx, &redis.XAddArgs{
+		Stream: l.key, MaxLen: l.a.cfg.MaxLen, Approx: true,
+		Values: []any{"uid", l.a.uid, "nsp", l.nsp, "type", strconv.Itoa(protocol.ClusterType(op)), "data", field},
+	}).Result()
+	if err != nil {
+		return "", fmt.Errorf("%w: XADD %s: %w", ErrAdapter, l.key, err)
+	}
+	return id, nil
+}
+
+// The sessions of connection state recovery, as the official adapter keeps them: SET key base64(msgpack({sid, pid,
+// rooms, data})) PX maxAge; taken back with GET and DEL.
+
+// PersistSession implements socketio.ClusterRecovery.
+func (l *streamLink) PersistSession(ctx context.Context, s socketio.ClusterSession, maxAge time.Duration) error {
+	body, err := protocol.AppendMsgpack(nil, protocol.Object{
+		{Key: "sid", Value: s.SID}, {Key: "pid", Value: s.PID}, {Key: "rooms", Value: s.Rooms}, {Key: "data", Value: s.Data},
+	})
+	if err != nil {
+		return err
+	}
+	key := l.a.cfg.SessionKeyPrefix + s.PID
+	if err := l.a.rdb.Set(ctx, key, base64.StdEncoding.EncodeToString(body), maxAge).Err(); err != nil {
+		return fmt.Errorf("%w: SET %s: %w", ErrAdapter, key, err)
+	}
+	return nil
+}
+
+var streamID = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
+
+// TakeSession implements socketio.ClusterRecovery.
+func (l *streamLink) TakeSession(ctx context.Context, pid, offset string) (socketio.ClusterSession, bool, error) {
+	if !streamID.MatchString(offset) {
+		return socketio.ClusterSession{}, false, nil
+	}
+	key := l.a.cfg.SessionKeyPrefix + pid
+	var get *redis.StringCmd
+	var at *redis.XMessageSliceCmd
+	_, err := l.a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, key)
+		p.Del(ctx, key)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return socketio.ClusterSession{}, false, fmt.Errorf("%w: GET/DEL %s: %w", ErrAdapter, key, err)
+	}
+	raw, err := get.Result()
+	if errors.Is(err, redis.Nil) {
+		return socketio.ClusterSession{}, false, nil
+	}
+	at = l.a.rdb.XRange(ctx, l.key, offset, offset)
+	if entries, err := at.Result(); err != nil {
+		return socketio.ClusterSession{}, false, fmt.Errorf("%w: XRANGE: %w", ErrAdapter, err)
+	} else if len(entries) == 0 {
+		return socketio.ClusterSession{}, false, nil // the offset was trimmed away: nothing to replay from
+	}
+	b, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		return socketio.ClusterSession{}, false, fmt.Errorf("redisadapter: session %s: %w", pid, err)
+	}
+	v, err := protocol.DecodeMsgpack(b)
+	if err != nil {
+		return socketio.ClusterSession{}, false, fmt.Errorf("redisadapter: session %s: %w", pid, err)
+	}
+	fields, _ := v.(map[string]any)
+	s := socketio.ClusterSession{PID: pid, Data: fields["data"]}
+	s.SID, _ = fields["sid"].(string)
+	rooms, _ := fields["rooms"].([]any)
+	for _, r := range rooms {
+		if str, ok := r.(string); ok {
+			s.Rooms = append(s.Rooms, str)
+		}
+	}
+	if s.SID == "" {
+		return socketio.ClusterSession{}, false, fmt.Errorf("redisadapter: session %s has no sid", pid)
+	}
+	return s, true, nil
+}
+
+// maxMissedReads bounds the XRANGE calls of one recovery, as the official adapter does (entries added faster than
+// they are read would make it loop).
+const maxMissedReads = 100
+
+// MissedSince implements socketio.ClusterRecovery: the broadcasts of the namespace in the stream after offset.
+func (l *streamLink) MissedSince(ctx context.Context, offset string) ([]*socketio.ClusterMessage, error) {
+	var out []*socketio.ClusterMessage
+	for range maxMissedReads {
+		entries, err := l.a.rdb.XRangeN(ctx, l.key, "("+offset, "+", 1000).Result()
+		if err != nil {
+			return out, fmt.Errorf("%w: XRANGE: %w", ErrAdapter, err)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			offset = e.ID
+			if nsp, _ := e.Values["nsp"].(string); nsp != l.nsp {
+				continue
+			}
+			if t, _ := e.Values["type"].(string); t != strconv.Itoa(protocol.ClusterBroadcast) {
+				continue
+			}
+			msg, err := protocol.DecodeStreamEntry(e.Values)
+			if err != nil {
+				l.a.log.Warn("redisadapter: ignored a stream entry", "id", e.ID, "err", err)
+				continue
+			}
+			data, _ := e.Values["data"].(string)
+			if m := fromClusterAdapter(msg, []byte(data)); m != nil {
+				m.Offset = e.ID
+				out = append(out, m)
+			}
+		}
+	}
+	return out, nil
+}
+
+// CompareOffsets implements socketio.ClusterRecovery.
+func (l *streamLink) CompareOffsets(a, b string) int { return compareStreamIDs(a, b) }
