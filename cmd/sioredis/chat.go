@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/internal/chat"
+	"github.com/sioredis/sioredis/internal/httpserve"
 )
 
 // runChat runs "sioredis chat": the chat application (HTTP API, SQLite, the page and a Socket.IO server), alone
@@ -21,7 +22,9 @@ import (
 func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", ":8080", "address to listen on")
+	addr := fs.String("addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
+	var t httpserve.Timeouts
+	timeoutFlags(fs, &t)
 	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing)")
 	var conn connFlags
 	fs.StringVar(&conn.redisURL, "redis", "", "Redis URL: publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
@@ -58,7 +61,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Prefix: *prefix, Namespace: *nsp, Event: *event,
-		MaxBodyLen: *maxBody, Logger: logger})
+		MaxBodyLen: *maxBody, Timeouts: t, Logger: logger})
 	if err != nil {
 		return usageError{err}
 	}
@@ -83,5 +86,6 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	logger.Info("serving the chat", "url", "http://"+displayAddr(ln.Addr()), "db", abs, "mode", mode)
+	warnExposed(logger, ln.Addr())
 	return app.Run(ctx, ln)
 }

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/redis/go-redis/v9/logging"
 )
@@ -85,7 +86,8 @@ func main() {
 	// go-redis logs dial retries to stderr on its own; the commands report
 	// errors themselves, in one line.
 	logging.Disable()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM (docker stop, systemd, Kubernetes) shuts down as gracefully as Ctrl-C.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -15,7 +15,10 @@ import (
 	"github.com/sioredis/sioredis/protocol"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.CheckLeaks(m.Run())) }
+func TestMain(m *testing.M) {
+	runMainIfAsked()
+	os.Exit(testenv.CheckLeaks(m.Run()))
+}
 
 // cli runs one command line in-process and returns its exit status and
 // standard error.

@@ -25,6 +25,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/emitter"
+	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/internal/sioclient"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/redisadapter"
@@ -52,6 +54,8 @@ type Config struct {
 	// PublishWait is how long a POST waits for its message to be published before it answers 202 Accepted
 	// instead of 201 Created; default 2 s.
 	PublishWait time.Duration
+	// Timeouts are the HTTP server's time limits; zero fields take Node's defaults (see httpserve).
+	Timeouts httpserve.Timeouts
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -59,11 +63,13 @@ type Config struct {
 // App is the chat: an http.Handler for the page, the API and Socket.IO, and the relay that publishes saved
 // messages while Run runs. Safe for concurrent use.
 type App struct {
-	cfg   Config
-	io    *socketio.Server
-	nsp   *socketio.Namespace
-	relay *relay
-	mux   *http.ServeMux
+	cfg     Config
+	io      *socketio.Server
+	nsp     *socketio.Namespace
+	relay   *relay
+	mux     *http.ServeMux
+	page    []byte
+	headers http.Header
 }
 
 // New returns an App. It checks the configuration; with Redis, the server's adapter starts subscribing (Run's
@@ -102,6 +108,10 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
 
+	page, err := static.ReadFile("static/index.html")
+	if err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
 	var em *emitter.Emitter
 	ioCfg := socketio.Config{Logger: cfg.Logger}
 	if cfg.Redis != nil { // the emitter first: once created, the server's adapter runs until the server is closed
@@ -115,7 +125,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, io: srv, nsp: srv.Of(nsp), mux: http.NewServeMux()}
+	a := &App{cfg: cfg, io: srv, nsp: srv.Of(nsp), mux: http.NewServeMux(), page: page, headers: httpserve.PageHeaders(page)}
 	var pub Publisher = serverPublisher{ns: a.nsp, event: cfg.Event}
 	if em != nil {
 		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
@@ -136,7 +146,7 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // then shuts down: the HTTP server, the Socket.IO server and the relay. It returns the first error of the HTTP
 // server or of the shutdown. ln is closed when Run returns. Call Run once.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelWarn)}
+	hs := httpserve.NewServer(a, a.cfg.Timeouts, "/socket.io/", httpserve.SessionOf(engineio.Config{}), a.cfg.Logger)
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.relay.run(relayCtx) })
@@ -204,7 +214,7 @@ func splitRooms(list string) []string {
 func (a *App) routes() {
 	a.mux.Handle("/socket.io/", a.io)
 	a.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFileFS(w, r, static, "static/index.html")
+		httpserve.ServePage(w, r, a.page, a.headers)
 	})
 	a.mux.HandleFunc("GET /{file}", func(w http.ResponseWriter, r *http.Request) {
 		if !sioclient.Serve(w, r) {
