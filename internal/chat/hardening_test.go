@@ -60,7 +60,7 @@ func TestCrossSiteRefused(t *testing.T) {
 		{[]string{"Sec-Fetch-Site", "same-site", "Origin", "http://sub.127.0.0.1"}, http.StatusForbidden},
 		{[]string{"Origin", "https://evil.example"}, http.StatusForbidden}, // an older browser: Origin only
 		{[]string{"Origin", "null"}, http.StatusForbidden},                 // a sandboxed frame
-		{nil, http.StatusCreated},                                          // curl, another backend
+		{nil, http.StatusCreated}, // curl, another backend
 		{[]string{"Sec-Fetch-Site", "same-origin", "Origin", app.url}, http.StatusCreated},
 		{[]string{"Origin", app.url}, http.StatusCreated},
 		{[]string{"Sec-Fetch-Site", "cross-site", "Origin", "https://app.example.com"}, http.StatusCreated},
