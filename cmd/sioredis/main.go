@@ -8,8 +8,8 @@
 //	sioredis leave       [target flags] ROOM...
 //	sioredis disconnect  [target flags] [--close]
 //	sioredis server-emit [connection flags] [--nsp N] [--args-file FILE|-] EVENT [ARG...]
-//	sioredis serve       [--addr :8080]
-//	sioredis chat        [--addr :8080] [--db FILE] [--redis URL [--cluster|--sentinel-master M] [--prefix P]] [--nsp N] [--event E]
+//	sioredis serve       [--addr 127.0.0.1:8080] [timeout flags]
+//	sioredis chat        [--addr 127.0.0.1:8080] [--db FILE] [--redis URL [--cluster|--sentinel-master M] [--prefix P]] [--nsp N] [--event E]
 //	sioredis monitor     [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 //
 // Each ARG is one JSON value; {"$binary": "BASE64"} anywhere in a value is
@@ -62,8 +62,8 @@ Commands:
   leave        make the targeted sockets leave rooms   leave [target flags] ROOM...
   disconnect   disconnect the targeted sockets         disconnect [target flags] [--close]
   server-emit  send an event to the servers            server-emit [--redis --mode --prefix --nsp] [--args-file FILE|-] EVENT [ARG...]
-  serve        run a Socket.IO server with a live page serve [--addr :8080]
-  chat         run the chat: POST → SQLite → emit       chat [--addr :8080] [--db FILE] [--redis URL] [--prefix P] [--nsp N] [--event E]
+  serve        run a Socket.IO server with a live page serve [--addr 127.0.0.1:8080] [--idle-timeout D] [--read-timeout D] [--write-timeout D]
+  chat         run the chat: POST → SQLite → emit       chat [--addr 127.0.0.1:8080] [--db FILE] [--redis URL] [--prefix P] [--nsp N] [--event E]
   monitor      print the cluster traffic, decoded      monitor [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 
 Target flags:

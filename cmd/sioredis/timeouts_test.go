@@ -262,3 +262,16 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 		})
 	}
 }
+
+// TestServePageSecurityHeaders: the live page of "serve" cannot be framed and runs only its own scripts.
+func TestServePageSecurityHeaders(t *testing.T) {
+	url, _ := startServe(t)
+	res, err := http.Get(url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("headers %v", res.Header)
+	}
+}
