@@ -664,6 +664,12 @@ func terminalUnsafe(r rune) bool {
 	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
+// appendEscape appends the JSON escape \uXXXX of a UTF-16 code unit.
+func appendEscape(b []byte, u rune) []byte {
+	const hex = "0123456789abcdef"
+	return append(b, '\\', 'u', hex[u>>12&0xf], hex[u>>8&0xf], hex[u>>4&0xf], hex[u&0xf])
+}
+
 // appendSafeString writes s as a JSON string, without HTML escaping, with every terminalUnsafe character as
 // a \u escape (a pair of them beyond U+FFFF) and bytes that are not UTF-8 as \ufffd: the same string for a
 // JSON reader, and nothing a terminal acts on.
@@ -686,9 +692,9 @@ func appendSafeString(b []byte, s string) []byte {
 		case terminalUnsafe(r):
 			if r > 0xffff {
 				hi, lo := utf16.EncodeRune(r)
-				b = fmt.Appendf(b, `\u%04x\u%04x`, hi, lo)
+				b = appendEscape(appendEscape(b, hi), lo)
 			} else {
-				b = fmt.Appendf(b, `\u%04x`, r)
+				b = appendEscape(b, r)
 			}
 		default:
 			b = utf8.AppendRune(b, r)
