@@ -181,16 +181,34 @@ func TestRoomsPerConnectionBounded(t *testing.T) {
 	if n := app.IO().Engine().Len(); n != 0 {
 		t.Errorf("%d connections still open", n)
 	}
-	// MaxRooms rooms are fine.
-	got := pollSession(t, app.url, "rooms="+strings.Join(names[:DefaultMaxRooms], ","))
+	// MaxRooms rooms are fine; one more with "join" is refused in the acknowledgement, one already joined is not.
+	got, sid := pollSessionSID(t, app.url, "rooms="+strings.Join(names[:DefaultMaxRooms], ","))
 	if strings.Contains(got, `"refused"`) {
 		t.Fatalf("a handshake with %d rooms: %q", DefaultMaxRooms, got)
+	}
+	u := app.url + "/socket.io/?EIO=4&transport=polling&sid=" + sid
+	res, err := httpClient.Post(u, "text/plain", strings.NewReader(`421["join","one too many"]`+"\x1e"+`422["join","r0"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	code, b := do(t, http.MethodGet, u, "", "")
+	if code != http.StatusOK || !strings.Contains(string(b), `431[{"error":"chat: at most 100 rooms per connection"}]`) ||
+		!strings.Contains(string(b), `432[{"room":"r0"}]`) {
+		t.Fatalf("joins past the limit: %d %q", code, b)
 	}
 }
 
 // pollSession opens an Engine.IO long-polling session with the query q, joins "/" and returns what the server
 // sends in the next second, packets separated by 0x1e.
 func pollSession(t *testing.T, base, q string) string {
+	t.Helper()
+	got, _ := pollSessionSID(t, base, q)
+	return got
+}
+
+// pollSessionSID is pollSession, also returning the session id.
+func pollSessionSID(t *testing.T, base, q string) (string, string) {
 	t.Helper()
 	short := &http.Client{Timeout: time.Second}
 	get := func(u string) (string, error) {
@@ -220,11 +238,11 @@ func pollSession(t *testing.T, base, q string) string {
 	for range 5 {
 		s, err := get(u)
 		got.WriteString("\x1e" + s)
-		if err != nil {
+		if err != nil { // the end of the session, or nothing more within a second
 			break
 		}
 	}
-	return got.String()
+	return got.String(), sid
 }
 
 // startHTTP serves h on a free loopback port until the test ends.
