@@ -29,6 +29,10 @@ var (
 	// the configured limit (Socket.IO parsers since 4.2.6 drop packets with
 	// more than 10 attachments).
 	ErrTooManyAttachments = errors.New("sioredis: too many binary attachments")
+	// ErrInvalidText reports JSON text whose strings are not Unicode: bytes
+	// that are not UTF-8, or a \uD800-\uDFFF escape that is not half of a
+	// surrogate pair. Go's decoder would silently turn them into U+FFFD.
+	ErrInvalidText = errors.New("sioredis: JSON text is not valid Unicode")
 	// ErrMalformed reports input that a decoder could not parse.
 	ErrMalformed = errors.New("sioredis: malformed message")
 )

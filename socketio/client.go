@@ -20,7 +20,8 @@ type client struct {
 	conn *engineio.Conn
 	run  runner
 
-	pending *packet // a binary packet waiting for attachments (reader goroutine only)
+	pending      *packet // a binary packet waiting for attachments (reader goroutine only)
+	pendingBytes int     // the bytes of its attachments received so far (reader goroutine only)
 
 	mu           sync.Mutex
 	sockets      []*Socket      // one per namespace joined (a slice: clients join few namespaces)
@@ -30,6 +31,7 @@ type client struct {
 	pendingConnects []*context.CancelFunc
 	closeReason     DisconnectReason // set before closing the conn for a protocol error
 	closed          bool
+	attachTimer     *time.Timer // closes the connection if the pending packet's attachments are late
 }
 
 func newClient(s *Server, c *engineio.Conn) *client {
@@ -61,6 +63,32 @@ func (cl *client) parseError(err error) {
 	cl.closeWith(ReasonParseError)
 }
 
+// refuseAttachments closes the connection of a client whose binary packet breaks a limit; the pending
+// attachments are dropped at once.
+func (cl *client) refuseAttachments(why string, args ...any) {
+	cl.pending, cl.pendingBytes = nil, 0
+	cl.setAttachTimer(false)
+	cl.srv.log.Warn("socketio: closing connection: "+why, append([]any{"sid", cl.conn.ID()}, args...)...)
+	cl.closeWith(ReasonParseError)
+}
+
+// setAttachTimer starts (on) or stops the time limit of the pending packet's attachments.
+func (cl *client) setAttachTimer(on bool) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.attachTimer != nil {
+		cl.attachTimer.Stop()
+		cl.attachTimer = nil
+	}
+	if on && !cl.closed {
+		timeout := cl.srv.cfg.AttachmentTimeout
+		cl.attachTimer = time.AfterFunc(timeout, func() {
+			cl.srv.log.Warn("socketio: closing connection: attachments not received in time", "sid", cl.conn.ID(), "timeout", timeout)
+			cl.closeWith(ReasonParseError)
+		})
+	}
+}
+
 // onMessage receives one Engine.IO message, in order.
 func (cl *client) onMessage(msg engineio.Message) {
 	if msg.Binary {
@@ -69,9 +97,15 @@ func (cl *client) onMessage(msg engineio.Message) {
 			cl.parseError(errors.New("unexpected binary message"))
 			return
 		}
+		cl.pendingBytes += len(msg.Data)
+		if cl.pendingBytes > cl.srv.cfg.MaxAttachmentBytes {
+			cl.refuseAttachments("attachments over the byte limit", "limit", cl.srv.cfg.MaxAttachmentBytes)
+			return
+		}
 		p.bufs = append(p.bufs, msg.Data)
 		if len(p.bufs) == p.attachments {
-			cl.pending = nil
+			cl.pending, cl.pendingBytes = nil, 0
+			cl.setAttachTimer(false)
 			cl.handle(*p)
 		}
 		return
@@ -80,7 +114,7 @@ func (cl *client) onMessage(msg engineio.Message) {
 		cl.parseError(errors.New("text message while waiting for binary attachments"))
 		return
 	}
-	p, err := decodePacket(msg.Data)
+	p, err := decodePacket(msg.Data, cl.srv.cfg.MaxAttachments)
 	if err != nil {
 		cl.parseError(err)
 		return
@@ -88,6 +122,7 @@ func (cl *client) onMessage(msg engineio.Message) {
 	if p.attachments > 0 {
 		p.bufs = make([][]byte, 0, p.attachments)
 		cl.pending = &p
+		cl.setAttachTimer(true)
 		return
 	}
 	cl.handle(p)
@@ -235,6 +270,10 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		return
 	}
 	cl.sockets = append(cl.sockets, s)
+	if cl.attachTimer != nil {
+		cl.attachTimer.Stop()
+		cl.attachTimer = nil
+	}
 	if cl.connectTimer != nil {
 		cl.connectTimer.Stop()
 		cl.connectTimer = nil
@@ -316,6 +355,10 @@ func (cl *client) onClose(reason DisconnectReason) {
 	socks := slices.Clone(cl.sockets)
 	for _, cancel := range cl.pendingConnects {
 		(*cancel)()
+	}
+	if cl.attachTimer != nil {
+		cl.attachTimer.Stop()
+		cl.attachTimer = nil
 	}
 	if cl.connectTimer != nil {
 		cl.connectTimer.Stop()

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/protocol"
@@ -33,8 +34,17 @@ const (
 	PacketBinaryAck    = PacketType(protocol.PacketBinaryAck)
 )
 
-// maxAttachments bounds the binary attachments of one incoming packet.
-const maxAttachments = 100
+// Defaults of the limits on the binary attachments of incoming packets (Config.MaxAttachments,
+// MaxAttachmentBytes and AttachmentTimeout).
+const (
+	// DefaultMaxAttachments is socket.io-parser's maxAttachments.
+	DefaultMaxAttachments = 10
+	// DefaultMaxAttachmentBytes is DefaultMaxAttachments attachments of Engine.IO's default largest message
+	// (maxHttpBufferSize, 1 MB).
+	DefaultMaxAttachmentBytes = DefaultMaxAttachments * 1_000_000
+	// DefaultAttachmentTimeout bounds the wait for the rest of a packet's attachments.
+	DefaultAttachmentTimeout = 30 * time.Second
+)
 
 // packet is a decoded incoming packet, or the parts of an outgoing one.
 type packet struct {
@@ -47,8 +57,9 @@ type packet struct {
 }
 
 // decodePacket decodes the header and payload of a packet (the text of an Engine.IO message). Binary packets
-// then need their attachments.
-func decodePacket(b []byte) (packet, error) {
+// then need their attachments, at most maxAttachments (a packet announcing more is refused, as
+// socket.io-parser refuses it).
+func decodePacket(b []byte, maxAttachments int) (packet, error) {
 	p := packet{nsp: "/", id: -1}
 	if len(b) == 0 || b[0] < '0' || b[0] > '6' {
 		return p, fmt.Errorf("%w: unknown packet type", ErrBadPacket)

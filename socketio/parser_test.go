@@ -44,11 +44,12 @@ func TestDecodePacket(t *testing.T) {
 		{in: `4{"message":"x"}`, wantErr: true}, // CONNECT_ERROR from a client
 		{in: `5["x"]`, wantErr: true},           // no attachment count
 		{in: `5999-["x"]`, wantErr: true},       // too many attachments
+		{in: `511-["x"]`, wantErr: true},        // more than socket.io-parser's maxAttachments (10)
 		{in: `299999999999["x"]`, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			p, err := decodePacket([]byte(tt.in))
+			p, err := decodePacket([]byte(tt.in), DefaultMaxAttachments)
 			if tt.wantErr {
 				if !errors.Is(err, ErrBadPacket) {
 					t.Fatalf("err = %v, want ErrBadPacket", err)
@@ -81,7 +82,7 @@ func TestEventArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			p, err := decodePacket([]byte(tt.in))
+			p, err := decodePacket([]byte(tt.in), DefaultMaxAttachments)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,7 +202,7 @@ func TestEncodeEventCopiesAttachments(t *testing.T) {
 }
 
 func TestArgsDecodeBinary(t *testing.T) {
-	p, err := decodePacket([]byte(`52-["e",{"_placeholder":true,"num":0},{"b":{"_placeholder":true,"num":1},"n":1}]`))
+	p, err := decodePacket([]byte(`52-["e",{"_placeholder":true,"num":0},{"b":{"_placeholder":true,"num":1},"n":1}]`), DefaultMaxAttachments)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,16 +239,19 @@ func TestArgsDecodeBinary(t *testing.T) {
 func FuzzDecodePacket(f *testing.F) {
 	for _, s := range []string{"0", "0/admin,", `0/admin,{"token":"123"}`, "1", `2["foo"]`, `212["foo"]`,
 		`3/admin,13["bar"]`, `51-["baz",{"_placeholder":true,"num":0}]`, `61-15["bar",{"_placeholder":true,"num":0}]`,
-		`2["a",{"_placeholder":true,"num":9}]`, "5", "2/", `2/a,["x"`} {
+		`2["a",{"_placeholder":true,"num":9}]`, "5", "2/", `2/a,["x"`, `510-["x"]`, `511-["x"]`, `6100-1["x"]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		p, err := decodePacket(b)
+		p, err := decodePacket(b, DefaultMaxAttachments)
 		if err != nil {
 			if !errors.Is(err, ErrBadPacket) {
 				t.Fatalf("error %v does not wrap ErrBadPacket", err)
 			}
 			return
+		}
+		if p.attachments > DefaultMaxAttachments {
+			t.Fatalf("%d attachments accepted, the limit is %d", p.attachments, DefaultMaxAttachments)
 		}
 		for range p.attachments {
 			p.bufs = append(p.bufs, []byte{1})

@@ -42,6 +42,15 @@ type Config struct {
 	MaxPendingEvents int
 	// Logger receives debug and warning records; default slog.Default().
 	Logger *slog.Logger
+	// MaxAttachments bounds the binary attachments one incoming packet may announce; a packet announcing more
+	// closes the connection (parse error). Default DefaultMaxAttachments (10, socket.io-parser's).
+	MaxAttachments int
+	// MaxAttachmentBytes bounds, per connection, the bytes of the attachments received for a packet still
+	// waiting for the rest; more closes the connection. Default DefaultMaxAttachmentBytes.
+	MaxAttachmentBytes int
+	// AttachmentTimeout bounds the wait for the remaining attachments of a packet, from its header; past it the
+	// connection is closed. Default DefaultAttachmentTimeout.
+	AttachmentTimeout time.Duration
 }
 
 // Middleware runs when a client asks to join a namespace, before the socket is connected; a non-nil error
@@ -103,6 +112,15 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxAttachments <= 0 {
+		cfg.MaxAttachments = DefaultMaxAttachments
+	}
+	if cfg.MaxAttachmentBytes <= 0 {
+		cfg.MaxAttachmentBytes = DefaultMaxAttachmentBytes
+	}
+	if cfg.AttachmentTimeout <= 0 {
+		cfg.AttachmentTimeout = DefaultAttachmentTimeout
 	}
 	if cfg.Engine.Logger == nil {
 		cfg.Engine.Logger = cfg.Logger

@@ -13,7 +13,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/internal/chat"
+	"github.com/sioredis/sioredis/internal/httpserve"
 )
 
 // runChat runs "sioredis chat": the chat application (HTTP API, SQLite, the page and a Socket.IO server), alone
@@ -21,7 +23,9 @@ import (
 func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", ":8080", "address to listen on")
+	addr := fs.String("addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
+	var t httpserve.Timeouts
+	timeoutFlags(fs, &t)
 	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing)")
 	var conn connFlags
 	fs.StringVar(&conn.redisURL, "redis", "", "Redis URL: publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
@@ -30,13 +34,20 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	prefix := fs.String("prefix", "socket.io", "the Redis adapter's key prefix")
 	nsp := fs.String("nsp", "/", "namespace of the chat")
 	event := fs.String("event", "message", "name of the event carrying a message")
-	maxBody := fs.Int("max-body", chat.DefaultMaxBodyLen, "longest message body, in bytes")
+	maxBody := fs.Int("max-body", chat.DefaultMaxBodyLen, "longest message body, in bytes; at most what --max-payload can publish")
+	maxPayload := fs.Int("max-payload", emitter.DefaultMaxPayload, "largest message published through Redis, in bytes (keep it well under Redis's client-output-buffer-limit pubsub, 32 MB by default)")
+	maxRooms := fs.Int("max-rooms", chat.DefaultMaxRooms, "most rooms one Socket.IO connection may be in")
+	var origins stringList
+	fs.Var(&origins, "allowed-origin", "origin of a page on another site allowed to post and connect, such as https://app.example.com (repeatable)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the command stops")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *maxBody <= 0 {
-		return usagef("--max-body must be positive")
+	if *maxBody <= 0 || *maxPayload <= 0 || *maxRooms <= 0 {
+		return usagef("--max-body, --max-payload and --max-rooms must be positive")
+	}
+	if limit := chat.MaxBodyFor(*maxPayload); *maxBody > limit {
+		return usagef("--max-body %d: a message must fit in --max-payload %d bytes; the longest body is %d", *maxBody, *maxPayload, limit)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -58,7 +69,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Prefix: *prefix, Namespace: *nsp, Event: *event,
-		MaxBodyLen: *maxBody, Logger: logger})
+		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, Timeouts: t, Logger: logger})
 	if err != nil {
 		return usageError{err}
 	}
@@ -83,5 +94,6 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	logger.Info("serving the chat", "url", "http://"+displayAddr(ln.Addr()), "db", abs, "mode", mode)
+	warnExposed(logger, ln.Addr())
 	return app.Run(ctx, ln)
 }

@@ -89,6 +89,10 @@ func TestChatUsage(t *testing.T) {
 		{[]string{"chat", "extra"}, 2},
 		{[]string{"chat", "--bogus"}, 2},
 		{[]string{"chat", "--max-body", "0"}, 2},
+		{[]string{"chat", "--max-body", "8388608"}, 2},                       // more than a published message may hold
+		{[]string{"chat", "--max-body", "3000", "--max-payload", "2000"}, 2}, // the same, with a smaller payload limit
+		{[]string{"chat", "--max-rooms", "0"}, 2},
+		{[]string{"chat", "--allowed-origin", "not an origin", "--db", filepath.Join(dir, "e.db")}, 2},
 		{[]string{"chat", "--cluster"}, 2},
 		{[]string{"chat", "--db", filepath.Join(dir, "a.db"), "--event", "connect"}, 2},
 		{[]string{"chat", "--db", filepath.Join(dir, "b.db"), "--nsp", "/a*"}, 2},

@@ -11,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/internal/jsonarg"
+	"github.com/sioredis/sioredis/protocol"
 )
 
 var errHelp = errors.New("help shown")
@@ -209,6 +211,18 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 		return usagef("%v (run sioredis %s -h)", err, cmd)
 	}
 	rest := fs.Args()
+	// Names go out as written: text that is not UTF-8 would reach the servers and clients as U+FFFD.
+	names := append(append([]string(nil), to...), except...)
+	if cmd == "emit" || cmd == "server-emit" {
+		names = append(names, rest[:min(1, len(rest))]...) // the event; its arguments are JSON, checked below
+	} else {
+		names = append(names, rest...)
+	}
+	for _, name := range names {
+		if !utf8.ValidString(name) {
+			return usagef("%q is not valid UTF-8", name)
+		}
+	}
 
 	// Everything is parsed and checked before connecting to Redis.
 	var event string
@@ -228,6 +242,10 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 		} else {
 			eventArgs = make([]any, 0, len(rest)-1)
 			for i, a := range rest[1:] {
+				if terr := protocol.CheckJSONText([]byte(a)); terr != nil {
+					err = fmt.Errorf("ARG %d: %w", i+1, terr)
+					break
+				}
 				v, perr := jsonarg.Parse([]byte(a))
 				if perr != nil {
 					err = fmt.Errorf("ARG %d: %w (each ARG is one JSON value: quote strings, e.g. '\"text\"')", i+1, perr)
@@ -296,14 +314,24 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 	return classify(err)
 }
 
+// readArgsFile reads the JSON array of arguments of --args-file; text that is not Unicode (see
+// protocol.CheckJSONText) is refused rather than published as U+FFFD.
 func readArgsFile(name string, stdin io.Reader) ([]any, error) {
-	if name == "-" {
-		return jsonarg.ReadArray(stdin)
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
 	}
-	f, err := os.Open(name)
+	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return jsonarg.ReadArray(f)
+	if err := protocol.CheckJSONText(data); err != nil {
+		return nil, fmt.Errorf("--args-file: %w", err)
+	}
+	return jsonarg.ParseArray(data)
 }

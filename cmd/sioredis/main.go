@@ -8,8 +8,8 @@
 //	sioredis leave       [target flags] ROOM...
 //	sioredis disconnect  [target flags] [--close]
 //	sioredis server-emit [connection flags] [--nsp N] [--args-file FILE|-] EVENT [ARG...]
-//	sioredis serve       [--addr :8080]
-//	sioredis chat        [--addr :8080] [--db FILE] [--redis URL [--cluster|--sentinel-master M] [--prefix P]] [--nsp N] [--event E]
+//	sioredis serve       [--addr 127.0.0.1:8080] [timeout flags]
+//	sioredis chat        [--addr 127.0.0.1:8080] [--db FILE] [--redis URL [--cluster|--sentinel-master M] [--prefix P]] [--nsp N] [--event E]
 //	sioredis monitor     [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 //
 // Each ARG is one JSON value; {"$binary": "BASE64"} anywhere in a value is
@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/redis/go-redis/v9/logging"
 )
@@ -61,8 +62,8 @@ Commands:
   leave        make the targeted sockets leave rooms   leave [target flags] ROOM...
   disconnect   disconnect the targeted sockets         disconnect [target flags] [--close]
   server-emit  send an event to the servers            server-emit [--redis --mode --prefix --nsp] [--args-file FILE|-] EVENT [ARG...]
-  serve        run a Socket.IO server with a live page serve [--addr :8080]
-  chat         run the chat: POST → SQLite → emit       chat [--addr :8080] [--db FILE] [--redis URL] [--prefix P] [--nsp N] [--event E]
+  serve        run a Socket.IO server with a live page serve [--addr 127.0.0.1:8080] [--idle-timeout D] [--read-timeout D] [--write-timeout D]
+  chat         run the chat: POST → SQLite → emit       chat [--addr 127.0.0.1:8080] [--db FILE] [--redis URL] [--prefix P] [--nsp N] [--event E]
   monitor      print the cluster traffic, decoded      monitor [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 
 Target flags:
@@ -85,7 +86,8 @@ func main() {
 	// go-redis logs dial retries to stderr on its own; the commands report
 	// errors themselves, in one line.
 	logging.Disable()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM (docker stop, systemd, Kubernetes) shuts down as gracefully as Ctrl-C.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,10 @@ import (
 	"github.com/sioredis/sioredis/protocol"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.CheckLeaks(m.Run())) }
+func TestMain(m *testing.M) {
+	runMainIfAsked()
+	os.Exit(testenv.CheckLeaks(m.Run()))
+}
 
 // cli runs one command line in-process and returns its exit status and
 // standard error.
@@ -142,6 +146,13 @@ func TestBadArgumentsExit2AndPublishNothing(t *testing.T) {
 		{"args file not an array", []string{"emit", "--redis", url, "--args-file", "-", "e"}, "array"},
 		{"legacy join", []string{"join", "--redis", url, "--mode", "legacy", "r"}, "not supported"},
 		{"bad redis URL", []string{"emit", "--redis", "http://x", "e"}, "--redis"},
+		{"lone surrogate", []string{"emit", "--redis", url, "e", `"ok"`, `{"k":"\ud800"}`}, "ARG 2: sioredis: JSON text is not valid Unicode: lone surrogate"},
+		{"lone low surrogate", []string{"emit", "--redis", url, "e", `"\udfff"`}, "lone surrogate"},
+		{"not UTF-8 argument", []string{"emit", "--redis", url, "e", "\"\xff\""}, "not UTF-8"},
+		{"not UTF-8 event", []string{"emit", "--redis", url, "e\xff"}, "not valid UTF-8"},
+		{"not UTF-8 room", []string{"emit", "--redis", url, "--to", "\xc3", "e"}, "not valid UTF-8"},
+		{"args file with a lone surrogate", []string{"emit", "--redis", url, "--args-file", argsFile(t, `["\ud800"]`), "e"}, "--args-file: sioredis: JSON text is not valid Unicode"},
+		{"args file not UTF-8", []string{"emit", "--redis", url, "--args-file", argsFile(t, "[\"\xed\xa0\x80\"]"), "e"}, "not UTF-8"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,6 +175,16 @@ func TestBadArgumentsExit2AndPublishNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// argsFile writes an --args-file for the test and returns its name.
+func argsFile(t *testing.T, content string) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "args.json")
+	if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
 
 func TestRedisErrorExit1(t *testing.T) {

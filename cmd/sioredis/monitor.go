@@ -15,6 +15,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -378,6 +381,9 @@ func readStream(ctx context.Context, client redis.UniversalClient, key, last str
 	}
 }
 
+// maxKeptBuffer is the largest line buffer the printer keeps for the next line.
+const maxKeptBuffer = 64 << 10
+
 // printer writes observed items as text or JSON lines.
 type printer struct {
 	w      io.Writer
@@ -442,6 +448,9 @@ func (p *printer) print(o *observed) error {
 	}
 	p.buf = line.end()
 	_, err := p.w.Write(p.buf)
+	if cap(p.buf) > maxKeptBuffer {
+		p.buf = nil // a huge message is rare: do not hold its line's memory for the rest of the run
+	}
 	return err
 }
 
@@ -563,7 +572,7 @@ func (l *lineWriter) key(k string) {
 		if !l.first {
 			l.buf = append(l.buf, ',')
 		}
-		l.buf = protocol.AppendJSONString(l.buf, k)
+		l.buf = appendSafeString(l.buf, k)
 		l.buf = append(l.buf, ':')
 	} else {
 		if !l.first {
@@ -580,7 +589,7 @@ func (l *lineWriter) key(k string) {
 func (l *lineWriter) str(k, v string) {
 	l.key(k)
 	if l.json {
-		l.buf = protocol.AppendJSONString(l.buf, v)
+		l.buf = appendSafeString(l.buf, v)
 	} else {
 		l.buf = append(l.buf, textWord(v)...)
 	}
@@ -610,7 +619,7 @@ func (l *lineWriter) strings(k string, list []string) {
 			if i > 0 {
 				l.buf = append(l.buf, ',')
 			}
-			l.buf = protocol.AppendJSONString(l.buf, s)
+			l.buf = appendSafeString(l.buf, s)
 		}
 		l.buf = append(l.buf, ']')
 		return
@@ -633,18 +642,65 @@ func (l *lineWriter) value(k string, v any) {
 // textWord quotes a string for the text output when it would be ambiguous.
 func textWord(s string) string {
 	if s == "" || strings.ContainsAny(s, " \t\r\n\"=[]") || !isPrintable(s) {
-		return string(protocol.AppendJSONString(nil, s))
+		return string(appendSafeString(nil, s))
 	}
 	return s
 }
 
 func isPrintable(s string) bool {
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
+		if r == utf8.RuneError || terminalUnsafe(r) {
 			return false
 		}
 	}
 	return true
+}
+
+// terminalUnsafe reports the characters that must not reach a terminal as they are: anyone who can PUBLISH
+// writes what the monitor prints. C0 and C1 controls and DEL start escape sequences (ESC, and U+009B, CSI,
+// on terminals that read C1 codes); format characters (Cf: bidi overrides and isolates, zero-width
+// characters, tags) and line and paragraph separators reorder or hide what is shown.
+func terminalUnsafe(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// appendEscape appends the JSON escape \uXXXX of a UTF-16 code unit.
+func appendEscape(b []byte, u rune) []byte {
+	const hex = "0123456789abcdef"
+	return append(b, '\\', 'u', hex[u>>12&0xf], hex[u>>8&0xf], hex[u>>4&0xf], hex[u&0xf])
+}
+
+// appendSafeString writes s as a JSON string, without HTML escaping, with every terminalUnsafe character as
+// a \u escape (a pair of them beyond U+FFFF) and bytes that are not UTF-8 as \ufffd: the same string for a
+// JSON reader, and nothing a terminal acts on.
+func appendSafeString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, `\n`...)
+		case r == '\t':
+			b = append(b, `\t`...)
+		case r == '\r':
+			b = append(b, `\r`...)
+		case r == utf8.RuneError && n == 1:
+			b = append(b, `\ufffd`...)
+		case terminalUnsafe(r):
+			if r > 0xffff {
+				hi, lo := utf16.EncodeRune(r)
+				b = appendEscape(appendEscape(b, hi), lo)
+			} else {
+				b = appendEscape(b, r)
+			}
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
 }
 
 // appendJSONString writes s as a JSON string, without HTML escaping.
@@ -661,13 +717,13 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 	case float64:
 		return protocol.AppendJSNumber(b, v)
 	case string:
-		return protocol.AppendJSONString(b, v)
+		return appendSafeString(b, v)
 	case []byte:
 		if !asJSON {
 			return fmt.Appendf(b, "<%d bytes>", len(v))
 		}
 		b = append(b, `{"$binary":`...)
-		b = protocol.AppendJSONString(b, base64.StdEncoding.EncodeToString(v))
+		b = appendSafeString(b, base64.StdEncoding.EncodeToString(v))
 		return append(b, '}')
 	case time.Time:
 		iso := v.UTC().Format("2006-01-02T15:04:05.000Z07:00")
@@ -675,11 +731,11 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 			return append(b, iso...)
 		}
 		b = append(b, `{"$date":`...)
-		b = protocol.AppendJSONString(b, iso)
+		b = appendSafeString(b, iso)
 		return append(b, '}')
 	case protocol.Ext:
 		b = fmt.Appendf(b, `{"$ext":%d,"$data":`, v.Type)
-		b = protocol.AppendJSONString(b, base64.StdEncoding.EncodeToString(v.Data))
+		b = appendSafeString(b, base64.StdEncoding.EncodeToString(v.Data))
 		return append(b, '}')
 	case []any:
 		b = append(b, '[')
@@ -696,7 +752,7 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = protocol.AppendJSONString(b, m.Key)
+			b = appendSafeString(b, m.Key)
 			b = append(b, ':')
 			b = appendValue(b, m.Value, asJSON)
 		}
@@ -712,11 +768,11 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = protocol.AppendJSONString(b, k)
+			b = appendSafeString(b, k)
 			b = append(b, ':')
 			b = appendValue(b, v[k], asJSON)
 		}
 		return append(b, '}')
 	}
-	return protocol.AppendJSONString(b, fmt.Sprint(v))
+	return appendSafeString(b, fmt.Sprint(v))
 }

@@ -9,18 +9,21 @@ import (
 	"net"
 
 	"github.com/sioredis/sioredis/internal/demo"
+	"github.com/sioredis/sioredis/internal/httpserve"
 )
 
 // runServe runs "sioredis serve": a Socket.IO server with the live page, until ctx ends.
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", ":8080", "address to listen on")
+	addr := fs.String("addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
+	var t httpserve.Timeouts
+	timeoutFlags(fs, &t)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	d, err := demo.New(demo.Config{Logger: logger})
+	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t})
 	if err != nil {
 		return err
 	}
@@ -29,7 +32,28 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("sioredis: %w", err)
 	}
 	logger.Info("serving the live page", "url", "http://"+displayAddr(ln.Addr()))
+	warnExposed(logger, ln.Addr())
 	return d.Run(ctx, ln)
+}
+
+// defaultAddr is where serve and chat listen by default: this machine only, for they authenticate no one.
+const defaultAddr = "127.0.0.1:8080"
+
+// timeoutFlags registers the HTTP server's time limits, with Node's http.Server defaults.
+func timeoutFlags(fs *flag.FlagSet, t *httpserve.Timeouts) {
+	fs.DurationVar(&t.Idle, "idle-timeout", httpserve.DefaultIdleTimeout, "close keep-alive connections idle this long (Node keepAliveTimeout; negative: never)")
+	fs.DurationVar(&t.ReadHeader, "read-header-timeout", httpserve.DefaultReadHeaderTimeout, "longest time to read a request's header (Node headersTimeout; negative: no limit)")
+	fs.DurationVar(&t.Read, "read-timeout", httpserve.DefaultReadTimeout, "longest time to read a whole request (Node requestTimeout; negative: no limit); long-polling bodies get at most the session's ping interval + timeout")
+	fs.DurationVar(&t.Write, "write-timeout", httpserve.DefaultWriteTimeout, "longest time to write an answer (negative: no limit); long-polling GETs get the ping interval more, WebSockets none")
+}
+
+// warnExposed warns when the server listens beyond the loopback interface: nothing it serves asks who is
+// there.
+func warnExposed(logger *slog.Logger, a net.Addr) {
+	if tcp, ok := a.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		logger.Warn("listening on a public address with no authentication: anyone who can reach it can use it",
+			"addr", a.String())
+	}
 }
 
 func displayAddr(a net.Addr) string {

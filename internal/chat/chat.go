@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/emitter"
+	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/internal/sioclient"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/redisadapter"
@@ -47,8 +50,18 @@ type Config struct {
 	Namespace string
 	// Event is the name of the event carrying a message; default "message".
 	Event string
-	// MaxBodyLen bounds a message's body, in bytes; default DefaultMaxBodyLen.
+	// MaxBodyLen bounds a message's body, in bytes; default DefaultMaxBodyLen. It may not exceed
+	// MaxBodyFor(MaxPayload): every message accepted can be published.
 	MaxBodyLen int
+	// MaxPayload is the largest message published through Redis, in bytes (emitter.WithMaxPayload); default
+	// emitter.DefaultMaxPayload, a quarter of Redis's default pub/sub output-buffer hard limit.
+	MaxPayload int
+	// MaxRooms bounds the rooms one Socket.IO connection may be in, joined from the handshake query (room=,
+	// rooms=) and with "join"; default DefaultMaxRooms. A handshake naming more is refused.
+	MaxRooms int
+	// AllowedOrigins are the origins of pages on other sites ("https://app.example.com") allowed to post
+	// messages and to connect to Socket.IO. Requests from any other site are refused with 403.
+	AllowedOrigins []string
 	// PublishWait is how long a POST waits for its message to be published before it answers 202 Accepted
 	// instead of 201 Created; default 2 s.
 	PublishWait time.Duration
@@ -56,6 +69,8 @@ type Config struct {
 	// what it was (after a Redis outage, until every server has resubscribed) before it publishes anyway; default
 	// 10 s.
 	ClusterWait time.Duration
+	// Timeouts are the HTTP server's time limits; zero fields take Node's defaults (see httpserve).
+	Timeouts httpserve.Timeouts
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -69,7 +84,24 @@ type App struct {
 	nsp     *socketio.Namespace
 	relay   *relay
 	mux     *http.ServeMux
+	page    []byte
+	headers http.Header
+	csrf    *http.CrossOriginProtection
 }
+
+// ErrConfig reports a Config that New refuses.
+var ErrConfig = errors.New("chat: invalid configuration")
+
+// MaxBodyFor returns the longest body whose message fits in a published message of maxPayload bytes: the body
+// goes out as written (MessagePack strings are not escaped), with its room twice, its author and the fields
+// of the message and of the adapter's envelope.
+func MaxBodyFor(maxPayload int) int {
+	return maxPayload - 2*MaxRoomLen - MaxAuthorLen - publishOverhead
+}
+
+// publishOverhead bounds what a published message holds besides its body, room and author: the adapter's
+// envelope, the namespace and event (checked by New), the message's keys, id, sequence number and time.
+const publishOverhead = 1024
 
 // New returns an App. It checks the configuration; with Redis, the server's adapter starts subscribing (Run's
 // end stops it).
@@ -89,6 +121,16 @@ func New(cfg Config) (*App, error) {
 	if cfg.MaxBodyLen <= 0 {
 		cfg.MaxBodyLen = DefaultMaxBodyLen
 	}
+	if cfg.MaxPayload <= 0 {
+		cfg.MaxPayload = emitter.DefaultMaxPayload
+	}
+	if limit := MaxBodyFor(cfg.MaxPayload); cfg.MaxBodyLen > limit {
+		return nil, fmt.Errorf("%w: a body of %d bytes could not be published in a message of at most %d bytes; the body limit is at most %d",
+			ErrConfig, cfg.MaxBodyLen, cfg.MaxPayload, limit)
+	}
+	if cfg.MaxRooms <= 0 {
+		cfg.MaxRooms = DefaultMaxRooms
+	}
 	if cfg.PublishWait == 0 {
 		cfg.PublishWait = 2 * time.Second
 	}
@@ -103,16 +145,33 @@ func New(cfg Config) (*App, error) {
 	if err := protocol.ValidateEvent(cfg.Event); err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
+	if len(cfg.Event)+len(nsp) > 256 {
+		return nil, fmt.Errorf("%w: namespace and event longer than 256 bytes together", ErrConfig)
+	}
 	if err := protocol.ValidatePrefix(cfg.Prefix); err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
 
+	page, err := static.ReadFile("static/index.html")
+	if err != nil {
+		return nil, fmt.Errorf("chat: %w", err)
+	}
 	var em *emitter.Emitter
 	var cluster *redisadapter.Adapter
-	ioCfg := socketio.Config{Logger: cfg.Logger}
+	csrf := http.NewCrossOriginProtection()
+	for _, o := range cfg.AllowedOrigins {
+		if err := csrf.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("%w: AllowedOrigins: %w", ErrConfig, err)
+		}
+	}
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, &FieldError{Field: "Origin", Reason: "cross-site request refused"})
+	}))
+	ioCfg := socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{AllowedOrigins: cfg.AllowedOrigins}}
 	if cfg.Redis != nil { // the emitter first: once created, the server's adapter runs until the server is closed
 		var err error
-		if em, err = emitter.New(cfg.Redis, emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger)); err != nil {
+		if em, err = emitter.New(cfg.Redis, emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger),
+			emitter.WithMaxPayload(cfg.MaxPayload)); err != nil {
 			return nil, fmt.Errorf("chat: %w", err)
 		}
 		cluster = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger})
@@ -125,7 +184,8 @@ func New(cfg Config) (*App, error) {
 		}
 		return nil, err
 	}
-	a := &App{cfg: cfg, io: srv, cluster: cluster, nsp: srv.Of(nsp), mux: http.NewServeMux()}
+	a := &App{cfg: cfg, io: srv, cluster: cluster, nsp: srv.Of(nsp), mux: http.NewServeMux(), page: page,
+		headers: httpserve.PageHeaders(page), csrf: csrf}
 	var pub Publisher = serverPublisher{ns: a.nsp, event: cfg.Event}
 	if em != nil {
 		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
@@ -161,7 +221,7 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // then shuts down: the HTTP server, the Socket.IO server and the relay. It returns the first error of the HTTP
 // server or of the shutdown. ln is closed when Run returns. Call Run once.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelWarn)}
+	hs := httpserve.NewServer(a, a.cfg.Timeouts, "/socket.io/", httpserve.SessionOf(engineio.Config{}), a.cfg.Logger)
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.relay.run(relayCtx) })
@@ -211,13 +271,21 @@ func (a *App) resyncAfterGaps(ctx context.Context) {
 // or leave rooms with the "join" and "leave" events, acknowledged with {"room": …} or {"error": …}.
 func (a *App) onConnection(ctx context.Context, s *socketio.Socket) {
 	q := s.Handshake().Query
+	var rooms []string
 	for _, list := range append(q["room"], q["rooms"]...) {
 		for _, room := range splitRooms(list) {
 			if CheckRoom(room) == nil {
-				s.Join(room)
+				rooms = append(rooms, room)
+			}
+			if len(rooms) > a.cfg.MaxRooms {
+				a.cfg.Logger.Warn("chat: connection refused: too many rooms in its handshake", "sid", s.ID(), "max", a.cfg.MaxRooms)
+				_ = s.Emit("refused", map[string]any{"error": fmt.Sprintf("at most %d rooms", a.cfg.MaxRooms)})
+				s.Disconnect(true)
+				return
 			}
 		}
 	}
+	s.Join(rooms...)
 	type reply struct {
 		Room  string `json:"room,omitempty"`
 		Error string `json:"error,omitempty"`
@@ -225,6 +293,9 @@ func (a *App) onConnection(ctx context.Context, s *socketio.Socket) {
 	socketio.HandleAck(s, "join", func(ctx context.Context, s *socketio.Socket, room string) reply {
 		if err := CheckRoom(room); err != nil {
 			return reply{Error: err.Error()}
+		}
+		if len(s.Rooms()) > a.cfg.MaxRooms && !slices.Contains(s.Rooms(), room) { // s.Rooms() holds the socket's own id
+			return reply{Error: fmt.Sprintf("chat: at most %d rooms per connection", a.cfg.MaxRooms)}
 		}
 		s.Join(room)
 		return reply{Room: room}
@@ -248,7 +319,7 @@ func splitRooms(list string) []string {
 func (a *App) routes() {
 	a.mux.Handle("/socket.io/", a.io)
 	a.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFileFS(w, r, static, "static/index.html")
+		httpserve.ServePage(w, r, a.page, a.headers)
 	})
 	a.mux.HandleFunc("GET /{file}", func(w http.ResponseWriter, r *http.Request) {
 		if !sioclient.Serve(w, r) {
@@ -256,7 +327,7 @@ func (a *App) routes() {
 		}
 	})
 	a.mux.HandleFunc("GET /api/config", a.getConfig)
-	a.mux.HandleFunc("POST /api/messages", a.postMessage)
+	a.mux.Handle("POST /api/messages", a.csrf.Handler(http.HandlerFunc(a.postMessage)))
 	a.mux.HandleFunc("GET /api/messages", a.getMessages)
 	a.mux.HandleFunc("GET /api/status", a.getStatus)
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/sioredis/sioredis/protocol"
 )
 
 // Delivery states in API answers.
@@ -75,9 +77,16 @@ func (a *App) readPost(w http.ResponseWriter, r *http.Request) (Post, int, error
 	var p Post
 	switch ct {
 	case "application/json":
+		// The fields are kept as written and checked before decoding: encoding/json would turn bytes that are
+		// not UTF-8 and lone surrogates (\ud800) into U+FFFD, and the message saved would not be the one sent.
+		var raw struct {
+			Room   json.RawMessage `json:"room"`
+			Author json.RawMessage `json:"author"`
+			Body   json.RawMessage `json:"body"`
+		}
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&p); err != nil {
+		if err := dec.Decode(&raw); err != nil {
 			return tooLarge(err)
 		}
 		if _, err := dec.Token(); err != io.EOF {
@@ -85,6 +94,21 @@ func (a *App) readPost(w http.ResponseWriter, r *http.Request) (Post, int, error
 				err = errors.New("data after the JSON object")
 			}
 			return tooLarge(err)
+		}
+		for _, f := range []struct {
+			name string
+			raw  json.RawMessage
+			dst  *string
+		}{{"room", raw.Room, &p.Room}, {"author", raw.Author, &p.Author}, {"body", raw.Body, &p.Body}} {
+			if f.raw == nil {
+				continue
+			}
+			if err := protocol.CheckJSONText(f.raw); err != nil {
+				return Post{}, http.StatusBadRequest, &FieldError{Field: f.name, Reason: err.Error()}
+			}
+			if err := json.Unmarshal(f.raw, f.dst); err != nil {
+				return Post{}, http.StatusBadRequest, invalid(f.name, "%v", err)
+			}
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
@@ -127,7 +151,8 @@ func checkKey(key string) error {
 
 // postMessage saves a message, then waits up to PublishWait for the relay to publish it. Answers: 201 and
 // state "published"; 202 and "pending" when not published yet (it will be); 200 with the saved message when the
-// Idempotency-Key was already used; 400, 413 or 415 when nothing was saved.
+// Idempotency-Key was already used for the same message; 400, 403 (cross-site), 413, 415 or 422 (the key was
+// used for another message) when nothing was saved.
 func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 	p, code, err := a.readPost(w, r)
 	if err != nil {
@@ -145,6 +170,11 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	saved, created, err := a.cfg.Store.Add(r.Context(), m, key)
+	if errors.Is(err, ErrKeyReused) {
+		writeError(w, http.StatusUnprocessableEntity, &FieldError{Field: "Idempotency-Key",
+			Reason: "already used for a message with another room, author or body; use a new key for a new message"})
+		return
+	}
 	if err != nil {
 		a.cfg.Logger.Error("chat: message not saved", "err", err)
 		writeError(w, http.StatusInternalServerError, errors.New("chat: message not saved"))

@@ -22,6 +22,8 @@ const (
 	DefaultMaxBodyLen = 4000
 	// MaxKeyLen bounds the Idempotency-Key header.
 	MaxKeyLen = 128
+	// DefaultMaxRooms is the default of Config.MaxRooms.
+	DefaultMaxRooms = 100
 )
 
 // Message is a chat message as stored, served by the history API and emitted to the room's clients: the
@@ -85,12 +87,22 @@ func checkText(field, s string, max int, multiline bool) error {
 }
 
 // CheckRoom reports whether room is a valid room name: not empty, at most MaxRoomLen bytes of UTF-8, no
-// control characters.
+// control characters and no format characters (Unicode category Cf: zero-width spaces and joiners, bidi
+// overrides, the BOM...), which would make two different rooms look the same or a name display as another.
+// Names are not normalized (NFC and NFD spellings are two rooms), as in every Socket.IO server of a cluster.
 func CheckRoom(room string) error {
 	if room == "" {
 		return invalid("room", "empty")
 	}
-	return checkText("room", room, MaxRoomLen, false)
+	if err := checkText("room", room, MaxRoomLen, false); err != nil {
+		return err
+	}
+	for _, r := range room {
+		if unicode.Is(unicode.Cf, r) {
+			return invalid("room", "format character %U", r)
+		}
+	}
+	return nil
 }
 
 // newMessage validates p and returns the message to store: fields trimmed, id and time set.

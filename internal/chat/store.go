@@ -131,9 +131,12 @@ func scanMessages(rows *sql.Rows) ([]Message, error) {
 	return out, rows.Err()
 }
 
+// ErrKeyReused reports an idempotency key already used for a different message.
+var ErrKeyReused = errors.New("chat: Idempotency-Key reused")
+
 // Add saves a new message as pending and returns it with its sequence number. When key is not empty and a
 // message was already saved with the same idempotency key, nothing is saved: Add returns that message and
-// created false. Once called, the save is carried out even if ctx ends: the message is either saved or not,
+// created false if it has the same room, author and body, and an error wrapping ErrKeyReused if not. Once called, the save is carried out even if ctx ends: the message is either saved or not,
 // and the caller's answer says which.
 func (s *Store) Add(ctx context.Context, m Message, key string) (saved Message, created bool, err error) {
 	req := &addRequest{m: m, key: key, turn: make(chan bool, 1)}
@@ -181,9 +184,9 @@ func (s *Store) commitAdds(ctx context.Context, batch []*addRequest) {
 	}
 	insert, byKey := tx.StmtContext(ctx, s.insert), tx.StmtContext(ctx, s.byKey)
 	for _, r := range batch {
-		if r.err = s.addTx(ctx, insert, byKey, r); r.err != nil {
+		if err := s.addTx(ctx, insert, byKey, r); err != nil {
 			_ = tx.Rollback()
-			fail(r.err)
+			fail(err)
 			return
 		}
 	}
@@ -214,6 +217,12 @@ func (s *Store) addTx(ctx context.Context, insert, byKey *sql.Stmt, r *addReques
 		}
 		if len(found) != 1 { // the key's message cannot have gone: nothing deletes messages
 			return fmt.Errorf("%d messages with idempotency key %q", len(found), r.key)
+		}
+		// A key is bound to its request: the same key with another room, author or body is a client's
+		// mistake, not a retry, and must not be answered with the first message as if the second were saved.
+		if f := found[0]; f.Room != m.Room || f.Author != m.Author || f.Body != m.Body {
+			r.err = fmt.Errorf("%w: %q was used for a message with another room, author or body", ErrKeyReused, r.key)
+			return nil
 		}
 		r.saved = found[0]
 		return nil

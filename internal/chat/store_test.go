@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -71,12 +72,21 @@ func TestStoreIdempotencyKey(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("first Add: %v, created %v", err, created)
 	}
-	again, created, err := s.Add(ctx, msg("r", "one, sent again"), "key-1")
+	again, created, err := s.Add(ctx, msg("r", "one"), "key-1") // a retry: a new id and time, the same content
 	if err != nil || created {
 		t.Fatalf("second Add: %v, created %v", err, created)
 	}
 	if again != first {
 		t.Fatalf("second Add returned %+v, want the first message %+v", again, first)
+	}
+	// The key with another message is refused, and does not fail the other messages of its group commit.
+	var wg sync.WaitGroup
+	var reusedErr, otherErr error
+	wg.Go(func() { _, _, reusedErr = s.Add(ctx, msg("r", "one, changed"), "key-1") })
+	wg.Go(func() { _, _, otherErr = s.Add(ctx, msg("r", "unrelated"), "") })
+	wg.Wait()
+	if !errors.Is(reusedErr, ErrKeyReused) || otherErr != nil {
+		t.Fatalf("key reused for another body: %v; another message meanwhile: %v", reusedErr, otherErr)
 	}
 	if _, created, err := s.Add(ctx, msg("r", "two"), "key-2"); err != nil || !created {
 		t.Fatalf("another key: %v, created %v", err, created)
@@ -86,12 +96,12 @@ func TestStoreIdempotencyKey(t *testing.T) {
 			t.Fatalf("no key: %v, created %v", err, created)
 		}
 	}
-	if total, _ := count(t, s); total != 4 {
-		t.Fatalf("%d messages stored, want 4", total)
+	if total, _ := count(t, s); total != 5 {
+		t.Fatalf("%d messages stored, want 5", total)
 	}
 }
 
-// Concurrent posts with one key store one message, and every caller gets it.
+// Concurrent posts of one request with one key store one message, and every caller gets it.
 func TestStoreIdempotencyKeyConcurrent(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
@@ -100,7 +110,7 @@ func TestStoreIdempotencyKeyConcurrent(t *testing.T) {
 	created := make([]bool, 8)
 	for i := range ids {
 		wg.Go(func() {
-			m, c, err := s.Add(ctx, msg("r", fmt.Sprint(i)), "same")
+			m, c, err := s.Add(ctx, msg("r", "one body"), "same") // retries of one request
 			if err != nil {
 				t.Error(err)
 			}

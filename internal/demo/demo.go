@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/internal/sioclient"
 	"github.com/sioredis/sioredis/socketio"
 )
@@ -23,15 +25,19 @@ var static embed.FS
 type Config struct {
 	// TickInterval is the period of the "tick" event sent to every client; default 5 s, negative disables it.
 	TickInterval time.Duration
+	// Timeouts are the HTTP server's time limits; zero fields take Node's defaults (see httpserve).
+	Timeouts httpserve.Timeouts
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
 
 // Demo is the server behind the page. Safe for concurrent use.
 type Demo struct {
-	cfg Config
-	io  *socketio.Server
-	mux *http.ServeMux
+	cfg     Config
+	io      *socketio.Server
+	mux     *http.ServeMux
+	page    []byte
+	headers http.Header
 }
 
 // Message is what the page sends with "say" and receives as "message".
@@ -54,7 +60,11 @@ func New(cfg Config) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Demo{cfg: cfg, io: srv, mux: http.NewServeMux()}
+	page, err := static.ReadFile("static/index.html")
+	if err != nil {
+		return nil, err
+	}
+	d := &Demo{cfg: cfg, io: srv, mux: http.NewServeMux(), page: page, headers: httpserve.PageHeaders(page)}
 	srv.Of("/").OnConnection(d.onConnection)
 	d.mux.Handle("/socket.io/", srv)
 	d.mux.HandleFunc("/", d.serveStatic)
@@ -74,7 +84,7 @@ func (d *Demo) serveStatic(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	http.ServeFileFS(w, r, static, "static/index.html")
+	httpserve.ServePage(w, r, d.page, d.headers)
 }
 
 func (d *Demo) onConnection(ctx context.Context, s *socketio.Socket) {
@@ -111,7 +121,7 @@ func (d *Demo) onConnection(ctx context.Context, s *socketio.Socket) {
 
 // Run serves on ln until ctx ends, then shuts down.
 func (d *Demo) Run(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: d, ReadHeaderTimeout: 10 * time.Second}
+	hs := httpserve.NewServer(d, d.cfg.Timeouts, "/socket.io/", httpserve.SessionOf(engineio.Config{}), d.cfg.Logger)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var tick <-chan time.Time
