@@ -31,7 +31,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&conn.redisURL, "redis", "", "Redis URL: publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
 	fs.BoolVar(&conn.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
 	fs.StringVar(&conn.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master (--redis lists sentinels)")
-	prefix := fs.String("prefix", "socket.io", "the Redis adapter's key prefix")
+	prefix := fs.String("prefix", "socket.io", "the Redis adapter's key prefix (the stream name and channel prefix with --mode streams)")
+	clusterMode := fs.String("mode", "classic", "cluster format with --redis: classic (@socket.io/redis-adapter createAdapter) or streams (@socket.io/redis-streams-adapter, nothing lost across a Redis restart)")
 	nsp := fs.String("nsp", "/", "namespace of the chat")
 	event := fs.String("event", "message", "name of the event carrying a message")
 	maxBody := fs.Int("max-body", chat.DefaultMaxBodyLen, "longest message body, in bytes; at most what --max-payload can publish")
@@ -68,7 +69,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Prefix: *prefix, Namespace: *nsp, Event: *event,
+	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
 		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, Timeouts: t, Logger: logger})
 	if err != nil {
 		return usageError{err}
@@ -79,7 +80,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	mode := "alone (no Redis)"
 	if rdb != nil {
-		mode = "in the Socket.IO cluster of " + conn.redisURL
+		mode = "in the Socket.IO cluster (" + *clusterMode + " format) of " + conn.redisURL
 	}
 	abs, _ := filepath.Abs(*db)
 	if *cpuProfile != "" {

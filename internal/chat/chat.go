@@ -65,6 +65,8 @@ type Config struct {
 	// PublishWait is how long a POST waits for its message to be published before it answers 202 Accepted
 	// instead of 201 Created; default 2 s.
 	PublishWait time.Duration
+	// Mode is the format of the Socket.IO cluster the App joins with Redis: ModeClassic (default) or ModeStreams.
+	Mode Mode
 	// ClusterWait bounds how long, with Redis, the relay waits for the cluster's server count to come back to
 	// what it was (after a Redis outage, until every server has resubscribed) before it publishes anyway; default
 	// 10 s.
@@ -75,12 +77,32 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Mode is the format of a Socket.IO cluster over Redis.
+type Mode string
+
+// The cluster formats. In the classic format (pub/sub), what is published while a server resubscribes after a
+// Redis restart never reaches its clients: the App waits for the cluster's server count to come back before it
+// publishes again and tells its pages to reload their history, but the Node servers' clients can still miss
+// messages. In the streams format, every server reads the stream from where it left off: nothing accepted is lost
+// for connected clients (with Redis persistence, across a Redis restart).
+const (
+	ModeClassic Mode = "classic" // @socket.io/redis-adapter createAdapter
+	ModeStreams Mode = "streams" // @socket.io/redis-streams-adapter 0.3
+)
+
+// clusterMember is what the App needs of its server's cluster transport.
+type clusterMember interface {
+	socketio.Cluster
+	WaitReady(ctx context.Context) error
+}
+
 // App is the chat: an http.Handler for the page, the API and Socket.IO, and the relay that publishes saved
 // messages while Run runs. Safe for concurrent use.
 type App struct {
 	cfg     Config
 	io      *socketio.Server
-	cluster *redisadapter.Adapter // nil alone
+	cluster clusterMember         // nil alone
+	classic *redisadapter.Adapter // the classic transport, for its gaps
 	nsp     *socketio.Namespace
 	relay   *relay
 	mux     *http.ServeMux
@@ -157,7 +179,8 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
 	var em *emitter.Emitter
-	var cluster *redisadapter.Adapter
+	var cluster clusterMember
+	var classic *redisadapter.Adapter
 	csrf := http.NewCrossOriginProtection()
 	for _, o := range cfg.AllowedOrigins {
 		if err := csrf.AddTrustedOrigin(o); err != nil {
@@ -168,13 +191,28 @@ func New(cfg Config) (*App, error) {
 		writeError(w, http.StatusForbidden, &FieldError{Field: "Origin", Reason: "cross-site request refused"})
 	}))
 	ioCfg := socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{AllowedOrigins: cfg.AllowedOrigins}}
+	if cfg.Mode == "" {
+		cfg.Mode = ModeClassic
+	}
 	if cfg.Redis != nil { // the emitter first: once created, the server's adapter runs until the server is closed
+		opts := []emitter.Option{emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger), emitter.WithMaxPayload(cfg.MaxPayload)}
+		switch cfg.Mode {
+		case ModeClassic:
+		case ModeStreams:
+			opts = append(opts, emitter.WithMode(emitter.Streams))
+		default:
+			return nil, fmt.Errorf("%w: mode %q (classic or streams)", ErrConfig, cfg.Mode)
+		}
 		var err error
-		if em, err = emitter.New(cfg.Redis, emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger),
-			emitter.WithMaxPayload(cfg.MaxPayload)); err != nil {
+		if em, err = emitter.New(cfg.Redis, opts...); err != nil {
 			return nil, fmt.Errorf("chat: %w", err)
 		}
-		cluster = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger})
+		if cfg.Mode == ModeStreams {
+			cluster = redisadapter.NewStreams(cfg.Redis, redisadapter.StreamsConfig{StreamName: cfg.Prefix, ChannelPrefix: cfg.Prefix, Logger: cfg.Logger})
+		} else {
+			classic = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger})
+			cluster = classic
+		}
 		ioCfg.Cluster = cluster
 	}
 	srv, err := socketio.NewServer(ioCfg)
@@ -184,14 +222,14 @@ func New(cfg Config) (*App, error) {
 		}
 		return nil, err
 	}
-	a := &App{cfg: cfg, io: srv, cluster: cluster, nsp: srv.Of(nsp), mux: http.NewServeMux(), page: page,
+	a := &App{cfg: cfg, io: srv, cluster: cluster, classic: classic, nsp: srv.Of(nsp), mux: http.NewServeMux(), page: page,
 		headers: httpserve.PageHeaders(page), csrf: csrf}
 	var pub Publisher = serverPublisher{ns: a.nsp, event: cfg.Event}
 	if em != nil {
 		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
 	}
 	a.relay = newRelay(cfg.Store, pub, cfg.Logger)
-	if cluster != nil {
+	if classic != nil { // the stream keeps what is written while servers are away: no need to wait for them
 		if cfg.ClusterWait <= 0 {
 			cfg.ClusterWait = 10 * time.Second
 		}
@@ -252,14 +290,14 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 // resyncAfterGaps tells the App's clients to reload their room's history (event "resync") each time the App's
 // server subscribes again after losing Redis: what was published meanwhile did not reach it.
 func (a *App) resyncAfterGaps(ctx context.Context) {
-	if a.cluster == nil {
+	if a.classic == nil {
 		return
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-a.cluster.Reconnected():
+		case <-a.classic.Reconnected():
 			if err := a.nsp.Local().Emit(ctx, "resync"); err != nil {
 				a.cfg.Logger.Warn("chat: resync", "err", err)
 			}
