@@ -322,7 +322,7 @@ func (c *Conn) deliver(p Packet) {
 }
 
 func (c *Conn) startHeartbeat() {
-	c.srv.hb.schedule(c, c.srv.cfg.PingInterval, false, &c.srv.wg)
+	c.srv.hb.schedulePing(c, c.srv.cfg.PingInterval, &c.srv.wg)
 }
 
 // ping sends a ping and waits for its pong (called by the heartbeat wheel).
@@ -343,7 +343,7 @@ func (c *Conn) onPong() {
 	waiting := c.hbPong && c.hbDue != 0
 	h.mu.Unlock()
 	if waiting {
-		h.schedule(c, c.srv.cfg.PingInterval, false, &c.srv.wg)
+		h.schedulePing(c, c.srv.cfg.PingInterval, &c.srv.wg)
 	}
 }
 
