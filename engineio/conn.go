@@ -384,9 +384,12 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 		case <-c.wake:
 		case <-done:
 		case <-r.Context().Done():
+			// The client gave up the request (or its connection): what it was sent would be lost, so the session
+			// ends, as in the reference server.
 			c.mu.Lock()
 			c.getActive = false
 			c.mu.Unlock()
+			c.close(ReasonTransportError, false)
 			return
 		}
 		c.mu.Lock()
@@ -402,9 +405,13 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	// Closing: what was queued goes first, and the close packet in the next response, as the client handles the
 	// packets of one response before their effects (a Socket.IO DISCONNECT, say) are seen.
 	closeNow := state == stateClosed || (state == stateClosing && len(packets) == 0)
-	if closeNow {
+	switch {
+	case closeNow && reason == ReasonTransportClose:
+		// The client closed the session itself (a close packet in a POST): the GET it left pending just ends.
+		packets = append(packets, Packet{Type: PacketNoop})
+	case closeNow:
 		packets = append(packets, Packet{Type: PacketClose})
-	} else if len(packets) == 0 && probed {
+	case len(packets) == 0 && probed:
 		packets = append(packets, Packet{Type: PacketNoop})
 	}
 	body := AppendPayload(nil, packets)

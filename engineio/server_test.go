@@ -385,6 +385,78 @@ func TestUpgrade(t *testing.T) {
 	}
 }
 
+// TestPollingAbortedGET: a client that gives up its pending GET ends the session (the reference server does);
+// the next GET is refused.
+func TestPollingAbortedGET(t *testing.T) {
+	e := newEnv(t, Config{})
+	sid := e.handshake()
+	q := "&transport=polling&sid=" + sid
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", e.url+q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aborted := make(chan error, 1)
+	go func() {
+		res, err := e.cl.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		aborted <- err
+	}()
+	waitGET(t, e, sid)
+	cancel()
+	if err := <-aborted; !errors.Is(err, context.Canceled) {
+		t.Fatalf("aborted GET: %v", err)
+	}
+	if r := e.h.waitClose(t, sid); r != ReasonTransportError {
+		t.Errorf("reason %q", r)
+	}
+	if code, _, _ := e.do("GET", q, ""); code != 400 {
+		t.Errorf("GET after the aborted one: %d, want 400", code)
+	}
+}
+
+// TestPollingCloseWhileGETPending: a close packet posted while a GET waits ends the session; the GET gets a
+// noop (the client asked for the close, it needs no close packet), the next GET is refused.
+func TestPollingCloseWhileGETPending(t *testing.T) {
+	e := newEnv(t, Config{})
+	sid := e.handshake()
+	q := "&transport=polling&sid=" + sid
+	pending := make(chan string, 1)
+	go func() {
+		_, body, _ := e.do("GET", q, "")
+		pending <- body
+	}()
+	waitGET(t, e, sid)
+	if code, body, _ := e.do("POST", q, "1"); code != 200 || body != "ok" {
+		t.Errorf("POST close: %d %q", code, body)
+	}
+	if body := <-pending; body != "6" {
+		t.Errorf("pending GET got %q, want a noop", body)
+	}
+	if r := e.h.waitClose(t, sid); r != ReasonTransportClose {
+		t.Errorf("reason %q", r)
+	}
+	if code, _, _ := e.do("GET", q, ""); code != 400 {
+		t.Errorf("GET after close: %d, want 400", code)
+	}
+}
+
+// waitGET waits until session sid has a long-polling GET pending.
+func waitGET(t *testing.T, e *env, sid string) {
+	t.Helper()
+	testenv.WaitFor(t, func() bool {
+		c := e.srv.Conn(sid)
+		if c == nil {
+			return true
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.getActive
+	})
+}
+
 func TestPingTimeout(t *testing.T) {
 	e := newEnv(t, Config{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond})
 	sid := e.handshake()
