@@ -472,9 +472,18 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 // serveUpgrade takes a WebSocket connection probing the upgrade of a long-polling session.
 func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	if c.transport != TransportPolling || c.upgrading || c.state != stateOpen || c.srv.cfg.DisableUpgrades {
+	if c.state != stateOpen || c.srv.cfg.DisableUpgrades {
 		c.mu.Unlock()
 		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
+		return
+	}
+	if c.transport != TransportPolling || c.upgrading {
+		// Upgraded already, or being upgraded by another WebSocket: as in the reference server, this one is
+		// accepted and closed at once (the client sees a close, not a failed handshake); the session goes on.
+		c.mu.Unlock()
+		if nc, _, err := wsproto.Accept(w, r); err == nil {
+			refuseWebSocket(nc)
+		}
 		return
 	}
 	c.upgrading = true
@@ -500,6 +509,24 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	})
 	c.mu.Unlock()
 	ws.run()
+}
+
+// refuseWebSocket closes an accepted WebSocket connection that has no session to join: a close frame, then the
+// TCP connection once the client has closed its end, or after lingerTimeout. It blocks until then.
+func refuseWebSocket(nc net.Conn) {
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(lingerTimeout))
+	if _, err := nc.Write(wsproto.AppendClose(nil, wsproto.CloseNormal, "")); err != nil {
+		return
+	}
+	// Read (and drop) what the client sends until it closes: closing with unread data would reset the
+	// connection and could destroy the close frame on its way.
+	buf := make([]byte, 512)
+	for {
+		if _, err := nc.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 // completeUpgrade makes ws, which has probed, the connection's transport.

@@ -374,14 +374,50 @@ func TestUpgrade(t *testing.T) {
 	if code, _, _ := e.do("GET", q, ""); code != 400 {
 		t.Errorf("polling GET after upgrade: %d", code)
 	}
-	// A second WebSocket for the same session is refused.
-	ctx2, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// A second WebSocket for the upgraded session completes its handshake and is closed at once, as in the
+	// reference server; the session goes on.
+	expectClosedWS(t, e, sid)
+	_ = ws.Write(ctx, websocket.MessageText, []byte("4still there"))
+	if _, got := readWS(t, ws); got != "4still there" {
+		t.Errorf("echo after a second WebSocket: %q", got)
+	}
+}
+
+// TestUpgradeWhileProbing: a WebSocket arriving while another probes the upgrade is accepted and closed too,
+// and the first one completes the upgrade.
+func TestUpgradeWhileProbing(t *testing.T) {
+	e := newEnv(t, Config{})
+	sid := e.handshake()
+	ws := dialWS(t, e, "&transport=websocket&sid="+sid)
+	ctx := context.Background()
+	_ = ws.Write(ctx, websocket.MessageText, []byte("2probe"))
+	if _, got := readWS(t, ws); got != "3probe" {
+		t.Fatalf("probe answer %q", got)
+	}
+	expectClosedWS(t, e, sid)
+	_ = ws.Write(ctx, websocket.MessageText, []byte("5"))
+	_ = ws.Write(ctx, websocket.MessageText, []byte("4upgraded"))
+	if _, got := readWS(t, ws); got != "4upgraded" {
+		t.Errorf("echo %q", got)
+	}
+}
+
+// expectClosedWS dials a WebSocket for session sid and expects a completed handshake, then a normal close.
+func expectClosedWS(t *testing.T, e *env, sid string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if ws2, res, err := websocket.Dial(ctx2, "ws"+strings.TrimPrefix(e.url, "http")+"&transport=websocket&sid="+sid, nil); err == nil {
-		_ = ws2.CloseNow()
-		t.Error("second WebSocket accepted")
-	} else if res == nil || res.StatusCode != 400 {
-		t.Errorf("second WebSocket: %v", err)
+	ws2, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"&transport=websocket&sid="+sid, nil)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("second WebSocket: handshake refused (HTTP %d): %v", status, err)
+	}
+	defer ws2.CloseNow()
+	if _, _, err := ws2.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Errorf("second WebSocket: read %v, want a normal close", err)
 	}
 }
 
