@@ -313,6 +313,12 @@ func (c *Conn) deliver(p Packet) {
 	case PacketPong:
 		c.onPong()
 	case PacketClose:
+		c.mu.Lock()
+		polling := c.transport == TransportPolling && c.state == stateOpen
+		c.mu.Unlock()
+		if polling {
+			c.srv.byClient.add(c.id) // before the close: the pending GET, if any, takes it back
+		}
 		c.close(ReasonTransportClose, false)
 	case PacketPing, PacketNoop, PacketUpgrade:
 		// A v3 client's ping, or upgrade chatter on the wrong transport: nothing to do.
@@ -373,11 +379,37 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.state == stateClosed {
 		c.mu.Unlock()
-		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID})
+		c.srv.pollClosed(w, c.id)
 		return
 	}
 	c.getActive = true
 	done := c.doneLocked()
+	if c.probed && len(c.queue) == 0 {
+		// A WebSocket has probed the upgrade: the client pauses polling, so this GET was sent before the
+		// client's "upgrade" packet, and overtook it. It waits a moment for that packet, as the reference server
+		// holds it until its next noop check (100 ms): upgraded meanwhile, it gets what a GET sent after the
+		// upgrade gets, 400; otherwise a noop.
+		t := time.NewTimer(probeGETWait)
+		for waiting := true; waiting && c.probed && len(c.queue) == 0 && c.state == stateOpen; {
+			c.mu.Unlock()
+			select {
+			case <-c.wake:
+			case <-done:
+			case <-t.C:
+				waiting = false
+			case <-r.Context().Done():
+				waiting = false
+			}
+			c.mu.Lock()
+		}
+		t.Stop()
+		if c.transport != TransportPolling {
+			c.getActive = false
+			c.mu.Unlock()
+			writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
+			return
+		}
+	}
 	for len(c.queue) == 0 && c.state == stateOpen && !c.probed {
 		c.mu.Unlock()
 		select {
@@ -408,6 +440,7 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case closeNow && reason == ReasonTransportClose:
 		// The client closed the session itself (a close packet in a POST): the GET it left pending just ends.
+		c.srv.byClient.take(c.id)
 		packets = append(packets, Packet{Type: PacketNoop})
 	case closeNow:
 		packets = append(packets, Packet{Type: PacketClose})
@@ -510,6 +543,10 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c.mu.Unlock()
 	ws.run()
 }
+
+// probeGETWait is how long a long-polling GET arriving once a WebSocket has probed the upgrade waits for the
+// upgrade to complete (the reference server's noop check interval).
+const probeGETWait = 100 * time.Millisecond
 
 // refuseWebSocket closes an accepted WebSocket connection that has no session to join: a close frame, then the
 // TCP connection once the client has closed its end, or after lingerTimeout. It blocks until then.

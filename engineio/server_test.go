@@ -205,6 +205,10 @@ func TestPollingEcho(t *testing.T) {
 	if r := e.h.waitClose(t, sid); r != ReasonTransportClose {
 		t.Errorf("reason %q", r)
 	}
+	// The first GET after the client's close may have been sent before it: it gets a noop; later ones 400.
+	if code, body, _ := e.do("GET", q, ""); code != 200 || body != "6" {
+		t.Errorf("first GET after close: %d %q, want a noop", code, body)
+	}
 	if code, _, _ := e.do("GET", q, ""); code != 400 {
 		t.Errorf("GET after close: %d", code)
 	}
@@ -399,6 +403,43 @@ func TestUpgradeWhileProbing(t *testing.T) {
 	_ = ws.Write(ctx, websocket.MessageText, []byte("4upgraded"))
 	if _, got := readWS(t, ws); got != "4upgraded" {
 		t.Errorf("echo %q", got)
+	}
+}
+
+// TestUpgradeGETBeforeUpgradePacket: once a WebSocket has probed, a GET that comes before the client's "upgrade"
+// packet (the client sent it first, on the other connection, and the GET overtook it) waits a moment for it: the
+// upgrade done, it gets 400 like any GET after the upgrade; without the upgrade packet, a noop.
+func TestUpgradeGETBeforeUpgradePacket(t *testing.T) {
+	e := newEnv(t, Config{})
+	probed := func() (string, *websocket.Conn) {
+		sid := e.handshake()
+		ws := dialWS(t, e, "&transport=websocket&sid="+sid)
+		_ = ws.Write(context.Background(), websocket.MessageText, []byte("2probe"))
+		if _, got := readWS(t, ws); got != "3probe" {
+			t.Fatalf("probe answer %q", got)
+		}
+		return sid, ws
+	}
+
+	sid, ws := probed()
+	got := make(chan int, 1)
+	go func() {
+		code, _, _ := e.do("GET", "&transport=polling&sid="+sid, "")
+		got <- code
+	}()
+	time.Sleep(probeGETWait / 5) // the GET is held meanwhile (or, late, comes after the upgrade: 400 too)
+	_ = ws.Write(context.Background(), websocket.MessageText, []byte("5"))
+	if code := <-got; code != 400 {
+		t.Errorf("GET overtaking the upgrade packet: %d, want 400", code)
+	}
+
+	sid, _ = probed()
+	start := time.Now()
+	if code, body, _ := e.do("GET", "&transport=polling&sid="+sid, ""); code != 200 || body != "6" {
+		t.Errorf("GET while probed: %d %q, want a noop", code, body)
+	}
+	if took := time.Since(start); took < probeGETWait {
+		t.Errorf("noop after %v, before %v", took, probeGETWait)
 	}
 }
 
