@@ -400,6 +400,14 @@ func readBody(r *http.Request, limit int64) ([]byte, bool, error) {
 	if r.ContentLength > limit {
 		return nil, true, nil
 	}
+	if r.ContentLength >= 0 {
+		// Known length (the HTTP server enforces it): one buffer of that size, not ReadAll's doublings.
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, false, err
+		}
+		return b, false, nil
+	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, false, err

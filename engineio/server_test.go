@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -263,6 +264,55 @@ func TestPollingProtocolErrors(t *testing.T) {
 			t.Errorf("GET after: %d", code)
 		}
 	})
+}
+
+// TestPollingSeparatorFlood (issue 10, D9): a body made only of record separators, 30 at once, costs memory in
+// proportion to the bodies, as 30 ordinary bodies of the same size do, not a packet per separator.
+func TestPollingSeparatorFlood(t *testing.T) {
+	const size, n = 1_000_000, 30
+	e := newEnv(t, Config{MaxHTTPBufferSize: size})
+	allocated := func(body string, wantCode int) uint64 {
+		sids := make([]string, n)
+		for i := range sids {
+			sids[i] = e.handshake()
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var wg sync.WaitGroup
+		codes := make([]int, n)
+		for i, sid := range sids {
+			wg.Go(func() {
+				req, _ := http.NewRequest("POST", e.url+"&transport=polling&sid="+sid, strings.NewReader(body))
+				res, err := e.cl.Do(req)
+				if err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				codes[i] = res.StatusCode
+			})
+		}
+		wg.Wait()
+		runtime.ReadMemStats(&after)
+		for i, code := range codes {
+			if code != wantCode {
+				t.Errorf("POST %d: %d, want %d", i, code, wantCode)
+			}
+		}
+		for _, sid := range sids {
+			if c := e.srv.Conn(sid); c != nil {
+				c.close(ReasonServerShutdown, false)
+			}
+		}
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	normal := allocated("4"+strings.Repeat("x", size-1), 200)
+	flood := allocated(strings.Repeat("\x1e", size), 400) // its first packet is empty: refused
+	t.Logf("%d bodies of %d bytes: %d MB allocated for messages, %d MB for separators", n, size, normal>>20, flood>>20)
+	if limit := 2*normal + 32<<20; flood > limit {
+		t.Errorf("separators cost %d MB, more than twice the %d MB of ordinary bodies (+32 MB)", flood>>20, normal>>20)
+	}
 }
 
 func TestCORS(t *testing.T) {
