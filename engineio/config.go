@@ -42,9 +42,9 @@ type Config struct {
 	// AllowRequest, if not nil, is called for each handshake request; a non-nil error refuses it, with the
 	// status and code of a *RequestError or else 403 Forbidden.
 	AllowRequest func(r *http.Request) error
-	// MaxQueuedMessages bounds the outgoing queue of each connection, in packets. When it is full, volatile
-	// messages are dropped first; if that is not enough, the client is too slow and the connection is closed
-	// with ReasonSlowClient. Default 1024.
+	// MaxQueuedMessages bounds the outgoing queue of each connection, in packets, the pongs answering the
+	// client's WebSocket pings included. When it is full, volatile messages are dropped first; if that is not
+	// enough, the client is too slow and the connection is closed with ReasonSlowClient. Default 1024.
 	MaxQueuedMessages int
 	// CloseTimeout bounds a graceful close (Conn.Close), which first sends what is queued. Default 10 s.
 	CloseTimeout time.Duration

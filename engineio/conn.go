@@ -155,15 +155,9 @@ func (c *Conn) Send(volatile bool, msgs ...Message) error {
 		c.mu.Unlock()
 		return ErrDropped
 	}
-	limit := c.srv.cfg.MaxQueuedMessages
-	if len(c.queue)+len(msgs) > limit {
-		c.dropVolatileLocked()
-		if len(c.queue)+len(msgs) > limit {
-			c.mu.Unlock()
-			c.srv.cfg.Logger.Warn("engineio: closing slow client", "sid", c.id, "queued", len(c.queue))
-			c.close(ReasonSlowClient, false)
-			return ErrClosed
-		}
+	if c.fullLocked(len(msgs)) {
+		c.closeSlowLocked()
+		return ErrClosed
 	}
 	for i, m := range msgs {
 		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: m.frame,
@@ -173,6 +167,25 @@ func (c *Conn) Send(volatile bool, msgs ...Message) error {
 	// anything else is written at once if nobody is writing.
 	c.wakeLocked(msgs[0].frame == nil)
 	return nil
+}
+
+// fullLocked reports whether the queue has no room for n more packets under Config.MaxQueuedMessages, once
+// the volatile ones queued are dropped if that is needed.
+func (c *Conn) fullLocked(n int) bool {
+	limit := c.srv.cfg.MaxQueuedMessages
+	if len(c.queue)+n <= limit {
+		return false
+	}
+	c.dropVolatileLocked()
+	return len(c.queue)+n > limit
+}
+
+// closeSlowLocked closes a client that does not read what it is sent, and unlocks mu.
+func (c *Conn) closeSlowLocked() {
+	queued := len(c.queue)
+	c.mu.Unlock()
+	c.srv.cfg.Logger.Warn("engineio: closing slow client", "sid", c.id, "queued", queued)
+	c.close(ReasonSlowClient, false)
 }
 
 func (c *Conn) dropVolatileLocked() {
@@ -197,11 +210,16 @@ func (c *Conn) sendControl(t PacketType, data []byte) {
 	c.wakeLocked(true)
 }
 
-// sendFrame queues a ready WebSocket frame (a pong) for the writer.
+// sendFrame queues a ready WebSocket frame (a pong) for the writer. It counts against Config.MaxQueuedMessages
+// like any packet: a client that sends pings faster than it reads the pongs is a slow client.
 func (c *Conn) sendFrame(frame []byte) {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
+		return
+	}
+	if c.fullLocked(1) {
+		c.closeSlowLocked()
 		return
 	}
 	c.queue = append(c.queue, queued{frame: frame, groupStart: true})
