@@ -17,10 +17,13 @@ const (
 // Config configures a Server. The zero value is valid: every zero field takes the default of the reference
 // server, noted on the field.
 type Config struct {
-	// PingInterval is the time between two pings sent by the server. Default 25 s.
+	// PingInterval is the time between two pings sent by the server, from the handshake or the client's last
+	// pong. A ping goes out up to 25 ms early (an eighth of the shorter of PingInterval and PingTimeout if less),
+	// so that a client that stops answering is closed PingTimeout after the ping and by PingInterval +
+	// PingTimeout, what clients and the protocol's test suite expect, despite timer latency. Default 25 s.
 	PingInterval time.Duration
 	// PingTimeout is how long the server waits for the pong answering a ping before closing the connection
-	// with ReasonPingTimeout. Default 20 s.
+	// with ReasonPingTimeout, counted from the moment the ping is sent (never less). Default 20 s.
 	PingTimeout time.Duration
 	// MaxHTTPBufferSize is the largest message a client may send, in bytes: the largest long-polling request
 	// body and the largest WebSocket message. It is announced to clients as maxPayload. Default 1,000,000.

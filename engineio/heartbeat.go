@@ -12,8 +12,8 @@ import (
 //
 // The wheel's slots are ticks of an eighth of the shorter of PingInterval and PingTimeout (at most 250 ms, at
 // least 1 ms). Events keep their exact due time: when the wheel enters a tick, it sorts the entries due in it,
-// and its goroutine sleeps until each, so that an event fires at its time (plus the timer's latency), never
-// early and not a tick late. Pings are scheduled pingLead before their time: a ping is never late, so that a
+// and its goroutine sleeps until each, so that an event fires at its time (plus the timer's latency and at most
+// hbResolution), never early and not a tick late. Pings are scheduled pingLead before their time: a ping is never late, so that a
 // client that stops answering is closed PingTimeout after the ping, at most PingInterval + PingTimeout after the
 // previous pong (or the handshake), as the protocol's clients and the reference test suite expect.
 //
@@ -190,10 +190,15 @@ func (h *heartbeat) due(now int64, out []hbEntry) ([]hbEntry, int64) {
 	}
 	next := (nowTick + 1) * tick
 	if len(h.pending) > 0 && h.pending[0].due < next {
-		next = h.pending[0].due
+		// At most one wake-up per hbResolution: events due closer together fire together, up to that late.
+		next = max(h.pending[0].due, now+int64(hbResolution))
 	}
 	return out, next
 }
+
+// hbResolution is the shortest sleep of the wheel's goroutine between two events: with many connections, it
+// bounds the wake-ups to 1000 a second, and an event is up to that late (pingLead absorbs it).
+const hbResolution = time.Millisecond
 
 // live reports whether e is still the connection's scheduled event (under the wheel's lock).
 func (e hbEntry) live() bool { return e.c.hbDue == e.due && e.c.hbPong == e.pong }
