@@ -421,7 +421,13 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 			c.mu.Lock()
 		}
 		t.Stop()
-		if c.transport != TransportPolling {
+		switch {
+		case r.Context().Err() != nil:
+			c.getActive = false
+			c.mu.Unlock()
+			c.close(ReasonTransportError, false) // given up, as below
+			return
+		case c.transport != TransportPolling:
 			c.getActive = false
 			c.mu.Unlock()
 			writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
@@ -564,7 +570,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 // upgrade to complete (the reference server's noop check interval).
 const probeGETWait = 100 * time.Millisecond
 
-// refuseWebSocket closes an accepted WebSocket connection that has no session to join: a close frame, then the
+// refuseWebSocket closes an accepted WebSocket connection that joins no session: a close frame, then the
 // TCP connection once the client has closed its end, or after lingerTimeout. It blocks until then.
 func refuseWebSocket(nc net.Conn) {
 	defer nc.Close()
