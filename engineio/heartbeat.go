@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -13,9 +14,10 @@ import (
 // The wheel's slots are ticks of an eighth of the shorter of PingInterval and PingTimeout (at most 250 ms, at
 // least 1 ms). Events keep their exact due time: when the wheel enters a tick, it sorts the entries due in it,
 // and its goroutine sleeps until each, so that an event fires at its time (plus the timer's latency and at most
-// hbResolution), never early and not a tick late. Pings are scheduled pingLead before their time: a ping is never late, so that a
-// client that stops answering is closed PingTimeout after the ping, at most PingInterval + PingTimeout after the
-// previous pong (or the handshake), as the protocol's clients and the reference test suite expect.
+// hbResolution), never early and not a tick late. Pings are scheduled lead (at most maxPingLead) before their
+// time, so that a ping is never late: a client that stops answering is closed PingTimeout after the ping, and
+// by PingInterval + PingTimeout after the previous pong (or the handshake), as the protocol's clients and the
+// reference test suite expect.
 //
 // A connection is scheduled again by overwriting its due time; the entry left behind is stale and skipped
 // (entries are checked against the connection's current due time).
@@ -56,7 +58,7 @@ func newHeartbeat(cfg Config) *heartbeat {
 // since returns t in nanoseconds since base.
 func (h *heartbeat) since(t time.Time) int64 { return int64(t.Sub(h.base)) }
 
-// schedulePing schedules c's next ping, pingLead before PingInterval from now.
+// schedulePing schedules c's next ping, lead before interval from now.
 func (h *heartbeat) schedulePing(c *Conn, interval time.Duration, wg *sync.WaitGroup) {
 	h.schedule(c, max(interval-h.lead, 0), false, wg)
 }
@@ -87,22 +89,12 @@ func (h *heartbeat) schedule(c *Conn, d time.Duration, pong bool, wg *sync.WaitG
 	}
 	// Due in the tick already entered (a delay shorter than a tick): straight into pending, and the goroutine
 	// may have to wake up sooner than it planned.
-	at, _ := slices.BinarySearchFunc(h.pending, due, func(x hbEntry, due int64) int { return cmpInt64(x.due, due) })
+	at, _ := slices.BinarySearchFunc(h.pending, due, func(x hbEntry, due int64) int { return cmp.Compare(x.due, due) })
 	h.pending = slices.Insert(h.pending, at, e)
 	select {
 	case h.kick <- struct{}{}:
 	default:
 	}
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // cancel drops c's scheduled event.
@@ -173,7 +165,7 @@ func (h *heartbeat) due(now int64, out []hbEntry) ([]hbEntry, int64) {
 		}
 	}
 	if added {
-		slices.SortFunc(h.pending, func(a, b hbEntry) int { return cmpInt64(a.due, b.due) })
+		slices.SortFunc(h.pending, func(a, b hbEntry) int { return cmp.Compare(a.due, b.due) })
 	}
 	n := 0
 	for n < len(h.pending) && h.pending[n].due <= now {
