@@ -18,7 +18,7 @@ const (
 // server, noted on the field.
 type Config struct {
 	// PingInterval is the time between two pings sent by the server, from the handshake or the client's last
-	// pong. A ping goes out up to 25 ms early (an eighth of the shorter of PingInterval and PingTimeout if less),
+	// pong. A ping goes out up to 50 ms early (a quarter of the shorter of PingInterval and PingTimeout if less),
 	// so that a client that stops answering is closed PingTimeout after the ping and by PingInterval +
 	// PingTimeout, what clients and the protocol's test suite expect, despite timer latency. Default 25 s.
 	PingInterval time.Duration

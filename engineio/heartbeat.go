@@ -43,15 +43,15 @@ type hbEntry struct {
 	pong bool  // a pong deadline (else a ping to send)
 }
 
-// maxPingLead bounds how early a ping is scheduled (an eighth of the shorter of PingInterval and PingTimeout
-// if that is less).
-const maxPingLead = 25 * time.Millisecond
+// maxPingLead bounds how early a ping is scheduled (a quarter of the shorter of PingInterval and PingTimeout if
+// that is less). It is what the timer's latency may be, on a busy machine, without the close coming late.
+const maxPingLead = 50 * time.Millisecond
 
 func newHeartbeat(cfg Config) *heartbeat {
 	tick := min(cfg.PingInterval, cfg.PingTimeout) / 8
 	tick = max(min(tick, 250*time.Millisecond), time.Millisecond)
 	horizon := int(max(cfg.PingInterval, cfg.PingTimeout)/tick) + 2
-	return &heartbeat{tick: tick, lead: min(tick, maxPingLead), base: time.Now(), slots: make([][]hbEntry, horizon),
+	return &heartbeat{tick: tick, lead: min(min(cfg.PingInterval, cfg.PingTimeout)/4, maxPingLead), base: time.Now(), slots: make([][]hbEntry, horizon),
 		kick: make(chan struct{}, 1)}
 }
 
@@ -189,7 +189,7 @@ func (h *heartbeat) due(now int64, out []hbEntry) ([]hbEntry, int64) {
 }
 
 // hbResolution is the shortest sleep of the wheel's goroutine between two events: with many connections, it
-// bounds the wake-ups to 1000 a second, and an event is up to that late (pingLead absorbs it).
+// bounds the wake-ups to 1000 a second, and an event is up to that late (the ping lead absorbs it).
 const hbResolution = time.Millisecond
 
 // live reports whether e is still the connection's scheduled event (under the wheel's lock).
