@@ -477,7 +477,18 @@ func TestUpgradeGETBeforeUpgradePacket(t *testing.T) {
 		code, _, _ := e.do("GET", "&transport=polling&sid="+sid, "")
 		got <- code
 	}()
-	time.Sleep(probeGETWait / 5) // the GET is held meanwhile (or, late, comes after the upgrade: 400 too)
+	// Once the GET is held, the upgrade packet.
+	c := e.srv.Conn(sid)
+	for held := false; !held; {
+		select {
+		case code := <-got:
+			t.Fatalf("GET while probed answered at once (%d), not held for the upgrade packet", code)
+		case <-time.After(time.Millisecond):
+		}
+		c.mu.Lock()
+		held = c.getActive
+		c.mu.Unlock()
+	}
 	_ = ws.Write(context.Background(), websocket.MessageText, []byte("5"))
 	if code := <-got; code != 400 {
 		t.Errorf("GET overtaking the upgrade packet: %d, want 400", code)
