@@ -581,6 +581,26 @@ func TestPollingCloseWhileGETPending(t *testing.T) {
 	}
 }
 
+// TestPollingClientCloseGrace: the noop for a GET overtaken by the client's close packet is given only within
+// clientClosedGrace of the close; later, the session is just unknown.
+func TestPollingClientCloseGrace(t *testing.T) {
+	e := newEnv(t, Config{})
+	sid := e.handshake()
+	q := "&transport=polling&sid=" + sid
+	if code, _, _ := e.do("POST", q, "1"); code != 200 {
+		t.Fatal(code)
+	}
+	time.Sleep(clientClosedGrace + 50*time.Millisecond)
+	if code, body, _ := e.do("GET", q, ""); code != 400 {
+		t.Errorf("GET %v after the close: %d %q, want 400", clientClosedGrace, code, body)
+	}
+	e.srv.byClient.mu.Lock()
+	defer e.srv.byClient.mu.Unlock()
+	if len(e.srv.byClient.sids) != 0 || len(e.srv.byClient.order) != 0 {
+		t.Errorf("expired entries kept: %d, %d", len(e.srv.byClient.sids), len(e.srv.byClient.order))
+	}
+}
+
 // waitGET waits until session sid has a long-polling GET pending.
 func waitGET(t *testing.T, e *env, sid string) {
 	t.Helper()
