@@ -359,10 +359,7 @@ func TestWebSocketPingFlood(t *testing.T) {
 		if maxQueued > limit {
 			t.Errorf("%d pongs queued, more than MaxQueuedMessages (%d)", maxQueued, limit)
 		}
-		if e.srv.Conn(sid) != nil {
-			t.Fatal("the flooding client is still connected")
-		}
-		if reason := e.h.waitClose(t, sid); reason != ReasonSlowClient {
+		if reason := e.h.waitClose(t, sid); reason != ReasonSlowClient { // fails if the client is still connected
 			t.Errorf("reason %q, want %q", reason, ReasonSlowClient)
 		}
 	})
