@@ -17,10 +17,13 @@ const (
 // Config configures a Server. The zero value is valid: every zero field takes the default of the reference
 // server, noted on the field.
 type Config struct {
-	// PingInterval is the time between two pings sent by the server. Default 25 s.
+	// PingInterval is the time between two pings sent by the server, from the handshake or the client's last
+	// pong. A ping goes out up to 50 ms early (a quarter of the shorter of PingInterval and PingTimeout if less),
+	// so that a client that stops answering is closed PingTimeout after the ping and by PingInterval +
+	// PingTimeout, what clients and the protocol's test suite expect, despite timer latency. Default 25 s.
 	PingInterval time.Duration
 	// PingTimeout is how long the server waits for the pong answering a ping before closing the connection
-	// with ReasonPingTimeout. Default 20 s.
+	// with ReasonPingTimeout, counted from the moment the ping is sent (never less). Default 20 s.
 	PingTimeout time.Duration
 	// MaxHTTPBufferSize is the largest message a client may send, in bytes: the largest long-polling request
 	// body and the largest WebSocket message. It is announced to clients as maxPayload. Default 1,000,000.
@@ -42,9 +45,9 @@ type Config struct {
 	// AllowRequest, if not nil, is called for each handshake request; a non-nil error refuses it, with the
 	// status and code of a *RequestError or else 403 Forbidden.
 	AllowRequest func(r *http.Request) error
-	// MaxQueuedMessages bounds the outgoing queue of each connection, in packets. When it is full, volatile
-	// messages are dropped first; if that is not enough, the client is too slow and the connection is closed
-	// with ReasonSlowClient. Default 1024.
+	// MaxQueuedMessages bounds the outgoing queue of each connection, in packets, the pongs answering the
+	// client's WebSocket pings included. When it is full, volatile messages are dropped first; if that is not
+	// enough, the client is too slow and the connection is closed with ReasonSlowClient. Default 1024.
 	MaxQueuedMessages int
 	// CloseTimeout bounds a graceful close (Conn.Close), which first sends what is queued. Default 10 s.
 	CloseTimeout time.Duration

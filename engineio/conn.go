@@ -155,15 +155,9 @@ func (c *Conn) Send(volatile bool, msgs ...Message) error {
 		c.mu.Unlock()
 		return ErrDropped
 	}
-	limit := c.srv.cfg.MaxQueuedMessages
-	if len(c.queue)+len(msgs) > limit {
-		c.dropVolatileLocked()
-		if len(c.queue)+len(msgs) > limit {
-			c.mu.Unlock()
-			c.srv.cfg.Logger.Warn("engineio: closing slow client", "sid", c.id, "queued", len(c.queue))
-			c.close(ReasonSlowClient, false)
-			return ErrClosed
-		}
+	if c.fullLocked(len(msgs)) {
+		c.closeSlowLocked()
+		return ErrClosed
 	}
 	for i, m := range msgs {
 		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: m.frame,
@@ -173,6 +167,25 @@ func (c *Conn) Send(volatile bool, msgs ...Message) error {
 	// anything else is written at once if nobody is writing.
 	c.wakeLocked(msgs[0].frame == nil)
 	return nil
+}
+
+// fullLocked reports whether the queue has no room for n more packets under Config.MaxQueuedMessages, once
+// the volatile ones queued are dropped if that is needed.
+func (c *Conn) fullLocked(n int) bool {
+	limit := c.srv.cfg.MaxQueuedMessages
+	if len(c.queue)+n <= limit {
+		return false
+	}
+	c.dropVolatileLocked()
+	return len(c.queue)+n > limit
+}
+
+// closeSlowLocked closes a client that does not read what it is sent, and unlocks mu.
+func (c *Conn) closeSlowLocked() {
+	queued := len(c.queue)
+	c.mu.Unlock()
+	c.srv.cfg.Logger.Warn("engineio: closing slow client", "sid", c.id, "queued", queued)
+	c.close(ReasonSlowClient, false)
 }
 
 func (c *Conn) dropVolatileLocked() {
@@ -197,11 +210,16 @@ func (c *Conn) sendControl(t PacketType, data []byte) {
 	c.wakeLocked(true)
 }
 
-// sendFrame queues a ready WebSocket frame (a pong) for the writer.
+// sendFrame queues a ready WebSocket frame (a pong) for the writer. It counts against Config.MaxQueuedMessages
+// like any packet: a client that sends pings faster than it reads the pongs is a slow client.
 func (c *Conn) sendFrame(frame []byte) {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
+		return
+	}
+	if c.fullLocked(1) {
+		c.closeSlowLocked()
 		return
 	}
 	c.queue = append(c.queue, queued{frame: frame, groupStart: true})
@@ -313,6 +331,12 @@ func (c *Conn) deliver(p Packet) {
 	case PacketPong:
 		c.onPong()
 	case PacketClose:
+		c.mu.Lock()
+		polling := c.transport == TransportPolling && c.state == stateOpen
+		c.mu.Unlock()
+		if polling {
+			c.srv.byClient.add(c.id) // before the close: the pending GET, if any, takes it back
+		}
 		c.close(ReasonTransportClose, false)
 	case PacketPing, PacketNoop, PacketUpgrade:
 		// A v3 client's ping, or upgrade chatter on the wrong transport: nothing to do.
@@ -322,7 +346,7 @@ func (c *Conn) deliver(p Packet) {
 }
 
 func (c *Conn) startHeartbeat() {
-	c.srv.hb.schedule(c, c.srv.cfg.PingInterval, false, &c.srv.wg)
+	c.srv.hb.schedulePing(c, c.srv.cfg.PingInterval, &c.srv.wg)
 }
 
 // ping sends a ping and waits for its pong (called by the heartbeat wheel).
@@ -343,7 +367,7 @@ func (c *Conn) onPong() {
 	waiting := c.hbPong && c.hbDue != 0
 	h.mu.Unlock()
 	if waiting {
-		h.schedule(c, c.srv.cfg.PingInterval, false, &c.srv.wg)
+		h.schedulePing(c, c.srv.cfg.PingInterval, &c.srv.wg)
 	}
 }
 
@@ -373,20 +397,55 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.state == stateClosed {
 		c.mu.Unlock()
-		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID})
+		c.srv.pollClosed(w, c.id)
 		return
 	}
 	c.getActive = true
 	done := c.doneLocked()
+	if c.probed && len(c.queue) == 0 {
+		// A WebSocket has probed the upgrade: the client pauses polling, so this GET was sent before the
+		// client's "upgrade" packet, and overtook it. It waits a moment for that packet, as the reference server
+		// holds it until its next noop check (100 ms): upgraded meanwhile, it gets what a GET sent after the
+		// upgrade gets, 400; otherwise a noop.
+		t := time.NewTimer(probeGETWait)
+		for waiting := true; waiting && c.probed && len(c.queue) == 0 && c.state == stateOpen; {
+			c.mu.Unlock()
+			select {
+			case <-c.wake:
+			case <-done:
+			case <-t.C:
+				waiting = false
+			case <-r.Context().Done():
+				waiting = false
+			}
+			c.mu.Lock()
+		}
+		t.Stop()
+		switch {
+		case r.Context().Err() != nil:
+			c.getActive = false
+			c.mu.Unlock()
+			c.close(ReasonTransportError, false) // given up, as below
+			return
+		case c.transport != TransportPolling:
+			c.getActive = false
+			c.mu.Unlock()
+			writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
+			return
+		}
+	}
 	for len(c.queue) == 0 && c.state == stateOpen && !c.probed {
 		c.mu.Unlock()
 		select {
 		case <-c.wake:
 		case <-done:
 		case <-r.Context().Done():
+			// The client gave up the request (or its connection): what it was sent would be lost, so the session
+			// ends, as in the reference server.
 			c.mu.Lock()
 			c.getActive = false
 			c.mu.Unlock()
+			c.close(ReasonTransportError, false)
 			return
 		}
 		c.mu.Lock()
@@ -402,9 +461,14 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	// Closing: what was queued goes first, and the close packet in the next response, as the client handles the
 	// packets of one response before their effects (a Socket.IO DISCONNECT, say) are seen.
 	closeNow := state == stateClosed || (state == stateClosing && len(packets) == 0)
-	if closeNow {
+	switch {
+	case closeNow && reason == ReasonTransportClose:
+		// The client closed the session itself (a close packet in a POST): the GET it left pending just ends.
+		c.srv.byClient.take(c.id)
+		packets = append(packets, Packet{Type: PacketNoop})
+	case closeNow:
 		packets = append(packets, Packet{Type: PacketClose})
-	} else if len(packets) == 0 && probed {
+	case len(packets) == 0 && probed:
 		packets = append(packets, Packet{Type: PacketNoop})
 	}
 	body := AppendPayload(nil, packets)
@@ -447,14 +511,12 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 		c.close(ReasonTransportError, false)
 		return
 	}
-	packets, err := DecodePayload(body)
-	if err != nil {
+	// Delivered as decoded, as the reference server does: the packets before a bad one are handled, then the
+	// session is closed. Nothing is kept per packet (a body of 10^6 separators costs no 10^6 packets).
+	if err := eachPacket(body, c.deliver); err != nil {
 		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
 		c.close(ReasonTransportError, false)
 		return
-	}
-	for _, p := range packets {
-		c.deliver(p)
 	}
 	w.Header().Set("Content-Type", "text/html")
 	_, _ = w.Write([]byte("ok"))
@@ -465,9 +527,18 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 // serveUpgrade takes a WebSocket connection probing the upgrade of a long-polling session.
 func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	if c.transport != TransportPolling || c.upgrading || c.state != stateOpen || c.srv.cfg.DisableUpgrades {
+	if c.state != stateOpen || c.srv.cfg.DisableUpgrades {
 		c.mu.Unlock()
 		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
+		return
+	}
+	if c.transport != TransportPolling || c.upgrading {
+		// Upgraded already, or being upgraded by another WebSocket: as in the reference server, this one is
+		// accepted and closed at once (the client sees a close, not a failed handshake); the session goes on.
+		c.mu.Unlock()
+		if nc, _, err := wsproto.Accept(w, r); err == nil {
+			refuseWebSocket(nc)
+		}
 		return
 	}
 	c.upgrading = true
@@ -493,6 +564,28 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	})
 	c.mu.Unlock()
 	ws.run()
+}
+
+// probeGETWait is how long a long-polling GET arriving once a WebSocket has probed the upgrade waits for the
+// upgrade to complete (the reference server's noop check interval).
+const probeGETWait = 100 * time.Millisecond
+
+// refuseWebSocket closes an accepted WebSocket connection that joins no session: a close frame, then the
+// TCP connection once the client has closed its end, or after lingerTimeout. It blocks until then.
+func refuseWebSocket(nc net.Conn) {
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(lingerTimeout))
+	if _, err := nc.Write(wsproto.AppendClose(nil, wsproto.CloseNormal, "")); err != nil {
+		return
+	}
+	// Read (and drop) what the client sends until it closes: closing with unread data would reset the
+	// connection and could destroy the close frame on its way.
+	buf := make([]byte, 512)
+	for {
+		if _, err := nc.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 // completeUpgrade makes ws, which has probed, the connection's transport.

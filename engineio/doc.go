@@ -16,5 +16,14 @@
 // bad request (two concurrent GETs or POSTs on one session, which also closes it, or a malformed payload); 403 for
 // a refused origin or request; 413 for a body over Config.MaxHTTPBufferSize.
 //
+// Sessions end as on the reference server, whose official test suite (scripts/conformance) passes: a client
+// that gives up its pending long-polling GET loses the session; a close packet posted while a GET waits answers
+// that GET with a noop; a WebSocket for a session already upgraded (or being upgraded) completes its handshake
+// and is closed; a client that answers no ping is closed PingTimeout after it, by PingInterval + PingTimeout.
+// Where the client sent two requests at once, the answers are those of the order it sent them in: the GET
+// overtaken by the client's close packet gets its noop, and the GET overtaking its "upgrade" packet is held
+// briefly for it. A client that reads nothing, pongs to its WebSocket pings included, is dropped once
+// Config.MaxQueuedMessages packets wait for it.
+//
 // Server and Conn are safe for concurrent use.
 package engineio

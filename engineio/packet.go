@@ -73,32 +73,45 @@ func ParsePacket(frame []byte, binary bool) (Packet, error) {
 // DecodePayload decodes the body of a long-polling request: packets separated by the record separator 0x1e, each
 // a type digit and its data, or "b" and the base64 of a binary message. Text packets alias body.
 func DecodePayload(body []byte) ([]Packet, error) {
-	if len(body) == 0 {
-		return nil, fmt.Errorf("%w: empty payload", ErrBadPacket)
-	}
-	n := bytes.Count(body, []byte{recordSeparator}) + 1
-	packets := make([]Packet, 0, n)
-	for range n {
-		part := body
-		if i := bytes.IndexByte(body, recordSeparator); i >= 0 {
-			part, body = body[:i], body[i+1:]
-		}
-		if len(part) > 0 && part[0] == 'b' {
-			data := make([]byte, base64.StdEncoding.DecodedLen(len(part)-1))
-			m, err := base64.StdEncoding.Decode(data, part[1:])
-			if err != nil {
-				return nil, fmt.Errorf("%w: bad base64 in binary packet: %v", ErrBadPacket, err)
-			}
-			packets = append(packets, Packet{Type: PacketMessage, Data: data[:m], Binary: true})
-			continue
-		}
-		p, err := ParsePacket(part, false)
-		if err != nil {
-			return nil, err
-		}
-		packets = append(packets, p)
+	var packets []Packet
+	if err := eachPacket(body, func(p Packet) { packets = append(packets, p) }); err != nil {
+		return nil, err
 	}
 	return packets, nil
+}
+
+// eachPacket calls fn with each packet of a long-polling payload, in order, decoding one at a time, and stops at
+// the first that does not decode, whose error it returns. It keeps nothing per packet: what it costs beyond the
+// body is the data of binary packets, however many separators the body holds. Text packets alias body.
+func eachPacket(body []byte, fn func(Packet)) error {
+	if len(body) == 0 {
+		return fmt.Errorf("%w: empty payload", ErrBadPacket)
+	}
+	for {
+		part, rest, more := bytes.Cut(body, []byte{recordSeparator})
+		p, err := parsePayloadPart(part)
+		if err != nil {
+			return err
+		}
+		fn(p)
+		if !more {
+			return nil
+		}
+		body = rest
+	}
+}
+
+// parsePayloadPart decodes one packet of a long-polling payload.
+func parsePayloadPart(part []byte) (Packet, error) {
+	if len(part) > 0 && part[0] == 'b' {
+		data := make([]byte, base64.StdEncoding.DecodedLen(len(part)-1))
+		m, err := base64.StdEncoding.Decode(data, part[1:])
+		if err != nil {
+			return Packet{}, fmt.Errorf("%w: bad base64 in binary packet: %v", ErrBadPacket, err)
+		}
+		return Packet{Type: PacketMessage, Data: data[:m], Binary: true}, nil
+	}
+	return ParsePacket(part, false)
 }
 
 // AppendPacket appends the WebSocket text-frame encoding of a non-binary packet (type digit and data) to dst.

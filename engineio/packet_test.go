@@ -3,6 +3,7 @@ package engineio
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -113,4 +114,16 @@ func FuzzParsePacket(f *testing.F) {
 			t.Fatalf("round trip of %q", frame)
 		}
 	})
+}
+
+// TestEachPacket: packets are handed over as decoded, up to the first bad one, whose error ends the payload.
+func TestEachPacket(t *testing.T) {
+	var got []string
+	err := eachPacket([]byte("4a\x1e2\x1e\x1e4b"), func(p Packet) { got = append(got, p.Type.String()+":"+string(p.Data)) })
+	if !errors.Is(err, ErrBadPacket) {
+		t.Errorf("err = %v, want ErrBadPacket", err)
+	}
+	if want := []string{"message:a", "ping:"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }

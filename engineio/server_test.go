@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -205,6 +206,10 @@ func TestPollingEcho(t *testing.T) {
 	if r := e.h.waitClose(t, sid); r != ReasonTransportClose {
 		t.Errorf("reason %q", r)
 	}
+	// The first GET after the client's close may have been sent before it: it gets a noop; later ones 400.
+	if code, body, _ := e.do("GET", q, ""); code != 200 || body != "6" {
+		t.Errorf("first GET after close: %d %q, want a noop", code, body)
+	}
 	if code, _, _ := e.do("GET", q, ""); code != 400 {
 		t.Errorf("GET after close: %d", code)
 	}
@@ -259,6 +264,55 @@ func TestPollingProtocolErrors(t *testing.T) {
 			t.Errorf("GET after: %d", code)
 		}
 	})
+}
+
+// TestPollingSeparatorFlood (issue 10, D9): a body made only of record separators, 30 at once, costs memory in
+// proportion to the bodies, as 30 ordinary bodies of the same size do, not a packet per separator.
+func TestPollingSeparatorFlood(t *testing.T) {
+	const size, n = 1_000_000, 30
+	e := newEnv(t, Config{MaxHTTPBufferSize: size})
+	allocated := func(body string, wantCode int) uint64 {
+		sids := make([]string, n)
+		for i := range sids {
+			sids[i] = e.handshake()
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var wg sync.WaitGroup
+		codes := make([]int, n)
+		for i, sid := range sids {
+			wg.Go(func() {
+				req, _ := http.NewRequest("POST", e.url+"&transport=polling&sid="+sid, strings.NewReader(body))
+				res, err := e.cl.Do(req)
+				if err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				codes[i] = res.StatusCode
+			})
+		}
+		wg.Wait()
+		runtime.ReadMemStats(&after)
+		for i, code := range codes {
+			if code != wantCode {
+				t.Errorf("POST %d: %d, want %d", i, code, wantCode)
+			}
+		}
+		for _, sid := range sids {
+			if c := e.srv.Conn(sid); c != nil {
+				c.close(ReasonServerShutdown, false)
+			}
+		}
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	normal := allocated("4"+strings.Repeat("x", size-1), 200)
+	flood := allocated(strings.Repeat("\x1e", size), 400) // its first packet is empty: refused
+	t.Logf("%d bodies of %d bytes: %d MB allocated for messages, %d MB for separators", n, size, normal>>20, flood>>20)
+	if limit := 2*normal + 32<<20; flood > limit {
+		t.Errorf("separators cost %d MB, more than twice the %d MB of ordinary bodies (+32 MB)", flood>>20, normal>>20)
+	}
 }
 
 func TestCORS(t *testing.T) {
@@ -374,15 +428,191 @@ func TestUpgrade(t *testing.T) {
 	if code, _, _ := e.do("GET", q, ""); code != 400 {
 		t.Errorf("polling GET after upgrade: %d", code)
 	}
-	// A second WebSocket for the same session is refused.
-	ctx2, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if ws2, res, err := websocket.Dial(ctx2, "ws"+strings.TrimPrefix(e.url, "http")+"&transport=websocket&sid="+sid, nil); err == nil {
-		_ = ws2.CloseNow()
-		t.Error("second WebSocket accepted")
-	} else if res == nil || res.StatusCode != 400 {
-		t.Errorf("second WebSocket: %v", err)
+	// A second WebSocket for the upgraded session completes its handshake and is closed at once, as in the
+	// reference server; the session goes on.
+	expectClosedWS(t, e, sid)
+	_ = ws.Write(ctx, websocket.MessageText, []byte("4still there"))
+	if _, got := readWS(t, ws); got != "4still there" {
+		t.Errorf("echo after a second WebSocket: %q", got)
 	}
+}
+
+// TestUpgradeWhileProbing: a WebSocket arriving while another probes the upgrade is accepted and closed too,
+// and the first one completes the upgrade.
+func TestUpgradeWhileProbing(t *testing.T) {
+	e := newEnv(t, Config{})
+	sid := e.handshake()
+	ws := dialWS(t, e, "&transport=websocket&sid="+sid)
+	ctx := context.Background()
+	_ = ws.Write(ctx, websocket.MessageText, []byte("2probe"))
+	if _, got := readWS(t, ws); got != "3probe" {
+		t.Fatalf("probe answer %q", got)
+	}
+	expectClosedWS(t, e, sid)
+	_ = ws.Write(ctx, websocket.MessageText, []byte("5"))
+	_ = ws.Write(ctx, websocket.MessageText, []byte("4upgraded"))
+	if _, got := readWS(t, ws); got != "4upgraded" {
+		t.Errorf("echo %q", got)
+	}
+}
+
+// TestUpgradeGETBeforeUpgradePacket: once a WebSocket has probed, a GET that comes before the client's "upgrade"
+// packet (the client sent it first, on the other connection, and the GET overtook it) waits a moment for it: the
+// upgrade done, it gets 400 like any GET after the upgrade; without the upgrade packet, a noop.
+func TestUpgradeGETBeforeUpgradePacket(t *testing.T) {
+	e := newEnv(t, Config{})
+	probed := func() (string, *websocket.Conn) {
+		sid := e.handshake()
+		ws := dialWS(t, e, "&transport=websocket&sid="+sid)
+		_ = ws.Write(context.Background(), websocket.MessageText, []byte("2probe"))
+		if _, got := readWS(t, ws); got != "3probe" {
+			t.Fatalf("probe answer %q", got)
+		}
+		return sid, ws
+	}
+
+	sid, ws := probed()
+	got := make(chan int, 1)
+	go func() {
+		code, _, _ := e.do("GET", "&transport=polling&sid="+sid, "")
+		got <- code
+	}()
+	// Once the GET is held, the upgrade packet.
+	c := e.srv.Conn(sid)
+	for held := false; !held; {
+		select {
+		case code := <-got:
+			t.Fatalf("GET while probed answered at once (%d), not held for the upgrade packet", code)
+		case <-time.After(time.Millisecond):
+		}
+		c.mu.Lock()
+		held = c.getActive
+		c.mu.Unlock()
+	}
+	_ = ws.Write(context.Background(), websocket.MessageText, []byte("5"))
+	if code := <-got; code != 400 {
+		t.Errorf("GET overtaking the upgrade packet: %d, want 400", code)
+	}
+
+	sid, _ = probed()
+	start := time.Now()
+	if code, body, _ := e.do("GET", "&transport=polling&sid="+sid, ""); code != 200 || body != "6" {
+		t.Errorf("GET while probed: %d %q, want a noop", code, body)
+	}
+	if took := time.Since(start); took < probeGETWait {
+		t.Errorf("noop after %v, before %v", took, probeGETWait)
+	}
+}
+
+// expectClosedWS dials a WebSocket for session sid and expects a completed handshake, then a normal close.
+func expectClosedWS(t *testing.T, e *env, sid string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws2, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"&transport=websocket&sid="+sid, nil)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("second WebSocket: handshake refused (HTTP %d): %v", status, err)
+	}
+	defer ws2.CloseNow()
+	if _, _, err := ws2.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		t.Errorf("second WebSocket: read %v, want a normal close", err)
+	}
+}
+
+// TestPollingAbortedGET: a client that gives up its pending GET ends the session (the reference server does);
+// the next GET is refused.
+func TestPollingAbortedGET(t *testing.T) {
+	e := newEnv(t, Config{})
+	sid := e.handshake()
+	q := "&transport=polling&sid=" + sid
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", e.url+q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aborted := make(chan error, 1)
+	go func() {
+		res, err := e.cl.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		aborted <- err
+	}()
+	waitGET(t, e, sid)
+	cancel()
+	if err := <-aborted; !errors.Is(err, context.Canceled) {
+		t.Fatalf("aborted GET: %v", err)
+	}
+	if r := e.h.waitClose(t, sid); r != ReasonTransportError {
+		t.Errorf("reason %q", r)
+	}
+	if code, _, _ := e.do("GET", q, ""); code != 400 {
+		t.Errorf("GET after the aborted one: %d, want 400", code)
+	}
+}
+
+// TestPollingCloseWhileGETPending: a close packet posted while a GET waits ends the session; the GET gets a
+// noop (the client asked for the close, it needs no close packet), the next GET is refused.
+func TestPollingCloseWhileGETPending(t *testing.T) {
+	e := newEnv(t, Config{})
+	sid := e.handshake()
+	q := "&transport=polling&sid=" + sid
+	pending := make(chan string, 1)
+	go func() {
+		_, body, _ := e.do("GET", q, "")
+		pending <- body
+	}()
+	waitGET(t, e, sid)
+	if code, body, _ := e.do("POST", q, "1"); code != 200 || body != "ok" {
+		t.Errorf("POST close: %d %q", code, body)
+	}
+	if body := <-pending; body != "6" {
+		t.Errorf("pending GET got %q, want a noop", body)
+	}
+	if r := e.h.waitClose(t, sid); r != ReasonTransportClose {
+		t.Errorf("reason %q", r)
+	}
+	if code, _, _ := e.do("GET", q, ""); code != 400 {
+		t.Errorf("GET after close: %d, want 400", code)
+	}
+}
+
+// TestPollingClientCloseGrace: the noop for a GET overtaken by the client's close packet is given only within
+// clientClosedGrace of the close; later, the session is just unknown.
+func TestPollingClientCloseGrace(t *testing.T) {
+	e := newEnv(t, Config{})
+	sid := e.handshake()
+	q := "&transport=polling&sid=" + sid
+	if code, _, _ := e.do("POST", q, "1"); code != 200 {
+		t.Fatal(code)
+	}
+	time.Sleep(clientClosedGrace + 50*time.Millisecond)
+	if code, body, _ := e.do("GET", q, ""); code != 400 {
+		t.Errorf("GET %v after the close: %d %q, want 400", clientClosedGrace, code, body)
+	}
+	e.srv.byClient.mu.Lock()
+	defer e.srv.byClient.mu.Unlock()
+	if len(e.srv.byClient.sids) != 0 || len(e.srv.byClient.order) != 0 {
+		t.Errorf("expired entries kept: %d, %d", len(e.srv.byClient.sids), len(e.srv.byClient.order))
+	}
+}
+
+// waitGET waits until session sid has a long-polling GET pending.
+func waitGET(t *testing.T, e *env, sid string) {
+	t.Helper()
+	testenv.WaitFor(t, func() bool {
+		c := e.srv.Conn(sid)
+		if c == nil {
+			return true
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.getActive
+	})
 }
 
 func TestPingTimeout(t *testing.T) {

@@ -275,16 +275,14 @@ func (w *wsConn) probe(data []byte, binary bool) error {
 	}
 	switch {
 	case !w.probed && p.Type == PacketPing && string(p.Data) == probeData:
-		pong := appendFrame(nil, Packet{Type: PacketPong, Data: []byte(probeData)}, false)
-		if err := w.writeFrame(pong); err != nil {
-			return err
-		}
+		// Probed before the answer goes out: a GET the client sends once it has the answer must find it so.
 		w.probed = true
 		w.c.mu.Lock()
 		w.c.probed = true
 		w.c.mu.Unlock()
 		w.c.signal() // a pending GET answers with noop, so that the client can finish pausing polling
-		return nil
+		pong := appendFrame(nil, Packet{Type: PacketPong, Data: []byte(probeData)}, false)
+		return w.writeFrame(pong) // an error ends the probe (fail, abortUpgrade)
 	case w.probed && p.Type == PacketNoop && len(p.Data) == 0:
 		return nil
 	case w.probed && p.Type == PacketUpgrade && len(p.Data) == 0:

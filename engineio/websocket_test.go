@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -316,6 +317,50 @@ func TestWebSocketSlowReader(t *testing.T) {
 		}
 		if reason := e.h.waitClose(t, sid2); reason != ReasonSlowClient {
 			t.Errorf("reason %q", reason)
+		}
+	})
+}
+
+// TestWebSocketPingFlood (issue 10, D3): a client that sends WebSocket pings as fast as it can and never reads
+// the pongs is dropped as a slow client once its queue is full; the queue never grows past its bound (before,
+// every pong was queued: 836 MB in 3 s).
+func TestWebSocketPingFlood(t *testing.T) {
+	forEachReader(t, func(t *testing.T, cfg Config) {
+		const limit = 64
+		cfg.MaxQueuedMessages = limit
+		e := newEnv(t, cfg)
+		r := dialRaw(t, e, "&transport=websocket")
+		sid := r.open()
+		c := e.srv.Conn(sid)
+		var batch []byte
+		for range 64 {
+			batch = append(batch, wsproto.AppendMaskedFrame(nil, wsproto.OpPing, bytes.Repeat([]byte("p"), 125), [4]byte{1, 2, 3, 4})...)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		maxQueued, written, off := 0, 0, 0
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && maxQueued <= 4*limit; {
+			_ = r.nc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+			n, err := r.nc.Write(batch[off:]) // after a timeout, the rest of the frame it cut
+			written += n
+			off = (off + n) % len(batch)
+			c.mu.Lock()
+			maxQueued = max(maxQueued, len(c.queue))
+			closed := c.state == stateClosed
+			c.mu.Unlock()
+			var ne net.Error
+			if closed || (err != nil && !(errors.As(err, &ne) && ne.Timeout())) {
+				break
+			}
+		}
+		runtime.ReadMemStats(&after)
+		t.Logf("%d pings sent, at most %d pongs queued, heap %+d KB", written/(len(batch)/64), maxQueued,
+			(int64(after.HeapInuse)-int64(before.HeapInuse))>>10)
+		if maxQueued > limit {
+			t.Errorf("%d pongs queued, more than MaxQueuedMessages (%d)", maxQueued, limit)
+		}
+		if reason := e.h.waitClose(t, sid); reason != ReasonSlowClient { // fails if the client is still connected
+			t.Errorf("reason %q, want %q", reason, ReasonSlowClient)
 		}
 	})
 }
