@@ -14,6 +14,9 @@ const (
 	ClusterJSONUnlessBinary ClusterEncoding = iota
 	// ClusterMsgpack always writes msgpack (the streams adapter's pub/sub messages).
 	ClusterMsgpack
+	// ClusterStreamData writes the data alone, JSON or msgpack when it holds binary, for the data field of a
+	// stream entry (store msgpack as base64; the adapter tells them apart by a leading "{").
+	ClusterStreamData
 )
 
 // appendCluster writes a whole message {uid, nsp, type, data} whose data write writes.
@@ -33,14 +36,42 @@ func appendCluster(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, da
 		w.endMap()
 		return nil
 	}
-	if enc == ClusterMsgpack {
+	switch enc {
+	case ClusterMsgpack:
 		w := writer{buf: dst}
 		if err := body(&w); err != nil {
 			return dst, err
 		}
 		return w.buf, nil
+	case ClusterStreamData:
+		return jsonOrMsgpack(dst, data)
 	}
 	return jsonOrMsgpack(dst, body)
+}
+
+// AppendClusterHeartbeat appends the data-less ClusterAdapter message of type typ (INITIAL_HEARTBEAT, HEARTBEAT
+// or ADAPTER_CLOSE): {uid, nsp, type}. With ClusterStreamData it appends nothing: the entry has no data field.
+func AppendClusterHeartbeat(dst []byte, enc ClusterEncoding, uid, nsp string, typ int) ([]byte, error) {
+	if enc == ClusterStreamData {
+		return dst, nil
+	}
+	write := func(w *writer) error {
+		w.beginMap(3)
+		w.key("uid")
+		w.stringValue(uid)
+		w.key("nsp")
+		w.stringValue(nsp)
+		w.key("type")
+		w.intValue(int64(typ))
+		w.endMap()
+		return nil
+	}
+	if enc == ClusterMsgpack {
+		w := writer{buf: dst}
+		_ = write(&w)
+		return w.buf, nil
+	}
+	return jsonOrMsgpack(dst, write)
 }
 
 // AppendClusterBroadcastWithAck appends the BROADCAST of a broadcast with acknowledgements (type 3):
@@ -166,24 +197,28 @@ func AppendClusterClientCount(dst []byte, enc ClusterEncoding, uid, nsp, request
 }
 
 // ClusterPacket returns the one value that a SERVER_SIDE_EMIT_RESPONSE or a BROADCAST_ACK carries in
-// data.packet, read again from payload (the whole message) so that objects are Object values keeping their key
-// order; ok is false when payload holds no such value (a server that acknowledged without an argument).
+// data.packet, read again from payload (the whole message, or the data field of a stream entry) so that objects
+// are Object values keeping their key order; ok is false when payload holds no such value (a server that
+// acknowledged without an argument).
 func ClusterPacket(payload []byte) (v any, ok bool) {
 	tree, err := decodeOrdered(payload)
 	if err != nil {
 		return nil, false
 	}
 	body, _ := tree.(Object)
-	for _, e := range body {
-		if e.Key != "data" {
-			continue
-		}
-		data, _ := e.Value.(Object)
-		for _, f := range data {
+	packet := func(o Object) (any, bool) {
+		for _, f := range o {
 			if f.Key == "packet" {
 				return f.Value, f.Value != nil
 			}
 		}
+		return nil, false
 	}
-	return nil, false
+	for _, e := range body {
+		if e.Key == "data" {
+			data, _ := e.Value.(Object)
+			return packet(data)
+		}
+	}
+	return packet(body)
 }

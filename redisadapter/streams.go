@@ -43,9 +43,29 @@ type StreamsConfig struct {
 	// SessionKeyPrefix is the prefix of the keys that keep the sessions of connection state recovery. Default
 	// "sio:session:".
 	SessionKeyPrefix string
+	// Version is the protocol of the streams adapter the cluster runs: StreamsV03 (default) or StreamsV02.
+	Version StreamsVersion
+	// HeartbeatInterval and HeartbeatTimeout are, with StreamsV02, the adapter's heartbeatInterval (a server
+	// that has published nothing for that long sends a heartbeat; default 5 s) and heartbeatTimeout (a server not
+	// heard from for that long is no longer counted; default 10 s).
+	HeartbeatInterval time.Duration
+	HeartbeatTimeout  time.Duration
 	// Logger receives the adapter's warnings; default slog.Default().
 	Logger *slog.Logger
 }
+
+// StreamsVersion is a protocol of @socket.io/redis-streams-adapter.
+type StreamsVersion uint8
+
+// The protocols of the streams adapter.
+const (
+	// StreamsV03 is 0.3.x: broadcasts and commands in the stream, the other messages and the answers over pub/sub,
+	// the server count by PUBSUB NUMSUB. StreamCount, ChannelPrefix apply.
+	StreamsV03 StreamsVersion = iota
+	// StreamsV02 is 0.2.x: every message in the stream, answers included, and the server count from the
+	// heartbeats of the servers (ClusterAdapterWithHeartbeat). One stream; no pub/sub.
+	StreamsV02
+)
 
 // StreamsAdapter is a socketio.Cluster over Redis Streams, wire-compatible with @socket.io/redis-streams-adapter
 // 0.3: broadcasts, socketsJoin, socketsLeave and disconnectSockets are entries of the namespace's stream (XADD …
@@ -95,6 +115,11 @@ type streamLink struct {
 	private string // "P#N#uid#"
 	reader  *streamReader
 	gate    handlerGate
+
+	// StreamsV02: the other servers heard from, and when this one last published.
+	nodesMu     sync.Mutex
+	nodes       map[string]time.Time
+	lastPublish time.Time
 }
 
 // NewStreams returns the StreamsAdapter of one server on rdb (standalone, Sentinel or Cluster). Nothing is read
@@ -121,6 +146,15 @@ func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) *StreamsAdapter {
 	if cfg.SessionKeyPrefix == "" {
 		cfg.SessionKeyPrefix = "sio:session:"
 	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 5 * time.Second
+	}
+	if cfg.HeartbeatTimeout <= 0 {
+		cfg.HeartbeatTimeout = 10 * time.Second
+	}
+	if cfg.Version == StreamsV02 {
+		cfg.StreamCount = 1
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -128,11 +162,74 @@ func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) *StreamsAdapter {
 		links: make(map[string]*streamLink), readers: make(map[string]*streamReader)}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.receive)
+	if cfg.Version == StreamsV02 {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.heartbeats()
+		}()
+	}
 	return a
 }
 
 // UID returns the server id that the adapter writes in its messages.
 func (a *StreamsAdapter) UID() string { return a.uid }
+
+// heartbeats runs the heartbeat protocol of StreamsV02 until Close: every second, each namespace that has
+// published nothing for HeartbeatInterval sends a HEARTBEAT, and the servers not heard from for HeartbeatTimeout
+// are forgotten.
+func (a *StreamsAdapter) heartbeats() {
+	tick := time.NewTicker(min(time.Second, a.cfg.HeartbeatInterval))
+	defer tick.Stop()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		a.mu.Lock()
+		links := make([]*streamLink, 0, len(a.links))
+		for _, l := range a.links {
+			links = append(links, l)
+		}
+		a.mu.Unlock()
+		now := time.Now()
+		for _, l := range links {
+			l.nodesMu.Lock()
+			for uid, seen := range l.nodes {
+				if now.Sub(seen) > a.cfg.HeartbeatTimeout {
+					delete(l.nodes, uid)
+				}
+			}
+			quiet := now.Sub(l.lastPublish) >= a.cfg.HeartbeatInterval
+			l.nodesMu.Unlock()
+			if quiet {
+				l.heartbeat(a.ctx, protocol.ClusterHeartbeat)
+			}
+		}
+	}
+}
+
+// heartbeat publishes a data-less message of type typ (StreamsV02).
+func (l *streamLink) heartbeat(ctx context.Context, typ int) {
+	if _, err := l.xaddData(ctx, typ, nil); err != nil && ctx.Err() == nil {
+		l.a.log.Warn("redisadapter: heartbeat", "nsp", l.nsp, "err", err)
+	}
+}
+
+// seen records a message of server uid (StreamsV02).
+func (l *streamLink) seen(uid string, typ int) {
+	if uid == "" || uid == "emitter" || uid == l.a.uid {
+		return
+	}
+	l.nodesMu.Lock()
+	if typ == protocol.ClusterAdapterClose {
+		delete(l.nodes, uid)
+	} else {
+		l.nodes[uid] = time.Now()
+	}
+	l.nodesMu.Unlock()
+}
 
 // Trimmed returns how many times this server found that entries of a stream were trimmed (MaxLen) before it read
 // them: broadcasts lost for its clients.
@@ -147,6 +244,7 @@ func (a *StreamsAdapter) Open(nsp string, h socketio.ClusterHandler) socketio.Cl
 		key:     protocol.StreamKey(a.cfg.StreamName, nsp, a.cfg.StreamCount),
 		public:  protocol.BroadcastChannel(a.cfg.ChannelPrefix, nsp, nil),
 		private: protocol.BroadcastChannel(a.cfg.ChannelPrefix, nsp, []string{a.uid}),
+		nodes:   make(map[string]time.Time),
 	}
 	a.mu.Lock()
 	a.links[nsp] = l
@@ -162,6 +260,19 @@ func (a *StreamsAdapter) Open(nsp string, h socketio.ClusterHandler) socketio.Cl
 	}
 	l.reader = r
 	a.mu.Unlock()
+	if a.cfg.Version == StreamsV02 {
+		// Announce this server once its reader is placed, so that it reads the other servers' answers.
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			select {
+			case <-r.ready:
+				l.heartbeat(a.ctx, protocol.ClusterInitialHeartbeat)
+			case <-a.ctx.Done():
+			}
+		}()
+		return l
+	}
 	a.subs.add(nsp, pubsub.Channels(l.public, l.private))
 	return l
 }
@@ -387,6 +498,12 @@ func (a *StreamsAdapter) dispatch(e redis.XMessage) {
 	if l == nil {
 		return
 	}
+	if a.cfg.Version == StreamsV02 {
+		l.seen(msg.UID, msg.Type)
+		if msg.Kind == protocol.KindInitialHeartbeat {
+			l.heartbeat(a.ctx, protocol.ClusterHeartbeat) // the new server learns of this one
+		}
+	}
 	data, _ := e.Values["data"].(string)
 	m := fromClusterAdapter(msg, []byte(data))
 	if m == nil {
@@ -423,6 +540,11 @@ func (a *StreamsAdapter) receive(pm pubsub.Message) {
 
 // Close implements socketio.ClusterLink.
 func (l *streamLink) Close() error {
+	if l.a.cfg.Version == StreamsV02 && l.a.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(l.a.ctx, time.Second)
+		l.heartbeat(ctx, protocol.ClusterAdapterClose)
+		cancel()
+	}
 	l.gate.close()
 	l.a.mu.Lock()
 	if l.a.links[l.nsp] == l {
@@ -434,8 +556,13 @@ func (l *streamLink) Close() error {
 }
 
 // ServerCount implements socketio.ClusterLink: PUBSUB NUMSUB of the namespace's public channel, as the official
-// adapter counts.
+// adapter 0.3 counts; with StreamsV02, this server and the others heard from within HeartbeatTimeout.
 func (l *streamLink) ServerCount(ctx context.Context) (int, error) {
+	if l.a.cfg.Version == StreamsV02 {
+		l.nodesMu.Lock()
+		defer l.nodesMu.Unlock()
+		return 1 + len(l.nodes), nil
+	}
 	return numSub(ctx, l.a.rdb, l.public)
 }
 
@@ -447,6 +574,9 @@ func (l *streamLink) Send(ctx context.Context, m *socketio.ClusterMessage) error
 	}
 	uid := l.a.uid
 	op := clusterOp(l.nsp, m)
+	if l.a.cfg.Version == StreamsV02 {
+		return l.sendV02(ctx, m, op)
+	}
 	enc := protocol.ClusterMsgpack
 	var body []byte
 	var err error
@@ -478,6 +608,49 @@ func (l *streamLink) Send(ctx context.Context, m *socketio.ClusterMessage) error
 	return publish(ctx, l.a.rdb, channel, body)
 }
 
+// sendV02 writes every message to the stream, as the adapter 0.2 does.
+func (l *streamLink) sendV02(ctx context.Context, m *socketio.ClusterMessage, op *protocol.Op) error {
+	const enc = protocol.ClusterStreamData
+	uid := l.a.uid
+	var data []byte
+	var err error
+	typ := 0
+	switch m.Type {
+	case socketio.ClusterSocketsJoin, socketio.ClusterSocketsLeave, socketio.ClusterDisconnectSockets:
+		_, err = l.xadd(ctx, op)
+		return err
+	case socketio.ClusterServerSideEmit:
+		if err := protocol.ValidateServerEvent(m.Event); err != nil {
+			return err
+		}
+		if m.RequestID == "" {
+			_, err = l.xadd(ctx, op)
+			return err
+		}
+		typ = protocol.ClusterServerSideEmit
+		data, err = protocol.AppendClusterServerSideEmitWithAck(nil, enc, uid, m.RequestID, op)
+	case socketio.ClusterBroadcast: // with a request id
+		typ = protocol.ClusterBroadcast
+		data, err = protocol.AppendClusterBroadcastWithAck(nil, enc, uid, m.RequestID, op)
+	case socketio.ClusterFetchSockets:
+		typ = protocol.ClusterFetchSockets
+		data, err = protocol.AppendClusterFetchSockets(nil, enc, uid, l.nsp, m.RequestID, m.Rooms, m.Except)
+	default:
+		typ = map[socketio.ClusterMessageType]int{
+			socketio.ClusterFetchSocketsResponse:   protocol.ClusterFetchSocketsResponse,
+			socketio.ClusterServerSideEmitResponse: protocol.ClusterServerSideEmitResponse,
+			socketio.ClusterBroadcastClientCount:   protocol.ClusterBroadcastClientCount,
+			socketio.ClusterBroadcastAck:           protocol.ClusterBroadcastAck,
+		}[m.Type]
+		data, err = clusterResponse(enc, uid, l.nsp, m)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = l.xaddData(ctx, typ, data)
+	return err
+}
+
 // SendBroadcast implements socketio.ClusterRecovery: the broadcast is an entry of the stream, whose id is its
 // offset.
 func (l *streamLink) SendBroadcast(ctx context.Context, m *socketio.ClusterMessage) (string, error) {
@@ -486,21 +659,30 @@ func (l *streamLink) SendBroadcast(ctx context.Context, m *socketio.ClusterMessa
 
 // xadd writes op to the namespace's stream.
 func (l *streamLink) xadd(ctx context.Context, op *protocol.Op) (string, error) {
-	data, binary, err := protocol.AppendStreamData(nil, op)
+	data, _, err := protocol.AppendStreamData(nil, op)
 	if err != nil {
 		return "", err
 	}
-	field := string(data)
-	if binary {
-		field = base64.StdEncoding.EncodeToString(data)
+	return l.xaddData(ctx, protocol.ClusterType(op), data)
+}
+
+// xaddData writes an entry of type typ whose data is JSON, or msgpack (stored as base64), or absent when nil.
+func (l *streamLink) xaddData(ctx context.Context, typ int, data []byte) (string, error) {
+	values := []any{"uid", l.a.uid, "nsp", l.nsp, "type", strconv.Itoa(typ)}
+	if len(data) > 0 {
+		field := string(data)
+		if data[0] != '{' {
+			field = base64.StdEncoding.EncodeToString(data)
+		}
+		values = append(values, "data", field)
 	}
-	id, err := l.a.rdb.XAdd(ctx, &redis.XAddArgs{
-		Stream: l.key, MaxLen: l.a.cfg.MaxLen, Approx: true,
-		Values: []any{"uid", l.a.uid, "nsp", l.nsp, "type", strconv.Itoa(protocol.ClusterType(op)), "data", field},
-	}).Result()
+	id, err := l.a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: l.key, MaxLen: l.a.cfg.MaxLen, Approx: true, Values: values}).Result()
 	if err != nil {
 		return "", fmt.Errorf("%w: XADD %s: %w", ErrAdapter, l.key, err)
 	}
+	l.nodesMu.Lock()
+	l.lastPublish = time.Now()
+	l.nodesMu.Unlock()
 	return id, nil
 }
 

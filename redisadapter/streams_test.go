@@ -32,14 +32,23 @@ func startGoStreamsServer(t *testing.T, redisAddr, name string, scfg redisadapte
 }
 
 // TestMixedClusterStreams puts a Go server with the streams transport and a Node server with
-// @socket.io/redis-streams-adapter 0.3.1 on one Redis (streamCount 1 and 3), with real socket.io clients on both,
-// and checks every operation in both directions.
+// @socket.io/redis-streams-adapter on one Redis (0.3.1 with streamCount 1 and 3, and 0.2.3), with real socket.io
+// clients on both, and checks every operation in both directions.
 func TestMixedClusterStreams(t *testing.T) {
-	for _, streams := range []int{1, 3} {
-		t.Run(fmt.Sprintf("streamCount=%d", streams), func(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		flavor  testenv.Flavor
+		version redisadapter.StreamsVersion
+		streams int
+	}{
+		{"0.3 streamCount=1", testenv.FlavorV4Streams, redisadapter.StreamsV03, 1},
+		{"0.3 streamCount=3", testenv.FlavorV4Streams, redisadapter.StreamsV03, 3},
+		{"0.2", testenv.FlavorV4Streams02, redisadapter.StreamsV02, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			rs := testenv.StartRedis(t)
-			node := testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Streams, RedisAddrs: []string{rs.Addr()}, StreamCount: streams})
-			g, _ := startGoStreamsServer(t, rs.Addr(), "g", redisadapter.StreamsConfig{StreamCount: streams}, socketio.Config{})
+			node := testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: tc.flavor, RedisAddrs: []string{rs.Addr()}, StreamCount: tc.streams})
+			g, _ := startGoStreamsServer(t, rs.Addr(), "g", redisadapter.StreamsConfig{StreamCount: tc.streams, Version: tc.version}, socketio.Config{})
 			clients := testenv.StartClients(t, 4, []testenv.ClientSpec{
 				{Name: "g1", URL: g.url, Rooms: []string{"r1"}},
 				{Name: "g2", URL: g.url, Rooms: []string{"r2"}},
@@ -49,6 +58,12 @@ func TestMixedClusterStreams(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			root := g.srv.Of("/")
+			// 0.2 counts servers from their heartbeats: each side has heard of the other once its first entry was read.
+			testenv.WaitFor(t, func() bool {
+				n, err := node.ServerCount(ctx, "/")
+				m, _ := root.ServerCount(ctx)
+				return err == nil && n == 2 && m == 2
+			})
 			checkMixedCluster(ctx, t, g, root, node, clients)
 		})
 	}

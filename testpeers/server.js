@@ -12,6 +12,7 @@ const FLAVORS = [
   "v4-sharded-dynamic",
   "v4-sharded-dynamic-private",
   "v4-streams",
+  "v4-streams-02",
   "v2-classic",
 ];
 
@@ -175,8 +176,16 @@ async function setupV4() {
     const client = cluster ? clusterClient(redisAddrs, "main") : standaloneClient(redisAddrs[0], "main");
     await client.connect();
     closers.push(() => client.disconnect());
-    streams = instrumentStreams(client);
+    streams = instrumentStreams(client, true);
     adapter = createAdapter(client, { streamName: prefix, streamCount, channelPrefix: prefix });
+  } else if (flavor === "v4-streams-02") {
+    // 0.2.3: every message in the stream (one stream), the server count from heartbeats, no pub/sub.
+    const { createAdapter } = require("redis-streams-adapter-v02");
+    const client = cluster ? clusterClient(redisAddrs, "main") : standaloneClient(redisAddrs[0], "main");
+    await client.connect();
+    closers.push(() => client.disconnect());
+    streams = instrumentStreams(client, false);
+    adapter = createAdapter(client, { streamName: prefix });
   }
   const httpServer = http.createServer();
   const opts = { adapter, serveClient: false };
@@ -195,15 +204,12 @@ async function setupV4() {
  * an `nsp` field (every streams server skips such entries but advances its offset) to each stream until its own
  * reader has returned it. It also waits for the adapter's pub/sub SUBSCRIBE (one per namespace) to be confirmed.
  */
-function instrumentStreams(client) {
+function instrumentStreams(client, pubsub) {
   const nonce = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   const seen = new Set(); // stream keys whose reader returned our probe
-  const origDuplicate = client.duplicate;
-  client.duplicate = function (...a) {
-    const d = origDuplicate.apply(this, a);
-    closers.push(() => d.disconnect());
-    const origXRead = d.xRead;
-    d.xRead = async function (...xa) {
+  const watchXRead = (c) => {
+    const origXRead = c.xRead;
+    c.xRead = async function (...xa) {
       const res = await origXRead.apply(this, xa);
       for (const stream of res || []) {
         for (const m of stream.messages) {
@@ -212,6 +218,13 @@ function instrumentStreams(client) {
       }
       return res;
     };
+  };
+  if (!pubsub) watchXRead(client); // 0.2 reads on the client itself (isolated commands)
+  const origDuplicate = client.duplicate;
+  client.duplicate = function (...a) {
+    const d = origDuplicate.apply(this, a);
+    closers.push(() => d.disconnect());
+    watchXRead(d);
     trackSubscriptions(d);
     return d;
   };
@@ -231,7 +244,7 @@ function instrumentStreams(client) {
           for (let i = 0; i < 20 && !seen.has(key); i++) await sleep(10);
         }
       }
-      while (subscriptions.calls < namespaces.length) {
+      while (pubsub && subscriptions.calls < namespaces.length) {
         if (Date.now() > deadline) throw new Error("the streams adapter did not subscribe to its channels");
         await sleep(10);
       }

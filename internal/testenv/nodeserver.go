@@ -27,6 +27,9 @@ const (
 	FlavorV4ShardedDynamicPrivate Flavor = "v4-sharded-dynamic-private"
 	// FlavorV4Streams is socket.io 4.8 with @socket.io/redis-streams-adapter 0.3.1.
 	FlavorV4Streams Flavor = "v4-streams"
+	// FlavorV4Streams02 is socket.io 4.8 with @socket.io/redis-streams-adapter 0.2.3: every message in the
+	// stream, the server count from heartbeats.
+	FlavorV4Streams02 Flavor = "v4-streams-02"
 	// FlavorV2Classic is socket.io 2.5.1 with socket.io-redis 5.4.0 (its own redis@3 clients).
 	FlavorV2Classic Flavor = "v2-classic"
 )
