@@ -115,7 +115,7 @@ func buildBinary(b *testing.B, pkg string) string {
 	return path
 }
 
-func startServer(b *testing.B, name string) *serverProc {
+func startServer(b *testing.B, name string, env ...string) *serverProc {
 	b.Helper()
 	var cmd *exec.Cmd
 	switch name {
@@ -129,6 +129,7 @@ func startServer(b *testing.B, name string) *serverProc {
 		cmd = exec.Command(node, "--expose-gc", "bench-server.js")
 		cmd.Dir = testenv.NodePeersDir(b)
 	}
+	cmd.Env = append(os.Environ(), env...)
 	s := &serverProc{name: name, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	cmd.WaitDelay = 5 * time.Second

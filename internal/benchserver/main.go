@@ -9,6 +9,12 @@
 //	gc         runs the garbage collector and returns memory to the OS, then acknowledges
 //	heap-profile  [path]: writes a heap profile to path, then acknowledges with the error text ("<nil>")
 //	stats      acknowledges with the goroutine count and the runtime's memory statistics (Go only)
+//	cluster-broadcast  [n, size, intervalMs]: emits "tick" [sentMicros, "x"×size] to every socket of the cluster n
+//	           times, intervalMs apart (0: back to back), sentMicros being the Unix time in microseconds, then
+//	           acknowledges with n
+//
+// BENCH_REDIS=host:port joins the server to a cluster on that Redis, in the format BENCH_FORMAT names: classic
+// (default) or streams.
 //
 // BENCH_SERVER_CPUPROFILE=FILE writes a CPU profile of the whole run to FILE.
 package main
@@ -29,6 +35,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/redisadapter"
 	"github.com/sioredis/sioredis/socketio"
 )
 
@@ -54,9 +63,33 @@ func run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		}()
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := socketio.NewServer(socketio.Config{Logger: logger})
+	cfg := socketio.Config{Logger: logger}
+	var waitReady func(context.Context) error
+	if addr := os.Getenv("BENCH_REDIS"); addr != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		defer rdb.Close()
+		switch os.Getenv("BENCH_FORMAT") {
+		case "", "classic":
+			a := redisadapter.New(rdb, redisadapter.Config{Logger: logger})
+			cfg.Cluster, waitReady = a, a.WaitReady
+		case "streams":
+			a := redisadapter.NewStreams(rdb, redisadapter.StreamsConfig{Logger: logger})
+			cfg.Cluster, waitReady = a, a.WaitReady
+		default:
+			return fmt.Errorf("unknown BENCH_FORMAT %q", os.Getenv("BENCH_FORMAT"))
+		}
+	}
+	srv, err := socketio.NewServer(cfg)
 	if err != nil {
 		return err
+	}
+	if waitReady != nil {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := waitReady(wctx)
+		cancel()
+		if err != nil {
+			return err
+		}
 	}
 	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
 		s.On("echo", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
@@ -75,6 +108,25 @@ func run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			for i := range n {
 				if err := srv.Emit(ctx, "msg", i, body); err != nil {
 					logger.Error("broadcast", "err", err)
+					return
+				}
+			}
+			if ack != nil {
+				_ = ack(n)
+			}
+		})
+		s.On("cluster-broadcast", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+			var n, size, interval int
+			if err := args.DecodeAll(&n, &size, &interval); err != nil {
+				return
+			}
+			body := strings.Repeat("x", size)
+			for i := range n {
+				if interval > 0 && i > 0 {
+					time.Sleep(time.Duration(interval) * time.Millisecond)
+				}
+				if err := srv.Emit(ctx, "tick", time.Now().UnixMicro(), body); err != nil {
+					logger.Error("cluster-broadcast", "err", err)
 					return
 				}
 			}
