@@ -34,6 +34,15 @@ type FetchedSocket struct {
 // refused (ErrUnsupportedValue), as JSON cannot carry it.
 func AppendFetchSocketsResponse(dst []byte, requestID string, sockets []FetchedSocket) ([]byte, error) {
 	w := writer{buf: dst, json: true}
+	if err := w.fetchSocketsResponse(requestID, sockets); err != nil {
+		return dst, jsonOnly(err)
+	}
+	return w.buf, nil
+}
+
+// fetchSocketsResponse writes {"requestId","sockets":[{"id","handshake","rooms","data"}]}: the classic answer, and
+// the data of the ClusterAdapter's FETCH_SOCKETS_RESPONSE.
+func (w *writer) fetchSocketsResponse(requestID string, sockets []FetchedSocket) error {
 	w.beginMap(2)
 	w.key("requestId")
 	w.stringValue(requestID)
@@ -45,19 +54,19 @@ func AppendFetchSocketsResponse(dst []byte, requestID string, sockets []FetchedS
 		w.stringValue(s.ID)
 		w.key("handshake")
 		if err := w.value(s.Handshake.Value(), 1); err != nil {
-			return dst, jsonOnly(err)
+			return err
 		}
 		w.key("rooms")
 		w.strings(s.Rooms)
 		w.key("data")
 		if err := w.value(s.Data, 1); err != nil {
-			return dst, jsonOnly(err)
+			return err
 		}
 		w.endMap()
 	}
 	w.endArray()
 	w.endMap()
-	return w.buf, nil
+	return nil
 }
 
 // AppendSocketsResponse appends the answer to a SOCKETS request (type 0): {"requestId","sockets":[ids]}.

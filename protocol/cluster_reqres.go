@@ -19,19 +19,26 @@ const (
 	ClusterStreamData
 )
 
-// appendCluster writes a whole message {uid, nsp, type, data} whose data write writes.
+// appendCluster writes a whole message {uid, nsp, type, data} whose data write writes ({uid, nsp, type} when data
+// is nil).
 func appendCluster(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, data func(w *writer) error) ([]byte, error) {
 	body := func(w *writer) error {
-		w.beginMap(4)
+		if data == nil {
+			w.beginMap(3)
+		} else {
+			w.beginMap(4)
+		}
 		w.key("uid")
 		w.stringValue(uid)
 		w.key("nsp")
 		w.stringValue(nsp)
 		w.key("type")
 		w.intValue(int64(typ))
-		w.key("data")
-		if err := data(w); err != nil {
-			return err
+		if data != nil {
+			w.key("data")
+			if err := data(w); err != nil {
+				return err
+			}
 		}
 		w.endMap()
 		return nil
@@ -47,31 +54,6 @@ func appendCluster(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, da
 		return jsonOrMsgpack(dst, data)
 	}
 	return jsonOrMsgpack(dst, body)
-}
-
-// AppendClusterHeartbeat appends the data-less ClusterAdapter message of type typ (INITIAL_HEARTBEAT, HEARTBEAT
-// or ADAPTER_CLOSE): {uid, nsp, type}. With ClusterStreamData it appends nothing: the entry has no data field.
-func AppendClusterHeartbeat(dst []byte, enc ClusterEncoding, uid, nsp string, typ int) ([]byte, error) {
-	if enc == ClusterStreamData {
-		return dst, nil
-	}
-	write := func(w *writer) error {
-		w.beginMap(3)
-		w.key("uid")
-		w.stringValue(uid)
-		w.key("nsp")
-		w.stringValue(nsp)
-		w.key("type")
-		w.intValue(int64(typ))
-		w.endMap()
-		return nil
-	}
-	if enc == ClusterMsgpack {
-		w := writer{buf: dst}
-		_ = write(&w)
-		return w.buf, nil
-	}
-	return jsonOrMsgpack(dst, write)
 }
 
 // AppendClusterBroadcastWithAck appends the BROADCAST of a broadcast with acknowledgements (type 3):
@@ -140,30 +122,7 @@ func AppendClusterFetchSockets(dst []byte, enc ClusterEncoding, uid, nsp, reques
 // data {requestId, sockets: [{id, handshake, rooms, data}]}.
 func AppendClusterFetchSocketsResponse(dst []byte, enc ClusterEncoding, uid, nsp, requestID string, sockets []FetchedSocket) ([]byte, error) {
 	return appendCluster(dst, enc, uid, nsp, ClusterFetchSocketsResponse, func(w *writer) error {
-		w.beginMap(2)
-		w.key("requestId")
-		w.stringValue(requestID)
-		w.key("sockets")
-		w.beginArray(len(sockets))
-		for _, s := range sockets {
-			w.beginMap(4)
-			w.key("id")
-			w.stringValue(s.ID)
-			w.key("handshake")
-			if err := w.value(s.Handshake.Value(), 1); err != nil {
-				return err
-			}
-			w.key("rooms")
-			w.strings(s.Rooms)
-			w.key("data")
-			if err := w.value(s.Data, 1); err != nil {
-				return err
-			}
-			w.endMap()
-		}
-		w.endArray()
-		w.endMap()
-		return nil
+		return w.fetchSocketsResponse(requestID, sockets)
 	})
 }
 

@@ -11,19 +11,6 @@ import (
 // This file maps socketio.ClusterMessages to the classic format of @socket.io/redis-adapter and back; the layouts
 // themselves are package protocol's.
 
-// op returns the protocol operation of a broadcast or command.
-func (l *link) op(kind protocol.OpKind, m *socketio.ClusterMessage) *protocol.Op {
-	return &protocol.Op{
-		Kind:   kind,
-		Nsp:    l.nsp,
-		Rooms:  m.Rooms,
-		Except: m.Except,
-		Flags:  protocol.Flags{Volatile: m.Volatile, Compress: m.Compress},
-		Event:  m.Event,
-		Args:   m.Args,
-	}
-}
-
 // Send implements socketio.ClusterLink. Broadcasts go to the broadcast channel (the room's own channel for a
 // single room, as the official adapter publishes them), requests to the request channel, and responses to the
 // shared response channel, where the official adapter answers (and where its requester listens whatever its
@@ -35,32 +22,22 @@ func (l *link) Send(ctx context.Context, m *socketio.ClusterMessage) error {
 	channel := l.requests
 	switch m.Type {
 	case socketio.ClusterBroadcast:
-		op := l.op(protocol.OpBroadcast, m)
+		op := clusterOp(l.nsp, m)
 		if m.RequestID != "" {
 			body, err = protocol.AppendBroadcastWithAckRequest(nil, uid, m.RequestID, op)
 			break
 		}
 		body, err = protocol.AppendClassicBroadcast(nil, uid, op, false)
 		channel = protocol.BroadcastChannel(l.a.cfg.Prefix, l.nsp, m.Rooms)
-	case socketio.ClusterSocketsJoin, socketio.ClusterSocketsLeave:
-		kind := protocol.OpSocketsJoin
-		if m.Type == socketio.ClusterSocketsLeave {
-			kind = protocol.OpSocketsLeave
-		}
-		op := l.op(kind, m)
-		op.JoinRooms = m.TargetRooms
-		body, err = protocol.AppendClassicRequest(nil, uid, op)
-	case socketio.ClusterDisconnectSockets:
-		op := l.op(protocol.OpDisconnectSockets, m)
-		op.Close = m.Close
-		body, err = protocol.AppendClassicRequest(nil, uid, op)
+	case socketio.ClusterSocketsJoin, socketio.ClusterSocketsLeave, socketio.ClusterDisconnectSockets:
+		body, err = protocol.AppendClassicRequest(nil, uid, clusterOp(l.nsp, m))
 	case socketio.ClusterFetchSockets:
 		body = protocol.AppendFetchSocketsRequest(nil, uid, m.RequestID, m.Rooms, m.Except)
 	case socketio.ClusterServerSideEmit:
 		if err := protocol.ValidateServerEvent(m.Event); err != nil {
 			return err
 		}
-		op := &protocol.Op{Kind: protocol.OpServerSideEmit, Nsp: l.nsp, Event: m.Event, Args: m.Args}
+		op := clusterOp(l.nsp, m)
 		if m.RequestID != "" {
 			body, err = protocol.AppendServerSideEmitWithAckRequest(nil, uid, m.RequestID, op)
 		} else {

@@ -61,9 +61,7 @@ type Adapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the subscription's manager and receiver
 	subs   *subscriptions
-
-	mu    sync.Mutex // never held during I/O nor while a handler runs
-	links map[string]*link
+	links  linkSet[*link]
 }
 
 // link is one namespace's part of the Adapter.
@@ -112,7 +110,7 @@ func New(rdb redis.UniversalClient, cfg Config) *Adapter {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a := &Adapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger, links: make(map[string]*link)}
+	a := &Adapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.receive)
 	return a
@@ -133,9 +131,7 @@ func (a *Adapter) Open(nsp string, h socketio.ClusterHandler) socketio.ClusterLi
 		responses: protocol.ResponseChannel(a.cfg.Prefix, nsp),
 		mine:      protocol.SpecificResponseChannel(a.cfg.Prefix, nsp, a.uid),
 	}
-	a.mu.Lock()
-	a.links[nsp] = l
-	a.mu.Unlock()
+	a.links.put(nsp, l)
 	a.subs.add(nsp, pubsub.Patterns(l.pattern), pubsub.Channels(l.requests, l.responses, l.mine))
 	return l
 }
@@ -159,9 +155,7 @@ func (a *Adapter) Close() error {
 // receive hands one message to its namespace's handler.
 func (a *Adapter) receive(m pubsub.Message) {
 	info := protocol.ParseChannel(a.cfg.Prefix, m.Channel)
-	a.mu.Lock()
-	l := a.links[info.Nsp]
-	a.mu.Unlock()
+	l, _ := a.links.get(info.Nsp)
 	if l == nil {
 		return // a namespace of this prefix that this server does not have
 	}
@@ -177,13 +171,7 @@ func (a *Adapter) receive(m pubsub.Message) {
 
 // Close implements socketio.ClusterLink.
 func (l *link) Close() error {
-	l.gate.close()
-	l.a.mu.Lock()
-	if l.a.links[l.nsp] == l {
-		delete(l.a.links, l.nsp)
-	}
-	l.a.mu.Unlock()
-	l.a.subs.remove(l.nsp)
+	closeLink(&l.gate, &l.a.links, l.a.subs, l.nsp, l)
 	return nil
 }
 

@@ -94,8 +94,9 @@ type StreamsAdapter struct {
 
 	trimmed atomic.Uint64
 
-	mu      sync.Mutex // never held during I/O nor while a handler runs
-	links   map[string]*streamLink
+	links linkSet[*streamLink]
+
+	mu      sync.Mutex               // never held during I/O nor while a handler runs
 	readers map[string]*streamReader // by stream key
 }
 
@@ -158,8 +159,7 @@ func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) *StreamsAdapter {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a := &StreamsAdapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger,
-		links: make(map[string]*streamLink), readers: make(map[string]*streamReader)}
+	a := &StreamsAdapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger, readers: make(map[string]*streamReader)}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.receive)
 	if cfg.Version == StreamsV02 {
@@ -187,14 +187,8 @@ func (a *StreamsAdapter) heartbeats() {
 			return
 		case <-tick.C:
 		}
-		a.mu.Lock()
-		links := make([]*streamLink, 0, len(a.links))
-		for _, l := range a.links {
-			links = append(links, l)
-		}
-		a.mu.Unlock()
 		now := time.Now()
-		for _, l := range links {
+		for _, l := range a.links.all() {
 			l.nodesMu.Lock()
 			for uid, seen := range l.nodes {
 				if now.Sub(seen) > a.cfg.HeartbeatTimeout {
@@ -246,8 +240,8 @@ func (a *StreamsAdapter) Open(nsp string, h socketio.ClusterHandler) socketio.Cl
 		private: protocol.BroadcastChannel(a.cfg.ChannelPrefix, nsp, []string{a.uid}),
 		nodes:   make(map[string]time.Time),
 	}
+	a.links.put(nsp, l)
 	a.mu.Lock()
-	a.links[nsp] = l
 	r := a.readers[l.key]
 	if r == nil {
 		r = &streamReader{key: l.key, ready: make(chan struct{})}
@@ -492,9 +486,7 @@ func (a *StreamsAdapter) dispatch(e redis.XMessage) {
 	if msg.UID == a.uid {
 		return
 	}
-	a.mu.Lock()
-	l := a.links[msg.Nsp]
-	a.mu.Unlock()
+	l, _ := a.links.get(msg.Nsp)
 	if l == nil {
 		return
 	}
@@ -518,9 +510,7 @@ func (a *StreamsAdapter) dispatch(e redis.XMessage) {
 // receive hands one pub/sub message to its namespace's handler.
 func (a *StreamsAdapter) receive(pm pubsub.Message) {
 	info := protocol.ParseChannel(a.cfg.ChannelPrefix, pm.Channel)
-	a.mu.Lock()
-	l := a.links[info.Nsp]
-	a.mu.Unlock()
+	l, _ := a.links.get(info.Nsp)
 	if l == nil || info.Kind != protocol.ChannelBroadcast || (info.Suffix != "" && info.Suffix != a.uid) {
 		return
 	}
@@ -545,13 +535,7 @@ func (l *streamLink) Close() error {
 		l.heartbeat(ctx, protocol.ClusterAdapterClose)
 		cancel()
 	}
-	l.gate.close()
-	l.a.mu.Lock()
-	if l.a.links[l.nsp] == l {
-		delete(l.a.links, l.nsp)
-	}
-	l.a.mu.Unlock()
-	l.a.subs.remove(l.nsp)
+	closeLink(&l.gate, &l.a.links, l.a.subs, l.nsp, l)
 	return nil
 }
 

@@ -295,17 +295,6 @@ func (p *switchProxy) switchTo(backend string) {
 	p.mu.Unlock()
 }
 
-// firstArgs returns the first argument of each event named name that client got, as JSON.
-func firstArgs(clients *testenv.Clients, client, name string) []string {
-	var out []string
-	for _, ev := range clients.Events(client) {
-		if ev.Name == name && len(ev.Args) > 0 {
-			out = append(out, string(ev.Args[0]))
-		}
-	}
-	return out
-}
-
 // TestStreamsRecoveryAcrossServers: a real socket.io-client whose server goes away (a proxy switches to the other
 // server, closing its connection) recovers on the other one, Node → Go and then Go → Node, with the streams format
 // and connection state recovery on both: same socket id, socket.recovered true, and the broadcasts to its rooms
@@ -337,9 +326,9 @@ func TestStreamsRecoveryAcrossServers(t *testing.T) {
 	}
 	waitArgs := func() {
 		t.Helper()
-		testenv.WaitFor(t, func() bool { return len(firstArgs(clients, "c", "ev")) >= len(wantArgs) })
+		testenv.WaitFor(t, func() bool { return len(clients.FirstArgs("c", "ev")) >= len(wantArgs) })
 		time.Sleep(200 * time.Millisecond) // anything delivered twice would come now
-		if got := firstArgs(clients, "c", "ev"); strings.Join(got, " ") != strings.Join(wantArgs, " ") {
+		if got := clients.FirstArgs("c", "ev"); strings.Join(got, " ") != strings.Join(wantArgs, " ") {
 			t.Fatalf("c got %v, want %v", got, wantArgs)
 		}
 	}
@@ -436,10 +425,10 @@ func TestStreamsRedisRestart(t *testing.T) {
 	}
 	for _, c := range []string{"go", "node"} {
 		if _, err := clients.WaitEvents(ctx, c, n, testenv.EventNamed("n")); err != nil {
-			t.Fatalf("%s: %v (got %d of %d accepted)", c, err, len(firstArgs(clients, c, "n")), n)
+			t.Fatalf("%s: %v (got %d of %d accepted)", c, err, len(clients.FirstArgs(c, "n")), n)
 		}
 		time.Sleep(300 * time.Millisecond) // anything delivered twice would come now
-		got := firstArgs(clients, c, "n")
+		got := clients.FirstArgs(c, "n")
 		// Every accepted broadcast, in order, once; a failed one at most once, in its place.
 		last, lost, unknown := -1, 0, 0
 		seen := map[int]bool{}

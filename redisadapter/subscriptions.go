@@ -219,3 +219,51 @@ func (s *subscriptions) deliver(sub *pubsub.Subscription) {
 		s.receive(m)
 	}
 }
+
+// linkSet is a transport's open links, by namespace. Safe for concurrent use.
+type linkSet[L comparable] struct {
+	mu sync.Mutex
+	m  map[string]L
+}
+
+func (s *linkSet[L]) put(nsp string, l L) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[string]L)
+	}
+	s.m[nsp] = l
+}
+
+func (s *linkSet[L]) get(nsp string) (L, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.m[nsp]
+	return l, ok
+}
+
+// drop forgets l, unless another link of nsp took its place.
+func (s *linkSet[L]) drop(nsp string, l L) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[nsp] == l {
+		delete(s.m, nsp)
+	}
+}
+
+func (s *linkSet[L]) all() []L {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]L, 0, len(s.m))
+	for _, l := range s.m {
+		out = append(out, l)
+	}
+	return out
+}
+
+// closeLink ends a link's handler calls, forgets it and unsubscribes its namespace.
+func closeLink[L comparable](g *handlerGate, links *linkSet[L], subs *subscriptions, nsp string, l L) {
+	g.close()
+	links.drop(nsp, l)
+	subs.remove(nsp)
+}

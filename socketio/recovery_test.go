@@ -25,17 +25,6 @@ func recoveryServer(t *testing.T, rc RecoveryConfig) *testServer {
 	})
 }
 
-// firstArgs returns the first argument of each event named name that client got, as JSON.
-func firstArgs(clients *testenv.Clients, client, name string) []string {
-	var out []string
-	for _, ev := range clients.Events(client) {
-		if ev.Name == name && len(ev.Args) > 0 {
-			out = append(out, string(ev.Args[0]))
-		}
-	}
-	return out
-}
-
 // TestConnectionStateRecovery: real socket.io-client 4.8.4 clients (websocket and long-polling) lose their
 // connection; what is broadcast meanwhile to their rooms and to them is replayed when they come back, once and in
 // order, with their id, rooms and data (socket.recovered is true); what was not for them is not. A session that
@@ -90,10 +79,10 @@ func TestConnectionStateRecovery(t *testing.T) {
 			}
 			want := []string{`"before-` + name + `"`, `"missed-1-` + name + `"`, `"direct-` + name + `"`, `"missed-2-` + name + `"`}
 			testenv.WaitFor(t, func() bool {
-				got := firstArgs(clients, name, "ev")
+				got := clients.FirstArgs(name, "ev")
 				return len(got) >= len(want)+boolInt(name == "poll")
 			})
-			got := firstArgs(clients, name, "ev")
+			got := clients.FirstArgs(name, "ev")
 			if name == "poll" { // it also got "before-ws" and what ws missed (poll was connected then)
 				got = slices.DeleteFunc(got, func(s string) bool { return strings.HasSuffix(s, `-ws"`) })
 			}
@@ -144,7 +133,7 @@ func TestConnectionStateRecovery(t *testing.T) {
 		if c := conns[1]; c.Recovered || c.ID == id {
 			t.Fatalf("reconnected as %+v after the session expired, want a new socket (old id %s)", c, id)
 		}
-		if got := firstArgs(clients, "c", "ev"); strings.Join(got, " ") != `"before"` {
+		if got := clients.FirstArgs("c", "ev"); strings.Join(got, " ") != `"before"` {
 			t.Errorf("got %v, want only what came before the disconnection", got)
 		}
 	})

@@ -289,6 +289,18 @@ func (c *Clients) WaitConnects(ctx context.Context, name string, n int) ([]Conne
 	return out, nil
 }
 
+// FirstArgs returns, as JSON, the first argument of each event named event that the named client has received so
+// far, in order.
+func (c *Clients) FirstArgs(name, event string) []string {
+	var out []string
+	for _, ev := range c.Events(name) {
+		if ev.Name == event && len(ev.Args) > 0 {
+			out = append(out, string(ev.Args[0]))
+		}
+	}
+	return out
+}
+
 // Lines returns a snapshot of every line printed by the clients process.
 func (c *Clients) Lines() []Line { return c.proc.snapshot() }
 
