@@ -121,35 +121,18 @@ func (l *link) decodeRequest(payload []byte) (*socketio.ClusterMessage, error) {
 	if msg.UID == l.a.uid {
 		return nil, nil
 	}
-	m := &socketio.ClusterMessage{From: msg.UID, RequestID: msg.RequestID, Rooms: msg.Rooms, Except: msg.Except}
 	switch msg.Kind {
-	case protocol.KindSocketsJoin:
-		m.Type, m.TargetRooms = socketio.ClusterSocketsJoin, msg.TargetRooms
-	case protocol.KindSocketsLeave:
-		m.Type, m.TargetRooms = socketio.ClusterSocketsLeave, msg.TargetRooms
-	case protocol.KindDisconnectSockets:
-		m.Type, m.Close = socketio.ClusterDisconnectSockets, msg.Close
-	case protocol.KindSockets:
-		m.Type = socketio.ClusterSocketIDs
-	case protocol.KindAllRooms:
-		m.Type = socketio.ClusterAllRooms
-	case protocol.KindFetchSockets:
-		m.Type = socketio.ClusterFetchSockets
-	case protocol.KindBroadcastWithAck, protocol.KindServerSideEmit:
-		m.Type = socketio.ClusterBroadcast
-		if msg.Kind == protocol.KindServerSideEmit {
-			m.Type = socketio.ClusterServerSideEmit
+	case protocol.KindSockets, protocol.KindAllRooms: // the classic format's own requests
+		m := &socketio.ClusterMessage{Type: socketio.ClusterSocketIDs, From: msg.UID, RequestID: msg.RequestID, Rooms: msg.Rooms, Except: msg.Except}
+		if msg.Kind == protocol.KindAllRooms {
+			m.Type = socketio.ClusterAllRooms
 		}
-		args, ok := protocol.ArgsInOrder(msg, payload)
-		if !ok {
-			args = msg.Args
-		}
-		f, timeout := msg.BroadcastFlags()
-		m.Event, m.Args, m.Volatile, m.Compress, m.Timeout = msg.Event, args, f.Volatile, f.Compress, timeout
-	default:
-		return nil, nil // requests of the older socket-id form, which this server does not answer
+		return m, nil
+	case protocol.KindSocketsJoin, protocol.KindSocketsLeave, protocol.KindDisconnectSockets, protocol.KindFetchSockets,
+		protocol.KindBroadcastWithAck, protocol.KindServerSideEmit:
+		return clusterMessageOf(msg, payload), nil
 	}
-	return m, nil
+	return nil, nil // requests of the older socket-id form, which this server does not answer
 }
 
 func (l *link) decodeResponse(payload []byte) (*socketio.ClusterMessage, error) {

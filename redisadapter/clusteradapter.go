@@ -63,7 +63,7 @@ func clusterResponse(enc protocol.ClusterEncoding, uid, nsp string, m *socketio.
 // fromClusterAdapter returns the ClusterMessage of a decoded ClusterAdapter message (body is what it was decoded
 // from, read again for the key order of objects), or nil for the types socketio does not take (heartbeats, an
 // adapter closing, unknown types).
-func fromClusterAdapter(msg *protocol.Message, body []byte) *socketio.ClusterMessage {
+func clusterMessageOf(msg *protocol.Message, body []byte) *socketio.ClusterMessage {
 	m := &socketio.ClusterMessage{From: msg.UID, RequestID: msg.RequestID, Rooms: msg.Rooms, Except: msg.Except}
 	args := func() []any {
 		if a, ok := protocol.ArgsInOrder(msg, body); ok {

@@ -497,7 +497,7 @@ func (a *StreamsAdapter) dispatch(e redis.XMessage) {
 		}
 	}
 	data, _ := e.Values["data"].(string)
-	m := fromClusterAdapter(msg, []byte(data))
+	m := clusterMessageOf(msg, []byte(data))
 	if m == nil {
 		return
 	}
@@ -523,7 +523,7 @@ func (a *StreamsAdapter) receive(pm pubsub.Message) {
 	if msg.UID == a.uid || (msg.Nsp != "" && msg.Nsp != l.nsp) {
 		return
 	}
-	if m := fromClusterAdapter(msg, payload); m != nil {
+	if m := clusterMessageOf(msg, payload); m != nil {
 		l.gate.run(func() { l.h.HandleClusterMessage(m) })
 	}
 }
@@ -768,7 +768,7 @@ func (l *streamLink) MissedSince(ctx context.Context, offset string) ([]*socketi
 				continue
 			}
 			data, _ := e.Values["data"].(string)
-			if m := fromClusterAdapter(msg, []byte(data)); m != nil {
+			if m := clusterMessageOf(msg, []byte(data)); m != nil {
 				m.Offset = e.ID
 				out = append(out, m)
 			}
