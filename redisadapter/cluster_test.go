@@ -40,7 +40,18 @@ func startGoServer(t *testing.T, redisAddr, name string) *goServer {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { _ = rdb.Close() })
-	adapter := redisadapter.New(rdb, redisadapter.Config{})
+	return startGoServerOn(t, redisadapter.New(rdb, redisadapter.Config{}), name)
+}
+
+// readyCluster is a transport that can wait for its subscriptions.
+type readyCluster interface {
+	socketio.Cluster
+	WaitReady(ctx context.Context) error
+}
+
+// startGoServerOn starts a goServer on the transport adapter.
+func startGoServerOn(t *testing.T, adapter readyCluster, name string) *goServer {
+	t.Helper()
 	srv, err := socketio.NewServer(socketio.Config{Cluster: adapter})
 	if err != nil {
 		t.Fatal(err)
@@ -422,6 +433,12 @@ func TestMixedClusterServerSideEmitWithAck(t *testing.T) {
 		t.Errorf("Node got %q (%v) for ack-twice, want 2 answers", responses, err)
 	}
 	for _, g := range []*goServer{g1, g2} {
+		// The first ack reaches Node before the handler makes its second call: wait for it.
+		testenv.WaitFor(t, func() bool {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return len(g.twiceErrs) > 0
+		})
 		g.mu.Lock()
 		errs := slices.Clone(g.twiceErrs)
 		g.mu.Unlock()

@@ -392,6 +392,36 @@ async function onCommand(cmd) {
         }
         break;
       }
+      case "operate": {
+        // A cluster operation from this server (v4 flavors): "emit" (event, args, volatile), "socketsJoin" and
+        // "socketsLeave" (target rooms), "disconnectSockets" (close), "serverSideEmit" (event, args), on the sockets
+        // of cmd.rooms minus cmd.except.
+        const nsp = cmd.nsp || "/";
+        if (version === 2) throw new Error("operate is not available with socket.io 2");
+        let op = io.of(nsp).to(cmd.rooms || []).except(cmd.except || []);
+        if (cmd.volatile) op = op.volatile;
+        switch (cmd.op) {
+          case "emit":
+            op.emit(cmd.event, ...fromJSONSafe(cmd.args || []));
+            break;
+          case "socketsJoin":
+            op.socketsJoin(cmd.target);
+            break;
+          case "socketsLeave":
+            op.socketsLeave(cmd.target);
+            break;
+          case "disconnectSockets":
+            op.disconnectSockets(Boolean(cmd.close));
+            break;
+          case "serverSideEmit":
+            io.of(nsp).serverSideEmit(cmd.event, ...fromJSONSafe(cmd.args || []));
+            break;
+          default:
+            throw new Error(`unknown operation ${cmd.op}`);
+        }
+        reply.nsp = nsp;
+        break;
+      }
       case "serverCount": {
         const nsp = cmd.nsp || "/";
         if (version === 2) throw new Error("serverCount is not available with socket.io-redis 5");

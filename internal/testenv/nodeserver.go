@@ -292,6 +292,40 @@ func (s *NodeServer) ServerCount(ctx context.Context, nsp string) (int, error) {
 	return int(n), err
 }
 
+// NodeOp is a cluster operation for [NodeServer.Operate].
+type NodeOp struct {
+	// Op is "emit", "socketsJoin", "socketsLeave", "disconnectSockets" or "serverSideEmit".
+	Op string
+	// Rooms and Except select the sockets (not for serverSideEmit).
+	Rooms, Except []string
+	// Event and Args are those of emit and serverSideEmit ([]byte is sent as a Buffer).
+	Event string
+	Args  []any
+	// Volatile is the flag of emit; Close that of disconnectSockets; Target the rooms of socketsJoin/Leave.
+	Volatile, Close bool
+	Target          []string
+}
+
+// Operate runs a cluster operation on namespace nsp of the server (v4 flavors): io.of(nsp).to(rooms)
+// .except(except), volatile if asked, then the operation. It returns once the server has started it.
+func (s *NodeServer) Operate(ctx context.Context, nsp string, op NodeOp) error {
+	args := op.Args
+	if args == nil {
+		args = []any{}
+	}
+	cmd := map[string]any{"cmd": "operate", "op": op.Op, "nsp": nsp, "rooms": nonNil(op.Rooms), "except": nonNil(op.Except),
+		"event": op.Event, "args": jsonSafe(args), "volatile": op.Volatile, "close": op.Close, "target": nonNil(op.Target)}
+	_, err := s.proc.request(ctx, cmd)
+	return err
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
 // Stderr returns the end of the server's standard error.
 func (s *NodeServer) Stderr() string { return s.proc.stderr.String() }
 

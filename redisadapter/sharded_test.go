@@ -1,0 +1,327 @@
+package redisadapter_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/redisadapter"
+)
+
+// shardNumSub is PUBSUB SHARDNUMSUB of channel summed over the masters.
+func shardNumSub(ctx context.Context, rc *redis.ClusterClient, channel string) int {
+	var mu sync.Mutex
+	n := 0
+	_ = rc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		res, err := c.PubSubShardNumSub(ctx, channel).Result()
+		mu.Lock()
+		n += int(res[channel])
+		mu.Unlock()
+		return err
+	})
+	return n
+}
+
+// ackFrom returns the sorted "from" of acknowledgements decoded by decode.
+func sortedJoin(l []string) string {
+	slices.Sort(l)
+	return strings.Join(l, ",")
+}
+
+// TestMixedShardedCluster puts a Go server with the sharded transport and a Node server with createShardedAdapter
+// (@socket.io/redis-adapter 8.3) in the same subscription mode on a real 3-master Redis Cluster, with real
+// socket.io clients on both, and checks every operation in both directions, in each mode.
+func TestMixedShardedCluster(t *testing.T) {
+	rc := testenv.StartRedisCluster(t, 3)
+	for _, tc := range []struct {
+		mode   redisadapter.SubscriptionMode
+		flavor testenv.Flavor
+	}{
+		{redisadapter.ModeStatic, testenv.FlavorV4ShardedStatic},
+		{redisadapter.ModeDynamic, testenv.FlavorV4ShardedDynamic},
+		{redisadapter.ModeDynamicPrivate, testenv.FlavorV4ShardedDynamicPrivate},
+	} {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			testMixedSharded(t, rc, tc.mode, tc.flavor)
+		})
+	}
+}
+
+func testMixedSharded(t *testing.T, rc *testenv.Cluster, mode redisadapter.SubscriptionMode, flavor testenv.Flavor) {
+	prefix := "sio-" + string(mode)
+	rdb := rc.Client(t)
+	node := testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: flavor, RedisAddrs: rc.Addrs(), Prefix: prefix})
+	adapter := redisadapter.NewSharded(rdb, redisadapter.ShardedConfig{Prefix: prefix, SubscriptionMode: mode})
+	g := startGoServerOn(t, adapter, "g")
+	clients := testenv.StartClients(t, 4, []testenv.ClientSpec{
+		{Name: "g1", URL: g.url, Rooms: []string{"r1"}},
+		{Name: "g2", URL: g.url, Rooms: []string{"r2"}},
+		node.Client("n1", "/", "r1"),
+		node.Client("n2", "/", "r2"),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := adapter.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root := g.srv.Of("/")
+	main := prefix + "#/#"
+	// settle waits until both servers have subscribed to the channel of room (in the dynamic modes).
+	settle := func(room string, servers int) {
+		t.Helper()
+		if mode == redisadapter.ModeStatic {
+			return
+		}
+		if err := adapter.WaitReady(ctx); err != nil {
+			t.Fatal(err)
+		}
+		testenv.WaitFor(t, func() bool { return shardNumSub(ctx, rdb, main+room+"#") == servers })
+	}
+	wait := func(event string, names ...string) []testenv.Event {
+		t.Helper()
+		var out []testenv.Event
+		for _, c := range names {
+			ev, err := clients.WaitEvent(ctx, c, testenv.EventNamed(event))
+			if err != nil {
+				t.Fatalf("%s: %s: %v", c, event, err)
+			}
+			out = append(out, ev)
+		}
+		return out
+	}
+
+	// The server count, seen from both sides.
+	if n, err := root.ServerCount(ctx); err != nil || n != 2 {
+		t.Fatalf("Go server counts %d servers (%v), want 2", n, err)
+	}
+	if n, err := node.ServerCount(ctx, "/"); err != nil || n != 2 {
+		t.Fatalf("Node server counts %d servers (%v), want 2", n, err)
+	}
+	// The room channels each mode subscribes to.
+	if mode != redisadapter.ModeStatic {
+		settle("r1", 2)
+		settle("r2", 2)
+	} else if n := shardNumSub(ctx, rdb, main+"r1#"); n != 0 {
+		t.Errorf("static mode: %d subscribers of r1's channel", n)
+	}
+
+	// Go → both: a room, except, a socket id of the Node server, volatile and binary.
+	socks, err := node.Sockets(ctx, "/")
+	if err != nil || len(socks) != 2 {
+		t.Fatalf("Node sockets %v %v", socks, err)
+	}
+	var n1 string
+	for _, s := range socks {
+		if slices.Contains(s.Rooms, "r1") {
+			n1 = s.ID
+		}
+	}
+	if err := root.To("r1").Emit(ctx, "go-r1", map[string]any{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range wait("go-r1", "g1", "n1") {
+		if ev.ArgsJSON() != `[{"n":1}]` {
+			t.Errorf("go-r1: %s", ev.ArgsJSON())
+		}
+	}
+	if err := root.Except("r1").Emit(ctx, "go-except"); err != nil {
+		t.Fatal(err)
+	}
+	wait("go-except", "g2", "n2")
+	if err := root.To(n1).Emit(ctx, "go-sid"); err != nil {
+		t.Fatal(err)
+	}
+	wait("go-sid", "n1")
+	if err := root.To("r2").Volatile().Emit(ctx, "go-bin", protocol.Object{{Key: "z", Value: 1}, {Key: "a", Value: []byte{1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range wait("go-bin", "g2", "n2") {
+		if ev.ArgsJSON() != `[{"z":1,"a":{"$binary":"AQI="}}]` {
+			t.Errorf("go-bin: %s", ev.ArgsJSON())
+		}
+	}
+
+	// Node → both.
+	if err := node.Operate(ctx, "/", testenv.NodeOp{Op: "emit", Rooms: []string{"r2"}, Event: "node-bin",
+		Args: []any{map[string]any{"b": []byte{3}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range wait("node-bin", "g2", "n2") {
+		if ev.ArgsJSON() != `[{"b":{"$binary":"Aw=="}}]` {
+			t.Errorf("node-bin: %s", ev.ArgsJSON())
+		}
+	}
+	if err := node.Operate(ctx, "/", testenv.NodeOp{Op: "emit", Except: []string{"r2"}, Event: "node-except", Volatile: true}); err != nil {
+		t.Fatal(err)
+	}
+	wait("node-except", "g1", "n1")
+	if err := node.Operate(ctx, "/", testenv.NodeOp{Op: "emit", Rooms: []string{"r1"}, Event: "node-r1", Args: []any{"x"}}); err != nil {
+		t.Fatal(err)
+	}
+	wait("node-r1", "g1", "n1")
+	clients.AssertNoEvent(t, "g2", "go-r1", "node-r1", "go-sid")
+	clients.AssertNoEvent(t, "n2", "go-r1", "node-r1", "node-except")
+	clients.AssertNoEvent(t, "g1", "go-except", "go-bin", "node-bin")
+
+	// Malformed messages on every channel the Go server listens to are logged and skipped.
+	// (Node's adapter skips what it cannot parse but throws on well-formed messages of the wrong shape: those go
+	// to the Go server's own response channel only.)
+	junk := map[string][]string{
+		main:         {"{not json", "\xc1"},
+		main + "r1#": {"{not json", "\xc1"},
+		main + adapter.UID() + "#": {"{not json", "\xc1", "", `[1]`, `{"uid":"x","nsp":"/","type":3,"data":5}`,
+			`{"uid":"x","nsp":"/","type":8,"data":{}}`, `{"uid":"x","nsp":"/","type":10,"data":{"requestId":7}}`},
+	}
+	for ch, list := range junk {
+		for _, j := range list {
+			if err := rdb.SPublish(ctx, ch, j).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// socketsJoin from Go acts on both; a broadcast from Node to the new room reaches both.
+	if err := root.In("r1").SocketsJoin(ctx, "r3"); err != nil {
+		t.Fatal(err)
+	}
+	settle("r3", 2)
+	testenv.WaitFor(t, func() bool {
+		socks, _ := node.Sockets(ctx, "/")
+		for _, s := range socks {
+			if s.ID == n1 {
+				return slices.Contains(s.Rooms, "r3")
+			}
+		}
+		return false
+	})
+	if err := node.Operate(ctx, "/", testenv.NodeOp{Op: "emit", Rooms: []string{"r3"}, Event: "to-r3"}); err != nil {
+		t.Fatal(err)
+	}
+	wait("to-r3", "g1", "n1")
+	// socketsLeave from Node acts on the Go server.
+	if err := node.Operate(ctx, "/", testenv.NodeOp{Op: "socketsLeave", Rooms: []string{"r3"}, Target: []string{"r1"}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, func() bool {
+		for _, s := range root.Sockets() {
+			if slices.Contains(s.Rooms(), "r1") {
+				return false
+			}
+		}
+		return true
+	})
+	if mode != redisadapter.ModeStatic {
+		settle("r1", 0) // both servers left r1's channel
+	}
+
+	// serverSideEmit, both ways.
+	if err := root.ServerSideEmit(ctx, "hello", "from go"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Wait(ctx, testenv.ServerSideEmit("/", "hello")); err != nil {
+		t.Fatalf("Node server did not get the server-side event: %v", err)
+	}
+	if err := node.Operate(ctx, "/", testenv.NodeOp{Op: "serverSideEmit", Event: "ping-all", Args: []any{"from node"}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return slices.Contains(g.sse, "ping-all from node")
+	})
+
+	// serverSideEmit with acknowledgements, both ways, binary included.
+	responses, err := node.ServerSideEmitWithAck(ctx, "/", "ack-me", "x", 1)
+	if err != nil || len(responses) != 1 || string(responses[0]) != `{"from":"g","args":["x",1]}` {
+		t.Errorf("Node serverSideEmitWithAck: %q %v", responses, err)
+	}
+	responses, err = node.ServerSideEmitWithAck(ctx, "/", "ack-bin")
+	if err != nil || len(responses) != 1 || string(responses[0]) != `{"from":"g","bin":{"$binary":"Zw=="}}` {
+		t.Errorf("Node serverSideEmitWithAck ack-bin: %q %v", responses, err)
+	}
+	answers, err := g.srv.ServerSideEmitWithAck(ctx, "ack-me", "y", []byte{7})
+	if err != nil || len(answers) != 1 || string(answers[0].Raw(0)) != `{"from":"node","args":["y",{"$binary":"Bw=="}]}` {
+		raw := ""
+		if len(answers) == 1 {
+			raw = string(answers[0].Raw(0))
+		}
+		t.Errorf("Go ServerSideEmitWithAck: %s %v", raw, err)
+	}
+
+	// fetchSockets, both ways.
+	fetched, err := root.FetchSockets(ctx)
+	if err != nil || len(fetched) != 4 {
+		t.Fatalf("Go fetchSockets: %d sockets, %v", len(fetched), err)
+	}
+	for _, s := range fetched {
+		if !strings.HasPrefix(s.Handshake.URL, "/socket.io/") {
+			t.Errorf("Go fetchSockets: socket %s handshake %+v", s.ID, s.Handshake)
+		}
+	}
+	nodeView, err := node.FetchSockets(ctx, "/")
+	if err != nil || len(nodeView) != 4 {
+		t.Errorf("Node fetchSockets: %+v %v", nodeView, err)
+	}
+
+	// Broadcasts with acknowledgements, both ways: r3 holds g1 and n1.
+	acks, err := root.To("r3").EmitWithAck(ctx, "ask")
+	if err != nil {
+		t.Fatalf("Go emitWithAck: %v", err)
+	}
+	var from []string
+	for _, a := range acks {
+		var v struct {
+			From string `json:"from"`
+		}
+		if err := a.Decode(0, &v); err != nil {
+			t.Fatal(err)
+		}
+		from = append(from, v.From)
+	}
+	if got := sortedJoin(from); got != "g1,n1" {
+		t.Errorf("Go emitWithAck answered by %q, want g1,n1", got)
+	}
+	nodeAcks, err := node.EmitWithAck(ctx, "/", "ask", "r3")
+	if err != nil {
+		t.Fatalf("Node emitWithAck: %v", err)
+	}
+	from = from[:0]
+	for _, a := range nodeAcks {
+		var v struct {
+			From string `json:"from"`
+		}
+		if err := json.Unmarshal(a, &v); err != nil {
+			t.Fatal(err)
+		}
+		from = append(from, v.From)
+	}
+	if got := sortedJoin(from); got != "g1,n1" {
+		t.Errorf("Node emitWithAck answered by %q, want g1,n1", got)
+	}
+
+	// disconnectSockets, both ways.
+	if err := root.In("r2").DisconnectSockets(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"g2", "n2"} {
+		if _, err := clients.WaitDisconnect(ctx, c); err != nil {
+			t.Fatalf("%s not disconnected: %v", c, err)
+		}
+	}
+	if err := node.Operate(ctx, "/", testenv.NodeOp{Op: "disconnectSockets", Rooms: []string{"r3"}, Close: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"g1", "n1"} {
+		if _, err := clients.WaitDisconnect(ctx, c); err != nil {
+			t.Fatalf("%s not disconnected: %v", c, err)
+		}
+	}
+}
