@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -323,5 +324,94 @@ func testMixedSharded(t *testing.T, rc *testenv.Cluster, mode redisadapter.Subsc
 		if _, err := clients.WaitDisconnect(ctx, c); err != nil {
 			t.Fatalf("%s not disconnected: %v", c, err)
 		}
+	}
+}
+
+// subscriberConnections returns, over the masters, the connections with sharded subscriptions and the number of
+// sharded subscriptions they hold (CLIENT LIST's ssub).
+func subscriberConnections(t *testing.T, ctx context.Context, rc *redis.ClusterClient) (conns, ssubs int) {
+	t.Helper()
+	var mu sync.Mutex
+	err := rc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		list, err := c.ClientList(ctx).Result()
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(list, "\n") {
+			for _, f := range strings.Fields(line) {
+				if v, ok := strings.CutPrefix(f, "ssub="); ok && v != "0" {
+					n, _ := strconv.Atoi(v)
+					mu.Lock()
+					conns++
+					ssubs += n
+					mu.Unlock()
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conns, ssubs
+}
+
+// TestShardedManyRooms: a sharded Go server in dynamic mode whose socket is in 1000 rooms subscribes to the 1000
+// room channels (spread over every slot owner of a 3-master Redis Cluster) over one connection per master, not one
+// per room, and unsubscribes them when the rooms empty.
+func TestShardedManyRooms(t *testing.T) {
+	rc := testenv.StartRedisCluster(t, 3)
+	rdb := rc.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adapter := redisadapter.NewSharded(rdb, redisadapter.ShardedConfig{})
+	g := startGoServerOn(t, adapter, "g")
+	clients := testenv.StartClients(t, 4, []testenv.ClientSpec{{Name: "c", URL: g.url}})
+	if err := adapter.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	socks := g.srv.Of("/").Sockets()
+	if len(socks) != 1 {
+		t.Fatalf("%d sockets", len(socks))
+	}
+	rooms := make([]string, 1000)
+	for i := range rooms {
+		rooms[i] = "room-" + strconv.Itoa(i)
+	}
+	socks[0].Join(rooms...)
+	if err := adapter.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conns, ssubs := subscriberConnections(t, ctx, rdb)
+	t.Logf("1000 rooms: %d subscriber connections holding %d sharded subscriptions; adapter counts %d", conns, ssubs, adapter.Connections())
+	if conns > 3 || adapter.Connections() > 3 {
+		t.Errorf("%d subscriber connections (adapter: %d) for 1000 rooms on 3 masters, want at most 3", conns, adapter.Connections())
+	}
+	if ssubs != 1002 { // the rooms, "socket.io#/#" and the response channel; the socket's own room is private
+		t.Errorf("%d sharded subscriptions, want 1002", ssubs)
+	}
+	// Every room channel reaches the socket.
+	for _, r := range []string{"room-0", "room-517", "room-999"} {
+		body, err := protocol.AppendClusterMessage(nil, "emitter", &protocol.Op{Kind: protocol.OpBroadcast, Nsp: "/", Rooms: []string{r}, Event: "to-" + r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.SPublish(ctx, "socket.io#/#"+r+"#", body).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := clients.WaitEvent(ctx, "c", testenv.EventNamed("to-"+r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	socks[0].Leave(rooms...)
+	if err := adapter.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, func() bool {
+		_, ssubs := subscriberConnections(t, ctx, rdb)
+		return ssubs == 2
+	})
+	if n := adapter.Connections(); n > 2 {
+		t.Errorf("%d connections left for 2 channels", n)
 	}
 }
