@@ -526,3 +526,56 @@ func TestShardedSlotMigration(t *testing.T) {
 		t.Errorf("fetchSockets after the move misses the Go server's socket")
 	}
 }
+
+// TestMixedShardedStandalone: the sharded transport over a standalone Redis 7, with a Node server
+// (createShardedAdapter, dynamic) and real clients: the count, room broadcasts both ways, fetchSockets and
+// serverSideEmit with acknowledgements.
+func TestMixedShardedStandalone(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	rdb := rs.Client(t)
+	node := testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV4ShardedDynamic, RedisAddrs: []string{rs.Addr()}})
+	adapter := redisadapter.NewSharded(rdb, redisadapter.ShardedConfig{})
+	g := startGoServerOn(t, adapter, "g")
+	clients := testenv.StartClients(t, 4, []testenv.ClientSpec{{Name: "g1", URL: g.url, Rooms: []string{"r1"}}, node.Client("n1", "/", "r1")})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := adapter.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, func() bool {
+		n, _ := rdb.PubSubShardNumSub(ctx, "socket.io#/#r1#").Result()
+		return n["socket.io#/#r1#"] == 2
+	})
+	root := g.srv.Of("/")
+	if n, err := root.ServerCount(ctx); err != nil || n != 2 {
+		t.Fatalf("Go counts %d (%v)", n, err)
+	}
+	if n, err := node.ServerCount(ctx, "/"); err != nil || n != 2 {
+		t.Fatalf("Node counts %d (%v)", n, err)
+	}
+	if err := root.To("r1").Emit(ctx, "from-go"); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Operate(ctx, "/", testenv.NodeOp{Op: "emit", Rooms: []string{"r1"}, Event: "from-node"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"g1", "n1"} {
+		for _, ev := range []string{"from-go", "from-node"} {
+			if _, err := clients.WaitEvent(ctx, c, testenv.EventNamed(ev)); err != nil {
+				t.Fatalf("%s: %s: %v", c, ev, err)
+			}
+		}
+	}
+	if socks, err := root.FetchSockets(ctx); err != nil || len(socks) != 2 {
+		t.Errorf("Go fetchSockets: %d %v", len(socks), err)
+	}
+	if r, err := node.ServerSideEmitWithAck(ctx, "/", "ack-empty"); err != nil || len(r) != 1 {
+		t.Errorf("Node serverSideEmitWithAck: %q %v", r, err)
+	}
+	if a, err := g.srv.ServerSideEmitWithAck(ctx, "ack-me"); err != nil || len(a) != 1 {
+		t.Errorf("Go ServerSideEmitWithAck: %v %v", a, err)
+	}
+	if n := adapter.Connections(); n != 1 {
+		t.Errorf("%d subscriber connections on a standalone Redis, want 1", n)
+	}
+}
