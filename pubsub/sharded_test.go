@@ -19,7 +19,8 @@ import (
 func TestShardedAddAndRemoveOnCluster(t *testing.T) {
 	c := testenv.StartRedisCluster(t, 3)
 	rdb := c.Client(t)
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	sub, err := pubsub.Subscribe(ctx, rdb, pubsub.ShardedChannels("base"))
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +76,7 @@ func TestShardedAddAndRemoveOnCluster(t *testing.T) {
 		t.Fatalf("got %+v, want the message on base", m)
 	}
 	sub.Close()
-	if err := sub.Add(ctx, pubsub.ShardedChannels("late")); !errors.Is(err, pubsub.ErrStopped) {
+	if err := sub.Add(context.Background(), pubsub.ShardedChannels("late")); !errors.Is(err, pubsub.ErrStopped) {
 		t.Fatalf("Add after Close: %v, want ErrStopped", err)
 	}
 	noPubsubGoroutines(t)
