@@ -237,10 +237,11 @@ type Subscription struct {
 
 	plain *group // the connection of the channels and patterns; nil without any
 
-	// smu guards shards and dead; it is taken before a group's mu.
-	smu    sync.Mutex
-	shards map[string]*group // the connections of the sharded channels, by node address ("" off a Cluster)
-	dead   bool              // life has ended: no goroutine may start
+	// smu guards shards, transit and dead; it is taken before a group's mu.
+	smu     sync.Mutex
+	shards  map[string]*group // the connections of the sharded channels, by node address ("" off a Cluster)
+	transit map[string]bool   // sharded channels on their way from one group to another (see move)
+	dead    bool              // life has ended: no goroutine may start
 
 	stopped   atomic.Bool // set before out is closed
 	dropped   atomic.Uint64
@@ -324,14 +325,15 @@ func Subscribe(ctx context.Context, client redis.UniversalClient, opts ...Option
 	}
 	lifeCtx, cancel := context.WithCancel(ctx)
 	s := &Subscription{
-		cfg:    cfg,
-		client: client,
-		parent: ctx,
-		life:   lifeCtx,
-		cancel: cancel,
-		out:    make(chan Message, cfg.bufferSize),
-		done:   make(chan struct{}),
-		shards: make(map[string]*group),
+		cfg:     cfg,
+		client:  client,
+		parent:  ctx,
+		life:    lifeCtx,
+		cancel:  cancel,
+		out:     make(chan Message, cfg.bufferSize),
+		done:    make(chan struct{}),
+		shards:  make(map[string]*group),
+		transit: make(map[string]bool),
 	}
 	s.cluster, _ = client.(*redis.ClusterClient)
 	var groups []*group
@@ -609,6 +611,15 @@ func (s *Subscription) addSharded(ctx context.Context, names []string, carry map
 	for node, t := range byNode {
 		var fresh []string
 		for _, n := range t.names {
+			if _, moving := carry[n]; moving {
+				if !s.transit[n] { // removed while it moved: its Add calls return, as Remove's do
+					for _, w := range carry[n].waiters {
+						close(w)
+					}
+					continue
+				}
+				delete(s.transit, n)
+			}
 			if g := s.shardOfLocked(n); g != nil && g.node != node {
 				// Already subscribed on another node (Add of a channel that moved meanwhile): its group keeps it.
 				g.mu.Lock()
@@ -691,6 +702,7 @@ func (s *Subscription) move(g *group, names []string, loss lost, hint string, at
 			m.loss = loss
 		}
 		carry[n] = m
+		s.transit[n] = true
 	}
 	empty := len(g.sharded) == 0
 	g.mu.Unlock()
@@ -748,6 +760,7 @@ func (s *Subscription) Remove(ctx context.Context, opts ...Option) error {
 	s.smu.Lock()
 	defer s.smu.Unlock()
 	for _, n := range c.sharded {
+		delete(s.transit, n)
 		g := s.shardOfLocked(n)
 		if g == nil {
 			continue
