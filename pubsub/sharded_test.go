@@ -183,3 +183,54 @@ func TestShardedSlotMigration(t *testing.T) {
 	sub.Close()
 	noPubsubGoroutines(t)
 }
+
+// When a slot holding several channels of a subscription moves, each follows it (one GapMoved each), and one
+// removed right after the move is not subscribed again on the new owner.
+func TestShardedSlotMigrationManyChannels(t *testing.T) {
+	c := testenv.StartRedisCluster(t, 3)
+	rdb := c.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	chans := []string{"{t}a", "{t}b", "{t}c", "{t}d"}
+	slot := int(pubsub.Slot(chans[0]))
+	sub, err := pubsub.Subscribe(ctx, rdb, pubsub.ShardedChannels(chans...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	from := c.SlotOwner(t, slot)
+	c.MoveSlot(t, slot, (from+1)%3)
+	if err := sub.Remove(ctx, pubsub.ShardedChannels("{t}d")); err != nil {
+		t.Fatal(err)
+	}
+	moved := map[string]bool{}
+	for len(moved) < 3 {
+		m := next(t, sub, 10*time.Second)
+		if m.Kind != pubsub.KindGap || m.Gap.Reason != pubsub.GapMoved {
+			t.Fatalf("got %+v, want GapMoved gaps", m)
+		}
+		for _, ch := range m.Gap.ShardedChannels {
+			moved[ch] = true
+		}
+	}
+	if moved["{t}d"] && len(moved) == 3 {
+		t.Errorf("the removed channel was reported moved: %v", moved)
+	}
+	for _, ch := range chans[:3] {
+		if err := rdb.SPublish(ctx, ch, ch).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if m := next(t, sub, 5*time.Second); m.Channel != ch {
+			t.Fatalf("got %+v, want the message on %s", m, ch)
+		}
+	}
+	testenv.WaitFor(t, func() bool {
+		res, err := rdb.PubSubShardNumSub(ctx, chans...).Result()
+		return err == nil && res["{t}a"] == 1 && res["{t}c"] == 1 && res["{t}d"] == 0
+	})
+	if n := sub.Connections(); n > 2 {
+		t.Errorf("%d connections for one slot's channels after the move", n)
+	}
+	sub.Close()
+	noPubsubGoroutines(t)
+}
