@@ -225,6 +225,34 @@ func testMixedSharded(t *testing.T, rc *testenv.Cluster, mode redisadapter.Subsc
 		settle("r1", 0) // both servers left r1's channel
 	}
 
+	// socketsJoin from Node acts on the Go server, socketsLeave from Go on the Node server.
+	if err := node.Operate(ctx, "/", testenv.NodeOp{Op: "socketsJoin", Rooms: []string{"r2"}, Target: []string{"r4"}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, func() bool {
+		n := 0
+		for _, s := range root.Sockets() {
+			if slices.Contains(s.Rooms(), "r4") {
+				n++
+			}
+		}
+		return n == 1
+	})
+	n2InR4 := func() bool {
+		socks, _ := node.Sockets(ctx, "/")
+		for _, s := range socks {
+			if s.ID != n1 && slices.Contains(s.Rooms, "r4") {
+				return true
+			}
+		}
+		return false
+	}
+	testenv.WaitFor(t, n2InR4)
+	if err := root.In("r4").SocketsLeave(ctx, "r4"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, func() bool { return !n2InR4() })
+
 	// serverSideEmit, both ways.
 	if err := root.ServerSideEmit(ctx, "hello", "from go"); err != nil {
 		t.Fatal(err)
