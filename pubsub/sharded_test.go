@@ -234,3 +234,47 @@ func TestShardedSlotMigrationManyChannels(t *testing.T) {
 	sub.Close()
 	noPubsubGoroutines(t)
 }
+
+// When the connection to one master is killed, its sharded channels are subscribed again (on the owner the
+// cluster names) and a GapReconnect names them; the connections to the other masters are not touched.
+func TestShardedConnectionLossOnCluster(t *testing.T) {
+	c := testenv.StartRedisCluster(t, 3)
+	rdb := c.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// One channel per master.
+	byOwner := map[int]string{}
+	for i := 0; len(byOwner) < 3; i++ {
+		ch := "c" + strconv.Itoa(i)
+		if o := c.SlotOwner(t, int(pubsub.Slot(ch))); byOwner[o] == "" {
+			byOwner[o] = ch
+		}
+	}
+	sub, err := pubsub.Subscribe(ctx, rdb, pubsub.ShardedChannels(byOwner[0], byOwner[1], byOwner[2]),
+		pubsub.WithBackoff(10*time.Millisecond, 100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	victim := c.Nodes()[1].Client(t)
+	if err := victim.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	m := next(t, sub, 10*time.Second)
+	if m.Kind != pubsub.KindGap || m.Gap.Reason != pubsub.GapReconnect || len(m.Gap.ShardedChannels) != 1 || m.Gap.ShardedChannels[0] != byOwner[1] {
+		t.Fatalf("got %+v (%+v), want a GapReconnect for %s", m, m.Gap, byOwner[1])
+	}
+	for _, ch := range []string{byOwner[0], byOwner[1], byOwner[2]} {
+		if err := rdb.SPublish(ctx, ch, ch).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if m := next(t, sub, 5*time.Second); m.Kind != pubsub.KindMessage || m.Channel != ch {
+			t.Fatalf("got %+v, want the message on %s", m, ch)
+		}
+	}
+	if n := sub.Connections(); n != 3 {
+		t.Errorf("%d connections, want 3", n)
+	}
+	sub.Close()
+	noPubsubGoroutines(t)
+}
