@@ -341,10 +341,12 @@ func Subscribe(ctx context.Context, client redis.UniversalClient, opts ...Option
 		s.plain = &group{client: client, channels: slices.Clone(cfg.channels), patterns: slices.Clone(cfg.patterns)}
 		groups = append(groups, s.plain)
 	}
+	seen := make(map[string]bool, len(cfg.sharded))
 	for _, ch := range cfg.sharded {
-		if slices.Contains(cfg.sharded[:slices.Index(cfg.sharded, ch)], ch) {
+		if seen[ch] {
 			continue
 		}
+		seen[ch] = true
 		node, c, err := s.owner(ctx, ch, "", false)
 		if err != nil {
 			cancel()
@@ -624,6 +626,9 @@ func (s *Subscription) addSharded(ctx context.Context, names []string, carry map
 				// Already subscribed on another node (Add of a channel that moved meanwhile): its group keeps it.
 				g.mu.Lock()
 				g.addLocked(&g.sharded, "ssubscribe", []string{n}, &waits)
+				if m, ok := carry[n]; ok {
+					g.adoptLocked(n, m)
+				}
 				g.mu.Unlock()
 				continue
 			}
@@ -641,19 +646,9 @@ func (s *Subscription) addSharded(ctx context.Context, names []string, carry map
 		g.mu.Lock()
 		added := g.addLocked(&g.sharded, "ssubscribe", fresh, &waits)
 		for _, n := range fresh {
-			m, ok := carry[n]
-			if !ok {
-				continue
+			if m, ok := carry[n]; ok {
+				g.adoptLocked(n, m)
 			}
-			key := "ssubscribe " + n
-			g.waiting[key] = append(g.waiting[key], m.waiters...)
-			if m.loss.reason != 0 {
-				if g.moved == nil {
-					g.moved = make(map[string]lost)
-				}
-				g.moved[n] = m.loss
-			}
-			g.attempts = max(g.attempts, m.attempts)
 		}
 		if g.ps != nil && len(added) > 0 {
 			for _, batch := range bySlot(added, s.cluster != nil) {
@@ -666,6 +661,27 @@ func (s *Subscription) addSharded(ctx context.Context, names []string, carry map
 		}
 	}
 	return waits, nil
+}
+
+// adoptLocked takes what sharded channel n brings from the group it left: while n waits for its confirmation in
+// g, the Add calls waiting for it and the loss to report; when g has it confirmed already, they are done. g.mu is
+// held.
+func (g *group) adoptLocked(n string, m moving) {
+	key := "ssubscribe " + n
+	g.attempts = max(g.attempts, m.attempts)
+	if _, pending := g.waiting[key]; !pending {
+		for _, w := range m.waiters {
+			close(w)
+		}
+		return
+	}
+	g.waiting[key] = append(g.waiting[key], m.waiters...)
+	if m.loss.reason != 0 {
+		if g.moved == nil {
+			g.moved = make(map[string]lost)
+		}
+		g.moved[n] = m.loss
+	}
 }
 
 // moving is what a sharded channel takes from the group it leaves to the next one.
