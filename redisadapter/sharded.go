@@ -571,10 +571,8 @@ func (l *shardLink) decode(payload []byte) (*socketio.ClusterMessage, error) {
 	default:
 		return nil, nil
 	}
-	if m.Type.IsResponse() || m.Type == socketio.ClusterFetchSockets || m.RequestID != "" {
-		if m.RequestID == "" {
-			return nil, errors.New("a request or response without requestId")
-		}
+	if m.RequestID == "" && (m.Type.IsResponse() || m.Type == socketio.ClusterFetchSockets) {
+		return nil, errors.New("a fetchSockets request or a response without requestId")
 	}
 	return m, nil
 }
