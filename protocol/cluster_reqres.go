@@ -59,6 +59,9 @@ func appendCluster(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, da
 // AppendClusterBroadcastWithAck appends the BROADCAST of a broadcast with acknowledgements (type 3):
 // data {packet, opts, requestId}.
 func AppendClusterBroadcastWithAck(dst []byte, enc ClusterEncoding, uid, requestID string, op *Op) ([]byte, error) {
+	if requestID == "" {
+		return dst, errorf(ErrUnsupportedValue, "a broadcast with acknowledgements needs a request id")
+	}
 	out, err := appendCluster(dst, enc, uid, op.Nsp, ClusterBroadcast, func(w *writer) error {
 		w.beginMap(3)
 		w.key("packet")
@@ -78,6 +81,9 @@ func AppendClusterBroadcastWithAck(dst []byte, enc ClusterEncoding, uid, request
 // AppendClusterServerSideEmitWithAck appends a SERVER_SIDE_EMIT that waits for one answer per server (type 9):
 // data {packet: [event, ...args], requestId}.
 func AppendClusterServerSideEmitWithAck(dst []byte, enc ClusterEncoding, uid, requestID string, op *Op) ([]byte, error) {
+	if requestID == "" {
+		return dst, errorf(ErrUnsupportedValue, "a serverSideEmit with acknowledgements needs a request id")
+	}
 	return appendCluster(dst, enc, uid, op.Nsp, ClusterServerSideEmit, func(w *writer) error {
 		w.beginMap(2)
 		w.key("packet")
@@ -127,15 +133,22 @@ func AppendClusterFetchSocketsResponse(dst []byte, enc ClusterEncoding, uid, nsp
 }
 
 // AppendClusterPacketResponse appends a SERVER_SIDE_EMIT_RESPONSE (type 10) or a BROADCAST_ACK (type 12), whose
-// data {requestId, packet} carries one value: the answer of a server, or one client's acknowledgement.
-func AppendClusterPacketResponse(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, requestID string, value any) ([]byte, error) {
+// data {requestId, packet} carries the one value of args: the answer of a server, or one client's
+// acknowledgement. With no value, packet is left out, as JSON.stringify leaves out an undefined argument.
+func AppendClusterPacketResponse(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, requestID string, args []any) ([]byte, error) {
 	return appendCluster(dst, enc, uid, nsp, typ, func(w *writer) error {
-		w.beginMap(2)
+		if len(args) == 0 {
+			w.beginMap(1)
+		} else {
+			w.beginMap(2)
+		}
 		w.key("requestId")
 		w.stringValue(requestID)
-		w.key("packet")
-		if err := w.value(value, 1); err != nil {
-			return err
+		if len(args) > 0 {
+			w.key("packet")
+			if err := w.value(args[0], 1); err != nil {
+				return err
+			}
 		}
 		w.endMap()
 		return nil

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -45,11 +46,11 @@ func TestClusterReqResRoundTrip(t *testing.T) {
 			fs, ok := FetchedSocketOf(list[0])
 			return ok && fs.ID == "s1" && fs.Data == "d"
 		})
-		b, err = AppendClusterPacketResponse(nil, enc, "u2", "/chat", ClusterServerSideEmitResponse, "req2", "answer")
+		b, err = AppendClusterPacketResponse(nil, enc, "u2", "/chat", ClusterServerSideEmitResponse, "req2", []any{"answer"})
 		add("server-side emit response", b, err, func(m *Message) bool {
 			return m.Kind == KindServerSideEmitResponse && m.RequestID == "req2" && m.Data == "answer"
 		})
-		b, err = AppendClusterPacketResponse(nil, enc, "u2", "/chat", ClusterBroadcastAck, "req1", []byte{7})
+		b, err = AppendClusterPacketResponse(nil, enc, "u2", "/chat", ClusterBroadcastAck, "req1", []any{[]byte{7}})
 		add("broadcast ack, binary", b, err, func(m *Message) bool {
 			return m.Kind == KindBroadcastAck && m.RequestID == "req1" && reflect.DeepEqual(m.Args, []any{[]byte{7}})
 		})
@@ -72,5 +73,40 @@ func TestClusterReqResRoundTrip(t *testing.T) {
 				t.Errorf("%v %s: decoded %+v", enc, c.name, m)
 			}
 		}
+	}
+}
+
+// The JSON the sharded adapter reads, exactly (key order aside from Node's, which JSON.parse ignores), and the
+// refusals.
+func TestClusterReqResJSON(t *testing.T) {
+	const enc = ClusterJSONUnlessBinary
+	b, err := AppendClusterFetchSockets(nil, enc, "u", "/", "r3", []string{"a"}, []string{"b"})
+	if want := `{"uid":"u","nsp":"/","type":7,"data":{"opts":{"rooms":["a"],"except":["b"],"flags":{}},"requestId":"r3"}}`; err != nil || string(b) != want {
+		t.Errorf("fetchSockets\n%s %v\nwant\n%s", b, err, want)
+	}
+	b, err = AppendClusterClientCount(nil, enc, "u", "/", "r", 3)
+	if want := `{"uid":"u","nsp":"/","type":11,"data":{"requestId":"r","clientCount":3}}`; err != nil || string(b) != want {
+		t.Errorf("client count\n%s %v\nwant\n%s", b, err, want)
+	}
+	b, err = AppendClusterPacketResponse(nil, enc, "u", "/", ClusterBroadcastAck, "r", []any{Object{{Key: "z", Value: 1}, {Key: "a", Value: 2}}})
+	if want := `{"uid":"u","nsp":"/","type":12,"data":{"requestId":"r","packet":{"z":1,"a":2}}}`; err != nil || string(b) != want {
+		t.Errorf("broadcast ack\n%s %v\nwant\n%s", b, err, want)
+	}
+	if v, ok := ClusterPacket(b); !ok || v.(Object)[0].Key != "z" {
+		t.Errorf("packet %v %v: want the object with its key order", v, ok)
+	}
+	b, err = AppendClusterPacketResponse(nil, enc, "u", "/", ClusterServerSideEmitResponse, "r", nil)
+	if want := `{"uid":"u","nsp":"/","type":10,"data":{"requestId":"r"}}`; err != nil || string(b) != want {
+		t.Errorf("answer without a value\n%s %v\nwant\n%s", b, err, want)
+	}
+	if _, ok := ClusterPacket(b); ok {
+		t.Error("a packet found in an answer without a value")
+	}
+	op := &Op{Kind: OpServerSideEmit, Nsp: "/", Event: "e"}
+	if _, err := AppendClusterServerSideEmitWithAck(nil, enc, "u", "", op); !errors.Is(err, ErrUnsupportedValue) {
+		t.Errorf("no request id: %v", err)
+	}
+	if _, err := AppendClusterBroadcastWithAck(nil, enc, "u", "", &Op{Kind: OpBroadcast, Nsp: "/", Event: "e"}); !errors.Is(err, ErrUnsupportedValue) {
+		t.Errorf("no request id: %v", err)
 	}
 }

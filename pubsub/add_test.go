@@ -79,9 +79,6 @@ func TestAddAndRemove(t *testing.T) {
 	if m := next(t, sub, 2*time.Second); m.Kind != pubsub.KindMessage || m.Channel != "ch2" {
 		t.Fatalf("got %+v, want the message on ch2", m)
 	}
-	if err := sub.Add(ctx, pubsub.ShardedChannels("s")); !errors.Is(err, pubsub.ErrNotAddable) {
-		t.Fatalf("Add of a sharded channel: %v, want ErrNotAddable", err)
-	}
 	sub.Close()
 	if err := sub.Add(ctx, pubsub.Channels("late")); !errors.Is(err, pubsub.ErrStopped) {
 		t.Fatalf("Add after Close: %v, want ErrStopped", err)

@@ -53,7 +53,16 @@
 // # Redis Cluster
 //
 // Channels and patterns share one connection to any node: PUBLISH reaches
-// every node of a cluster. Each sharded channel gets a connection of its own
-// to the master of its slot, so that channels of different slots can be
-// mixed.
+// every node of a cluster. Sharded channels share one connection per master
+// that owns some of them (SSUBSCRIBE and SUNSUBSCRIBE are sent one slot at a
+// time, as Redis requires), so a subscription holds at most one connection
+// per master whatever the number of its sharded channels; Add opens the
+// connection of a master with its first channel and Remove closes it with
+// its last. When a slot moves to another master, Redis ends the
+// subscriptions of its channels (sunsubscribe): they are subscribed again on
+// the new owner, read from the cluster (a MOVED answer is followed too), and
+// a gap of reason GapMoved names them once they are. When the connection to
+// a master fails, its channels go to the owners the cluster then names
+// (after a failover, the new master) and a GapReconnect gap follows. A
+// message is published on one node only, so none is delivered twice.
 package pubsub

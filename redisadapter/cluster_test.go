@@ -430,6 +430,12 @@ func TestMixedClusterServerSideEmitWithAck(t *testing.T) {
 		t.Errorf("Node got %q (%v) for ack-twice, want 2 answers", responses, err)
 	}
 	for _, g := range []*goServer{g1, g2} {
+		// The first ack reaches Node before the handler makes its second call: wait for it.
+		testenv.WaitFor(t, func() bool {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return len(g.twiceErrs) > 0
+		})
 		g.mu.Lock()
 		errs := slices.Clone(g.twiceErrs)
 		g.mu.Unlock()

@@ -49,11 +49,11 @@ func clusterResponse(enc protocol.ClusterEncoding, uid, nsp string, m *socketio.
 		if m.Type == socketio.ClusterBroadcastAck {
 			typ = protocol.ClusterBroadcastAck
 		}
-		var first any
-		if len(m.Args) > 0 {
-			first = m.Args[0]
+		args := m.Args
+		if m.Type == socketio.ClusterBroadcastAck && len(args) == 0 {
+			args = []any{nil} // a client acknowledged without an argument: the requester counts the answer
 		}
-		return protocol.AppendClusterPacketResponse(nil, enc, uid, nsp, typ, m.RequestID, first)
+		return protocol.AppendClusterPacketResponse(nil, enc, uid, nsp, typ, m.RequestID, args)
 	case socketio.ClusterBroadcastClientCount:
 		return protocol.AppendClusterClientCount(nil, enc, uid, nsp, m.RequestID, m.ClientCount)
 	}

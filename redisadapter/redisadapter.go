@@ -1,6 +1,8 @@
 // Package redisadapter is a socketio.Cluster over Redis pub/sub that speaks the classic format of
 // @socket.io/redis-adapter (createAdapter, versions 7.2 and later): Go servers using it and Node servers using the
 // official adapter on the same Redis form one cluster, and the official emitters (or package emitter) reach both.
+// NewSharded returns the transport of the sharded format instead (createShardedAdapter, SSUBSCRIBE/SPUBLISH on
+// Redis ≥ 7 and Redis Cluster): see ShardedAdapter.
 //
 // Carried between servers, both ways: broadcasts (to rooms, except rooms, volatile), socketsJoin, socketsLeave,
 // disconnectSockets, fetchSockets, broadcasts with acknowledgements (each client's first acknowledgement argument

@@ -99,3 +99,63 @@ func (c *Cluster) Client(tb testing.TB) *redis.ClusterClient {
 	tb.Cleanup(func() { _ = cc.Close() })
 	return cc
 }
+
+// SlotOwner returns the index (in Nodes order) of the master that node 0 says owns slot.
+func (c *Cluster) SlotOwner(tb testing.TB, slot int) int {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rdb := redis.NewClient(&redis.Options{Addr: c.nodes[0].Addr()})
+	defer rdb.Close()
+	ranges, err := rdb.ClusterSlots(ctx).Result()
+	if err != nil {
+		tb.Fatalf("testenv: CLUSTER SLOTS: %v", err)
+	}
+	for _, r := range ranges {
+		if int(r.Start) <= slot && slot <= int(r.End) && len(r.Nodes) > 0 {
+			for i, n := range c.nodes {
+				if n.Addr() == r.Nodes[0].Addr {
+					return i
+				}
+			}
+		}
+	}
+	tb.Fatalf("testenv: no owner for slot %d", slot)
+	return -1
+}
+
+// MoveSlot moves slot (which holds no keys) from its owner to master to, as "redis-cli --cluster reshard" does:
+// SETSLOT IMPORTING on the target, MIGRATING on the source, then SETSLOT NODE on the target, the source and the
+// other masters. It returns the index of the former owner. The former owner ends the sharded subscriptions of
+// the slot (sunsubscribe) when it gives the slot away.
+func (c *Cluster) MoveSlot(tb testing.TB, slot, to int) (from int) {
+	tb.Helper()
+	from = c.SlotOwner(tb, slot)
+	if from == to {
+		tb.Fatalf("testenv: slot %d is already on node %d", slot, to)
+	}
+	id := func(i int) string {
+		out, err := respDo(c.nodes[i].Addr(), time.Second, "CLUSTER", "MYID")
+		if err != nil {
+			tb.Fatalf("testenv: CLUSTER MYID: %v", err)
+		}
+		return strings.TrimSpace(out)
+	}
+	src, dst := id(from), id(to)
+	s := fmt.Sprint(slot)
+	do := func(i int, args ...string) {
+		if out, err := respDo(c.nodes[i].Addr(), 2*time.Second, args...); err != nil || strings.HasPrefix(out, "-") {
+			tb.Fatalf("testenv: %v on node %d: %q %v", args, i, out, err)
+		}
+	}
+	do(to, "CLUSTER", "SETSLOT", s, "IMPORTING", src)
+	do(from, "CLUSTER", "SETSLOT", s, "MIGRATING", dst)
+	do(to, "CLUSTER", "SETSLOT", s, "NODE", dst)
+	do(from, "CLUSTER", "SETSLOT", s, "NODE", dst)
+	for i := range c.nodes {
+		if i != from && i != to {
+			do(i, "CLUSTER", "SETSLOT", s, "NODE", dst)
+		}
+	}
+	return from
+}
