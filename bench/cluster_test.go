@@ -1,7 +1,7 @@
 package bench
 
 // Cross-server broadcast through Redis: one server of a cluster broadcasts, and 1000 clients on another server of
-// the same cluster receive, for each cluster format and each pair of servers (Go or Node sending, Go or Node
+// the same cluster receive, for each cluster format (classic, sharded on a standalone Redis 7, streams) and each pair of servers (Go or Node sending, Go or Node
 // receiving), in the same run. Run it with
 //
 //	go test -run '^$' -bench ClusterBroadcast -benchtime 1x -timeout 30m ./bench/
@@ -74,7 +74,7 @@ func BenchmarkClusterBroadcast(b *testing.B) {
 	burst := envInt("BENCH_CLUSTER_BURST", 200)
 	interval := envInt("BENCH_CLUSTER_INTERVAL_MS", 20)
 	raiseNoFile(b, conns+64)
-	for _, format := range []string{"classic", "streams"} {
+	for _, format := range []string{"classic", "sharded", "streams"} {
 		for _, pair := range [][2]string{{"node", "node"}, {"go", "go"}, {"go", "node"}, {"node", "go"}} {
 			sender, receiver := pair[0], pair[1]
 			b.Run(fmt.Sprintf("%s/%s_to_%s_%dClients", format, sender, receiver, conns), func(b *testing.B) {

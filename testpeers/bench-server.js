@@ -11,7 +11,8 @@
 //              n times, intervalMs apart (0: back to back), then acknowledges with n
 //
 // BENCH_REDIS=host:port joins a cluster on that Redis with @socket.io/redis-adapter (BENCH_FORMAT=classic, the
-// default) or @socket.io/redis-streams-adapter 0.3 (BENCH_FORMAT=streams).
+// default), its createShardedAdapter (BENCH_FORMAT=sharded) or @socket.io/redis-streams-adapter 0.3
+// (BENCH_FORMAT=streams).
 
 const http = require("node:http");
 const { Server } = require("socket.io");
@@ -29,11 +30,12 @@ async function joinCluster() {
   const [host, port] = addr.split(":");
   const pub = createClient({ socket: { host, port: Number(port) } });
   await pub.connect();
-  if ((process.env.BENCH_FORMAT || "classic") === "classic") {
-    const { createAdapter } = require("@socket.io/redis-adapter");
+  const format = process.env.BENCH_FORMAT || "classic";
+  if (format === "classic" || format === "sharded") {
+    const { createAdapter, createShardedAdapter } = require("@socket.io/redis-adapter");
     const sub = pub.duplicate();
     await sub.connect();
-    io.adapter(createAdapter(pub, sub));
+    io.adapter(format === "classic" ? createAdapter(pub, sub) : createShardedAdapter(pub, sub));
   } else {
     const { createAdapter } = require("@socket.io/redis-streams-adapter");
     io.adapter(createAdapter(pub));

@@ -32,7 +32,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.BoolVar(&conn.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
 	fs.StringVar(&conn.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master (--redis lists sentinels)")
 	prefix := fs.String("prefix", "socket.io", "the Redis adapter's key prefix (the stream name and channel prefix with --mode streams)")
-	clusterMode := fs.String("mode", "classic", "cluster format with --redis: classic (@socket.io/redis-adapter createAdapter) or streams (@socket.io/redis-streams-adapter, nothing lost across a Redis restart)")
+	clusterMode := fs.String("mode", "classic", "cluster format with --redis: classic (@socket.io/redis-adapter createAdapter), sharded (createShardedAdapter, Redis >= 7) or streams (@socket.io/redis-streams-adapter, nothing lost across a Redis restart)")
 	nsp := fs.String("nsp", "/", "namespace of the chat")
 	event := fs.String("event", "message", "name of the event carrying a message")
 	maxBody := fs.Int("max-body", chat.DefaultMaxBodyLen, "longest message body, in bytes; at most what --max-payload can publish")

@@ -14,7 +14,7 @@
 //	           acknowledges with n
 //
 // BENCH_REDIS=host:port joins the server to a cluster on that Redis, in the format BENCH_FORMAT names: classic
-// (default) or streams.
+// (default), sharded or streams.
 //
 // BENCH_SERVER_CPUPROFILE=FILE writes a CPU profile of the whole run to FILE.
 package main
@@ -74,6 +74,9 @@ func run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			cfg.Cluster, waitReady = a, a.WaitReady
 		case "streams":
 			a := redisadapter.NewStreams(rdb, redisadapter.StreamsConfig{Logger: logger})
+			cfg.Cluster, waitReady = a, a.WaitReady
+		case "sharded":
+			a := redisadapter.NewSharded(rdb, redisadapter.ShardedConfig{Logger: logger})
 			cfg.Cluster, waitReady = a, a.WaitReady
 		default:
 			return fmt.Errorf("unknown BENCH_FORMAT %q", os.Getenv("BENCH_FORMAT"))

@@ -65,7 +65,8 @@ type Config struct {
 	// PublishWait is how long a POST waits for its message to be published before it answers 202 Accepted
 	// instead of 201 Created; default 2 s.
 	PublishWait time.Duration
-	// Mode is the format of the Socket.IO cluster the App joins with Redis: ModeClassic (default) or ModeStreams.
+	// Mode is the format of the Socket.IO cluster the App joins with Redis: ModeClassic (default), ModeSharded or
+	// ModeStreams.
 	Mode Mode
 	// ClusterWait bounds how long, with Redis, the relay waits for the cluster's server count to come back to
 	// what it was (after a Redis outage, until every server has resubscribed) before it publishes anyway; default
@@ -87,6 +88,7 @@ type Mode string
 // for connected clients (with Redis persistence, across a Redis restart).
 const (
 	ModeClassic Mode = "classic" // @socket.io/redis-adapter createAdapter
+	ModeSharded Mode = "sharded" // @socket.io/redis-adapter createShardedAdapter (Redis >= 7, Redis Cluster); pub/sub too
 	ModeStreams Mode = "streams" // @socket.io/redis-streams-adapter 0.3
 )
 
@@ -181,6 +183,7 @@ func New(cfg Config) (*App, error) {
 	var em *emitter.Emitter
 	var cluster clusterMember
 	var classic *redisadapter.Adapter
+	var sharded *redisadapter.ShardedAdapter
 	csrf := http.NewCrossOriginProtection()
 	for _, o := range cfg.AllowedOrigins {
 		if err := csrf.AddTrustedOrigin(o); err != nil {
@@ -198,18 +201,24 @@ func New(cfg Config) (*App, error) {
 		opts := []emitter.Option{emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger), emitter.WithMaxPayload(cfg.MaxPayload)}
 		switch cfg.Mode {
 		case ModeClassic:
+		case ModeSharded:
+			opts = append(opts, emitter.WithMode(emitter.Sharded))
 		case ModeStreams:
 			opts = append(opts, emitter.WithMode(emitter.Streams))
 		default:
-			return nil, fmt.Errorf("%w: mode %q (classic or streams)", ErrConfig, cfg.Mode)
+			return nil, fmt.Errorf("%w: mode %q (classic, sharded or streams)", ErrConfig, cfg.Mode)
 		}
 		var err error
 		if em, err = emitter.New(cfg.Redis, opts...); err != nil {
 			return nil, fmt.Errorf("chat: %w", err)
 		}
-		if cfg.Mode == ModeStreams {
+		switch cfg.Mode {
+		case ModeStreams:
 			cluster = redisadapter.NewStreams(cfg.Redis, redisadapter.StreamsConfig{StreamName: cfg.Prefix, ChannelPrefix: cfg.Prefix, Logger: cfg.Logger})
-		} else {
+		case ModeSharded:
+			sharded = redisadapter.NewSharded(cfg.Redis, redisadapter.ShardedConfig{Prefix: cfg.Prefix, Logger: cfg.Logger})
+			cluster = sharded
+		default:
 			classic = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger})
 			cluster = classic
 		}
@@ -229,7 +238,7 @@ func New(cfg Config) (*App, error) {
 		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
 	}
 	a.relay = newRelay(cfg.Store, pub, cfg.Logger)
-	if classic != nil { // the stream keeps what is written while servers are away: no need to wait for them
+	if classic != nil || sharded != nil { // pub/sub formats; the stream keeps what is written while servers are away
 		if cfg.ClusterWait <= 0 {
 			cfg.ClusterWait = 10 * time.Second
 		}
