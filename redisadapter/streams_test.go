@@ -456,3 +456,43 @@ func TestStreamsRedisRestart(t *testing.T) {
 		t.Errorf("the Go server reports %d trims", sa.Trimmed())
 	}
 }
+
+// TestStreamsRecoveryExpired: a client whose session expired in Redis (the Node server keeps it 300 ms) before it
+// came back, on a Go server, gets a new socket: socket.recovered false, a new id, nothing replayed.
+func TestStreamsRecoveryExpired(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	node := testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Streams, RedisAddrs: []string{rs.Addr()}, Recovery: 300 * time.Millisecond})
+	g, _ := startGoStreamsServer(t, rs.Addr(), "g", redisadapter.StreamsConfig{}, socketio.Config{ConnectionStateRecovery: &socketio.RecoveryConfig{}})
+	proxy := startSwitchProxy(t, strings.TrimPrefix(node.URL(), "http://"))
+	clients := testenv.StartClients(t, 4, []testenv.ClientSpec{{Name: "c", URL: proxy.url(), Rooms: []string{"r1"}, Recovery: true}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := clients.IDs["c"]
+	if err := g.srv.Of("/").To("r1").Emit(ctx, "ev", "before"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients.WaitEvent(ctx, "c", testenv.EventNamed("ev")); err != nil {
+		t.Fatal(err)
+	}
+	proxy.switchTo(strings.TrimPrefix(g.url, "http://"))
+	rdb := rs.Client(t)
+	sessions := func() int {
+		keys, _ := rdb.Keys(ctx, "sio:session:*").Result()
+		return len(keys)
+	}
+	testenv.WaitFor(t, func() bool { return sessions() == 1 }) // kept by the Node server,
+	testenv.WaitFor(t, func() bool { return sessions() == 0 }) // then expired
+	if err := g.srv.Of("/").To("r1").Emit(ctx, "ev", "missed"); err != nil {
+		t.Fatal(err)
+	}
+	conns, err := clients.WaitConnects(ctx, "c", 2) // the client comes back 1 s after it lost its transport
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := conns[1]; c.Recovered || c.ID == id {
+		t.Fatalf("reconnected as %+v after the session expired, want a new socket (old id %s)", c, id)
+	}
+	if got := clients.FirstArgs("c", "ev"); strings.Join(got, " ") != `"before"` {
+		t.Errorf("got %v, want only what came before the disconnection", got)
+	}
+}
