@@ -182,7 +182,7 @@ func TestRoomsPerConnectionBounded(t *testing.T) {
 		t.Errorf("%d connections still open", n)
 	}
 	// MaxRooms rooms are fine; one more with "join" is refused in the acknowledgement, one already joined is not.
-	got, sid := pollSessionSID(t, app.url, "rooms="+strings.Join(names[:DefaultMaxRooms], ","))
+	got, sid := pollSessionSID(t, app.url, "rooms="+strings.Join(names[:DefaultMaxRooms], ","), true)
 	if strings.Contains(got, `"refused"`) {
 		t.Fatalf("a handshake with %d rooms: %q", DefaultMaxRooms, got)
 	}
@@ -203,12 +203,14 @@ func TestRoomsPerConnectionBounded(t *testing.T) {
 // sends in the next second, packets separated by 0x1e.
 func pollSession(t *testing.T, base, q string) string {
 	t.Helper()
-	got, _ := pollSessionSID(t, base, q)
+	got, _ := pollSessionSID(t, base, q, false)
 	return got
 }
 
-// pollSessionSID is pollSession, also returning the session id.
-func pollSessionSID(t *testing.T, base, q string) (string, string) {
+// pollSessionSID is pollSession, also returning the session id. With untilConnected it stops long-polling once
+// the CONNECT answer has come, so that the session lives on: a long-polling GET abandoned by its client ends the
+// session (as in the reference server, and as the Engine.IO test suite checks).
+func pollSessionSID(t *testing.T, base, q string, untilConnected bool) (string, string) {
 	t.Helper()
 	short := &http.Client{Timeout: time.Second}
 	get := func(u string) (string, error) {
@@ -238,7 +240,7 @@ func pollSessionSID(t *testing.T, base, q string) (string, string) {
 	for range 5 {
 		s, err := get(u)
 		got.WriteString("\x1e" + s)
-		if err != nil { // the end of the session, or nothing more within a second
+		if err != nil || (untilConnected && strings.Contains(s, `40{"sid"`)) { // the end of the session, or connected
 			break
 		}
 	}
