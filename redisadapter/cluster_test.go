@@ -117,6 +117,45 @@ func startGoServerOn(t *testing.T, name string, cfg socketio.Config, ready func(
 	return g
 }
 
+// checkEmitWithAck broadcasts "ask" with acknowledgements to room, from the Go server (root) and from the Node
+// server, and checks that each was answered by the clients want names (sorted, comma-separated), which answer with
+// their names (testpeers/clients.js).
+func checkEmitWithAck(ctx context.Context, t *testing.T, root *socketio.Namespace, node *testenv.NodeServer, room, want string) {
+	t.Helper()
+	acks, err := root.To(room).EmitWithAck(ctx, "ask")
+	if err != nil {
+		t.Fatalf("Go emitWithAck: %v", err)
+	}
+	var from []string
+	for _, a := range acks {
+		var v struct{ From string }
+		if err := a.Decode(0, &v); err != nil {
+			t.Fatal(err)
+		}
+		from = append(from, v.From)
+	}
+	slices.Sort(from)
+	if got := strings.Join(from, ","); got != want {
+		t.Errorf("Go emitWithAck answered by %q, want %s", got, want)
+	}
+	nodeAcks, err := node.EmitWithAck(ctx, "/", "ask", room)
+	if err != nil {
+		t.Fatalf("Node emitWithAck: %v", err)
+	}
+	from = from[:0]
+	for _, a := range nodeAcks {
+		var v struct{ From string }
+		if err := json.Unmarshal(a, &v); err != nil {
+			t.Fatal(err)
+		}
+		from = append(from, v.From)
+	}
+	slices.Sort(from)
+	if got := strings.Join(from, ","); got != want {
+		t.Errorf("Node emitWithAck answered by %q, want %s", got, want)
+	}
+}
+
 // TestMixedCluster puts a Go server and a Node server (socket.io 4.8 with @socket.io/redis-adapter) on one Redis,
 // with real socket.io clients on both, and checks that broadcasts and commands cross in both directions.
 func TestMixedCluster(t *testing.T) {
@@ -273,42 +312,7 @@ func TestMixedCluster(t *testing.T) {
 
 	// Broadcasts with acknowledgements, both ways: the clients of r3 (g1 on the Go server, n1 on the Node server)
 	// acknowledge with their names.
-	acks, err := root.To("r3").EmitWithAck(ctx, "ask")
-	if err != nil {
-		t.Fatalf("Go emitWithAck: %v", err)
-	}
-	var from []string
-	for _, a := range acks {
-		var v struct {
-			From string `json:"from"`
-		}
-		if err := a.Decode(0, &v); err != nil {
-			t.Fatal(err)
-		}
-		from = append(from, v.From)
-	}
-	slices.Sort(from)
-	if got := strings.Join(from, ","); got != "g1,n1" {
-		t.Errorf("Go emitWithAck answered by %q, want g1,n1", got)
-	}
-	nodeAcks, err := node.EmitWithAck(ctx, "/", "ask", "r3")
-	if err != nil {
-		t.Fatalf("Node emitWithAck: %v", err)
-	}
-	from = from[:0]
-	for _, a := range nodeAcks {
-		var v struct {
-			From string `json:"from"`
-		}
-		if err := json.Unmarshal(a, &v); err != nil {
-			t.Fatal(err)
-		}
-		from = append(from, v.From)
-	}
-	slices.Sort(from)
-	if got := strings.Join(from, ","); got != "g1,n1" {
-		t.Errorf("Node emitWithAck answered by %q, want g1,n1", got)
-	}
+	checkEmitWithAck(ctx, t, root, node, "r3", "g1,n1")
 
 	// disconnectSockets from the Go server disconnects room r2 on both servers.
 	if err := root.In("r2").DisconnectSockets(ctx, true); err != nil {

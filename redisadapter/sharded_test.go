@@ -2,7 +2,6 @@ package redisadapter_test
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -303,40 +302,7 @@ func testMixedSharded(t *testing.T, rc *testenv.Cluster, mode redisadapter.Subsc
 	}
 
 	// Broadcasts with acknowledgements, both ways: r3 holds g1 and n1.
-	acks, err := root.To("r3").EmitWithAck(ctx, "ask")
-	if err != nil {
-		t.Fatalf("Go emitWithAck: %v", err)
-	}
-	var from []string
-	for _, a := range acks {
-		var v struct {
-			From string `json:"from"`
-		}
-		if err := a.Decode(0, &v); err != nil {
-			t.Fatal(err)
-		}
-		from = append(from, v.From)
-	}
-	if got := sortedJoin(from); got != "g1,n1" {
-		t.Errorf("Go emitWithAck answered by %q, want g1,n1", got)
-	}
-	nodeAcks, err := node.EmitWithAck(ctx, "/", "ask", "r3")
-	if err != nil {
-		t.Fatalf("Node emitWithAck: %v", err)
-	}
-	from = from[:0]
-	for _, a := range nodeAcks {
-		var v struct {
-			From string `json:"from"`
-		}
-		if err := json.Unmarshal(a, &v); err != nil {
-			t.Fatal(err)
-		}
-		from = append(from, v.From)
-	}
-	if got := sortedJoin(from); got != "g1,n1" {
-		t.Errorf("Node emitWithAck answered by %q, want g1,n1", got)
-	}
+	checkEmitWithAck(ctx, t, root, node, "r3", "g1,n1")
 
 	// disconnectSockets, both ways.
 	if err := root.In("r2").DisconnectSockets(ctx, true); err != nil {

@@ -181,34 +181,7 @@ func checkMixedCluster(ctx context.Context, t *testing.T, g *goServer, root *soc
 	}
 
 	// Broadcasts with acknowledgements, both ways: the clients of r3 answer with their names.
-	acks, err := root.To("r3").EmitWithAck(ctx, "ask")
-	if err != nil {
-		t.Fatalf("Go emitWithAck: %v", err)
-	}
-	var from []string
-	for _, a := range acks {
-		var v struct{ From string }
-		_ = a.Decode(0, &v)
-		from = append(from, v.From)
-	}
-	slices.Sort(from)
-	if got := strings.Join(from, ","); got != "g1,n1" {
-		t.Errorf("Go emitWithAck answered by %q, want g1,n1", got)
-	}
-	nodeAcks, err := node.EmitWithAck(ctx, "/", "ask", "r3")
-	if err != nil {
-		t.Fatalf("Node emitWithAck: %v", err)
-	}
-	from = from[:0]
-	for _, a := range nodeAcks {
-		var v struct{ From string }
-		_ = json.Unmarshal(a, &v)
-		from = append(from, v.From)
-	}
-	slices.Sort(from)
-	if got := strings.Join(from, ","); got != "g1,n1" {
-		t.Errorf("Node emitWithAck answered by %q, want g1,n1", got)
-	}
+	checkEmitWithAck(ctx, t, root, node, "r3", "g1,n1")
 
 	// disconnectSockets from Go disconnects r2 on both servers.
 	if err := root.In("r2").DisconnectSockets(ctx, true); err != nil {
