@@ -44,6 +44,7 @@ func timeoutFlags(fs *flag.FlagSet, t *httpserve.Timeouts) {
 	fs.DurationVar(&t.Idle, "idle-timeout", httpserve.DefaultIdleTimeout, "close keep-alive connections idle this long (Node keepAliveTimeout; negative: never)")
 	fs.DurationVar(&t.ReadHeader, "read-header-timeout", httpserve.DefaultReadHeaderTimeout, "longest time to read a request's header (Node headersTimeout; negative: no limit)")
 	fs.DurationVar(&t.Read, "read-timeout", httpserve.DefaultReadTimeout, "longest time to read a whole request (Node requestTimeout; negative: no limit); long-polling bodies get at most the session's ping interval + timeout")
+	fs.DurationVar(&t.Ready, "ready-timeout", httpserve.DefaultReadyTimeout, "longest time GET /readyz waits for Redis to answer PING and for the cluster subscription")
 	fs.DurationVar(&t.Write, "write-timeout", httpserve.DefaultWriteTimeout, "longest time to write an answer (negative: no limit); long-polling GETs get the ping interval more, WebSockets none")
 }
 

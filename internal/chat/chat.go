@@ -252,6 +252,22 @@ func (a *App) ClusterReady(ctx context.Context) error {
 	return a.cluster.WaitReady(ctx)
 }
 
+// Ready reports whether the App can publish and receive through its cluster: its server has subscribed to the
+// cluster's channels and Redis answers PING before ctx ends. It is nil at once when the App runs alone. GET
+// /readyz answers 503 while it is not.
+func (a *App) Ready(ctx context.Context) error {
+	if a.cfg.Redis == nil {
+		return nil
+	}
+	if err := a.ClusterReady(ctx); err != nil {
+		return fmt.Errorf("cluster subscription: %w", err)
+	}
+	if err := a.cfg.Redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis unreachable: %w", err)
+	}
+	return nil
+}
+
 // ServeHTTP serves the page, the API and Socket.IO.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
 
@@ -368,4 +384,5 @@ func (a *App) routes() {
 	a.mux.Handle("POST /api/messages", a.csrf.Handler(http.HandlerFunc(a.postMessage)))
 	a.mux.HandleFunc("GET /api/messages", a.getMessages)
 	a.mux.HandleFunc("GET /api/status", a.getStatus)
+	httpserve.HealthHandlers(a.mux, a.Ready, a.cfg.Timeouts.Ready)
 }

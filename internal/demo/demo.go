@@ -67,6 +67,8 @@ func New(cfg Config) (*Demo, error) {
 	d := &Demo{cfg: cfg, io: srv, mux: http.NewServeMux(), page: page, headers: httpserve.PageHeaders(page)}
 	srv.Of("/").OnConnection(d.onConnection)
 	d.mux.Handle("/socket.io/", srv)
+	// No Redis and no cluster: ready as soon as it serves.
+	httpserve.HealthHandlers(d.mux, nil, cfg.Timeouts.Ready)
 	d.mux.HandleFunc("/", d.serveStatic)
 	return d, nil
 }
