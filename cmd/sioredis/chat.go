@@ -26,6 +26,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
 	var t httpserve.Timeouts
 	timeoutFlags(fs, &t)
+	var proxies prefixList
+	proxyFlag(fs, &proxies)
 	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing)")
 	var conn connFlags
 	fs.StringVar(&conn.redisURL, "redis", "", "Redis URL: publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
@@ -70,7 +72,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
-		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, Timeouts: t, Logger: logger})
+		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, Logger: logger})
 	if err != nil {
 		return usageError{err}
 	}
