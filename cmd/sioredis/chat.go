@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -28,6 +27,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	timeoutFlags(fs, &t)
 	var proxies prefixList
 	proxyFlag(fs, &proxies)
+	var lf logFlags
+	lf.register(fs)
 	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing)")
 	var conn connFlags
 	fs.StringVar(&conn.redisURL, "redis", "", "Redis URL: publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
@@ -52,7 +53,10 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	if limit := chat.MaxBodyFor(*maxPayload); *maxBody > limit {
 		return usagef("--max-body %d: a message must fit in --max-payload %d bytes; the longest body is %d", *maxBody, *maxPayload, limit)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
 
 	var rdb redis.UniversalClient
 	if conn.redisURL != "" {

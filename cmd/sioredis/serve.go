@@ -23,10 +23,15 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	timeoutFlags(fs, &t)
 	var proxies prefixList
 	proxyFlag(fs, &proxies)
+	var lf logFlags
+	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
 	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t, TrustedProxies: proxies})
 	if err != nil {
 		return err
