@@ -31,7 +31,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	lf.register(fs)
 	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing)")
 	var conn connFlags
-	fs.StringVar(&conn.redisURL, "redis", "", "Redis URL: publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
+	fs.StringVar(&conn.redisURL, "redis", os.Getenv("REDIS_URL"), "Redis URL (default $REDIS_URL): publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
 	fs.BoolVar(&conn.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
 	fs.StringVar(&conn.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master (--redis lists sentinels)")
 	prefix := fs.String("prefix", "socket.io", "the Redis adapter's key prefix (the stream name and channel prefix with --mode streams)")

@@ -43,11 +43,16 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // parseFlags parses the flags of a command that takes no positional argument: -h is errHelp, anything wrong a
 // usageError.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	fs.SetOutput(io.Discard) // an error is reported in one line by run, not with the whole usage
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return errHelp
 		}
-		return usageError{err}
+		return usagef("%w (run sioredis %s -h)", err, fs.Name())
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
