@@ -183,7 +183,7 @@ func classify(err error) error {
 func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by run
-	fs.Usage = func() {} // fs.Parse calls it on errors too; the help is printed below, on -h only
+	fs.Usage = func() {}     // fs.Parse calls it on errors too; the help is printed below, on -h only
 	var conn connFlags
 	conn.register(fs)
 	var to, except stringList
