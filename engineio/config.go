@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -40,6 +41,12 @@ type Config struct {
 	// every origin. A request without an Origin header, or whose origin is the server's own host, is always
 	// allowed; any other origin is refused with 403. Allowed cross-origin requests get the CORS headers.
 	AllowedOrigins []string
+	// TrustedProxies lists the addresses (CIDR prefixes such as 127.0.0.1/32 or 10.0.0.0/8) of the reverse
+	// proxies in front of the server. A request from one of them is taken as the client sent it to the proxy
+	// (see FromTrustedProxy): its Host from X-Forwarded-Host or Forwarded host=, which the origin check
+	// compares with Origin, and its client address from X-Forwarded-For or Forwarded for=. Empty: no header
+	// is trusted and the connection's own address and Host are used.
+	TrustedProxies []netip.Prefix
 	// AllowCredentials adds "Access-Control-Allow-Credentials: true" to CORS responses.
 	AllowCredentials bool
 	// AllowRequest, if not nil, is called for each handshake request; a non-nil error refuses it, with the

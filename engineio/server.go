@@ -143,6 +143,7 @@ func (s *Server) remove(c *Conn) {
 
 // ServeHTTP serves the handshake, long-polling requests and WebSocket connections of Engine.IO v4.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = FromTrustedProxy(r, s.cfg.TrustedProxies)
 	origin := r.Header.Get("Origin")
 	if origin != "" {
 		if !s.originAllowed(origin, r.Host) {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,9 +25,13 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
 	var t httpserve.Timeouts
 	timeoutFlags(fs, &t)
+	var proxies prefixList
+	proxyFlag(fs, &proxies)
+	var lf logFlags
+	lf.register(fs)
 	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing)")
 	var conn connFlags
-	fs.StringVar(&conn.redisURL, "redis", "", "Redis URL: publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
+	fs.StringVar(&conn.redisURL, "redis", os.Getenv("REDIS_URL"), "Redis URL (default $REDIS_URL): publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
 	fs.BoolVar(&conn.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
 	fs.StringVar(&conn.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master (--redis lists sentinels)")
 	prefix := fs.String("prefix", "socket.io", "the Redis adapter's key prefix (the stream name and channel prefix with --mode streams)")
@@ -50,7 +53,10 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	if limit := chat.MaxBodyFor(*maxPayload); *maxBody > limit {
 		return usagef("--max-body %d: a message must fit in --max-payload %d bytes; the longest body is %d", *maxBody, *maxPayload, limit)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
 
 	var rdb redis.UniversalClient
 	if conn.redisURL != "" {
@@ -70,7 +76,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
-		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, Timeouts: t, Logger: logger})
+		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, Logger: logger})
 	if err != nil {
 		return usageError{err}
 	}

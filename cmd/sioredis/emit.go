@@ -122,7 +122,11 @@ func (c *connFlags) client() (redis.UniversalClient, error) {
 		}
 		return redis.NewUniversalClient(u), nil
 	}
-	o, err := redis.ParseURL(c.redisURL)
+	u := c.redisURL
+	if !strings.Contains(u, "://") {
+		u = "redis://" + u // HOST:PORT, as redis-cli users type it
+	}
+	o, err := redis.ParseURL(u)
 	if err != nil {
 		return nil, usagef("--redis: %v", err)
 	}
@@ -179,11 +183,7 @@ func classify(err error) error {
 func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by run
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "usage: sioredis %s\n\nflags:\n", synopsis[cmd])
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {}     // fs.Parse calls it on errors too; the help is printed below, on -h only
 	var conn connFlags
 	conn.register(fs)
 	var to, except stringList
@@ -205,10 +205,12 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			fmt.Fprintf(stdout, "usage: sioredis %s\n\nflags:\n", synopsis[cmd])
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return errHelp
 		}
-		return usagef("%v (run sioredis %s -h)", err, cmd)
+		return usagef("%w (run sioredis %s -h)", err, cmd)
 	}
 	rest := fs.Args()
 	// Names go out as written: text that is not UTF-8 would reach the servers and clients as U+FFFD.

@@ -11,6 +11,7 @@
 //	sioredis serve       [--addr 127.0.0.1:8080] [timeout flags]
 //	sioredis chat        [--addr 127.0.0.1:8080] [--db FILE] [--redis URL [--cluster|--sentinel-master M] [--prefix P]] [--nsp N] [--event E]
 //	sioredis monitor     [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
+//	sioredis version     (also --version)
 //
 // Each ARG is one JSON value; {"$binary": "BASE64"} anywhere in a value is
 // sent as binary. Bad arguments exit with status 2 and publish nothing; a
@@ -42,11 +43,16 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // parseFlags parses the flags of a command that takes no positional argument: -h is errHelp, anything wrong a
 // usageError.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	fs.SetOutput(io.Discard) // an error is reported in one line by run, not with the whole usage
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return errHelp
 		}
-		return usageError{err}
+		return usagef("%w (run sioredis %s -h)", err, fs.Name())
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
@@ -109,6 +115,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runServe(ctx, args[1:], stderr)
 	case "chat":
 		err = runChat(ctx, args[1:], stderr)
+	case "version", "--version", "-version":
+		if len(args) > 1 {
+			err = usagef("unexpected argument %q", args[1])
+			break
+		}
+		printVersion(stdout)
+		return 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

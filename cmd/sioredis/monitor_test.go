@@ -580,7 +580,7 @@ func TestMonitorUsage(t *testing.T) {
 		{[]string{"monitor", "--nsp", "/a?"}, 2, "invalid namespace"},
 		{[]string{"monitor", "--stream-count", "0"}, 2, "--stream-count"},
 		{[]string{"monitor", "extra"}, 2, "unexpected argument"},
-		{[]string{"monitor", "--redis", "127.0.0.1:1"}, 2, "--redis"},
+		{[]string{"monitor", "--redis", "127.0.0.1:1"}, 1, "connection refused"}, // HOST:PORT is accepted (redis-cli style); nothing listens there
 	}
 	for _, tt := range tests {
 		var out, errb syncBuffer

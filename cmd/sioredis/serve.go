@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strings"
 
 	"github.com/sioredis/sioredis/internal/demo"
 	"github.com/sioredis/sioredis/internal/httpserve"
@@ -19,11 +21,18 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
 	var t httpserve.Timeouts
 	timeoutFlags(fs, &t)
+	var proxies prefixList
+	proxyFlag(fs, &proxies)
+	var lf logFlags
+	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t})
+	logger, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t, TrustedProxies: proxies})
 	if err != nil {
 		return err
 	}
@@ -44,6 +53,7 @@ func timeoutFlags(fs *flag.FlagSet, t *httpserve.Timeouts) {
 	fs.DurationVar(&t.Idle, "idle-timeout", httpserve.DefaultIdleTimeout, "close keep-alive connections idle this long (Node keepAliveTimeout; negative: never)")
 	fs.DurationVar(&t.ReadHeader, "read-header-timeout", httpserve.DefaultReadHeaderTimeout, "longest time to read a request's header (Node headersTimeout; negative: no limit)")
 	fs.DurationVar(&t.Read, "read-timeout", httpserve.DefaultReadTimeout, "longest time to read a whole request (Node requestTimeout; negative: no limit); long-polling bodies get at most the session's ping interval + timeout")
+	fs.DurationVar(&t.Ready, "ready-timeout", httpserve.DefaultReadyTimeout, "longest time GET /readyz waits for Redis to answer PING and for the cluster subscription")
 	fs.DurationVar(&t.Write, "write-timeout", httpserve.DefaultWriteTimeout, "longest time to write an answer (negative: no limit); long-polling GETs get the ping interval more, WebSockets none")
 }
 
@@ -62,4 +72,35 @@ func displayAddr(a net.Addr) string {
 		return fmt.Sprintf("localhost:%d", tcp.Port)
 	}
 	return a.String()
+}
+
+// prefixList is the repeatable --trusted-proxy flag: CIDR prefixes, or single addresses.
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	s := make([]string, len(*p))
+	for i, x := range *p {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if pr, err := netip.ParsePrefix(f); err == nil {
+			*p = append(*p, pr.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return fmt.Errorf("want a CIDR prefix such as 10.0.0.0/8 or an address, got %q", f)
+		}
+		*p = append(*p, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return nil
+}
+
+func proxyFlag(fs *flag.FlagSet, p *prefixList) {
+	fs.Var(p, "trusted-proxy", "address or CIDR prefix of a reverse proxy whose X-Forwarded-Host/-Proto/-For and Forwarded headers are believed (repeatable or comma-separated; default none)")
 }

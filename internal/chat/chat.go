@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -62,6 +63,9 @@ type Config struct {
 	// AllowedOrigins are the origins of pages on other sites ("https://app.example.com") allowed to post
 	// messages and to connect to Socket.IO. Requests from any other site are refused with 403.
 	AllowedOrigins []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* and Forwarded headers are believed, for the
+	// API's cross-site check and for Socket.IO (see engineio.Config.TrustedProxies).
+	TrustedProxies []netip.Prefix
 	// PublishWait is how long a POST waits for its message to be published before it answers 202 Accepted
 	// instead of 201 Created; default 2 s.
 	PublishWait time.Duration
@@ -193,7 +197,7 @@ func New(cfg Config) (*App, error) {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, &FieldError{Field: "Origin", Reason: "cross-site request refused"})
 	}))
-	ioCfg := socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{AllowedOrigins: cfg.AllowedOrigins}}
+	ioCfg := socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies}}
 	if cfg.Mode == "" {
 		cfg.Mode = ModeClassic
 	}
@@ -261,8 +265,26 @@ func (a *App) ClusterReady(ctx context.Context) error {
 	return a.cluster.WaitReady(ctx)
 }
 
+// Ready reports whether the App can publish and receive through its cluster: its server has subscribed to the
+// cluster's channels and Redis answers PING before ctx ends. It is nil at once when the App runs alone. GET
+// /readyz answers 503 while it is not.
+func (a *App) Ready(ctx context.Context) error {
+	if a.cfg.Redis == nil {
+		return nil
+	}
+	if err := a.ClusterReady(ctx); err != nil {
+		return fmt.Errorf("cluster subscription: %w", err)
+	}
+	if err := a.cfg.Redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis unreachable: %w", err)
+	}
+	return nil
+}
+
 // ServeHTTP serves the page, the API and Socket.IO.
-func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mux.ServeHTTP(w, engineio.FromTrustedProxy(r, a.cfg.TrustedProxies))
+}
 
 // Run serves HTTP on ln and publishes saved messages (pending ones from earlier runs first) until ctx ends,
 // then shuts down: the HTTP server, the Socket.IO server and the relay. It returns the first error of the HTTP
@@ -377,4 +399,5 @@ func (a *App) routes() {
 	a.mux.Handle("POST /api/messages", a.csrf.Handler(http.HandlerFunc(a.postMessage)))
 	a.mux.HandleFunc("GET /api/messages", a.getMessages)
 	a.mux.HandleFunc("GET /api/status", a.getStatus)
+	httpserve.HealthHandlers(a.mux, a.Ready, a.cfg.Timeouts.Ready)
 }

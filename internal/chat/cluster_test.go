@@ -157,7 +157,7 @@ func TestCluster(t *testing.T) {
 	wantMessages(t, clients, "go-in", m1.Message, m2.Message, m3.Message)
 	testenv.WaitFor(t, func() bool {
 		code, st := status(t, app.url)
-		return code == http.StatusOK && st == Status{Messages: 3, Pending: 0, Publisher: "redis"}
+		return code == http.StatusOK && st == Status{Messages: 3, Pending: 0, Publisher: "redis", Ready: true}
 	})
 	// A message after the outage, and a sentinel to the other room: nothing was delivered twice or elsewhere.
 	m4 := post(t, app.url, Post{Room: "room_777", Body: "after"}, http.StatusCreated)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/protocol"
 )
 
@@ -266,10 +267,12 @@ type Status struct {
 	Messages  int    `json:"messages"`
 	Pending   int    `json:"pending"`
 	Publisher string `json:"publisher"` // "redis" or "local"
+	Ready     bool   `json:"ready"`     // see App.Ready: subscribed to the cluster and Redis reachable (always true alone)
 	Error     string `json:"error,omitempty"`
 }
 
-// getStatus reports the outbox: 200 while the relay is healthy, 503 while it is retrying.
+// getStatus reports the outbox and the cluster: 200 while the relay is healthy and the App ready (App.Ready),
+// 503 while the relay is retrying or Redis is unreachable.
 func (a *App) getStatus(w http.ResponseWriter, r *http.Request) {
 	total, pending, err := a.cfg.Store.Count(r.Context())
 	if err != nil {
@@ -284,5 +287,22 @@ func (a *App) getStatus(w http.ResponseWriter, r *http.Request) {
 	if err := a.relay.failing(); err != nil {
 		st.Error, code = err.Error(), http.StatusServiceUnavailable
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), pick(a.cfg.Timeouts.Ready, httpserve.DefaultReadyTimeout))
+	defer cancel()
+	if err := a.Ready(ctx); err != nil {
+		if st.Error == "" {
+			st.Error = err.Error()
+		}
+		code = http.StatusServiceUnavailable
+	} else {
+		st.Ready = true
+	}
 	writeJSON(w, code, st)
+}
+
+func pick(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
@@ -27,6 +28,9 @@ type Config struct {
 	TickInterval time.Duration
 	// Timeouts are the HTTP server's time limits; zero fields take Node's defaults (see httpserve).
 	Timeouts httpserve.Timeouts
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* and Forwarded headers are believed (see
+	// engineio.Config.TrustedProxies).
+	TrustedProxies []netip.Prefix
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -56,7 +60,7 @@ func New(cfg Config) (*Demo, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	srv, err := socketio.NewServer(socketio.Config{Logger: cfg.Logger})
+	srv, err := socketio.NewServer(socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{TrustedProxies: cfg.TrustedProxies}})
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +71,8 @@ func New(cfg Config) (*Demo, error) {
 	d := &Demo{cfg: cfg, io: srv, mux: http.NewServeMux(), page: page, headers: httpserve.PageHeaders(page)}
 	srv.Of("/").OnConnection(d.onConnection)
 	d.mux.Handle("/socket.io/", srv)
+	// No Redis and no cluster: ready as soon as it serves.
+	httpserve.HealthHandlers(d.mux, nil, cfg.Timeouts.Ready)
 	d.mux.HandleFunc("/", d.serveStatic)
 	return d, nil
 }

@@ -44,6 +44,9 @@ type Timeouts struct {
 	// Idle closes a keep-alive connection that has sent no new request for this long. Default
 	// DefaultIdleTimeout.
 	Idle time.Duration
+	// Ready bounds one readiness check of GET /readyz (a Redis PING and the cluster subscription). Default
+	// DefaultReadyTimeout.
+	Ready time.Duration
 }
 
 func pick(d, def time.Duration) time.Duration {
