@@ -139,3 +139,27 @@ func cutTransport(s *Socket) {
 		e.fail("transport close", ErrTransportClosed)
 	}
 }
+
+// peer is a server the interop tests run against.
+type peer interface {
+	URL() string
+	start()
+	stop()
+}
+
+// forPeers runs fn against the Go server (echoServer) and a Node socket.io 4.8 server (testdata/node-server.js),
+// in parallel, with connection state recovery when recovery > 0.
+func forPeers(t *testing.T, recovery time.Duration, fn func(t *testing.T, g peer)) {
+	t.Run("go", func(t *testing.T) {
+		t.Parallel()
+		cfg := socketio.Config{}
+		if recovery > 0 {
+			cfg.ConnectionStateRecovery = &socketio.RecoveryConfig{MaxDisconnectionDuration: recovery}
+		}
+		fn(t, startGoServer(t, cfg, echoServer))
+	})
+	t.Run("node", func(t *testing.T) {
+		t.Parallel()
+		fn(t, startNodeServer(t, recovery))
+	})
+}
