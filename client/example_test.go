@@ -1,0 +1,82 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"time"
+
+	"github.com/sioredis/sioredis/client"
+	"github.com/sioredis/sioredis/socketio"
+)
+
+type Greeting struct {
+	Name string `json:"name"`
+}
+
+// A Go server to talk to, for the examples.
+func exampleServer() (*httptest.Server, *socketio.Server) {
+	srv, _ := socketio.NewServer(socketio.Config{})
+	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
+		socketio.HandleAck(s, "hello", func(ctx context.Context, s *socketio.Socket, g Greeting) string {
+			_ = s.Emit("welcome", Greeting{Name: g.Name})
+			return "hello, " + g.Name
+		})
+	})
+	return httptest.NewServer(srv), srv
+}
+
+func Example() {
+	hs, srv := exampleServer()
+	defer hs.Close()
+	defer srv.Close(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := client.Dial(ctx, hs.URL, client.Options{}, map[string]string{"token": "secret"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+
+	welcome := make(chan string, 1)
+	client.Handle(s, "welcome", func(ctx context.Context, s *client.Socket, g Greeting) { welcome <- g.Name })
+
+	answer, err := client.EmitWithAckAs[string](ctx, s, "hello", Greeting{Name: "gopher"})
+	fmt.Println(answer, err)
+	fmt.Println("welcome", <-welcome)
+	// Output:
+	// hello, gopher <nil>
+	// welcome gopher
+}
+
+func ExampleManager() {
+	hs, srv := exampleServer()
+	defer hs.Close()
+	defer srv.Close(context.Background())
+	srv.Of("/admin").OnConnection(func(ctx context.Context, s *socketio.Socket) {})
+
+	m, _ := client.NewManager(hs.URL, client.Options{Transports: []client.Transport{client.WebSocket}})
+	defer m.Close()
+	ctx := context.Background()
+	for _, nsp := range []string{"/", "/admin"} {
+		if err := m.Socket(nsp, nil).Connect(ctx); err != nil {
+			fmt.Println(err)
+		}
+	}
+	fmt.Println(m.Transport(), m.Socket("/admin", nil).Connected())
+	// Output: websocket true
+}
+
+func ExampleConnectError() {
+	hs, srv := exampleServer()
+	defer hs.Close()
+	defer srv.Close(context.Background())
+
+	_, err := client.Dial(context.Background(), hs.URL+"/missing", client.Options{}, nil)
+	var ce *client.ConnectError
+	fmt.Println(errors.As(err, &ce), ce.Message)
+	// Output: true Invalid namespace
+}
