@@ -6,7 +6,7 @@
 // jitter when the connection is lost. A Socket is one namespace: typed event handlers, emits with and without
 // acknowledgements, volatile emits, a bounded buffer of emits while disconnected, and connection state recovery.
 //
-//	s, err := client.Dial(ctx, "http://localhost:8080/", client.Options{})
+//	s, err := client.Dial(ctx, "http://localhost:8080/", client.Options{}, nil) // nil: no auth payload
 //	defer s.Close()
 //	client.Handle(s, "chat", func(ctx context.Context, s *client.Socket, m Message) { … })
 //	err = s.Emit("chat", Message{Text: "hi"})

@@ -103,7 +103,9 @@ func TestSemanticsDisconnectingBeforeLeave(t *testing.T) {
 			g := startGoServer(t, socketio.Config{}, func(srv *socketio.Server) {
 				srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
 					s.Join("r1", "r2")
-					s.On("kick", func(ctx context.Context, s *socketio.Socket, a socketio.Args, ack socketio.AckFunc) { s.Disconnect(false) })
+					s.On("kick", func(ctx context.Context, s *socketio.Socket, a socketio.Args, ack socketio.AckFunc) {
+						s.Disconnect(false)
+					})
 					s.OnDisconnecting(func(ctx context.Context, r socketio.DisconnectReason) {
 						out <- seen{"disconnecting", s.Rooms()}
 					})
