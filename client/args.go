@@ -3,6 +3,8 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/sioredis/sioredis/internal/eventargs"
 )
 
 // Args are the arguments of a received event or acknowledgement, still encoded: decode each with Decode. Binary
@@ -29,33 +31,7 @@ func (a Args) Decode(i int, v any) error {
 	if i < 0 || i >= len(a.raw) {
 		return fmt.Errorf("%w: argument %d of %d", ErrNoArg, i, len(a.raw))
 	}
-	if len(a.bufs) == 0 {
-		return json.Unmarshal(a.raw[i], v)
-	}
-	var tree any
-	if err := json.Unmarshal(a.raw[i], &tree); err != nil {
-		return err
-	}
-	tree, err := replacePlaceholders(tree, a.bufs, 0)
-	if err != nil {
-		return err
-	}
-	switch p := v.(type) {
-	case *any:
-		*p = tree
-		return nil
-	case *[]byte:
-		if b, ok := tree.([]byte); ok {
-			*p = b
-			return nil
-		}
-	}
-	// json.Marshal writes []byte as base64, which json.Unmarshal reads back into []byte.
-	b, err := json.Marshal(tree)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
+	return eventargs.Decode(a.raw[i], a.bufs, v, maxDepth, ErrBadPacket)
 }
 
 // DecodeAll decodes the first len(vs) arguments into vs, in order.
@@ -77,36 +53,4 @@ func (a Args) Values() ([]any, error) {
 		}
 	}
 	return out, nil
-}
-
-func replacePlaceholders(v any, bufs [][]byte, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("%w: nested too deep", ErrBadPacket)
-	}
-	switch x := v.(type) {
-	case []any:
-		for i, e := range x {
-			r, err := replacePlaceholders(e, bufs, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			x[i] = r
-		}
-	case map[string]any:
-		if ph, ok := x["_placeholder"].(bool); ok && ph {
-			num, ok := x["num"].(float64)
-			if !ok || num < 0 || int(num) >= len(bufs) || float64(int(num)) != num {
-				return nil, fmt.Errorf("%w: bad binary placeholder", ErrBadPacket)
-			}
-			return bufs[int(num)], nil
-		}
-		for k, e := range x {
-			r, err := replacePlaceholders(e, bufs, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			x[k] = r
-		}
-	}
-	return v, nil
 }

@@ -1,0 +1,74 @@
+// Package eventargs decodes one argument of a received Socket.IO event or acknowledgement: its JSON, with the
+// binary placeholders ({"_placeholder":true,"num":N}) replaced by their attachments. socketio.Args (the server)
+// and client.Args (the client) are both built on it.
+package eventargs
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Decode decodes raw into v as json.Unmarshal does, with attachments bufs: binary decodes into []byte (directly,
+// as []byte fields and elements of the target, and as []byte values in an any). Placeholders nested deeper than
+// maxDepth, or naming no attachment, are errors wrapping malformed.
+func Decode(raw json.RawMessage, bufs [][]byte, v any, maxDepth int, malformed error) error {
+	if len(bufs) == 0 {
+		return json.Unmarshal(raw, v)
+	}
+	var tree any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return err
+	}
+	tree, err := replacePlaceholders(tree, bufs, 0, maxDepth, malformed)
+	if err != nil {
+		return err
+	}
+	switch p := v.(type) {
+	case *any:
+		*p = tree
+		return nil
+	case *[]byte:
+		if b, ok := tree.([]byte); ok {
+			*p = b
+			return nil
+		}
+	}
+	// json.Marshal writes []byte as base64, which json.Unmarshal reads back into []byte.
+	b, err := json.Marshal(tree)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func replacePlaceholders(v any, bufs [][]byte, depth, maxDepth int, malformed error) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("%w: nested too deep", malformed)
+	}
+	switch x := v.(type) {
+	case []any:
+		for i, e := range x {
+			r, err := replacePlaceholders(e, bufs, depth+1, maxDepth, malformed)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = r
+		}
+	case map[string]any:
+		if ph, ok := x["_placeholder"].(bool); ok && ph {
+			num, ok := x["num"].(float64)
+			if !ok || num < 0 || int(num) >= len(bufs) || float64(int(num)) != num {
+				return nil, fmt.Errorf("%w: bad binary placeholder", malformed)
+			}
+			return bufs[int(num)], nil
+		}
+		for k, e := range x {
+			r, err := replacePlaceholders(e, bufs, depth+1, maxDepth, malformed)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = r
+		}
+	}
+	return v, nil
+}
