@@ -505,7 +505,7 @@ func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
 			Stream: channel,
 			MaxLen: cfg.streamMaxLen,
 			Approx: true,
-			Values: []string{"uid", protocol.EmitterUID, "nsp", e.nsp, "type", strconv.Itoa(protocol.ClusterType(op)), "data", data},
+			Values: protocol.StreamEntry(protocol.EmitterUID, e.nsp, protocol.ClusterType(op), data),
 		}
 	}
 	err = cfg.pipe.do(ctx, c)

@@ -110,3 +110,28 @@ func TestClusterReqResJSON(t *testing.T) {
 		t.Errorf("no request id: %v", err)
 	}
 }
+
+// A session as the streams adapter keeps it decodes back; garbage is refused.
+func TestStreamSessionRoundTrip(t *testing.T) {
+	in := StreamSession{SID: "s1", PID: "p1", Rooms: []string{"s1", "r"}, Data: Object{{Key: "user", Value: "ann"}}}
+	v, err := AppendStreamSession(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := DecodeStreamSession(v)
+	if err != nil || out.SID != "s1" || out.PID != "p1" || !reflect.DeepEqual(out.Rooms, in.Rooms) ||
+		!reflect.DeepEqual(out.Data, map[string]any{"user": "ann"}) {
+		t.Errorf("decoded %+v, %v", out, err)
+	}
+	for _, bad := range []string{"", "!!", "kQ==" /* [nil] */} {
+		if _, err := DecodeStreamSession(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("DecodeStreamSession(%q): %v, want ErrMalformed", bad, err)
+		}
+	}
+	if got := StreamEntry("u", "/", 3, ""); len(got) != 6 {
+		t.Errorf("entry without data: %v", got)
+	}
+	if got := StreamData([]byte{0x81}); got != "gQ==" {
+		t.Errorf("msgpack data: %q, want base64", got)
+	}
+}

@@ -128,7 +128,7 @@ func (a *ShardedAdapter) UID() string { return a.uid }
 // Open implements socketio.Cluster. The link implements socketio.RoomObserver.
 func (a *ShardedAdapter) Open(nsp string, h socketio.ClusterHandler) socketio.ClusterLink {
 	main := protocol.ShardedChannel(a.cfg.Prefix, nsp, protocol.ShardedStatic, false, nil)
-	l := &shardLink{a: a, nsp: nsp, h: h, main: main, mine: main + a.uid + "#", rooms: make(map[string]struct{}),
+	l := &shardLink{a: a, nsp: nsp, h: h, main: main, mine: protocol.BroadcastChannel(a.cfg.Prefix, nsp, []string{a.uid}), rooms: make(map[string]struct{}),
 		ready: make(chan struct{})}
 	a.mu.Lock()
 	if old := a.links[nsp]; old != nil && !old.closed {
@@ -474,7 +474,7 @@ func (l *shardLink) Send(ctx context.Context, m *socketio.ClusterMessage) error 
 		if m.To == "" {
 			return fmt.Errorf("redisadapter: a %s without a requester", m.Type)
 		}
-		channel = l.main + m.To + "#"
+		channel = protocol.BroadcastChannel(l.a.cfg.Prefix, nsp, []string{m.To})
 		body, err = clusterResponse(enc, uid, nsp, m)
 	}
 	if err != nil {

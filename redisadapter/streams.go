@@ -2,7 +2,6 @@ package redisadapter
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -475,7 +474,7 @@ func splitStreamID(id string) (ms, seq uint64) {
 
 // dispatch hands one stream entry to its namespace's handler.
 func (a *StreamsAdapter) dispatch(e redis.XMessage) {
-	if _, ok := e.Values["nsp"]; !ok {
+	if !protocol.StreamEntryHasNamespace(e.Values) {
 		return // as the official adapter, entries without a namespace are skipped
 	}
 	msg, err := protocol.DecodeStreamEntry(e.Values)
@@ -496,8 +495,7 @@ func (a *StreamsAdapter) dispatch(e redis.XMessage) {
 			l.heartbeat(a.ctx, protocol.ClusterHeartbeat) // the new server learns of this one
 		}
 	}
-	data, _ := e.Values["data"].(string)
-	m := clusterMessageOf(msg, []byte(data))
+	m := clusterMessageOf(msg, []byte(protocol.StreamEntryData(e.Values)))
 	if m == nil {
 		return
 	}
@@ -652,14 +650,7 @@ func (l *streamLink) xadd(ctx context.Context, op *protocol.Op) (string, error) 
 
 // xaddData writes an entry of type typ whose data is JSON, or msgpack (stored as base64), or absent when nil.
 func (l *streamLink) xaddData(ctx context.Context, typ int, data []byte) (string, error) {
-	values := []any{"uid", l.a.uid, "nsp", l.nsp, "type", strconv.Itoa(typ)}
-	if len(data) > 0 {
-		field := string(data)
-		if data[0] != '{' {
-			field = base64.StdEncoding.EncodeToString(data)
-		}
-		values = append(values, "data", field)
-	}
+	values := protocol.StreamEntry(l.a.uid, l.nsp, typ, protocol.StreamData(data))
 	id, err := l.a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: l.key, MaxLen: l.a.cfg.MaxLen, Approx: true, Values: values}).Result()
 	if err != nil {
 		return "", fmt.Errorf("%w: XADD %s: %w", ErrAdapter, l.key, err)
@@ -675,14 +666,12 @@ func (l *streamLink) xaddData(ctx context.Context, typ int, data []byte) (string
 
 // PersistSession implements socketio.ClusterRecovery.
 func (l *streamLink) PersistSession(ctx context.Context, s socketio.ClusterSession, maxAge time.Duration) error {
-	body, err := protocol.AppendMsgpack(nil, protocol.Object{
-		{Key: "sid", Value: s.SID}, {Key: "pid", Value: s.PID}, {Key: "rooms", Value: s.Rooms}, {Key: "data", Value: s.Data},
-	})
+	value, err := protocol.AppendStreamSession(protocol.StreamSession{SID: s.SID, PID: s.PID, Rooms: s.Rooms, Data: s.Data})
 	if err != nil {
 		return err
 	}
 	key := l.a.cfg.SessionKeyPrefix + s.PID
-	if err := l.a.rdb.Set(ctx, key, base64.StdEncoding.EncodeToString(body), maxAge).Err(); err != nil {
+	if err := l.a.rdb.Set(ctx, key, value, maxAge).Err(); err != nil {
 		return fmt.Errorf("%w: SET %s: %w", ErrAdapter, key, err)
 	}
 	return nil
@@ -716,26 +705,11 @@ func (l *streamLink) TakeSession(ctx context.Context, pid, offset string) (socke
 	} else if len(entries) == 0 {
 		return socketio.ClusterSession{}, false, nil // the offset was trimmed away: nothing to replay from
 	}
-	b, err := base64.StdEncoding.DecodeString(raw)
+	ss, err := protocol.DecodeStreamSession(raw)
 	if err != nil {
 		return socketio.ClusterSession{}, false, fmt.Errorf("redisadapter: session %s: %w", pid, err)
 	}
-	v, err := protocol.DecodeMsgpack(b)
-	if err != nil {
-		return socketio.ClusterSession{}, false, fmt.Errorf("redisadapter: session %s: %w", pid, err)
-	}
-	fields, _ := v.(map[string]any)
-	s := socketio.ClusterSession{PID: pid, Data: fields["data"]}
-	s.SID, _ = fields["sid"].(string)
-	rooms, _ := fields["rooms"].([]any)
-	for _, r := range rooms {
-		if str, ok := r.(string); ok {
-			s.Rooms = append(s.Rooms, str)
-		}
-	}
-	if s.SID == "" {
-		return socketio.ClusterSession{}, false, fmt.Errorf("redisadapter: session %s has no sid", pid)
-	}
+	s := socketio.ClusterSession{PID: pid, SID: ss.SID, Rooms: ss.Rooms, Data: ss.Data}
 	return s, true, nil
 }
 
@@ -756,18 +730,12 @@ func (l *streamLink) MissedSince(ctx context.Context, offset string) ([]*socketi
 		}
 		for _, e := range entries {
 			offset = e.ID
-			if nsp, _ := e.Values["nsp"].(string); nsp != l.nsp {
-				continue
-			}
-			if t, _ := e.Values["type"].(string); t != strconv.Itoa(protocol.ClusterBroadcast) {
-				continue
-			}
 			msg, err := protocol.DecodeStreamEntry(e.Values)
-			if err != nil {
-				l.a.log.Warn("redisadapter: ignored a stream entry", "id", e.ID, "err", err)
+			if err != nil || msg.Nsp != l.nsp || msg.Type != protocol.ClusterBroadcast {
+				// An entry that does not decode was reported by the readers when it was read.
 				continue
 			}
-			data, _ := e.Values["data"].(string)
+			data := protocol.StreamEntryData(e.Values)
 			if m := clusterMessageOf(msg, []byte(data)); m != nil {
 				m.Offset = e.ID
 				out = append(out, m)
