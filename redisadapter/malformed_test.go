@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,23 +16,6 @@ import (
 	"github.com/sioredis/sioredis/socketio"
 )
 
-// syncBuffer is a log sink safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestMalformedMessages: garbage on every channel a server listens to, and in its stream, is logged and skipped;
 // the server keeps serving (a broadcast after it still reaches its client), in both the classic and the streams
@@ -49,7 +31,7 @@ func TestMalformedMessages(t *testing.T) {
 			rs := testenv.StartRedis(t)
 			rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 			t.Cleanup(func() { _ = rdb.Close() })
-			logs := &syncBuffer{}
+			logs := &testenv.Buffer{}
 			logger := slog.New(slog.NewTextHandler(logs, nil))
 			var g *goServer
 			if format == "classic" {

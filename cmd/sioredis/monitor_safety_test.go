@@ -69,7 +69,7 @@ func TestMonitorDropsHugeBuffers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &countingWriter{}
-	errs := &syncBuffer{}
+	errs := &testenv.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"monitor", "--mode", "classic", "--redis", r.URL()}, strings.NewReader(""), out, errs)

@@ -20,29 +20,12 @@ import (
 	"github.com/sioredis/sioredis/pubsub"
 )
 
-// syncBuffer is written by the monitor's goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // monitorRun is "sioredis monitor" running in-process.
 type monitorRun struct {
 	t        *testing.T
 	cancel   context.CancelFunc
-	out, err *syncBuffer
+	out, err *testenv.Buffer
 	done     chan int
 	once     sync.Once
 }
@@ -51,7 +34,7 @@ type monitorRun struct {
 func startMonitor(t *testing.T, args ...string) *monitorRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &monitorRun{t: t, cancel: cancel, out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan int, 1)}
+	m := &monitorRun{t: t, cancel: cancel, out: &testenv.Buffer{}, err: &testenv.Buffer{}, done: make(chan int, 1)}
 	go func() { m.done <- run(ctx, append([]string{"monitor"}, args...), strings.NewReader(""), m.out, m.err) }()
 	t.Cleanup(func() { m.stop() })
 	deadline := time.After(10 * time.Second)
@@ -448,8 +431,8 @@ func TestMonitorSharded(t *testing.T) {
 	r := testenv.StartRedis(t)
 	rdb := r.Client(t)
 	// The disturbance must be asked for explicitly.
-	var stderr syncBuffer
-	if code := run(ctx, []string{"monitor", "--mode", "sharded", "--redis", r.URL()}, strings.NewReader(""), &syncBuffer{}, &stderr); code != 2 ||
+	var stderr testenv.Buffer
+	if code := run(ctx, []string{"monitor", "--mode", "sharded", "--redis", r.URL()}, strings.NewReader(""), &testenv.Buffer{}, &stderr); code != 2 ||
 		!strings.Contains(stderr.String(), "--i-know-sharded-disturbs") {
 		t.Fatalf("without the flag: exit %d, %s", code, stderr.String())
 	}
@@ -583,7 +566,7 @@ func TestMonitorUsage(t *testing.T) {
 		{[]string{"monitor", "--redis", "127.0.0.1:1"}, 1, "connection refused"}, // HOST:PORT is accepted (redis-cli style); nothing listens there
 	}
 	for _, tt := range tests {
-		var out, errb syncBuffer
+		var out, errb testenv.Buffer
 		code := run(context.Background(), tt.args, strings.NewReader(""), &out, &errb)
 		if code != tt.code || !strings.Contains(out.String()+errb.String(), tt.want) {
 			t.Errorf("%v: exit %d, output %q; want %d and %q", tt.args, code, out.String()+errb.String(), tt.code, tt.want)
@@ -592,8 +575,8 @@ func TestMonitorUsage(t *testing.T) {
 	// Redis unreachable: exit 1.
 	down := testenv.StartRedis(t)
 	down.Stop()
-	var errb syncBuffer
-	if code := run(context.Background(), []string{"monitor", "--redis", down.URL()}, strings.NewReader(""), &syncBuffer{}, &errb); code != 1 {
+	var errb testenv.Buffer
+	if code := run(context.Background(), []string{"monitor", "--redis", down.URL()}, strings.NewReader(""), &testenv.Buffer{}, &errb); code != 1 {
 		t.Errorf("unreachable Redis: exit %d, %s", code, errb.String())
 	}
 }
