@@ -16,7 +16,6 @@ import (
 	"github.com/sioredis/sioredis/socketio"
 )
 
-
 // TestMalformedMessages: garbage on every channel a server listens to, and in its stream, is logged and skipped;
 // the server keeps serving (a broadcast after it still reaches its client), in both the classic and the streams
 // formats.

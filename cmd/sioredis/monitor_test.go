@@ -20,7 +20,6 @@ import (
 	"github.com/sioredis/sioredis/pubsub"
 )
 
-
 // monitorRun is "sioredis monitor" running in-process.
 type monitorRun struct {
 	t        *testing.T
