@@ -30,8 +30,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/loadclient"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/loadclient"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // chatProc is a running "sioredis chat".

@@ -25,8 +25,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/loadclient"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/loadclient"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // tickLatencies records the latency of the "tick" events a pool receives while on.

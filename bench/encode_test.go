@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 	"github.com/sioredis/sioredis/protocol"
 )
 

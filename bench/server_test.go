@@ -29,8 +29,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/loadclient"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/loadclient"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // dialParallel bounds the handshakes in flight, for both servers.
@@ -91,7 +91,7 @@ var (
 )
 
 // goServerBinary builds internal/benchserver once per test process.
-func goServerBinary(b *testing.B) string { return buildBinary(b, "./internal/benchserver") }
+func goServerBinary(b *testing.B) string { return buildBinary(b, "./internal/testtools/benchserver") }
 
 // buildBinary builds a main package of the module once per test process and returns the binary's path.
 func buildBinary(b *testing.B, pkg string) string {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 	"github.com/sioredis/sioredis/socketio"
 )
 

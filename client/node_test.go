@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // nodeServer is client/testdata/node-server.js: a socket.io 4.8 server (testpeers' pinned copy) with the handlers

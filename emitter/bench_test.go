@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/emitter"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 type benchMessage struct {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/internal/jsonarg"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // goldenCase is one call of protocol/testdata/golden/cases.json, which

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // redisAddr is a real redis-server for the examples, which cannot start one

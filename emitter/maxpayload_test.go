@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/emitter"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // writes counts the PUBLISH, SPUBLISH and XADD commands Redis has run.

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/netpoll"
+	"github.com/sioredis/sioredis/engineio/internal/netpoll"
 	"github.com/sioredis/sioredis/internal/randid"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )

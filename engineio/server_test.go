@@ -15,8 +15,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // echoHandler sends every message back and records close reasons.

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/netpoll"
+	"github.com/sioredis/sioredis/engineio/internal/netpoll"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // redisAddr is the address of the redis-server that TestMain starts for the

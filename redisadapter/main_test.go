@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // TestMain fails the package when a goroutine of an adapter outlives the servers that own them.

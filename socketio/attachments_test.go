@@ -10,7 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
 )
 
 // binaryHeader is the Engine.IO message of a BINARY_EVENT "e" announcing n attachments, each referenced by a placeholder.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
 )
 
 var ackEvent = regexp.MustCompile(`^42(\d+)\["ping",`)

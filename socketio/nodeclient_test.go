@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // suiteHandlers sets up the server that testpeers/sio-client-suite.js expects.

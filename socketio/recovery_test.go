@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // recoveryServer is a server with connection state recovery whose main namespace joins the rooms of the handshake

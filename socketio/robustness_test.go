@@ -8,8 +8,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // rawClient speaks Engine.IO over WebSocket by hand.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
 )
 
 func newServerForTest(t *testing.T, cluster Cluster) *Server {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/chat"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/chat"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 func get(t *testing.T, url string) (int, string) {

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sioredis/sioredis/emitter"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // TestMonitorEscapesTerminalControls: whatever a publisher puts in a message, the monitor's output holds no

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // TestHelpOnce: -h prints the usage once, with status 0.

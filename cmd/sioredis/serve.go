@@ -10,8 +10,8 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/sioredis/sioredis/internal/demo"
-	"github.com/sioredis/sioredis/internal/httpserve"
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/demo"
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 )
 
 // runServe runs "sioredis serve": a Socket.IO server with the live page, until ctx ends.

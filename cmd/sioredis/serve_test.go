@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // serveLog collects the standard error of an in-process "sioredis serve".

@@ -16,7 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
 )
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
 )
 
 // CheckLeaks is for TestMain: given the result of m.Run, it waits up to a

@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// RepoRoot returns the directory holding the go.mod of this module, found by walking up from the working
-// directory (which "go test" sets to the package directory).
+// RepoRoot returns the repository's root, the directory holding the root module's go.mod and testpeers/, found
+// by walking up from the working directory (which "go test" sets to the package directory); the nested modules
+// (cmd/sioredis, ...) have a go.mod of their own below it.
 func RepoRoot(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.Getwd()
@@ -21,11 +22,13 @@ func RepoRoot(tb testing.TB) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			if _, err := os.Stat(filepath.Join(dir, "testpeers")); err == nil {
+				return dir
+			}
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Fatalf("testenv: no go.mod above the working directory")
+			tb.Fatalf("testenv: no go.mod with testpeers/ beside it above the working directory")
 		}
 		dir = parent
 	}

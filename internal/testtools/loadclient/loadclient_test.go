@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
-	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
 	"github.com/sioredis/sioredis/socketio"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // chatPage is the chat page open in a Chromium tab.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // TestPageInChromium loads the live page in real headless Chromium, joins a room from the page, emits an event

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
-	"github.com/sioredis/sioredis/internal/httpserve"
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/internal/sioclient"
 	"github.com/sioredis/sioredis/socketio"
 )

@@ -28,7 +28,7 @@ import (
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/engineio"
-	"github.com/sioredis/sioredis/internal/httpserve"
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/internal/sioclient"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/redisadapter"

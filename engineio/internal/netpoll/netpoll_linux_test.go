@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/leakcheck"
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
 )
 
 const (
@@ -469,7 +469,7 @@ func TestAddClosedConn(t *testing.T) {
 // only the wrapper of the go statement, so its creator is what is matched.)
 func isPollerLoop(_, stack string) bool {
 	return strings.Contains(stack, "netpoll.(*Poller).loop") ||
-		strings.Contains(stack, "created by github.com/sioredis/sioredis/internal/netpoll.New")
+		strings.Contains(stack, "created by github.com/sioredis/sioredis/engineio/internal/netpoll.New")
 }
 
 // pollerLoops counts the goroutines running a poller's loop.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/testenv"
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
 // TestIdempotencyKeyBoundToRequest: a key used again with another room, author or body is refused with 422

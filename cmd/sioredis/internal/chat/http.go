@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sioredis/sioredis/internal/httpserve"
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/protocol"
 )
 
