@@ -12,9 +12,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/chat"
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
+	"github.com/sioredis/sioredis/emitter"
 )
 
 // runChat runs "sioredis chat": the chat application (HTTP API, SQLite, the page and a Socket.IO server), alone

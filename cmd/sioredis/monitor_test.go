@@ -17,7 +17,6 @@ import (
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
-	"github.com/sioredis/sioredis/pubsub"
 )
 
 // monitorRun is "sioredis monitor" running in-process.
@@ -577,85 +576,6 @@ func TestMonitorUsage(t *testing.T) {
 	var errb testenv.Buffer
 	if code := run(context.Background(), []string{"monitor", "--redis", down.URL()}, strings.NewReader(""), &testenv.Buffer{}, &errb); code != 1 {
 		t.Errorf("unreachable Redis: exit %d, %s", code, errb.String())
-	}
-}
-
-func TestMonitorPrinter(t *testing.T) {
-	at := time.Date(2026, 1, 2, 3, 4, 5, 678e6, time.UTC)
-	ts := "2026-01-02T03:04:05.678Z"
-	date := "\xd6\xff\x00\x00\x00\x00"
-	payload := "\x93\xa7emitter\x83\xa4type\x02\xa4data\x94\xa1e\xc4\x02\x01\x02" + date + "\x82\xa1b\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00\xa1a\xc7\x01\x05\xff" +
-		"\xa3nsp\xa1/\x83\xa5rooms\x91\xa3r 1\xa6except\x90\xa5flags\x80"
-	tests := []struct {
-		name      string
-		o         observed
-		text, js  string
-		filtered  bool
-		filterArg monitorFlags
-	}{
-		{"broadcast with binary, a date, an ext and NaN",
-			observed{at: at, source: sourcePubSub, channel: "socket.io#/#r 1#", pattern: "socket.io#*", payload: []byte(payload)},
-			ts + ` "socket.io#/#r 1#" broadcast uid=emitter nsp=/ rooms=["r 1"] except=[] flags={} event=e args=[<2 bytes>,1970-01-01T00:00:00.000Z,{"a":{"$ext":5,"$data":"/w=="},"b":null}]`,
-			`{"time":"` + ts + `","source":"pubsub","channel":"socket.io#/#r 1#","pattern":"socket.io#*","kind":"broadcast","format":"classic","encoding":"msgpack","uid":"emitter","nsp":"/","rooms":["r 1"],"except":[],"flags":{},"packetType":2,"event":"e","args":[{"$binary":"AQI="},{"$date":"1970-01-01T00:00:00.000Z"},{"a":{"$ext":5,"$data":"/w=="},"b":null}]}`,
-			false, monitorFlags{}},
-		{"filtered out by --event",
-			observed{at: at, source: sourcePubSub, channel: "socket.io#/#", payload: []byte(payload)}, "", "", true, monitorFlags{event: "other"}},
-		{"filtered out by --room",
-			observed{at: at, source: sourcePubSub, channel: "socket.io#/#", payload: []byte(payload)}, "", "", true, monitorFlags{room: "r"}},
-		{"kept by --room and --nsp",
-			observed{at: at, source: sourcePubSub, channel: "c", payload: []byte("\x93\xa1u\x83\xa4type\x02\xa4data\x91\xa1e\xa3nsp\xa2/a\x81\xa6except\x91\xa1r")},
-			ts + ` c broadcast uid=u nsp=/a rooms=[] except=[r] flags={} event=e args=[]`,
-			`{"time":"` + ts + `","source":"pubsub","channel":"c","kind":"broadcast","format":"classic","encoding":"msgpack","uid":"u","nsp":"/a","rooms":[],"except":["r"],"flags":{},"packetType":2,"event":"e","args":[]}`,
-			false, monitorFlags{room: "r", nsp: "/a"}},
-		{"undecodable pub/sub payload",
-			observed{at: at, source: sourceSharded, channel: "socket.io#/#", payload: []byte("{nope")},
-			ts + ` socket.io#/# undecodable error="malformed message: json: invalid character 'n' looking for beginning of object key string" payload=7b6e6f7065`,
-			`{"time":"` + ts + `","source":"sharded","channel":"socket.io#/#","kind":"undecodable","error":"malformed message: json: invalid character 'n' looking for beginning of object key string","payload":"7b6e6f7065"}`,
-			false, monitorFlags{nsp: "/other"}},
-		{"undecodable stream entry",
-			observed{at: at, source: sourceStream, channel: "socket.io", id: "1-0", fields: map[string]any{"nsp": "/", "type": "x"}},
-			ts + ` socket.io undecodable error="malformed message: stream entry: type \"x\" is not a decimal number" fields={"nsp":"/","type":"x"}`,
-			`{"time":"` + ts + `","source":"stream","channel":"socket.io","id":"1-0","kind":"undecodable","error":"malformed message: stream entry: type \"x\" is not a decimal number","fields":{"nsp":"/","type":"x"}}`,
-			false, monitorFlags{}},
-		{"stream probe entry is skipped",
-			observed{at: at, source: sourceStream, channel: "socket.io", id: "1-0", fields: map[string]any{"sioredis-probe": "x"}}, "", "", true, monitorFlags{}},
-		{"reconnection gap",
-			observed{at: at, source: sourcePubSub, gap: &pubsub.Gap{Reason: pubsub.GapReconnect, Since: at.Add(-time.Second), Duration: 1500 * time.Millisecond, Attempts: 3, Err: fmt.Errorf("EOF")}},
-			ts + ` gap reason=reconnect since=2026-01-02T03:04:04.678Z downtime_ms=1500 attempts=3 error=EOF`,
-			`{"time":"` + ts + `","source":"pubsub","kind":"gap","reason":"reconnect","since":"2026-01-02T03:04:04.678Z","downtime_ms":1500,"attempts":3,"error":"EOF"}`,
-			false, monitorFlags{}},
-		{"overflow gap",
-			observed{at: at, source: sourcePubSub, gap: &pubsub.Gap{Reason: pubsub.GapOverflow, Since: at, Dropped: 7}},
-			ts + ` gap reason=overflow since=` + ts + ` dropped=7`,
-			`{"time":"` + ts + `","source":"pubsub","kind":"gap","reason":"overflow","since":"` + ts + `","dropped":7}`,
-			false, monitorFlags{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for _, asJSON := range []bool{false, true} {
-				var out bytes.Buffer
-				p := printer{w: &out, json: asJSON, prefix: "socket.io", filter: tt.filterArg}
-				o := tt.o
-				if err := p.print(&o); err != nil {
-					t.Fatal(err)
-				}
-				want := tt.text
-				if asJSON {
-					want = tt.js
-				}
-				if tt.filtered {
-					want = ""
-				} else {
-					want += "\n"
-				}
-				if out.String() != want {
-					t.Errorf("json=%v:\ngot  %s\nwant %s", asJSON, out.String(), want)
-				}
-				if asJSON && !tt.filtered && !json.Valid(out.Bytes()) {
-					t.Errorf("invalid JSON %s", out.String())
-				}
-			}
-		})
 	}
 }
 
