@@ -26,9 +26,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/engineio"
-	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/internal/sioclient"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/redisadapter"

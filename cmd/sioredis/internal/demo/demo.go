@@ -13,8 +13,8 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
+	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/sioclient"
 	"github.com/sioredis/sioredis/socketio"
 )
