@@ -30,7 +30,7 @@ func exampleServer() (*httptest.Server, *socketio.Server) {
 func Example() {
 	hs, srv := exampleServer()
 	defer hs.Close()
-	defer srv.Close(context.Background())
+	defer srv.Shutdown(context.Background())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -55,7 +55,7 @@ func Example() {
 func ExampleManager() {
 	hs, srv := exampleServer()
 	defer hs.Close()
-	defer srv.Close(context.Background())
+	defer srv.Shutdown(context.Background())
 	srv.Of("/admin").OnConnection(func(ctx context.Context, s *socketio.Socket) {})
 
 	m, _ := client.NewManager(hs.URL, client.Options{Transports: []client.Transport{client.WebSocket}})
@@ -73,7 +73,7 @@ func ExampleManager() {
 func ExampleConnectError() {
 	hs, srv := exampleServer()
 	defer hs.Close()
-	defer srv.Close(context.Background())
+	defer srv.Shutdown(context.Background())
 
 	_, err := client.Dial(context.Background(), hs.URL+"/missing", client.Options{}, nil)
 	var ce *client.ConnectError

@@ -79,7 +79,7 @@ func (g *goServer) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Close()
-	_ = srv.Close(ctx)
+	_ = srv.Shutdown(ctx)
 }
 
 func (g *goServer) server() *socketio.Server {

@@ -99,10 +99,17 @@ func (s *Server) Conn(sid string) *Conn {
 	return s.conns[sid]
 }
 
-// Close refuses new connections, closes every connection with ReasonServerShutdown and waits, until ctx is done,
-// for the goroutines the server started and for the Handler's OnClose calls to return. It does not wait for
-// HTTP handlers, which belong to the http.Server: shut that down too.
-func (s *Server) Close(ctx context.Context) error {
+// Shutdown stops the server gracefully: it refuses new connections, closes every connection with
+// ReasonServerShutdown (a close packet first, so clients do not reconnect at once), and waits, until ctx is
+// done, for the goroutines the server started and for the Handler's OnClose calls to return; it then returns
+// ctx's error. It does not wait for HTTP handlers, which belong to the http.Server: shut that down too.
+func (s *Server) Shutdown(ctx context.Context) error { return s.shutdown(ctx, true) }
+
+// Close stops the server at once: what Shutdown does, without waiting for the server's goroutines and the
+// Handler's OnClose calls, which end on their own (the poller is released after the last of them).
+func (s *Server) Close() error { return s.shutdown(context.Background(), false) }
+
+func (s *Server) shutdown(ctx context.Context, wait bool) error {
 	s.mu.Lock()
 	s.closed = true
 	conns := make([]*Conn, 0, len(s.conns))
@@ -114,23 +121,33 @@ func (s *Server) Close(ctx context.Context) error {
 		c.close(ReasonServerShutdown, false)
 	}
 	s.hb.close()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
+	var err error
+	if wait {
+		done := make(chan struct{})
+		go func() {
+			s.wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	s.mu.Lock()
 	p := s.pollr
 	s.mu.Unlock()
-	if p != nil {
-		_ = p.Close()
+	switch {
+	case p == nil:
+	case wait:
+		err = p.Close()
+	default: // the poller outlives the connections' goroutines, which may still use it
+		go func() {
+			s.wg.Wait()
+			_ = p.Close()
+		}()
 	}
-	return nil
+	return err
 }
 
 func (s *Server) remove(c *Conn) {

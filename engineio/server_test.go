@@ -81,7 +81,7 @@ func newEnv(t *testing.T, cfg Config) *env {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := srv.Close(ctx); err != nil {
+		if err := srv.Shutdown(ctx); err != nil {
 			t.Error(err)
 		}
 		hs.Close()

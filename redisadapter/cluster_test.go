@@ -106,7 +106,7 @@ func startGoServerOn(t *testing.T, name string, cfg socketio.Config, ready func(
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Close(ctx)
+		_ = srv.Shutdown(ctx)
 		hs.Close()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -48,7 +48,7 @@ func TestManyDynamicNamespaces(t *testing.T) {
 	defer func() {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		_ = srv.Close(cctx)
+		_ = srv.Shutdown(cctx)
 	}()
 	if err := adapter.WaitReady(ctx); err != nil {
 		t.Fatal(err)

@@ -37,13 +37,13 @@ func Example() {
 
 	http.Handle("/socket.io/", srv)
 	// http.ListenAndServe(":8080", nil)
-	_ = srv.Close(context.Background())
+	_ = srv.Shutdown(context.Background())
 	// Output: true
 }
 
 func ExampleNamespace_Use() {
 	srv, _ := socketio.NewServer(socketio.Config{})
-	defer srv.Close(context.Background())
+	defer srv.Shutdown(context.Background())
 	srv.Of("/admin").Use(func(ctx context.Context, s *socketio.Socket) error {
 		if string(s.Handshake().Auth) != `{"token":"secret"}` {
 			// The client's connect_error has err.message "not authorized" and err.data {"code":401}.
@@ -57,7 +57,7 @@ func ExampleNamespace_Use() {
 
 func ExampleSocket_EmitWithAck() {
 	srv, _ := socketio.NewServer(socketio.Config{})
-	defer srv.Close(context.Background())
+	defer srv.Shutdown(context.Background())
 	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
 		s.On("ready", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
 			// Handlers may wait: the client's packets are still read meanwhile.

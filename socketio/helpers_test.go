@@ -75,7 +75,7 @@ func (ts *testServer) start(addr string) error {
 	if ts.closed {
 		ts.mu.Unlock()
 		_ = ln.Close()
-		return srv.Close(context.Background())
+		return srv.Shutdown(context.Background())
 	}
 	ts.addr, ts.srv, ts.http = ln.Addr().String(), srv, hs
 	ts.wg.Add(1)
@@ -96,7 +96,7 @@ func (ts *testServer) stop() {
 	ts.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Close(ctx); err != nil {
+	if err := srv.Shutdown(ctx); err != nil {
 		ts.tb.Errorf("close: %v", err)
 	}
 	_ = hs.Shutdown(ctx)

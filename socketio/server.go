@@ -209,10 +209,17 @@ func (s *Server) ServerSideEmitWithAck(ctx context.Context, event string, args .
 	return s.Of("/").ServerSideEmitWithAck(ctx, event, args...)
 }
 
-// Close disconnects every client (reason ReasonServerShuttingDown), waits, until ctx is done, for the goroutines
-// of the server and its handlers to return, then closes the cluster links of the namespaces and the Cluster. The
+// Shutdown stops the server gracefully: it disconnects every client (reason ReasonServerShuttingDown), waits,
+// until ctx is done, for the goroutines of the server and its handlers to return (it then returns ctx's error
+// and leaves the cluster links open), then closes the cluster links of the namespaces and the Cluster. The
 // http.Server serving it should be shut down too.
-func (s *Server) Close(ctx context.Context) error {
+func (s *Server) Shutdown(ctx context.Context) error { return s.shutdown(ctx, true) }
+
+// Close stops the server at once: what Shutdown does, without waiting for the handlers still running, whose
+// emits then fail or go nowhere.
+func (s *Server) Close() error { return s.shutdown(context.Background(), false) }
+
+func (s *Server) shutdown(ctx context.Context, wait bool) error {
 	s.mu.Lock()
 	s.closed = true
 	for _, ns := range s.nsps {
@@ -225,16 +232,21 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.cancel()
-	err := s.engine.Close(ctx)
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return errors.Join(err, ctx.Err())
+	var err error
+	if wait {
+		err = s.engine.Shutdown(ctx)
+		done := make(chan struct{})
+		go func() {
+			s.wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		}
+	} else {
+		err = s.engine.Close()
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -249,7 +261,7 @@ func (s *Server) Close(ctx context.Context) error {
 	return err
 }
 
-// goTracked runs fn on a goroutine that Close waits for.
+// goTracked runs fn on a goroutine that Shutdown waits for.
 func (s *Server) goTracked(fn func()) {
 	s.wg.Add(1)
 	go func() {

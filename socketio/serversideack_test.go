@@ -23,7 +23,7 @@ func newServerForTest(t *testing.T, cluster Cluster) *Server {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Close(ctx)
+		_ = srv.Shutdown(ctx)
 	})
 	return srv
 }

@@ -191,7 +191,7 @@ func run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err = errors.Join(srv.Close(sctx), hs.Shutdown(sctx))
+	err = errors.Join(srv.Shutdown(sctx), hs.Shutdown(sctx))
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}

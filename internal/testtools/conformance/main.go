@@ -80,7 +80,7 @@ func run(log *slog.Logger) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	return errors.Join(err, shutErr, eio.Close(sctx), sio.Close(sctx))
+	return errors.Join(err, shutErr, eio.Shutdown(sctx), sio.Shutdown(sctx))
 }
 
 // newSocketIO returns the Socket.IO server of the suite: "/" emits "auth" with the CONNECT payload, echoes

@@ -40,7 +40,7 @@ func TestPool(t *testing.T) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = srv.Close(ctx)
+		_ = srv.Shutdown(ctx)
 		hs.Close()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -106,7 +106,7 @@ func TestDialWith(t *testing.T) {
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = srv.Close(ctx)
+		_ = srv.Shutdown(ctx)
 		hs.Close()
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -307,7 +307,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// Socket.IO first: it ends the long-polling requests that Shutdown would otherwise wait for.
-	err = errors.Join(err, a.io.Close(sctx), hs.Shutdown(sctx))
+	err = errors.Join(err, a.io.Shutdown(sctx), hs.Shutdown(sctx))
 	stopRelay()
 	wg.Wait()
 	if served != nil {

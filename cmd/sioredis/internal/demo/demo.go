@@ -145,7 +145,7 @@ func (d *Demo) Run(ctx context.Context, ln net.Listener) error {
 		case <-ctx.Done():
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			err := errors.Join(d.io.Close(sctx), hs.Shutdown(sctx))
+			err := errors.Join(d.io.Shutdown(sctx), hs.Shutdown(sctx))
 			if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 				err = errors.Join(err, serr)
 			}

@@ -35,7 +35,7 @@ func TestSlowPollingPostEndsWithItsSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() { _ = sio.Close(t.Context()); _ = hs.Close() })
+	t.Cleanup(func() { _ = sio.Shutdown(t.Context()); _ = hs.Close() })
 	addr := ln.Addr().String()
 
 	res, err := http.Get("http://" + addr + "/socket.io/?EIO=4&transport=polling")
