@@ -137,15 +137,26 @@ func (c *Conn) doneLocked() chan struct{} {
 	return c.done
 }
 
+// Delivery says what Send does with messages the client is not ready to receive at once.
+type Delivery uint8
+
+const (
+	// Queued messages wait in the connection's queue until they are written (the default).
+	Queued Delivery = iota
+	// Volatile messages are dropped instead (Socket.IO's volatile flag); see Send.
+	Volatile
+)
+
 // Send queues messages, sent in order and without anything between them (a Socket.IO packet and its binary
-// attachments, for example). A volatile group is dropped, with ErrDropped, when the client is not ready to receive
+// attachments, for example). A Volatile group is dropped, with ErrDropped, when the client is not ready to receive
 // it: packets queued before it are still unsent, or a long-polling client has no request waiting. When the queue
 // would exceed Config.MaxQueuedMessages, queued volatile messages are dropped; if still too full, the connection
 // is closed with ReasonSlowClient and Send returns ErrClosed. Send never blocks on the network.
-func (c *Conn) Send(volatile bool, msgs ...Message) error {
+func (c *Conn) Send(d Delivery, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	volatile := d == Volatile
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()

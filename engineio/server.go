@@ -140,7 +140,7 @@ func (s *Server) shutdown(ctx context.Context, wait bool) error {
 	switch {
 	case p == nil:
 	case wait:
-		err = p.Close()
+		_ = p.Close() // ErrClosed when an earlier call closed it
 	default: // the poller outlives the connections' goroutines, which may still use it
 		go func() {
 			s.wg.Wait()

@@ -32,7 +32,7 @@ func newEchoHandler() *echoHandler {
 
 func (h *echoHandler) OnOpen(c *Conn) {}
 func (h *echoHandler) OnMessage(c *Conn, m Message) {
-	_ = c.Send(false, m)
+	_ = c.Send(Queued, m)
 }
 func (h *echoHandler) OnClose(c *Conn, reason CloseReason) {
 	h.mu.Lock()
@@ -644,15 +644,15 @@ func TestSlowClient(t *testing.T) {
 	e := newEnv(t, Config{MaxQueuedMessages: 4})
 	sid := e.handshake()
 	c := e.srv.Conn(sid)
-	if err := c.Send(true, Message{Data: []byte("v")}); !errors.Is(err, ErrDropped) {
+	if err := c.Send(Volatile, Message{Data: []byte("v")}); !errors.Is(err, ErrDropped) {
 		t.Errorf("volatile with no GET pending: %v", err)
 	}
 	for i := range 4 {
-		if err := c.Send(false, Message{Data: []byte{'a' + byte(i)}}); err != nil {
+		if err := c.Send(Queued, Message{Data: []byte{'a' + byte(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := c.Send(false, Message{Data: []byte("x")}); !errors.Is(err, ErrClosed) {
+	if err := c.Send(Queued, Message{Data: []byte("x")}); !errors.Is(err, ErrClosed) {
 		t.Errorf("overflow: %v", err)
 	}
 	if r := e.h.waitClose(t, sid); r != ReasonSlowClient {
@@ -664,7 +664,7 @@ func TestGracefulClose(t *testing.T) {
 	e := newEnv(t, Config{})
 	sid := e.handshake()
 	c := e.srv.Conn(sid)
-	_ = c.Send(false, Message{Data: []byte("bye")})
+	_ = c.Send(Queued, Message{Data: []byte("bye")})
 	c.Close()
 	q := "&transport=polling&sid=" + sid
 	if _, body, _ := e.do("GET", q, ""); body != "4bye" {

@@ -97,7 +97,7 @@ func TestWebSocketStress(t *testing.T) {
 			PrepareMessages(msgs)
 			for _, c := range clients {
 				if conn := e.srv.Conn(c.sid); conn != nil {
-					_ = conn.Send(false, msgs...)
+					_ = conn.Send(Queued, msgs...)
 				}
 			}
 			if seq%20 == 0 {
@@ -110,7 +110,11 @@ func TestWebSocketStress(t *testing.T) {
 		for k := range 2000 {
 			c := clients[k%n]
 			if conn := e.srv.Conn(c.sid); conn != nil {
-				_ = conn.Send(k%7 == 0, Message{Data: []byte("d")})
+				d := Queued
+				if k%7 == 0 {
+					d = Volatile
+				}
+				_ = conn.Send(d, Message{Data: []byte("d")})
 			}
 		}
 	})

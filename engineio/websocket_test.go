@@ -254,7 +254,7 @@ func TestWebSocketGracefulClose(t *testing.T) {
 		r := dialRaw(t, e, "&transport=websocket")
 		sid := r.open()
 		c := e.srv.Conn(sid)
-		_ = c.Send(false, Message{Data: []byte("bye")})
+		_ = c.Send(Queued, Message{Data: []byte("bye")})
 		c.Close()
 		if f := r.mustNext(); f.payload != "4bye" {
 			t.Fatalf("got %q before the close", f.payload)
@@ -287,7 +287,7 @@ func TestWebSocketSlowReader(t *testing.T) {
 		const n = 48 // 12 MiB: far more than the socket buffers hold
 		for i := range n {
 			data := append(fmt.Appendf(nil, "%03d", i), chunk...)
-			if err := c.Send(false, Message{Data: data}); err != nil {
+			if err := c.Send(Queued, Message{Data: data}); err != nil {
 				t.Fatalf("send %d: %v", i, err)
 			}
 			if i%8 == 7 {
@@ -307,7 +307,7 @@ func TestWebSocketSlowReader(t *testing.T) {
 		c2 := e.srv.Conn(sid2)
 		var err error
 		for i := 0; i < 10000 && err == nil; i++ {
-			err = c2.Send(false, Message{Data: chunk})
+			err = c2.Send(Queued, Message{Data: chunk})
 			if i%16 == 15 {
 				time.Sleep(5 * time.Millisecond)
 			}
@@ -411,7 +411,7 @@ func TestPreparedMessages(t *testing.T) {
 	msgs := []Message{{Data: []byte(`2["ev",1]`)}, {Data: []byte{0, 1, 2}, Binary: true}}
 	PrepareMessages(msgs)
 	for _, sid := range []string{wsSID, pollSID} {
-		if err := e.srv.Conn(sid).Send(false, msgs...); err != nil {
+		if err := e.srv.Conn(sid).Send(Queued, msgs...); err != nil {
 			t.Fatal(err)
 		}
 	}

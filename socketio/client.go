@@ -294,10 +294,10 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		s.SetData(restored.data)
 	}
 	data, _ := json.Marshal(reply)
-	_ = cl.conn.Send(false, encodePacket(PacketConnect, name, -1, data, nil)...)
+	_ = cl.conn.Send(engineio.Queued, encodePacket(PacketConnect, name, -1, data, nil)...)
 	if s.recovered {
 		if missed := ns.replay(ctx, s, lastOffset, restored.rooms); len(missed) > 0 {
-			_ = cl.conn.Send(false, missed...)
+			_ = cl.conn.Send(engineio.Queued, missed...)
 		}
 	}
 	if ns.recovery != nil || ns.recLink != nil {
@@ -323,7 +323,7 @@ func (cl *client) sendConnectError(nsp string, err error) {
 			Message string `json:"message"`
 		}{ce.Message})
 	}
-	_ = cl.conn.Send(false, encodePacket(PacketConnectError, nsp, -1, data, nil)...)
+	_ = cl.conn.Send(engineio.Queued, encodePacket(PacketConnectError, nsp, -1, data, nil)...)
 }
 
 func (cl *client) remove(s *Socket) {

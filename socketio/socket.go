@@ -245,7 +245,7 @@ func (s *Socket) send(volatile bool, msgs []engineio.Message) error {
 	if !s.Connected() {
 		return ErrDisconnected
 	}
-	switch err := s.client.conn.Send(volatile, msgs...); {
+	switch err := s.client.conn.Send(deliveryOf(volatile), msgs...); {
 	case errors.Is(err, engineio.ErrClosed):
 		return ErrDisconnected
 	case errors.Is(err, engineio.ErrDropped):
@@ -312,7 +312,7 @@ func (s *Socket) sendWithAck(ctx context.Context, p *eventPacket, volatile bool,
 	}
 	f := context.AfterFunc(ctx, func() { s.forgetAck(id) })
 	stop.Store(&f)
-	if err := s.client.conn.Send(volatile, withAckID(msgs, p.nsp, id)...); err != nil {
+	if err := s.client.conn.Send(deliveryOf(volatile), withAckID(msgs, p.nsp, id)...); err != nil {
 		f()
 		s.forgetAck(id)
 		if errors.Is(err, engineio.ErrClosed) {
@@ -435,7 +435,7 @@ func (s *Socket) Disconnect(close bool) {
 	if !s.Connected() {
 		return
 	}
-	_ = s.client.conn.Send(false, encodePacket(PacketDisconnect, s.ns.name, -1, nil, nil)...)
+	_ = s.client.conn.Send(engineio.Queued, encodePacket(PacketDisconnect, s.ns.name, -1, nil, nil)...)
 	s.onclose(ReasonServerNamespaceDisconnect)
 }
 
@@ -536,4 +536,12 @@ func (s *Socket) persistSession() {
 			ns.srv.log.Warn("socketio: session not kept for recovery", "nsp", ns.name, "sid", s.id, "err", err)
 		}
 	}
+}
+
+// deliveryOf is the engineio delivery of a packet with or without the volatile flag.
+func deliveryOf(volatile bool) engineio.Delivery {
+	if volatile {
+		return engineio.Volatile
+	}
+	return engineio.Queued
 }

@@ -138,7 +138,7 @@ type echo struct{}
 func (echo) OnOpen(*engineio.Conn) {}
 
 func (echo) OnMessage(c *engineio.Conn, msg engineio.Message) {
-	_ = c.Send(false, msg) // a closed connection needs no answer
+	_ = c.Send(engineio.Queued, msg) // a closed connection needs no answer
 }
 
 func (echo) OnClose(*engineio.Conn, engineio.CloseReason) {}
