@@ -19,6 +19,14 @@ import (
 // Each connection has one writer at a time: the goroutine of the pending long-polling GET request, or, on
 // WebSocket, a goroutine that exists only while there is something to send. Send only appends to a bounded queue
 // that this writer drains, and never blocks on the network.
+//
+// Lock order: a lock may be held while taking one to its right, never the reverse:
+//
+//	wsConn.readMu → Conn.recvMu → Conn.mu → heartbeat.mu
+//
+// (the reader decodes frames under readMu and hands each packet to the Handler under recvMu; a Handler's Send
+// takes mu; closing under mu cancels the heartbeat entry). wsConn.wmu, flushPool.mu, Server.mu and
+// clientClosed.mu are taken with no other lock of this package held, and Handler calls never run under mu.
 type Conn struct {
 	srv *Server
 	id  string
