@@ -44,6 +44,9 @@ const (
 // DefaultMaxBufferedPackets is the default of Options.MaxBufferedPackets.
 const DefaultMaxBufferedPackets = 1024
 
+// DefaultMaxQueuedPackets is the default of Options.MaxQueuedPackets.
+const DefaultMaxQueuedPackets = 4096
+
 // Options configure a Manager. The zero value is socket.io-client's defaults.
 type Options struct {
 	// Path is the Engine.IO endpoint; default "/socket.io/".
@@ -74,6 +77,11 @@ type Options struct {
 	// connects). When the buffer is full Emit and EmitWithAck return ErrBufferFull and the packet is dropped;
 	// volatile emits are never buffered. Default DefaultMaxBufferedPackets; negative means no buffer.
 	MaxBufferedPackets int
+	// MaxQueuedPackets bounds the Engine.IO packets waiting to be written while connected (a binary event is
+	// one packet per attachment more): an Emit beyond it returns ErrBufferFull and is not sent, so that a
+	// server or network that does not keep up cannot grow the client's memory without bound. Acks, pongs and
+	// connects are not counted against it. Default DefaultMaxQueuedPackets; negative means no bound.
+	MaxQueuedPackets int
 }
 
 func (o Options) withDefaults() Options {
@@ -96,6 +104,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBufferedPackets == 0 {
 		o.MaxBufferedPackets = DefaultMaxBufferedPackets
+	}
+	if o.MaxQueuedPackets == 0 {
+		o.MaxQueuedPackets = DefaultMaxQueuedPackets
 	}
 	return o
 }
@@ -787,7 +798,9 @@ func (s *Socket) sendLocked(volatile bool, pkts []eioPacket) error {
 		return ErrClosed
 	}
 	if s.connected && m.eng != nil {
-		m.eng.send(pkts...)
+		if err := m.eng.emit(volatile, pkts); err != nil {
+			return ErrBufferFull
+		}
 		return nil
 	}
 	if volatile {

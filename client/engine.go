@@ -141,7 +141,30 @@ func (e *engine) endpoint(name, sid string) *url.URL {
 	return &u
 }
 
-// send queues packets for the writer; false when the session is closed.
+// errQueueFull is what emit tells the caller when the writer is behind by Options.MaxQueuedPackets.
+var errQueueFull = errors.New("queue full")
+
+// emit queues the packets of an emit, bounded by Options.MaxQueuedPackets: errQueueFull when they would exceed
+// it. A volatile emit is dropped (nil) unless the writer is idle with nothing queued, as socket.io-client drops
+// one when its transport is not writable.
+func (e *engine) emit(volatile bool, pkts []eioPacket) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return nil // the reconnection logic buffers what follows; this one is lost with the connection
+	case volatile && (len(e.queue) > 0 || e.writing || e.pausing):
+		return nil
+	case e.opts.MaxQueuedPackets > 0 && len(e.queue)+len(pkts) > e.opts.MaxQueuedPackets:
+		return errQueueFull
+	}
+	e.queue = append(e.queue, pkts...)
+	e.cond.Broadcast()
+	return nil
+}
+
+// send queues packets for the writer, unbounded (control packets, acks, connects); false when the session is
+// closed.
 func (e *engine) send(pkts ...eioPacket) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -235,13 +258,23 @@ func (e *engine) probe() {
 		ws.close()
 		return
 	}
+	// Pause polling: wait for the reader to park and the writer to finish, no longer than the probe's deadline
+	// (a GET the server never answers must not hold the writes back: give up the upgrade instead).
+	stop := context.AfterFunc(ctx, func() {
+		e.mu.Lock()
+		e.cond.Broadcast()
+		e.mu.Unlock()
+	})
+	defer stop()
 	e.mu.Lock()
 	e.pausing = true
 	e.cond.Broadcast()
-	for !e.closed && (!e.paused || e.writing) {
+	for !e.closed && (!e.paused || e.writing) && ctx.Err() == nil {
 		e.cond.Wait()
 	}
-	if e.closed {
+	if e.closed || ctx.Err() != nil {
+		e.pausing = false
+		e.cond.Broadcast()
 		e.mu.Unlock()
 		ws.close()
 		return

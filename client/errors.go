@@ -9,8 +9,9 @@ import (
 var (
 	// ErrClosed is returned by calls on a closed Manager or Socket.
 	ErrClosed = errors.New("client: closed")
-	// ErrBufferFull is returned by Emit when the socket is not connected and its send buffer
-	// (Options.MaxBufferedPackets) is full: the packet is not sent.
+	// ErrBufferFull is returned by Emit when the packet cannot be kept: the socket is not connected and its
+	// send buffer (Options.MaxBufferedPackets) is full, or it is connected and the packets waiting to be
+	// written reach Options.MaxQueuedPackets. The packet is not sent.
 	ErrBufferFull = errors.New("client: send buffer full")
 	// ErrNoArg is wrapped by Args.Decode for an argument past the last.
 	ErrNoArg = errors.New("client: no such argument")
