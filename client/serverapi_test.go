@@ -53,7 +53,9 @@ func TestServerAPISocketUse(t *testing.T) {
 			var l log
 			g := startGoServer(t, socketio.Config{}, func(srv *socketio.Server) {
 				srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
-					s.OnAny(func(ctx context.Context, s *socketio.Socket, event string, args socketio.Args) { l.add("any %s", event) })
+					s.OnAny(func(ctx context.Context, s *socketio.Socket, event string, args socketio.Args) {
+						l.add("any %s", event)
+					})
 					s.Use(func(ctx context.Context, s *socketio.Socket, event string, args socketio.Args) error {
 						l.add("mw1 %s", event)
 						if event == "deny1" {
@@ -147,7 +149,9 @@ func TestServerAPIAnyListeners(t *testing.T) {
 			var removeB func()
 			s.OnAny(func(ctx context.Context, s *socketio.Socket, event string, args socketio.Args) { l.add("a %s", event) })
 			removeB = s.OnAny(func(ctx context.Context, s *socketio.Socket, event string, args socketio.Args) { l.add("b %s", event) })
-			s.PrependAny(func(ctx context.Context, s *socketio.Socket, event string, args socketio.Args) { l.add("first %s", event) })
+			s.PrependAny(func(ctx context.Context, s *socketio.Socket, event string, args socketio.Args) {
+				l.add("first %s", event)
+			})
 			s.On("remove-b", func(ctx context.Context, s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
 				n := len(s.ListenersAny())
 				removeB()

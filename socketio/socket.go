@@ -71,14 +71,14 @@ type Socket struct {
 
 	mu        sync.Mutex
 	connected bool
-	handlers  []eventHandler       // a slice: sockets have few handlers, and a map costs an idle socket more
+	handlers  []eventHandler // a slice: sockets have few handlers, and a map costs an idle socket more
 	// outgoing are the OnAnyOutgoing handlers, read without the lock on the broadcast path; replaced, never
 	// modified, under mu.
 	outgoing atomic.Pointer[[]*OutgoingHandler]
-	hooks     *socketHooks         // nil until one is added
-	acks      map[int64]func(Args) // pending acknowledgements, by ack id; called once, on the read loop
-	nextAck   int64
-	data      any
+	hooks    *socketHooks         // nil until one is added
+	acks     map[int64]func(Args) // pending acknowledgements, by ack id; called once, on the read loop
+	nextAck  int64
+	data     any
 }
 
 func newSocket(ns *Namespace, cl *client, auth json.RawMessage, ctx context.Context, cancel context.CancelFunc) *Socket {
