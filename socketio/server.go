@@ -150,7 +150,7 @@ func NewServer(cfg Config) (*Server, error) {
 
 // ServeHTTP serves the Engine.IO transports, and the client's files with Config.ServeClient.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if false && sioclient.ServeBundle(w, r) {
+	if s.cfg.ServeClient && sioclient.ServeBundle(w, r) {
 		return
 	}
 	s.engine.ServeHTTP(w, r)

@@ -256,9 +256,7 @@ func (s *Socket) emit(volatile bool, event string, args []any) error {
 	if err != nil {
 		return err
 	}
-	if s.Connected() {
-		s.notifyOutgoing(event, args)
-	}
+	s.notifyOutgoing(event, args)
 	return s.send(volatile, msgs)
 }
 
