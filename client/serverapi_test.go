@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -287,4 +289,25 @@ func TestServerAPIHandshakeAddress(t *testing.T) {
 			t.Errorf("%s: Address %q, want 127.0.0.1", tr, a)
 		}
 	}
+	// Over IPv6 loopback: "::1", as Node gives it.
+	srv, err := socketio.NewServer(socketio.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) { got <- s.Handshake().Address })
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatalf("no IPv6 loopback: %v", err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	defer func() {
+		_ = hs.Close()
+		_ = srv.Close(context.Background())
+	}()
+	c := dial(t, "http://"+ln.Addr().String()+"/", fastOpts(WebSocket), nil)
+	if a := want(t, got); a != "::1" {
+		t.Errorf("IPv6: Address %q, want ::1", a)
+	}
+	_ = c.Close()
 }

@@ -75,6 +75,9 @@ type Config struct {
 	// (unknown transport or session, bad handshake method, a forbidden origin or AllowRequest refusal,
 	// unsupported protocol version): the reference server's "connection_error" event. It runs on the request's
 	// goroutine before the refusal is written, and must not keep e.Request past its return.
+	//
+	// InitialHeaders, Headers and OnConnectionError run on the goroutines of the requests, so concurrently with
+	// each other: they must be safe for concurrent use.
 	OnConnectionError func(e *ConnectionError)
 
 	noPoller bool // tests: read every WebSocket with a goroutine, as on systems without a poller
