@@ -58,7 +58,8 @@ type Config struct {
 	// and gzip encoding when accepted. Default false, where the reference server's is true: the zero Config
 	// serves Engine.IO only, and an application's own copy of the client, built with its pages, is the usual
 	// choice in Go, where nothing else installs one (the files are in the binary either way, 320 KB
-	// compressed).
+	// compressed). The msgpack build speaks socket.io-msgpack-parser, which this server does not: it is served
+	// as the reference server serves it, for pages connecting to servers that do.
 	ServeClient bool
 }
 
