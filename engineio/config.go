@@ -60,6 +60,25 @@ type Config struct {
 	CloseTimeout time.Duration
 	// Logger receives debug and warning records; default slog.Default().
 	Logger *slog.Logger
+	// InitialHeaders, if not nil, is called with the headers of the response that opens a session (the
+	// handshake's long-polling response, or the 101 of a session that starts on WebSocket) and may change them,
+	// e.g. to set a cookie; r is the handshake request. The reference server's "initial_headers" event. It runs
+	// before Headers.
+	InitialHeaders func(h http.Header, r *http.Request)
+	// Headers, if not nil, is called with the headers of every successful Engine.IO response (each long-polling
+	// response, each WebSocket 101, the handshake's included) and may change them; r is the request. The
+	// reference server's "headers" event. Refused requests (see OnConnectionError) do not get it. On a
+	// WebSocket 101, fields that are no valid header, or that would replace Upgrade, Connection or
+	// Sec-WebSocket-Accept, are left out.
+	Headers func(h http.Header, r *http.Request)
+	// OnConnectionError, if not nil, is called for each request the server refuses before it reaches a session
+	// (unknown transport or session, bad handshake method, a forbidden origin or AllowRequest refusal,
+	// unsupported protocol version): the reference server's "connection_error" event. It runs on the request's
+	// goroutine before the refusal is written, and must not keep e.Request past its return.
+	//
+	// InitialHeaders, Headers and OnConnectionError run on the goroutines of the requests, so concurrently with
+	// each other: they must be safe for concurrent use.
+	OnConnectionError func(e *ConnectionError)
 
 	noPoller bool // tests: read every WebSocket with a goroutine, as on systems without a poller
 }

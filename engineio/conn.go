@@ -403,8 +403,10 @@ func (c *Conn) takeLocked(buf []queued) []queued {
 func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	if c.transport != TransportPolling {
+		previous := c.transport
 		c.mu.Unlock()
-		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
+		c.srv.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest},
+			map[string]any{"name": "TRANSPORT_MISMATCH", "transport": TransportPolling, "previousTransport": previous})
 		return
 	}
 	if c.getActive {
@@ -416,7 +418,7 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.state == stateClosed {
 		c.mu.Unlock()
-		c.srv.pollClosed(w, c.id)
+		c.srv.pollClosed(w, c.id, false)
 		return
 	}
 	c.getActive = true
@@ -492,6 +494,7 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	}
 	body := AppendPayload(nil, packets)
 	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	c.srv.responseHeaders(w.Header(), r, false)
 	_, err := w.Write(body)
 
 	c.mu.Lock()
@@ -538,6 +541,7 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html")
+	c.srv.responseHeaders(w.Header(), r, false)
 	_, _ = w.Write([]byte("ok"))
 }
 
@@ -562,7 +566,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	c.upgrading = true
 	c.mu.Unlock()
-	nc, early, err := wsproto.Accept(w, r)
+	nc, early, err := wsproto.AcceptWithHeader(w, r, c.srv.wsHeaders(r, false))
 	if err != nil {
 		c.abortUpgrade(nil)
 		return

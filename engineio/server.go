@@ -164,7 +164,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
 	if origin != "" {
 		if !s.originAllowed(origin, r.Host) {
-			writeError(w, &RequestError{Status: http.StatusForbidden, Code: CodeForbidden})
+			s.refuse(w, r, &RequestError{Status: http.StatusForbidden, Code: CodeForbidden},
+				map[string]any{"name": "ORIGIN_NOT_ALLOWED", "origin": origin})
 			return
 		}
 		if !sameHost(origin, r.Host) {
@@ -188,12 +189,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	if q.Get("EIO") != "4" {
-		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnsupportedVersion})
+		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeUnsupportedVersion},
+			map[string]any{"protocol": q.Get("EIO")})
 		return
 	}
 	transport := q.Get("transport")
 	if !s.cfg.allows(transport) {
-		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownTransport})
+		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownTransport},
+			map[string]any{"transport": transport})
 		return
 	}
 	sid := q.Get("sid")
@@ -203,11 +206,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := s.Conn(sid)
 	if c == nil {
-		if transport == TransportPolling && r.Method == http.MethodGet {
-			s.pollClosed(w, sid)
+		if transport == TransportPolling && r.Method == http.MethodGet && s.byClient.take(sid) {
+			s.pollClosed(w, sid, true)
 			return
 		}
-		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID})
+		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID}, map[string]any{"sid": sid})
 		return
 	}
 	switch {
@@ -218,13 +221,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost:
 		c.servePollPost(w, r)
 	default:
-		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
+		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest},
+			map[string]any{"name": "BAD_METHOD", "method": r.Method})
 	}
 }
 
 func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string) {
 	if r.Method != http.MethodGet {
-		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadHandshakeMethod})
+		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeBadHandshakeMethod},
+			map[string]any{"method": r.Method})
 		return
 	}
 	if s.cfg.AllowRequest != nil {
@@ -233,7 +238,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 			if !errors.As(err, &re) {
 				re = &RequestError{Status: http.StatusForbidden, Code: CodeForbidden}
 			}
-			writeError(w, re)
+			s.refuse(w, r, re, map[string]any{"message": err.Error()})
 			return
 		}
 	}
@@ -243,18 +248,24 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	}
 	c, err := s.newConn(r, TransportPolling)
 	if err != nil {
-		writeError(w, &RequestError{Status: http.StatusServiceUnavailable, Code: CodeBadRequest, Message: "Server closed"})
+		s.refuse(w, r, &RequestError{Status: http.StatusServiceUnavailable, Code: CodeBadRequest, Message: "Server closed"},
+			map[string]any{"name": "SERVER_CLOSED"})
 		return
 	}
 	s.handler.OnOpen(c)
 	c.startHeartbeat()
 	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	s.responseHeaders(w.Header(), r, true)
 	_, _ = w.Write(AppendPacket(nil, Packet{Type: PacketOpen, Data: s.openData(c.id, true)}))
 }
 
 // serveWebSocket runs a session that starts on WebSocket.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
-	nc, early, err := wsproto.Accept(w, r)
+	if _, err := wsproto.CheckRequest(r); err != nil && s.cfg.OnConnectionError != nil {
+		s.cfg.OnConnectionError(&ConnectionError{Request: r, Code: CodeBadRequest, Message: CodeBadRequest.String(),
+			Context: map[string]any{"name": "TRANSPORT_HANDSHAKE_ERROR", "error": err.Error()}})
+	}
+	nc, early, err := wsproto.AcceptWithHeader(w, r, s.wsHeaders(r, true))
 	if err != nil {
 		return // Accept has answered the request
 	}
@@ -439,8 +450,8 @@ func readBody(r *http.Request, limit int64) ([]byte, bool, error) {
 // pollClosed answers a long-polling GET for a session that is closed or unknown: with a noop if the client closed
 // that session itself an instant ago (the GET was probably sent before the close packet, and overtaken by it:
 // it gets what a GET pending at the close gets), else 400.
-func (s *Server) pollClosed(w http.ResponseWriter, sid string) {
-	if s.byClient.take(sid) {
+func (s *Server) pollClosed(w http.ResponseWriter, sid string, closedByClient bool) {
+	if closedByClient || s.byClient.take(sid) {
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 		_, _ = w.Write(AppendPacket(nil, Packet{Type: PacketNoop}))
 		return

@@ -40,6 +40,7 @@ func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bo
 			return err
 		}
 		for _, s := range ns.selected(rooms, except) {
+			s.notifyOutgoing(p.event, p.args)
 			_ = s.send(volatile, msgs)
 		}
 		return nil
@@ -47,17 +48,20 @@ func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bo
 		ns.deliverMu.Lock()
 		defer ns.deliverMu.Unlock()
 		offset = ns.recovery.nextOffset()
-		msgs, err := newEventPacket(ns.name, p.event, append(slices.Clip(p.args), offset)).messages()
+		args := append(slices.Clip(p.args), offset)
+		msgs, err := newEventPacket(ns.name, p.event, args).messages()
 		if err != nil {
 			return err
 		}
 		ns.recovery.store(offset, rooms, except, msgs)
 		for _, s := range ns.selected(rooms, except) {
+			s.notifyOutgoing(p.event, args)
 			_ = s.send(false, msgs)
 		}
 		return nil
 	default:
-		msgs, err := newEventPacket(ns.name, p.event, append(slices.Clip(p.args), offset)).messages()
+		args := append(slices.Clip(p.args), offset)
+		msgs, err := newEventPacket(ns.name, p.event, args).messages()
 		if err != nil {
 			return err
 		}
@@ -67,6 +71,7 @@ func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bo
 			if s.replayedTo != "" && ns.recLink.CompareOffsets(offset, s.replayedTo) <= 0 {
 				continue // replayed to it when it recovered
 			}
+			s.notifyOutgoing(p.event, args)
 			_ = s.send(false, msgs)
 		}
 		return nil

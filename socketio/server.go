@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/sioclient"
 )
 
 // Config configures a Server. The zero value is valid.
@@ -51,6 +52,15 @@ type Config struct {
 	// AttachmentTimeout bounds the wait for the remaining attachments of a packet, from its header; past it the
 	// connection is closed. Default DefaultAttachmentTimeout.
 	AttachmentTimeout time.Duration
+	// ServeClient serves the browser client, socket.io-client 4.8.4 (the release this server is tested with),
+	// as the reference server's serveClient does: GET <mount>/socket.io.js, socket.io.min.js, the esm and
+	// msgpack builds and their source maps, with the client version as ETag (304 for a matching If-None-Match)
+	// and gzip encoding when accepted. Default false, where the reference server's is true: the zero Config
+	// serves Engine.IO only, and an application's own copy of the client, built with its pages, is the usual
+	// choice in Go, where nothing else installs one (the files are in the binary either way, 320 KB
+	// compressed). The msgpack build speaks socket.io-msgpack-parser, which this server does not: it is served
+	// as the reference server serves it, for pages connecting to servers that do.
+	ServeClient bool
 }
 
 // Middleware runs when a client asks to join a namespace, before the socket is connected; a non-nil error
@@ -139,8 +149,13 @@ func NewServer(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the Engine.IO transports.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// ServeHTTP serves the Engine.IO transports, and the client's files with Config.ServeClient.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.ServeClient && sioclient.ServeBundle(w, r) {
+		return
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // Engine returns the underlying Engine.IO server.
 func (s *Server) Engine() *engineio.Server { return s.engine }

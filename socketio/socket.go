@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,16 @@ type EventHandler func(ctx context.Context, s *Socket, args Args, ack AckFunc)
 // AnyHandler receives every event, before its EventHandler.
 type AnyHandler func(ctx context.Context, s *Socket, event string, args Args)
 
+// OutgoingHandler receives every event sent to a socket (see Socket.OnAnyOutgoing) with its arguments as given to
+// Emit (with connection state recovery, followed by the packet's offset). It runs on the goroutine emitting, must
+// not block, and must not modify args.
+type OutgoingHandler func(s *Socket, event string, args []any)
+
+// PacketMiddleware runs for every event a socket receives, after its AnyHandlers and before its EventHandler
+// (see Socket.Use); a non-nil error stops the event: its EventHandler is not called, and the socket's error
+// handlers (Socket.OnError) get the error. ctx ends when the socket disconnects.
+type PacketMiddleware func(ctx context.Context, s *Socket, event string, args Args) error
+
 // AckFunc sends the acknowledgement of an event; a second call returns ErrAckTwice.
 type AckFunc func(args ...any) error
 
@@ -31,7 +42,10 @@ type Handshake struct {
 	Headers http.Header
 	Query   url.Values
 	// Auth is the payload of the CONNECT packet (nil without one).
-	Auth    json.RawMessage
+	Auth json.RawMessage
+	// Address is the client's IP address, without a port ("127.0.0.1", "::1"), as the reference server gives
+	// the remote address of the connection; behind a trusted proxy (engineio.Config.TrustedProxies), the
+	// address the proxy forwarded.
 	Address string
 	Time    time.Time
 	Secure  bool
@@ -57,11 +71,14 @@ type Socket struct {
 
 	mu        sync.Mutex
 	connected bool
-	handlers  []eventHandler       // a slice: sockets have few handlers, and a map costs an idle socket more
-	hooks     *socketHooks         // nil until one is added
-	acks      map[int64]func(Args) // pending acknowledgements, by ack id; called once, on the read loop
-	nextAck   int64
-	data      any
+	handlers  []eventHandler // a slice: sockets have few handlers, and a map costs an idle socket more
+	// outgoing are the OnAnyOutgoing handlers, read without the lock on the broadcast path; replaced, never
+	// modified, under mu.
+	outgoing atomic.Pointer[[]*OutgoingHandler]
+	hooks    *socketHooks         // nil until one is added
+	acks     map[int64]func(Args) // pending acknowledgements, by ack id; called once, on the read loop
+	nextAck  int64
+	data     any
 }
 
 func newSocket(ns *Namespace, cl *client, auth json.RawMessage, ctx context.Context, cancel context.CancelFunc) *Socket {
@@ -95,7 +112,7 @@ func (s *Socket) Handshake() Handshake {
 		Headers: r.Header,
 		Query:   r.URL.Query(),
 		Auth:    authPayload(s.auth),
-		Address: r.RemoteAddr,
+		Address: remoteIP(r.RemoteAddr),
 		Time:    time.Unix(0, s.connTime),
 		Secure:  r.TLS != nil,
 		URL:     r.URL.RequestURI(),
@@ -135,11 +152,11 @@ func (s *Socket) On(event string, h EventHandler) {
 	defer s.mu.Unlock()
 	for i := range s.handlers {
 		if s.handlers[i].event == event {
-			s.handlers[i].h = h
+			s.handlers[i] = eventHandler{event, h, false}
 			return
 		}
 	}
-	s.handlers = append(s.handlers, eventHandler{event, h})
+	s.handlers = append(s.handlers, eventHandler{event, h, false})
 }
 
 func authPayload(auth string) json.RawMessage {
@@ -151,7 +168,9 @@ func authPayload(auth string) json.RawMessage {
 
 // socketHooks are the handlers most sockets do not have, kept out of Socket.
 type socketHooks struct {
-	any           []AnyHandler
+	any           []*AnyHandler // pointers: the identity of a registration, for its removal
+	use           []PacketMiddleware
+	errs          []func(err error)
 	disconnecting []func(ctx context.Context, reason DisconnectReason)
 	disconnect    []func(reason DisconnectReason)
 }
@@ -166,22 +185,21 @@ func (s *Socket) hooksLocked() *socketHooks {
 type eventHandler struct {
 	event string
 	h     EventHandler
+	once  bool
 }
 
+// handlerLocked returns the handler of event, removing it if it was set with Once.
 func (s *Socket) handlerLocked(event string) EventHandler {
 	for i := range s.handlers {
 		if s.handlers[i].event == event {
-			return s.handlers[i].h
+			h := s.handlers[i]
+			if h.once {
+				s.handlers = slices.Delete(s.handlers, i, i+1)
+			}
+			return h.h
 		}
 	}
 	return nil
-}
-
-// OnAny adds a handler that receives every event.
-func (s *Socket) OnAny(h AnyHandler) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hooksLocked().any = append(s.hooksLocked().any, h)
 }
 
 // OnDisconnecting adds a handler run when the socket is about to disconnect, while it is still in its rooms.
@@ -238,6 +256,7 @@ func (s *Socket) emit(volatile bool, event string, args []any) error {
 	if err != nil {
 		return err
 	}
+	s.notifyOutgoing(event, args)
 	return s.send(volatile, msgs)
 }
 
@@ -268,6 +287,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	}
 	msgs, err := encodeEvent(s.ns.name, id, event, args)
 	if err == nil {
+		s.notifyOutgoing(event, args)
 		err = s.send(false, msgs)
 	}
 	if err != nil {
@@ -312,6 +332,7 @@ func (s *Socket) sendWithAck(ctx context.Context, p *eventPacket, volatile bool,
 	}
 	f := context.AfterFunc(ctx, func() { s.forgetAck(id) })
 	stop.Store(&f)
+	s.notifyOutgoing(p.event, p.args)
 	if err := s.client.conn.Send(deliveryOf(volatile), withAckID(msgs, p.nsp, id)...); err != nil {
 		f()
 		s.forgetAck(id)
@@ -371,10 +392,10 @@ func (s *Socket) dispatch(event string, args Args, id int64) {
 		s.mu.Unlock()
 		return
 	}
-	h := s.handlerLocked(event)
-	var anys []AnyHandler
+	var anys []*AnyHandler
+	var use []PacketMiddleware
 	if s.hooks != nil {
-		anys = s.hooks.any
+		anys, use = s.hooks.any, s.hooks.use
 	}
 	s.mu.Unlock()
 	var ack AckFunc
@@ -393,8 +414,21 @@ func (s *Socket) dispatch(event string, args Args, id int64) {
 		}
 	}
 	for _, a := range anys {
-		a(s.ctx, s, event, args)
+		(*a)(s.ctx, s, event, args)
 	}
+	for _, mw := range use {
+		if err := mw(s.ctx, s, event, args); err != nil {
+			s.reportError(err)
+			return
+		}
+	}
+	// Looked up once the middlewares let the event through: a Once handler is used up by an event that reaches it.
+	s.mu.Lock()
+	var h EventHandler
+	if s.connected {
+		h = s.handlerLocked(event)
+	}
+	s.mu.Unlock()
 	if h != nil {
 		h(s.ctx, s, args, ack)
 	}

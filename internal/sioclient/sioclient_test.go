@@ -1,8 +1,10 @@
 package sioclient
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,5 +35,44 @@ func TestServe(t *testing.T) {
 				t.Fatalf("got %d %q %.40q", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
 			}
 		})
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	tests := []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"gzip"}, true},
+		{[]string{"gzip, deflate, br"}, true},
+		{[]string{"br", "GZIP"}, true},
+		{[]string{"deflate, gzip;q=0.5"}, true},
+		{[]string{"gzip;q=0"}, false},
+		{[]string{"gzip; q=0.0"}, false},
+		{[]string{"gzip;q=0.001"}, true},
+		{[]string{"x-gzip"}, false},
+		{[]string{"identity"}, false},
+	}
+	for _, tt := range tests {
+		if got := acceptsGzip(tt.values); got != tt.want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", tt.values, got, tt.want)
+		}
+	}
+}
+
+// TestBundleFiles: every file of socket.io-client's dist/ is there, decompressible, and of the embedded release.
+func TestBundleFiles(t *testing.T) {
+	want := []string{"socket.io.esm.min.js", "socket.io.esm.min.js.map", "socket.io.js", "socket.io.js.map",
+		"socket.io.min.js", "socket.io.min.js.map", "socket.io.msgpack.min.js", "socket.io.msgpack.min.js.map"}
+	got := BundleFiles()
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("files %q, want %q", got, want)
+	}
+	rec := httptest.NewRecorder()
+	ServeBundle(rec, httptest.NewRequest(http.MethodGet, "/socket.io/socket.io.min.js", nil))
+	if !bytes.Equal(rec.Body.Bytes(), script) {
+		t.Fatalf("socket.io.min.js of the bundle (%d bytes) is not the embedded script (%d bytes)", rec.Body.Len(), len(script))
 	}
 }

@@ -131,6 +131,13 @@ func headerHasToken(h http.Header, name, token string) bool {
 // already read (frames to decode first). It keeps none of the HTTP server's buffers. When the request is refused,
 // the error is a *HandshakeError and the refusal has been written to w.
 func Accept(w http.ResponseWriter, r *http.Request) (net.Conn, []byte, error) {
+	return AcceptWithHeader(w, r, nil)
+}
+
+// AcceptWithHeader is Accept adding the fields of extra to the 101 response. A field whose name is not an HTTP
+// token, whose value holds a control character other than a tab, or that would replace one of the handshake's own
+// fields (Upgrade, Connection, Sec-WebSocket-Accept) is left out: extra cannot break the response.
+func AcceptWithHeader(w http.ResponseWriter, r *http.Request, extra http.Header) (net.Conn, []byte, error) {
 	key, err := CheckRequest(r)
 	if err != nil {
 		var he *HandshakeError
@@ -154,7 +161,9 @@ func Accept(w http.ResponseWriter, r *http.Request) (net.Conn, []byte, error) {
 	resp := make([]byte, 0, 160)
 	resp = append(resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	resp = append(resp, AcceptKey(key)...)
-	resp = append(resp, "\r\n\r\n"...)
+	resp = append(resp, "\r\n"...)
+	resp = appendExtraHeader(resp, extra)
+	resp = append(resp, "\r\n"...)
 	// The HTTP server may have set deadlines for reading the request; the WebSocket has none.
 	_ = nc.SetDeadline(time.Time{})
 	if _, err := nc.Write(resp); err != nil {
@@ -444,3 +453,50 @@ func (d *Decoder) frame(fin bool, op Opcode, payload []byte, h Handler) error {
 
 // Buffered returns the number of bytes the decoder holds: an incomplete frame or message.
 func (d *Decoder) Buffered() int { return len(d.pending) + len(d.msg) }
+
+// appendExtraHeader appends the valid fields of h (see AcceptWithHeader) as response header lines.
+func appendExtraHeader(b []byte, h http.Header) []byte {
+	for name, values := range h {
+		switch http.CanonicalHeaderKey(name) {
+		case "Upgrade", "Connection", "Sec-Websocket-Accept":
+			continue
+		}
+		if !isToken(name) {
+			continue
+		}
+		for _, v := range values {
+			if !validFieldValue(v) {
+				continue
+			}
+			b = append(b, name...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	return b
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110, section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue reports whether v holds no control character but tabs (no CR or LF: no injected line).
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
