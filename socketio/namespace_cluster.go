@@ -47,7 +47,7 @@ func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bo
 		ns.deliverMu.Lock()
 		defer ns.deliverMu.Unlock()
 		offset = ns.recovery.nextOffset()
-		msgs, err := newEventPacket(ns.name, p.event, append(slices.Clip(p.args), offset)).messages()
+		msgs, err := newEventPacket(ns.srv.parser, ns.name, p.event, append(slices.Clip(p.args), offset)).messages()
 		if err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bo
 		}
 		return nil
 	default:
-		msgs, err := newEventPacket(ns.name, p.event, append(slices.Clip(p.args), offset)).messages()
+		msgs, err := newEventPacket(ns.srv.parser, ns.name, p.event, append(slices.Clip(p.args), offset)).messages()
 		if err != nil {
 			return err
 		}
@@ -249,7 +249,7 @@ func (ns *Namespace) handleClusterMessage(m *ClusterMessage) error {
 		if m.OnlyIfRoom != "" && !ns.rooms.has(m.OnlyIfRoom) {
 			return nil
 		}
-		p := newEventPacket(ns.name, m.Event, m.Args)
+		p := newEventPacket(ns.srv.parser, ns.name, m.Event, m.Args)
 		if m.RequestID == "" {
 			return ns.deliver(p, m.Rooms, m.Except, m.Volatile, m.Offset)
 		}

@@ -51,6 +51,11 @@ type Config struct {
 	// AttachmentTimeout bounds the wait for the remaining attachments of a packet, from its header; past it the
 	// connection is closed. Default DefaultAttachmentTimeout.
 	AttachmentTimeout time.Duration
+	// Parser encodes and decodes the packets, as the Node server's parser option: nil is JSONParser
+	// (socket.io-parser, the default of socket.io-client), msgpackparser.Parser is socket.io-msgpack-parser's.
+	// Clients must use the same parser; a client speaking another is disconnected (parse error) at its first
+	// packet, as the Node server does.
+	Parser Parser
 }
 
 // Middleware runs when a client asks to join a namespace, before the socket is connected; a non-nil error
@@ -69,6 +74,7 @@ type NamespaceMatcher func(ctx context.Context, name string, auth json.RawMessag
 // concurrent use.
 type Server struct {
 	cfg    Config
+	parser Parser // cfg.Parser, never nil
 	engine *engineio.Server
 	log    *slog.Logger
 	ctx    context.Context // ends when Close starts: the answers to other servers stop
@@ -128,7 +134,10 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.ConnectTimeout < 0 || cfg.MaxPendingEvents < 0 || cfg.RequestTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative ConnectTimeout, MaxPendingEvents or RequestTimeout", engineio.ErrConfig)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, nsps: make(map[string]*Namespace)}
+	if cfg.Parser == nil {
+		cfg.Parser = JSONParser{}
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, nsps: make(map[string]*Namespace), parser: cfg.Parser}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	eng, err := engineio.NewServer(cfg.Engine, (*engineHandler)(s))
 	if err != nil {

@@ -219,7 +219,7 @@ func (s *Socket) Emit(event string, args ...any) error {
 		m := &ClusterMessage{Type: ClusterBroadcast, Rooms: []string{s.id}, Event: event, Args: args}
 		ctx, cancel := context.WithTimeout(s.ns.srv.ctx, s.ns.srv.cfg.RequestTimeout)
 		defer cancel()
-		return s.ns.broadcast(ctx, m, newEventPacket(s.ns.name, event, args), false)
+		return s.ns.broadcast(ctx, m, newEventPacket(s.ns.srv.parser, s.ns.name, event, args), false)
 	}
 	return s.emit(false, event, args)
 }
@@ -234,7 +234,7 @@ type VolatileEmitter struct{ s *Socket }
 func (v VolatileEmitter) Emit(event string, args ...any) error { return v.s.emit(true, event, args) }
 
 func (s *Socket) emit(volatile bool, event string, args []any) error {
-	msgs, err := encodeEvent(s.ns.name, -1, event, args)
+	msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketEvent, Nsp: s.ns.name, ID: NoAckID, Event: event, Args: args})
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	if err != nil {
 		return Args{}, err
 	}
-	msgs, err := encodeEvent(s.ns.name, id, event, args)
+	msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketEvent, Nsp: s.ns.name, ID: id, Event: event, Args: args})
 	if err == nil {
 		err = s.send(false, msgs)
 	}
@@ -312,7 +312,12 @@ func (s *Socket) sendWithAck(ctx context.Context, p *eventPacket, volatile bool,
 	}
 	f := context.AfterFunc(ctx, func() { s.forgetAck(id) })
 	stop.Store(&f)
-	if err := s.client.conn.Send(volatile, withAckID(msgs, p.nsp, id)...); err != nil {
+	if msgs, err = p.withAckID(msgs, id); err != nil {
+		f()
+		s.forgetAck(id)
+		return err
+	}
+	if err := s.client.conn.Send(volatile, msgs...); err != nil {
 		f()
 		s.forgetAck(id)
 		if errors.Is(err, engineio.ErrClosed) {
@@ -384,7 +389,7 @@ func (s *Socket) dispatch(event string, args Args, id int64) {
 			if sent.Swap(true) {
 				return ErrAckTwice
 			}
-			msgs, err := encodeEvent(s.ns.name, id, "", a)
+			msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketAck, Nsp: s.ns.name, ID: id, Args: a})
 			if err != nil {
 				sent.Store(false) // nothing was sent: the handler may try again with other values
 				return err
@@ -435,7 +440,9 @@ func (s *Socket) Disconnect(close bool) {
 	if !s.Connected() {
 		return
 	}
-	_ = s.client.conn.Send(false, encodePacket(PacketDisconnect, s.ns.name, -1, nil, nil)...)
+	if msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketDisconnect, Nsp: s.ns.name, ID: NoAckID}); err == nil {
+		_ = s.client.conn.Send(false, msgs...)
+	}
 	s.onclose(ReasonServerNamespaceDisconnect)
 }
 
