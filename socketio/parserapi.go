@@ -146,8 +146,9 @@ func (d *jsonDecoder) Decode(msg engineio.Message) (ReceivedPacket, bool, error)
 		return ReceivedPacket{}, false, err
 	}
 	if p.attachments > 0 {
-		p.bufs = make([][]byte, 0, p.attachments)
-		d.pending = &p
+		pending := p // only this copy escapes: a packet without attachments stays on the stack
+		pending.bufs = make([][]byte, 0, p.attachments)
+		d.pending = &pending
 		return ReceivedPacket{}, false, nil
 	}
 	return p.received()
