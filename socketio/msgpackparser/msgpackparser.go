@@ -22,9 +22,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/msgpackpacket"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/socketio"
 )
@@ -99,60 +99,24 @@ func Decode(msg engineio.Message) (socketio.ReceivedPacket, error) {
 	if !msg.Binary {
 		return p, bad("text message: the client does not use the msgpack parser")
 	}
-	v, err := protocol.DecodeNotepack2(msg.Data)
+	d, err := msgpackpacket.Decode(msg.Data)
 	if err != nil {
-		return p, bad("%w", err)
+		return p, fmt.Errorf("%w: %w", socketio.ErrBadPacket, err)
 	}
-	obj, _ := v.(protocol.Object)
-	var typ, nsp, data, id any
-	var hasData bool
-	for _, m := range obj {
-		switch m.Key {
-		case "type":
-			typ = m.Value
-		case "nsp":
-			nsp = m.Value
-		case "data":
-			data, hasData = m.Value, true
-		case "id":
-			id = m.Value
+	p.Type, p.Nsp, p.ID = socketio.PacketType(d.Type), d.Nsp, socketio.NoAckID
+	if d.HasID {
+		if d.ID < 0 || d.ID > maxAckID {
+			return p, bad("packet id %d out of range", d.ID)
 		}
+		p.ID = d.ID
 	}
-	t, ok := integer(typ)
-	if !ok || t < int64(socketio.PacketConnect) || t > int64(socketio.PacketConnectError) {
-		return p, bad("invalid packet type")
-	}
-	p.Type = socketio.PacketType(t)
-	if p.Nsp, ok = nsp.(string); !ok {
-		return p, bad("invalid namespace")
-	}
-	if _, undef := data.(protocol.Undefined); undef {
-		hasData = false
-	}
-	p.ID = socketio.NoAckID
-	if _, undef := id.(protocol.Undefined); id != nil && !undef {
-		n, ok := integer(id)
-		if !ok {
-			return p, bad("invalid packet id")
-		}
-		if n < 0 || n > maxAckID {
-			return p, bad("packet id %d out of range", n)
-		}
-		p.ID = n
-	} else if id == nil && hasKey(obj, "id") {
-		return p, bad("invalid packet id") // null is no integer
-	}
-	arr, isArray := data.([]any)
+	arr, _ := d.Data.([]any)
 	switch p.Type {
 	case socketio.PacketConnect:
-		if !hasData {
+		if d.Data == nil {
 			return p, nil
 		}
-		auth, ok := data.(protocol.Object)
-		if !ok {
-			return p, bad("invalid payload: CONNECT data must be an object")
-		}
-		raws, bufs, err := toJSON([]any{auth})
+		raws, bufs, err := toJSON([]any{d.Data})
 		if err != nil {
 			return p, err
 		}
@@ -160,14 +124,10 @@ func Decode(msg engineio.Message) (socketio.ReceivedPacket, error) {
 			return p, bad("binary in the CONNECT payload is not supported")
 		}
 		p.Auth = raws[0]
-	case socketio.PacketDisconnect:
-		if hasData {
-			return p, bad("invalid payload: DISCONNECT has no data")
-		}
 	case socketio.PacketConnectError:
 		return p, bad("CONNECT_ERROR is sent by servers only")
 	case socketio.PacketEvent:
-		if !isArray || len(arr) == 0 {
+		if len(arr) == 0 {
 			return p, bad("invalid payload: EVENT data must be a non-empty array")
 		}
 		name, ok := arr[0].(string)
@@ -183,9 +143,6 @@ func Decode(msg engineio.Message) (socketio.ReceivedPacket, error) {
 		}
 		p.Event, p.Args = name, socketio.NewArgs(raws, bufs)
 	case socketio.PacketAck:
-		if !isArray {
-			return p, bad("invalid payload: ACK data must be an array")
-		}
 		if p.ID < 0 {
 			return p, bad("ACK without an id")
 		}
@@ -198,73 +155,10 @@ func Decode(msg engineio.Message) (socketio.ReceivedPacket, error) {
 	return p, nil
 }
 
-func hasKey(o protocol.Object, k string) bool {
-	for _, m := range o {
-		if m.Key == k {
-			return true
-		}
-	}
-	return false
-}
-
-// integer returns v as an integer when it is one: JavaScript's Number.isInteger.
-func integer(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case float64:
-		if x == math.Trunc(x) && !math.IsInf(x, 0) && x >= -(1<<63) && x < 1<<63 {
-			return int64(x), true
-		}
-	case uint64:
-		return math.MaxInt64, true // an integer, too large for any field
-	}
-	return 0, false
-}
-
-// toJSON returns the JSON of each value, binary as placeholders numbering bufs.
 func toJSON(vals []any) ([]json.RawMessage, [][]byte, error) {
-	for i, v := range vals {
-		vals[i] = plain(v)
-	}
-	buf, bufs, err := protocol.AppendAckData(nil, vals, nil)
+	raws, bufs, err := msgpackpacket.ToJSON(vals)
 	if err != nil {
-		return nil, nil, bad("%w", err)
-	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(buf, &raws); err != nil {
-		return nil, nil, bad("%w", err)
+		return nil, nil, fmt.Errorf("%w: %w", socketio.ErrBadPacket, err)
 	}
 	return raws, bufs, nil
-}
-
-// plain replaces, in place, what JSON cannot hold by what JSON.stringify writes of the value notepack 2 decodes.
-func plain(v any) any {
-	switch x := v.(type) {
-	case protocol.Undefined:
-		return nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil
-		}
-	case protocol.Ext:
-		return []any{int64(x.Type), x.Data}
-	case time.Time:
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = plain(e)
-		}
-	case protocol.Object:
-		out := x[:0]
-		for _, m := range x {
-			if _, undef := m.Value.(protocol.Undefined); undef {
-				continue // JSON.stringify leaves undefined properties out
-			}
-			m.Value = plain(m.Value)
-			out = append(out, m)
-		}
-		return out
-	}
-	return v
 }
