@@ -20,9 +20,8 @@ type client struct {
 	conn *engineio.Conn
 	run  runner
 
-	dec     Decoder     // the parser's decoder of this connection (reader goroutine only)
-	jsonDec jsonDecoder // dec with the default parser: no allocation of its own
-	waiting bool        // dec holds a packet waiting for more messages (reader goroutine only)
+	jsonDec jsonDecoder // the default parser's decoding state (reader goroutine only)
+	custom  *Decoder    // another parser's decoder, nil with the default (reader goroutine only)
 
 	mu           sync.Mutex
 	sockets      []*Socket      // one per namespace joined (a slice: clients join few namespaces)
@@ -32,17 +31,15 @@ type client struct {
 	pendingConnects []*context.CancelFunc
 	closeReason     DisconnectReason // set before closing the conn for a protocol error
 	closed          bool
+	waiting         bool        // the decoder holds a packet waiting for more messages (reader goroutine only)
 	attachTimer     *time.Timer // closes the connection if the pending packet's attachments are late
 }
 
 func newClient(s *Server, c *engineio.Conn) *client {
 	cl := &client{srv: s, conn: c}
-	dcfg := DecoderConfig{MaxAttachments: s.cfg.MaxAttachments, MaxAttachmentBytes: s.cfg.MaxAttachmentBytes}
-	if _, ok := s.parser.(JSONParser); ok {
-		cl.jsonDec.cfg = dcfg
-		cl.dec = &cl.jsonDec
-	} else {
-		cl.dec = s.parser.NewDecoder(dcfg)
+	if _, ok := s.parser.(JSONParser); !ok {
+		d := s.parser.NewDecoder(s.decCfg)
+		cl.custom = &d
 	}
 	cl.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		cl.mu.Lock()
@@ -90,7 +87,14 @@ func (cl *client) setAttachTimer(on bool) {
 
 // onMessage receives one Engine.IO message, in order.
 func (cl *client) onMessage(msg engineio.Message) {
-	p, complete, err := cl.dec.Decode(msg)
+	var p ReceivedPacket
+	var complete bool
+	var err error
+	if cl.custom != nil {
+		p, complete, err = (*cl.custom).Decode(msg)
+	} else {
+		p, complete, err = cl.jsonDec.decode(msg, &cl.srv.decCfg)
+	}
 	if err != nil || complete {
 		if cl.waiting {
 			cl.waiting = false

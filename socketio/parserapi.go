@@ -110,45 +110,60 @@ func (JSONParser) Encode(p Packet) ([]engineio.Message, error) {
 }
 
 // NewDecoder returns a decoder applying cfg.
-func (JSONParser) NewDecoder(cfg DecoderConfig) Decoder { return &jsonDecoder{cfg: cfg} }
+func (JSONParser) NewDecoder(cfg DecoderConfig) Decoder { return &limitedJSONDecoder{cfg: cfg} }
 
-// jsonDecoder is JSONParser's Decoder: a binary packet waits in pending for its attachments.
-type jsonDecoder struct {
-	cfg          DecoderConfig
-	pending      *packet // a binary packet waiting for attachments
-	pendingBytes int     // the bytes of its attachments received so far
+// limitedJSONDecoder is the Decoder NewDecoder returns; the Server keeps a jsonDecoder in each connection instead,
+// with its limits in the Server (an idle connection costs no more than before the Parser existed).
+type limitedJSONDecoder struct {
+	jsonDecoder
+	cfg DecoderConfig
 }
 
-func (d *jsonDecoder) Decode(msg engineio.Message) (ReceivedPacket, bool, error) {
+func (d *limitedJSONDecoder) Decode(msg engineio.Message) (ReceivedPacket, bool, error) {
+	return d.decode(msg, &d.cfg)
+}
+
+// jsonDecoder is JSONParser's decoding state: a binary packet waits in pending for its attachments.
+type jsonDecoder struct {
+	pending *pendingPacket
+}
+
+// pendingPacket is a binary packet and the bytes of the attachments received for it so far.
+type pendingPacket struct {
+	packet
+	bytes int
+}
+
+func (d *jsonDecoder) decode(msg engineio.Message, cfg *DecoderConfig) (ReceivedPacket, bool, error) {
 	if msg.Binary {
 		p := d.pending
 		if p == nil {
 			return ReceivedPacket{}, false, fmt.Errorf("%w: unexpected binary message", ErrBadPacket)
 		}
-		d.pendingBytes += len(msg.Data)
-		if d.pendingBytes > d.cfg.MaxAttachmentBytes {
-			d.pending, d.pendingBytes = nil, 0
+		p.bytes += len(msg.Data)
+		if p.bytes > cfg.MaxAttachmentBytes {
+			d.pending = nil
 			return ReceivedPacket{}, false, fmt.Errorf("%w: %w: attachments over the byte limit (%d)",
-				ErrBadPacket, ErrPacketLimit, d.cfg.MaxAttachmentBytes)
+				ErrBadPacket, ErrPacketLimit, cfg.MaxAttachmentBytes)
 		}
 		p.bufs = append(p.bufs, msg.Data)
 		if len(p.bufs) < p.attachments {
 			return ReceivedPacket{}, false, nil
 		}
-		d.pending, d.pendingBytes = nil, 0
+		d.pending = nil
 		return p.received()
 	}
 	if d.pending != nil {
 		return ReceivedPacket{}, false, fmt.Errorf("%w: text message while waiting for binary attachments", ErrBadPacket)
 	}
-	p, err := decodePacket(msg.Data, d.cfg.MaxAttachments)
+	p, err := decodePacket(msg.Data, cfg.MaxAttachments)
 	if err != nil {
 		return ReceivedPacket{}, false, err
 	}
 	if p.attachments > 0 {
-		pending := p // only this copy escapes: a packet without attachments stays on the stack
-		pending.bufs = make([][]byte, 0, p.attachments)
-		d.pending = &pending
+		// Only this copy escapes: a packet without attachments stays on the stack.
+		d.pending = &pendingPacket{packet: p}
+		d.pending.bufs = make([][]byte, 0, p.attachments)
 		return ReceivedPacket{}, false, nil
 	}
 	return p.received()

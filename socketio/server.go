@@ -74,7 +74,8 @@ type NamespaceMatcher func(ctx context.Context, name string, auth json.RawMessag
 // concurrent use.
 type Server struct {
 	cfg    Config
-	parser Parser // cfg.Parser, never nil
+	parser Parser        // cfg.Parser, never nil
+	decCfg DecoderConfig // the limits of every connection's Decoder
 	engine *engineio.Server
 	log    *slog.Logger
 	ctx    context.Context // ends when Close starts: the answers to other servers stop
@@ -137,7 +138,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Parser == nil {
 		cfg.Parser = JSONParser{}
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, nsps: make(map[string]*Namespace), parser: cfg.Parser}
+	s := &Server{cfg: cfg, log: cfg.Logger, nsps: make(map[string]*Namespace), parser: cfg.Parser,
+		decCfg: DecoderConfig{MaxAttachments: cfg.MaxAttachments, MaxAttachmentBytes: cfg.MaxAttachmentBytes}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	eng, err := engineio.NewServer(cfg.Engine, (*engineHandler)(s))
 	if err != nil {
