@@ -270,7 +270,9 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		s.Join(restored.rooms...)
 		s.SetData(restored.data)
 	}
-	if msgs, err := cl.srv.parser.Encode(Packet{Type: PacketConnect, Nsp: name, ID: NoAckID, Data: reply}); err == nil {
+	if msgs, err := cl.srv.parser.Encode(Packet{Type: PacketConnect, Nsp: name, ID: NoAckID, Data: reply}); err != nil {
+		cl.srv.log.Warn("socketio: the parser cannot encode a CONNECT", "sid", cl.conn.ID(), "err", err)
+	} else {
 		_ = cl.conn.Send(false, msgs...)
 	}
 	if s.recovered {
@@ -301,9 +303,11 @@ func (cl *client) sendConnectError(nsp string, err error) {
 			Message string `json:"message"`
 		}{ce.Message}})
 	}
-	if err == nil {
-		_ = cl.conn.Send(false, msgs...)
+	if err != nil {
+		cl.srv.log.Warn("socketio: the parser cannot encode a CONNECT_ERROR", "sid", cl.conn.ID(), "err", err)
+		return
 	}
+	_ = cl.conn.Send(false, msgs...)
 }
 
 func (cl *client) remove(s *Socket) {

@@ -440,7 +440,9 @@ func (s *Socket) Disconnect(close bool) {
 	if !s.Connected() {
 		return
 	}
-	if msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketDisconnect, Nsp: s.ns.name, ID: NoAckID}); err == nil {
+	if msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketDisconnect, Nsp: s.ns.name, ID: NoAckID}); err != nil {
+		s.ns.srv.log.Warn("socketio: the parser cannot encode a DISCONNECT", "sid", s.id, "err", err)
+	} else {
 		_ = s.client.conn.Send(false, msgs...)
 	}
 	s.onclose(ReasonServerNamespaceDisconnect)
