@@ -455,7 +455,7 @@ const extraScenarios = {
     assert.equal(s.connected, false);
   },
 };
-Object.assign(scenarios, Object.fromEntries(Object.entries(extraScenarios).map(([k, v]) => [k, v])));
+Object.assign(scenarios, extraScenarios);
 const defaultNames = Object.keys(scenarios).filter((n) => !(n in extraScenarios));
 
 async function main() {
