@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/socketio"
 	"github.com/sioredis/sioredis/socketio/msgpackparser"
 )
@@ -105,6 +106,37 @@ func TestOtherParser(t *testing.T) {
 				t.Fatalf("Dial waited for its context: %v", err)
 			}
 			t.Logf("Dial: %v", err)
+		})
+	}
+}
+
+// TestMsgpackSizeLimit: a msgpack packet over the server's Engine.IO message limit (MaxHTTPBufferSize, Node's
+// maxHttpBufferSize; a long-polling request counts binary as base64) closes the connection, as the Node server
+// closes it; one within it arrives.
+func TestMsgpackSizeLimit(t *testing.T) {
+	t.Parallel()
+	cfg := socketio.Config{Parser: msgpackparser.Parser{}, Engine: engineio.Config{
+		PingInterval: 300 * time.Millisecond, PingTimeout: 300 * time.Millisecond, MaxHTTPBufferSize: 10_000}}
+	g := startGoServer(t, cfg, echoServer)
+	for _, tr := range []Transport{Polling, WebSocket} {
+		t.Run(string(tr), func(t *testing.T) {
+			opts := fastOpts(tr)
+			opts.Parser, opts.NoReconnection = ParserMsgpack, true
+			s := dial(t, g.URL(), opts, nil)
+			if _, err := EmitWithAckAs[msg](tctx(t), s, "echo", msg{Bin: make([]byte, 5_000)}); err != nil {
+				t.Fatalf("within the limit: %v", err)
+			}
+			gone := make(chan string, 1)
+			s.OnDisconnect(func(reason string) { gone <- reason })
+			if err := s.Emit("echo", msg{Bin: make([]byte, 11_000)}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case r := <-gone:
+				t.Logf("disconnected: %s", r)
+			case <-time.After(5 * time.Second):
+				t.Fatal("still connected after a packet over the limit")
+			}
 		})
 	}
 }
