@@ -82,6 +82,9 @@ type Options struct {
 	// server or network that does not keep up cannot grow the client's memory without bound. Acks, pongs and
 	// connects are not counted against it. Default DefaultMaxQueuedPackets; negative means no bound.
 	MaxQueuedPackets int
+	// Parser is the packet format; default ParserJSON. ParserMsgpack is socket.io-msgpack-parser's, for servers
+	// given that parser.
+	Parser Parser
 }
 
 func (o Options) withDefaults() Options {
@@ -403,6 +406,25 @@ func (m *Manager) taskLoop() {
 
 // onMessage handles an Engine.IO message (reader goroutine).
 func (m *Manager) onMessage(p eioPacket) {
+	if m.opts.Parser == ParserMsgpack {
+		var pk packet
+		var bufs [][]byte
+		err := fmt.Errorf("%w: text message: the server does not use the msgpack parser", ErrBadPacket)
+		if p.binary {
+			pk, bufs, err = decodeMsgpackPacket(p.data)
+		}
+		if err != nil {
+			m.mu.Lock()
+			e := m.eng
+			m.mu.Unlock()
+			if e != nil {
+				e.fail("parse error", err)
+			}
+			return
+		}
+		m.onPacket(pk, bufs)
+		return
+	}
 	if p.binary {
 		if m.partial == nil {
 			return
@@ -690,7 +712,7 @@ func (s *Socket) sendConnectLocked() {
 		}
 		data = b.Bytes()
 	}
-	s.m.eng.send(encodePacket(pConnect, s.nsp, -1, data, nil)...)
+	s.m.eng.send(s.m.encodePacket(pConnect, s.nsp, -1, data, nil)...)
 }
 
 func (s *Socket) onConnectLocked(sid, pid string) {
@@ -785,7 +807,7 @@ func (s *Socket) emit(volatile bool, event string, args []any, id int64) error {
 	if err != nil {
 		return err
 	}
-	pkts := encodePacket(pEvent, s.nsp, id, data, atts)
+	pkts := s.m.encodePacket(pEvent, s.nsp, id, data, atts)
 	m := s.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -824,7 +846,7 @@ func (s *Socket) sendAck(id int64, args []any) error {
 	if !s.connected || m.eng == nil {
 		return ErrDisconnected
 	}
-	m.eng.send(encodePacket(pAck, s.nsp, id, data, atts)...)
+	m.eng.send(m.encodePacket(pAck, s.nsp, id, data, atts)...)
 	return nil
 }
 
@@ -840,7 +862,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	m.mu.Lock()
 	id := s.nextAck
 	s.nextAck++
-	if err := s.sendLocked(false, encodePacket(pEvent, s.nsp, id, data, atts)); err != nil {
+	if err := s.sendLocked(false, m.encodePacket(pEvent, s.nsp, id, data, atts)); err != nil {
 		m.mu.Unlock()
 		return Args{}, err
 	}
@@ -871,7 +893,7 @@ func (s *Socket) Disconnect(ctx context.Context) error {
 	e := m.eng
 	wasConnected := s.connected && e != nil
 	if wasConnected {
-		e.send(encodePacket(pDisconnect, s.nsp, -1, nil, nil)...)
+		e.send(m.encodePacket(pDisconnect, s.nsp, -1, nil, nil)...)
 	}
 	s.want = false
 	if s.connected {
@@ -953,4 +975,17 @@ func EmitWithAckAs[R any](ctx context.Context, s *Socket, event string, args ...
 	}
 	err = a.Decode(0, &r)
 	return r, err
+}
+
+// encodePacket writes a packet in the Manager's format (Options.Parser); data is its JSON with placeholders
+// naming atts.
+func (m *Manager) encodePacket(typ int, nsp string, id int64, data []byte, atts [][]byte) []eioPacket {
+	if m.opts.Parser != ParserMsgpack {
+		return encodePacket(typ, nsp, id, data, atts)
+	}
+	pkts, err := msgpackPacket(typ, nsp, id, data, atts)
+	if err != nil { // data came from this package's own JSON writer: cannot happen
+		panic(fmt.Sprintf("client: msgpack packet: %v", err))
+	}
+	return pkts
 }

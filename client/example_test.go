@@ -9,6 +9,7 @@ import (
 
 	"github.com/sioredis/sioredis/client"
 	"github.com/sioredis/sioredis/socketio"
+	"github.com/sioredis/sioredis/socketio/msgpackparser"
 )
 
 type Greeting struct {
@@ -79,4 +80,28 @@ func ExampleConnectError() {
 	var ce *client.ConnectError
 	fmt.Println(errors.As(err, &ce), ce.Message)
 	// Output: true Invalid namespace
+}
+
+// A server and a client both using socket.io-msgpack-parser's packets (a Node server given
+// parser: require("socket.io-msgpack-parser") works the same).
+func ExampleParser() {
+	srv, _ := socketio.NewServer(socketio.Config{Parser: msgpackparser.Parser{}})
+	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
+		socketio.HandleAck(s, "size", func(ctx context.Context, s *socketio.Socket, b []byte) int { return len(b) })
+	})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Shutdown(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := client.Dial(ctx, hs.URL, client.Options{Parser: client.ParserMsgpack}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	n, err := client.EmitWithAckAs[int](ctx, s, "size", []byte{1, 2, 3})
+	fmt.Println(n, err)
+	// Output: 3 <nil>
 }

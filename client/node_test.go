@@ -19,6 +19,7 @@ type nodeServer struct {
 	tb       testing.TB
 	port     int
 	recovery time.Duration
+	parser   string // "msgpack" for socket.io-msgpack-parser
 	cmd      *exec.Cmd
 	stdin    interface{ Close() error }
 }
@@ -40,7 +41,7 @@ func (n *nodeServer) start() {
 		tb.Fatal(err)
 	}
 	for i := 0; ; i++ {
-		cmd := exec.Command("node", script, strconv.Itoa(n.port), strconv.FormatInt(n.recovery.Milliseconds(), 10))
+		cmd := exec.Command("node", script, strconv.Itoa(n.port), strconv.FormatInt(n.recovery.Milliseconds(), 10), n.parser)
 		cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(peers, "node_modules"))
 		cmd.Stderr = os.Stderr
 		stdin, _ := cmd.StdinPipe()

@@ -62,6 +62,27 @@ type mpDecoder struct {
 	build bool
 	// ordered builds maps as Object, keys in wire order (see ArgsInOrder).
 	ordered bool
+	// notepack2 reads extension type 0 as notepack.io 2 writes it (DecodeNotepack2).
+	notepack2 bool
+}
+
+// Undefined is JavaScript's undefined, as DecodeNotepack2 returns it.
+type Undefined struct{}
+
+// DecodeNotepack2 decodes exactly one msgpack value as notepack.io 2 (the codec of socket.io-msgpack-parser 3)
+// reads it: as DecodeMsgpack does, except that maps are Objects, keys in wire order, and that extension type 0
+// is notepack 2's: fixext 1 is undefined (Undefined), fixext 8 a Date (time.Time, milliseconds), ext 8/16/32 an
+// ArrayBuffer ([]byte). Errors and bounds are DecodeMsgpack's.
+func DecodeNotepack2(b []byte) (any, error) {
+	d := mpDecoder{buf: b}
+	if _, err := d.value(0); err != nil {
+		return nil, err
+	}
+	if d.pos != len(d.buf) {
+		return nil, errorf(ErrMalformed, "msgpack: %d trailing bytes after the value", len(d.buf)-d.pos)
+	}
+	d = mpDecoder{buf: b, build: true, ordered: true, notepack2: true}
+	return d.value(0)
 }
 
 func (d *mpDecoder) fail(format string, args ...any) error {
@@ -139,7 +160,7 @@ func (d *mpDecoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return d.ext(n)
+		return d.ext(n, false)
 	case 0xca:
 		u, err := d.uintN(4)
 		if err != nil {
@@ -181,7 +202,7 @@ func (d *mpDecoder) value(depth int) (any, error) {
 			return d.i64(int64(u)), nil
 		}
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1/2/4/8/16
-		return d.ext(1 << (c - 0xd4))
+		return d.ext(1<<(c-0xd4), true)
 	case 0xd9, 0xda, 0xdb: // str 8/16/32
 		n, err := d.uintN(1 << (c - 0xd9))
 		if err != nil {
@@ -283,8 +304,8 @@ func (d *mpDecoder) mapValue(n uint64, depth int) (any, error) {
 	return m, nil
 }
 
-// ext reads the type byte and n data bytes of an extension value.
-func (d *mpDecoder) ext(n uint64) (any, error) {
+// ext reads the type byte and n data bytes of an extension value (fixed: a fixext).
+func (d *mpDecoder) ext(n uint64, fixed bool) (any, error) {
 	tp, err := d.take(1)
 	if err != nil {
 		return nil, err
@@ -293,6 +314,17 @@ func (d *mpDecoder) ext(n uint64) (any, error) {
 	p, err := d.take(n)
 	if err != nil {
 		return nil, err
+	}
+	if typ == 0 && d.notepack2 && d.build {
+		switch {
+		case !fixed: // an ArrayBuffer
+			return append([]byte{}, p...), nil
+		case n == 1:
+			return Undefined{}, nil
+		case n == 8: // a Date: milliseconds since the epoch, as a signed 64-bit number
+			ms := int64(binary.BigEndian.Uint64(p))
+			return time.UnixMilli(ms).UTC(), nil
+		}
 	}
 	if typ != -1 {
 		if !d.build {

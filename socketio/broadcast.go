@@ -95,7 +95,7 @@ func (b *BroadcastOperator) Emit(ctx context.Context, event string, args ...any)
 		return err
 	}
 	for _, ns := range b.ns.targets() {
-		p := newEventPacket(ns.name, event, args)
+		p := newEventPacket(ns.srv.parser, ns.name, event, args)
 		if _, err := p.messages(); err != nil {
 			return err
 		}
@@ -124,7 +124,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	targets := b.ns.targets()
 	packets := make([]*eventPacket, len(targets))
 	for i, ns := range targets {
-		packets[i] = newEventPacket(ns.name, event, args)
+		packets[i] = newEventPacket(ns.srv.parser, ns.name, event, args)
 		if _, err := packets[i].messages(); err != nil {
 			return nil, err
 		}

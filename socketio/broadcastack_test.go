@@ -215,7 +215,7 @@ func TestWithAckID(t *testing.T) {
 		{"/", []any{[]byte{1}}, `51-17["e",{"_placeholder":true,"num":0}]`},
 		{"/admin", []any{[]byte{1}, []byte{2}}, `52-/admin,17["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`},
 	} {
-		msgs, err := newEventPacket(tc.nsp, "e", tc.args).messages()
+		msgs, err := newEventPacket(JSONParser{}, tc.nsp, "e", tc.args).messages()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,8 +20,8 @@ type client struct {
 	conn *engineio.Conn
 	run  runner
 
-	pending      *packet // a binary packet waiting for attachments (reader goroutine only)
-	pendingBytes int     // the bytes of its attachments received so far (reader goroutine only)
+	jsonDec jsonDecoder // the default parser's decoding state (reader goroutine only)
+	custom  *Decoder    // another parser's decoder, nil with the default (reader goroutine only)
 
 	mu           sync.Mutex
 	sockets      []*Socket      // one per namespace joined (a slice: clients join few namespaces)
@@ -31,11 +31,16 @@ type client struct {
 	pendingConnects []*context.CancelFunc
 	closeReason     DisconnectReason // set before closing the conn for a protocol error
 	closed          bool
+	waiting         bool        // the decoder holds a packet waiting for more messages (reader goroutine only)
 	attachTimer     *time.Timer // closes the connection if the pending packet's attachments are late
 }
 
 func newClient(s *Server, c *engineio.Conn) *client {
 	cl := &client{srv: s, conn: c}
+	if _, ok := s.parser.(JSONParser); !ok {
+		d := s.parser.NewDecoder(s.decCfg)
+		cl.custom = &d
+	}
 	cl.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		cl.mu.Lock()
 		idle := len(cl.sockets) == 0
@@ -63,15 +68,6 @@ func (cl *client) parseError(err error) {
 	cl.closeWith(ReasonParseError)
 }
 
-// refuseAttachments closes the connection of a client whose binary packet breaks a limit; the pending
-// attachments are dropped at once.
-func (cl *client) refuseAttachments(why string, args ...any) {
-	cl.pending, cl.pendingBytes = nil, 0
-	cl.setAttachTimer(false)
-	cl.srv.log.Warn("socketio: closing connection: "+why, append([]any{"sid", cl.conn.ID()}, args...)...)
-	cl.closeWith(ReasonParseError)
-}
-
 // setAttachTimer starts (on) or stops the time limit of the pending packet's attachments.
 func (cl *client) setAttachTimer(on bool) {
 	cl.mu.Lock()
@@ -91,41 +87,32 @@ func (cl *client) setAttachTimer(on bool) {
 
 // onMessage receives one Engine.IO message, in order.
 func (cl *client) onMessage(msg engineio.Message) {
-	if msg.Binary {
-		p := cl.pending
-		if p == nil {
-			cl.parseError(errors.New("unexpected binary message"))
-			return
-		}
-		cl.pendingBytes += len(msg.Data)
-		if cl.pendingBytes > cl.srv.cfg.MaxAttachmentBytes {
-			cl.refuseAttachments("attachments over the byte limit", "limit", cl.srv.cfg.MaxAttachmentBytes)
-			return
-		}
-		p.bufs = append(p.bufs, msg.Data)
-		if len(p.bufs) == p.attachments {
-			cl.pending, cl.pendingBytes = nil, 0
+	var p ReceivedPacket
+	var complete bool
+	var err error
+	if cl.custom != nil {
+		p, complete, err = (*cl.custom).Decode(msg)
+	} else {
+		p, complete, err = cl.jsonDec.decode(msg, &cl.srv.decCfg)
+	}
+	if err != nil || complete {
+		if cl.waiting {
+			cl.waiting = false
 			cl.setAttachTimer(false)
-			cl.handle(*p)
 		}
-		return
-	}
-	if cl.pending != nil {
-		cl.parseError(errors.New("text message while waiting for binary attachments"))
-		return
-	}
-	p, err := decodePacket(msg.Data, cl.srv.cfg.MaxAttachments)
-	if err != nil {
-		cl.parseError(err)
-		return
-	}
-	if p.attachments > 0 {
-		p.bufs = make([][]byte, 0, p.attachments)
-		cl.pending = &p
+	} else if !cl.waiting {
+		cl.waiting = true
 		cl.setAttachTimer(true)
-		return
 	}
-	cl.handle(p)
+	switch {
+	case errors.Is(err, ErrPacketLimit):
+		cl.srv.log.Warn("socketio: closing connection: packet over a limit", "sid", cl.conn.ID(), "err", err)
+		cl.closeWith(ReasonParseError)
+	case err != nil:
+		cl.parseError(err)
+	case complete:
+		cl.handle(p)
+	}
 }
 
 func (cl *client) socket(nsp string) *Socket {
@@ -143,30 +130,30 @@ func (cl *client) socketLocked(nsp string) *Socket {
 	return nil
 }
 
-func (cl *client) handle(p packet) {
-	if p.typ == PacketConnect {
-		auth := json.RawMessage(p.data)
+func (cl *client) handle(p ReceivedPacket) {
+	if p.Type == PacketConnect {
+		auth, nsp := p.Auth, p.Nsp
 		cl.mu.Lock()
 		if cl.connecting == nil {
 			cl.connecting = make(map[string]int)
 		}
-		cl.connecting[p.nsp]++
+		cl.connecting[nsp]++
 		cl.mu.Unlock()
-		if !cl.run.do(cl.srv, func() { cl.connect(p.nsp, auth) }, false) {
+		if !cl.run.do(cl.srv, func() { cl.connect(nsp, auth) }, false) {
 			cl.closeWith(ReasonSlowClient)
 		}
 		return
 	}
 	cl.mu.Lock()
-	known := cl.socketLocked(p.nsp) != nil || cl.connecting[p.nsp] > 0
+	known := cl.socketLocked(p.Nsp) != nil || cl.connecting[p.Nsp] > 0
 	cl.mu.Unlock()
 	if !known {
 		cl.parseError(errors.New("packet for a namespace not joined"))
 		return
 	}
 	// The socket is looked up when the packet is handled, after a CONNECT received before it.
-	nsp := p.nsp
-	switch p.typ {
+	nsp := p.Nsp
+	switch p.Type {
 	case PacketDisconnect:
 		cl.run.do(cl.srv, func() {
 			if s := cl.socket(nsp); s != nil {
@@ -174,12 +161,7 @@ func (cl *client) handle(p packet) {
 			}
 		}, true)
 	case PacketEvent, PacketBinaryEvent:
-		name, args, err := p.eventArgs()
-		if err != nil {
-			cl.parseError(err)
-			return
-		}
-		id := p.id
+		name, args, id := p.Event, p.Args, p.ID
 		if !cl.run.do(cl.srv, func() {
 			if s := cl.socket(nsp); s != nil {
 				s.dispatch(name, args, id)
@@ -189,13 +171,8 @@ func (cl *client) handle(p packet) {
 			cl.closeWith(ReasonSlowClient)
 		}
 	case PacketAck, PacketBinaryAck:
-		args, err := p.ackArgs()
-		if err != nil {
-			cl.parseError(err)
-			return
-		}
 		if s := cl.socket(nsp); s != nil {
-			s.onAck(p.id, args)
+			s.onAck(p.ID, p.Args)
 		}
 	}
 }
@@ -293,8 +270,11 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		s.Join(restored.rooms...)
 		s.SetData(restored.data)
 	}
-	data, _ := json.Marshal(reply)
-	_ = cl.conn.Send(engineio.Queued, encodePacket(PacketConnect, name, -1, data, nil)...)
+	if msgs, err := cl.srv.parser.Encode(Packet{Type: PacketConnect, Nsp: name, ID: NoAckID, Data: reply}); err != nil {
+		cl.srv.log.Warn("socketio: the parser cannot encode a CONNECT", "sid", cl.conn.ID(), "err", err)
+	} else {
+		_ = cl.conn.Send(engineio.Queued, msgs...)
+	}
 	if s.recovered {
 		if missed := ns.replay(ctx, s, lastOffset, restored.rooms); len(missed) > 0 {
 			_ = cl.conn.Send(engineio.Queued, missed...)
@@ -317,13 +297,17 @@ func (cl *client) sendConnectError(nsp string, err error) {
 		Message string `json:"message"`
 		Data    any    `json:"data,omitempty"`
 	}{ce.Message, ce.Data}
-	data, merr := json.Marshal(payload)
-	if merr != nil {
-		data, _ = json.Marshal(struct {
+	msgs, err := cl.srv.parser.Encode(Packet{Type: PacketConnectError, Nsp: nsp, ID: NoAckID, Data: payload})
+	if err != nil { // Data cannot be encoded: the message alone
+		msgs, err = cl.srv.parser.Encode(Packet{Type: PacketConnectError, Nsp: nsp, ID: NoAckID, Data: struct {
 			Message string `json:"message"`
-		}{ce.Message})
+		}{ce.Message}})
 	}
-	_ = cl.conn.Send(engineio.Queued, encodePacket(PacketConnectError, nsp, -1, data, nil)...)
+	if err != nil {
+		cl.srv.log.Warn("socketio: the parser cannot encode a CONNECT_ERROR", "sid", cl.conn.ID(), "err", err)
+		return
+	}
+	_ = cl.conn.Send(engineio.Queued, msgs...)
 }
 
 func (cl *client) remove(s *Socket) {

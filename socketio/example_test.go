@@ -70,3 +70,16 @@ func ExampleSocket_EmitWithAck() {
 	fmt.Println("ok")
 	// Output: ok
 }
+
+// The default parser writes socket.io-parser's packets: a text message, then one binary message per attachment.
+func ExampleJSONParser() {
+	msgs, _ := socketio.JSONParser{}.Encode(socketio.Packet{
+		Type: socketio.PacketEvent, Nsp: "/admin", ID: 7, Event: "file", Args: []any{"a.bin", []byte{1, 2}},
+	})
+	for _, m := range msgs {
+		fmt.Printf("binary %v: %q\n", m.Binary, m.Data)
+	}
+	// Output:
+	// binary false: "51-/admin,7[\"file\",\"a.bin\",{\"_placeholder\":true,\"num\":0}]"
+	// binary true: "\x01\x02"
+}

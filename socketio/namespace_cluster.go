@@ -49,7 +49,7 @@ func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bo
 		defer ns.deliverMu.Unlock()
 		offset = ns.recovery.nextOffset()
 		args := append(slices.Clip(p.args), offset)
-		msgs, err := newEventPacket(ns.name, p.event, args).messages()
+		msgs, err := newEventPacket(ns.srv.parser, ns.name, p.event, args).messages()
 		if err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bo
 		return nil
 	default:
 		args := append(slices.Clip(p.args), offset)
-		msgs, err := newEventPacket(ns.name, p.event, args).messages()
+		msgs, err := newEventPacket(ns.srv.parser, ns.name, p.event, args).messages()
 		if err != nil {
 			return err
 		}
@@ -254,7 +254,7 @@ func (ns *Namespace) handleClusterMessage(m *ClusterMessage) error {
 		if m.OnlyIfRoom != "" && !ns.rooms.has(m.OnlyIfRoom) {
 			return nil
 		}
-		p := newEventPacket(ns.name, m.Event, m.Args)
+		p := newEventPacket(ns.srv.parser, ns.name, m.Event, m.Args)
 		if m.RequestID == "" {
 			return ns.deliver(p, m.Rooms, m.Except, m.Volatile, m.Offset)
 		}

@@ -231,7 +231,7 @@ func (ns *Namespace) replay(ctx context.Context, s *Socket, offset string, rooms
 		if m.Type != ClusterBroadcast || m.Volatile || !forRooms(rooms, m.Rooms, m.Except) {
 			continue
 		}
-		msgs, err := newEventPacket(ns.name, m.Event, append(slices.Clip(m.Args), m.Offset)).messages()
+		msgs, err := newEventPacket(ns.srv.parser, ns.name, m.Event, append(slices.Clip(m.Args), m.Offset)).messages()
 		if err != nil {
 			ns.srv.log.Warn("socketio: a missed packet cannot be encoded", "nsp", ns.name, "err", err)
 			continue

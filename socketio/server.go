@@ -61,6 +61,11 @@ type Config struct {
 	// compressed). The msgpack build speaks socket.io-msgpack-parser, which this server does not: it is served
 	// as the reference server serves it, for pages connecting to servers that do.
 	ServeClient bool
+	// Parser encodes and decodes the packets, as the Node server's parser option: nil is JSONParser
+	// (socket.io-parser, the default of socket.io-client), msgpackparser.Parser is socket.io-msgpack-parser's.
+	// Clients must use the same parser; a client speaking another is disconnected (parse error) at its first
+	// packet, as the Node server does.
+	Parser Parser
 }
 
 // Middleware runs when a client asks to join a namespace, before the socket is connected; a non-nil error
@@ -79,6 +84,8 @@ type NamespaceMatcher func(ctx context.Context, name string, auth json.RawMessag
 // concurrent use.
 type Server struct {
 	cfg    Config
+	parser Parser        // cfg.Parser, never nil
+	decCfg DecoderConfig // the limits of every connection's Decoder
 	engine *engineio.Server
 	log    *slog.Logger
 	ctx    context.Context // ends when Close starts: the answers to other servers stop
@@ -138,7 +145,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.ConnectTimeout < 0 || cfg.MaxPendingEvents < 0 || cfg.RequestTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative ConnectTimeout, MaxPendingEvents or RequestTimeout", engineio.ErrConfig)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, nsps: make(map[string]*Namespace)}
+	if cfg.Parser == nil {
+		cfg.Parser = JSONParser{}
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, nsps: make(map[string]*Namespace), parser: cfg.Parser,
+		decCfg: DecoderConfig{MaxAttachments: cfg.MaxAttachments, MaxAttachmentBytes: cfg.MaxAttachmentBytes}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	eng, err := engineio.NewServer(cfg.Engine, (*engineHandler)(s))
 	if err != nil {

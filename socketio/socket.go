@@ -237,7 +237,7 @@ func (s *Socket) Emit(event string, args ...any) error {
 		m := &ClusterMessage{Type: ClusterBroadcast, Rooms: []string{s.id}, Event: event, Args: args}
 		ctx, cancel := context.WithTimeout(s.ns.srv.ctx, s.ns.srv.cfg.RequestTimeout)
 		defer cancel()
-		return s.ns.broadcast(ctx, m, newEventPacket(s.ns.name, event, args), false)
+		return s.ns.broadcast(ctx, m, newEventPacket(s.ns.srv.parser, s.ns.name, event, args), false)
 	}
 	return s.emit(false, event, args)
 }
@@ -252,7 +252,7 @@ type VolatileEmitter struct{ s *Socket }
 func (v VolatileEmitter) Emit(event string, args ...any) error { return v.s.emit(true, event, args) }
 
 func (s *Socket) emit(volatile bool, event string, args []any) error {
-	msgs, err := encodeEvent(s.ns.name, -1, event, args)
+	msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketEvent, Nsp: s.ns.name, ID: NoAckID, Event: event, Args: args})
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	if err != nil {
 		return Args{}, err
 	}
-	msgs, err := encodeEvent(s.ns.name, id, event, args)
+	msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketEvent, Nsp: s.ns.name, ID: id, Event: event, Args: args})
 	if err == nil {
 		s.notifyOutgoing(event, args)
 		err = s.send(false, msgs)
@@ -333,7 +333,12 @@ func (s *Socket) sendWithAck(ctx context.Context, p *eventPacket, volatile bool,
 	f := context.AfterFunc(ctx, func() { s.forgetAck(id) })
 	stop.Store(&f)
 	s.notifyOutgoing(p.event, p.args)
-	if err := s.client.conn.Send(deliveryOf(volatile), withAckID(msgs, p.nsp, id)...); err != nil {
+	if msgs, err = p.withAckID(msgs, id); err != nil {
+		f()
+		s.forgetAck(id)
+		return err
+	}
+	if err := s.client.conn.Send(deliveryOf(volatile), msgs...); err != nil {
 		f()
 		s.forgetAck(id)
 		if errors.Is(err, engineio.ErrClosed) {
@@ -405,7 +410,7 @@ func (s *Socket) dispatch(event string, args Args, id int64) {
 			if sent.Swap(true) {
 				return ErrAckTwice
 			}
-			msgs, err := encodeEvent(s.ns.name, id, "", a)
+			msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketAck, Nsp: s.ns.name, ID: id, Args: a})
 			if err != nil {
 				sent.Store(false) // nothing was sent: the handler may try again with other values
 				return err
@@ -469,7 +474,11 @@ func (s *Socket) Disconnect(close bool) {
 	if !s.Connected() {
 		return
 	}
-	_ = s.client.conn.Send(engineio.Queued, encodePacket(PacketDisconnect, s.ns.name, -1, nil, nil)...)
+	if msgs, err := s.ns.srv.parser.Encode(Packet{Type: PacketDisconnect, Nsp: s.ns.name, ID: NoAckID}); err != nil {
+		s.ns.srv.log.Warn("socketio: the parser cannot encode a DISCONNECT", "sid", s.id, "err", err)
+	} else {
+		_ = s.client.conn.Send(engineio.Queued, msgs...)
+	}
 	s.onclose(ReasonServerNamespaceDisconnect)
 }
 

@@ -54,6 +54,7 @@ function connectV4(spec) {
     reconnection: spec.recovery,
     reconnectionDelay: 1000, // long enough for a test to broadcast while the client is away
     randomizationFactor: 0,
+    ...(spec.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
   });
   socket.onAny((event, ...a) => onEvent(spec.name, event, a));
   if (spec.recovery) {
@@ -91,7 +92,9 @@ function start(specs) {
       rooms: raw.rooms || [],
       transports: raw.transports && raw.transports.length ? raw.transports : ["websocket"],
       recovery: !!raw.recovery,
+      parser: raw.parser || "json",
     };
+    if (spec.parser !== "json" && spec.parser !== "msgpack") throw new Error(`client ${spec.name}: parser must be json or msgpack`);
     if (!spec.name || clients.has(spec.name)) throw new Error(`missing or duplicate client name ${spec.name}`);
     if (!spec.url) throw new Error(`client ${spec.name}: missing url`);
     if (!spec.nsp.startsWith("/")) spec.nsp = "/" + spec.nsp;

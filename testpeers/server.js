@@ -189,6 +189,9 @@ async function setupV4() {
   }
   const httpServer = http.createServer();
   const opts = { adapter, serveClient: false };
+  // --sio-parser msgpack: socket.io-msgpack-parser for the packets to and from clients (the server's parser option).
+  if (args["sio-parser"] === "msgpack") opts.parser = require("socket.io-msgpack-parser");
+  else if (args["sio-parser"] !== undefined && args["sio-parser"] !== "json") fatal(`unknown --sio-parser ${args["sio-parser"]} (json, msgpack)`);
   // --recovery-ms N turns on connection state recovery, sessions kept N ms.
   if (args["recovery-ms"] !== undefined) opts.connectionStateRecovery = { maxDisconnectionDuration: Number(args["recovery-ms"]) };
   io = new Server(httpServer, opts);

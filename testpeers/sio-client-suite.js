@@ -4,6 +4,10 @@
 // TestNodeClient). Usage:
 //
 //   node sio-client-suite.js --url http://127.0.0.1:PORT --mode polling|websocket|upgrade [--only NAME]
+//        [--parser json|msgpack]
+//
+// --parser msgpack gives every client socket.io-msgpack-parser (the server must use it too).
+// --only NAME,NAME runs those scenarios alone.
 //
 // Prints one JSON line per scenario: {"type":"result","name":N,"ok":true} or {...,"ok":false,"error":"..."},
 // then {"type":"done"}. The server's handlers are set up by the Go test (see socketio/nodeclient_test.go).
@@ -21,10 +25,17 @@ if (!URL || !TRANSPORTS) {
   process.exit(2);
 }
 
+const PARSER = args.parser || "json";
+if (PARSER !== "json" && PARSER !== "msgpack") {
+  log("usage: --parser json|msgpack");
+  process.exit(2);
+}
+const parserOpts = PARSER === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {};
+
 const opened = [];
 
 function connect(nsp = "/", opts = {}) {
-  const s = io(URL + nsp, { transports: TRANSPORTS, forceNew: true, reconnection: false, ...opts });
+  const s = io(URL + nsp, { transports: TRANSPORTS, forceNew: true, reconnection: false, ...parserOpts, ...opts });
   opened.push(s);
   return s;
 }
@@ -357,7 +368,7 @@ const scenarios = {
   },
 
   async "two namespaces on one connection"() {
-    const main = io(URL + "/", { transports: TRANSPORTS, forceNew: true, reconnection: false });
+    const main = io(URL + "/", { transports: TRANSPORTS, forceNew: true, reconnection: false, ...parserOpts });
     opened.push(main);
     const admin = main.io.socket("/admin", { auth: { token: "secret" } });
     opened.push(admin);
@@ -428,8 +439,27 @@ const scenarios = {
   },
 };
 
+// Run with --only: they expect a server set up otherwise.
+const extraScenarios = {
+  // A client whose parser is not the server's is disconnected at its first packet, without connecting.
+  async "other parser refused"() {
+    const other = PARSER === "msgpack" ? {} : { parser: require("socket.io-msgpack-parser") };
+    const s = io(URL + "/", { transports: TRANSPORTS, forceNew: true, reconnection: false, ...other });
+    opened.push(s);
+    const outcome = await Promise.race([
+      once(s, "connect", 5000).then(() => "connected"),
+      once(s, "disconnect", 5000).then(([reason]) => "disconnect: " + reason),
+      once(s, "connect_error", 5000).then(([e]) => "connect_error: " + e.message),
+    ]);
+    assert.equal(outcome, "disconnect: transport close");
+    assert.equal(s.connected, false);
+  },
+};
+Object.assign(scenarios, extraScenarios);
+const defaultNames = Object.keys(scenarios).filter((n) => !(n in extraScenarios));
+
 async function main() {
-  const names = args.only ? [args.only] : Object.keys(scenarios);
+  const names = args.only ? args.only.split(",") : defaultNames;
   for (const name of names) {
     try {
       await scenarios[name]();

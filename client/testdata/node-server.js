@@ -1,5 +1,5 @@
 // A socket.io 4 server for the Go client's interop tests (run with NODE_PATH=testpeers/node_modules):
-// node node-server.js PORT RECOVERY_MS. It prints {"port":N} when listening and exits when stdin closes.
+// node node-server.js PORT RECOVERY_MS [msgpack]. It prints {"port":N} when listening and exits when stdin closes.
 const http = require("http");
 const { Server } = require("socket.io");
 
@@ -8,6 +8,7 @@ const recoveryMs = Number(process.argv[3] || 0);
 const httpServer = http.createServer();
 const opts = { pingInterval: 300, pingTimeout: 300 };
 if (recoveryMs > 0) opts.connectionStateRecovery = { maxDisconnectionDuration: recoveryMs };
+if (process.argv[4] === "msgpack") opts.parser = require("socket.io-msgpack-parser");
 const io = new Server(httpServer, opts);
 
 function setup(nsp) {

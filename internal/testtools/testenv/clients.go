@@ -26,6 +26,9 @@ type ClientSpec struct {
 	// Recovery makes the client reconnect when its transport is lost (Drop), and report each connection (see
 	// WaitConnects), for tests of connection state recovery.
 	Recovery bool `json:"recovery,omitempty"`
+	// Parser is the client's parser option: "" or "json" for the default, "msgpack" for socket.io-msgpack-parser
+	// (socket.io-client 4 only).
+	Parser string `json:"parser,omitempty"`
 }
 
 // Event is one event received by a client.

@@ -51,6 +51,9 @@ type NodeServerConfig struct {
 	// Parser is the classic adapter's parser option: "" for its default (notepack.io), "json" for a
 	// JSON.stringify/JSON.parse parser.
 	Parser string
+	// SocketParser is the Socket.IO server's parser option (v4 flavors): "" or "json" for the default, "msgpack"
+	// for socket.io-msgpack-parser; its clients must use the same (ClientSpec.Parser).
+	SocketParser string
 	// SSEEvents are the event names for which serverSideEmit lines are reported; default "hello" and "ping-all".
 	SSEEvents []string
 	// RedisMode forces "cluster" or "standalone" clients; "" or "auto" detects.
@@ -98,6 +101,9 @@ func StartNodeServer(tb testing.TB, cfg NodeServerConfig) *NodeServer {
 	}
 	if cfg.Parser != "" {
 		args = append(args, "--parser", cfg.Parser)
+	}
+	if cfg.SocketParser != "" {
+		args = append(args, "--sio-parser", cfg.SocketParser)
 	}
 	if cfg.StreamCount > 0 {
 		args = append(args, "--stream-count", strconv.Itoa(cfg.StreamCount))
