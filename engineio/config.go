@@ -60,6 +60,12 @@ type Config struct {
 	CloseTimeout time.Duration
 	// Logger receives debug and warning records; default slog.Default().
 	Logger *slog.Logger
+	// AllowEIO3 accepts the clients of Engine.IO protocol v3 (engine.io-client 3.x, under socket.io-client 2.x):
+	// a request whose EIO query parameter is not "4" is then served in v3 (its payload framing, binary
+	// encoding and reversed heartbeat: the client pings every PingInterval, and the server closes a client that
+	// has not pinged for PingInterval + PingTimeout with ReasonPingTimeout). Default false, as the reference
+	// server's allowEIO3: such a request is refused with 400 and CodeUnsupportedVersion.
+	AllowEIO3 bool
 
 	noPoller bool // tests: read every WebSocket with a goroutine, as on systems without a poller
 }

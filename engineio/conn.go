@@ -20,9 +20,11 @@ import (
 // WebSocket, a goroutine that exists only while there is something to send. Send only appends to a bounded queue
 // that this writer drains, and never blocks on the network.
 type Conn struct {
-	srv *Server
-	id  string
-	req reqInfo
+	srv  *Server
+	id   string
+	req  reqInfo
+	eio3 bool // Engine.IO protocol v3 (Config.AllowEIO3)
+	b64  bool // v3 long-polling: binary messages in base64 text payloads (the "b64" query parameter)
 
 	mu         sync.Mutex
 	transport  string
@@ -112,6 +114,15 @@ func (c *Conn) Request() *http.Request {
 	return r.WithContext(c.Context())
 }
 
+// Protocol returns the Engine.IO protocol revision of the connection: 4, or 3 for a client accepted with
+// Config.AllowEIO3.
+func (c *Conn) Protocol() int {
+	if c.eio3 {
+		return 3
+	}
+	return 4
+}
+
 // Transport returns the current transport name, TransportPolling or TransportWebSocket.
 func (c *Conn) Transport() string {
 	c.mu.Lock()
@@ -160,7 +171,11 @@ func (c *Conn) Send(volatile bool, msgs ...Message) error {
 		return ErrClosed
 	}
 	for i, m := range msgs {
-		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: m.frame,
+		frame := m.frame
+		if c.eio3 && m.Binary {
+			frame = nil // v3 frames binary messages otherwise (appendFrameV3)
+		}
+		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: frame,
 			volatile: volatile, groupStart: i == 0})
 	}
 	// A broadcast (prepared frames) is left to the flushers, which write each connection's packets together;
@@ -328,7 +343,18 @@ func (c *Conn) deliver(p Packet) {
 			c.srv.handler.OnMessage(c, Message{Data: p.Data, Binary: p.Binary})
 		}
 		c.recvMu.Unlock()
+	case PacketPing:
+		if c.eio3 {
+			// v3: the client pings, the server answers, and waits for the next ping.
+			c.srv.hb.schedule(c, c.srv.cfg.PingInterval+c.srv.cfg.PingTimeout, true, &c.srv.wg)
+			c.sendControl(PacketPong, nil)
+		}
+		// v4: a ping from the client is ignored.
 	case PacketPong:
+		if c.eio3 {
+			c.close(ReasonTransportError, false) // the wrong direction in v3, as the reference server sees it
+			return
+		}
 		c.onPong()
 	case PacketClose:
 		c.mu.Lock()
@@ -338,14 +364,19 @@ func (c *Conn) deliver(p Packet) {
 			c.srv.byClient.add(c.id) // before the close: the pending GET, if any, takes it back
 		}
 		c.close(ReasonTransportClose, false)
-	case PacketPing, PacketNoop, PacketUpgrade:
-		// A v3 client's ping, or upgrade chatter on the wrong transport: nothing to do.
+	case PacketNoop, PacketUpgrade:
+		// Upgrade chatter on the wrong transport: nothing to do.
 	default:
 		c.close(ReasonTransportError, false)
 	}
 }
 
 func (c *Conn) startHeartbeat() {
+	if c.eio3 {
+		// v3: the client pings; it is closed if no ping comes within PingInterval + PingTimeout.
+		c.srv.hb.schedule(c, c.srv.cfg.PingInterval+c.srv.cfg.PingTimeout, true, &c.srv.wg)
+		return
+	}
 	c.srv.hb.schedulePing(c, c.srv.cfg.PingInterval, &c.srv.wg)
 }
 
@@ -471,8 +502,17 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	case len(packets) == 0 && probed:
 		packets = append(packets, Packet{Type: PacketNoop})
 	}
-	body := AppendPayload(nil, packets)
-	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	var body []byte
+	contentType := "text/plain; charset=UTF-8"
+	switch {
+	case c.eio3 && !c.b64 && hasBinary(packets):
+		body, contentType = appendBinaryPayloadV3(nil, packets), "application/octet-stream"
+	case c.eio3:
+		body = appendPayloadV3(nil, packets)
+	default:
+		body = AppendPayload(nil, packets)
+	}
+	w.Header().Set("Content-Type", contentType)
 	_, err := w.Write(body)
 
 	c.mu.Lock()
@@ -513,7 +553,12 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 	}
 	// Delivered as decoded, as the reference server does: the packets before a bad one are handled, then the
 	// session is closed. Nothing is kept per packet (a body of 10^6 separators costs no 10^6 packets).
-	if err := eachPacket(body, c.deliver); err != nil {
+	if c.eio3 {
+		err = eachPacketV3(body, r.Header.Get("Content-Type") == "application/octet-stream", c.deliver)
+	} else {
+		err = eachPacket(body, c.deliver)
+	}
+	if err != nil {
 		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
 		c.close(ReasonTransportError, false)
 		return
@@ -548,7 +593,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		c.abortUpgrade(nil)
 		return
 	}
-	ws := c.srv.newWS(c, nc, early)
+	ws := c.srv.newWS(c, nc, early, r)
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.upgrading = false
@@ -617,6 +662,7 @@ var batchPool = sync.Pool{New: func() any { return new(frameBatch) }}
 
 // frameBatch turns queued packets into the buffers of one vectored write, reusing its storage.
 type frameBatch struct {
+	v3, b64 bool // the connection's protocol is v3 (and its WebSocket asked for base64)
 	batch   []queued
 	scratch []byte // frame headers and small payloads
 	ends    []int  // end offset in scratch of each queued packet, or -1 for a prepared frame
@@ -637,6 +683,7 @@ func (b *frameBatch) take(c *Conn) (ok, closing bool) {
 		return false, closing
 	}
 	b.batch = c.takeLocked(b.batch)
+	b.v3, b.b64 = c.eio3, c.eio3 && c.ws != nil && c.ws.b64
 	c.mu.Unlock()
 	b.encode()
 	return true, false
@@ -660,7 +707,11 @@ func (b *frameBatch) encode() {
 			b.ends = append(b.ends, -1)
 			continue
 		}
-		b.scratch = appendFrame(b.scratch, q.p, len(q.p.Data) > inlinePayload)
+		if b.v3 && q.p.Binary {
+			b.scratch = appendFrameV3(b.scratch, q.p, b.b64, !b.b64 && len(q.p.Data) > inlinePayload)
+		} else {
+			b.scratch = appendFrame(b.scratch, q.p, len(q.p.Data) > inlinePayload)
+		}
 		b.ends = append(b.ends, len(b.scratch))
 	}
 	b.bufs = b.bufs[:0]
@@ -672,7 +723,7 @@ func (b *frameBatch) encode() {
 		}
 		b.bufs = append(b.bufs, b.scratch[start:b.ends[i]])
 		start = b.ends[i]
-		if len(q.p.Data) > inlinePayload {
+		if len(q.p.Data) > inlinePayload && !(b.b64 && q.p.Binary) {
 			b.bufs = append(b.bufs, q.p.Data)
 		}
 	}
