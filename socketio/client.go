@@ -143,9 +143,21 @@ func (cl *client) socketLocked(nsp string) *Socket {
 	return nil
 }
 
+// eio3 reports whether the client speaks Engine.IO v3, hence Socket.IO protocol v4 (socket.io-client 2.x).
+func (cl *client) eio3() bool { return cl.conn.Protocol() == 3 }
+
 func (cl *client) handle(p packet) {
+	var query json.RawMessage
+	if cl.eio3() {
+		// Socket.IO v4 carries a namespace's query in the namespace ("/admin?token=x"); it is the CONNECT's
+		// auth, as the reference server makes it.
+		p.nsp, query = splitNamespaceQuery(p.nsp)
+	}
 	if p.typ == PacketConnect {
 		auth := json.RawMessage(p.data)
+		if cl.eio3() {
+			auth = query
+		}
 		cl.mu.Lock()
 		if cl.connecting == nil {
 			cl.connecting = make(map[string]int)
@@ -239,14 +251,22 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 	ns := cl.srv.namespace(ctx, name, auth)
 	if ns == nil {
 		cancel()
-		cl.sendConnectError(name, &ConnectError{Message: "Invalid namespace"})
+		cl.sendConnectError(name, &ConnectError{Message: "Invalid namespace"}, false)
 		return
 	}
 	defer ns.joined()
 	s := newSocket(ns, cl, auth, ctx, cancel)
+	eio3 := cl.eio3()
+	if eio3 {
+		// The id socket.io-client 2 computes for itself.
+		s.id = cl.conn.ID()
+		if name != "/" {
+			s.id = name + "#" + s.id
+		}
+	}
 	var restored session
 	var lastOffset string
-	if ns.recovery != nil || ns.recLink != nil {
+	if (ns.recovery != nil || ns.recLink != nil) && !eio3 { // a v4 CONNECT reply has no pid: no recovery
 		restored, lastOffset, s.recovered = ns.takeSession(ctx, auth)
 		if s.recovered {
 			s.id, s.pid = restored.sid, restored.pid
@@ -258,7 +278,7 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		for _, mw := range ns.allMiddlewares() {
 			if err := mw(ctx, s); err != nil {
 				cancel()
-				cl.sendConnectError(name, err)
+				cl.sendConnectError(name, err, eio3)
 				return
 			}
 		}
@@ -294,6 +314,9 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		s.SetData(restored.data)
 	}
 	data, _ := json.Marshal(reply)
+	if eio3 {
+		data = nil // Socket.IO v4: the client knows its id already
+	}
 	_ = cl.conn.Send(false, encodePacket(PacketConnect, name, -1, data, nil)...)
 	if s.recovered {
 		if missed := ns.replay(ctx, s, lastOffset, restored.rooms); len(missed) > 0 {
@@ -308,16 +331,30 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 	}
 }
 
-func (cl *client) sendConnectError(nsp string, err error) {
+// sendConnectError refuses a CONNECT. With v4 (a middleware's error for a socket.io-client 2 client), the ERROR
+// packet carries the error's Data, or else its message as a JSON string, as the reference server sends it.
+func (cl *client) sendConnectError(nsp string, err error, v4 bool) {
 	ce, ok := err.(*ConnectError)
 	if !ok && !errors.As(err, &ce) {
 		ce = &ConnectError{Message: err.Error()}
+	}
+	var data []byte
+	var merr error
+	if v4 {
+		if ce.Data != nil {
+			data, merr = json.Marshal(ce.Data)
+		}
+		if ce.Data == nil || merr != nil {
+			data, _ = json.Marshal(ce.Message)
+		}
+		_ = cl.conn.Send(false, encodePacket(PacketConnectError, nsp, -1, data, nil)...)
+		return
 	}
 	payload := struct {
 		Message string `json:"message"`
 		Data    any    `json:"data,omitempty"`
 	}{ce.Message, ce.Data}
-	data, merr := json.Marshal(payload)
+	data, merr = json.Marshal(payload)
 	if merr != nil {
 		data, _ = json.Marshal(struct {
 			Message string `json:"message"`

@@ -91,9 +91,13 @@ func (s *Socket) Namespace() *Namespace { return s.ns }
 // no copy of them). Do not modify the headers: they are the request's.
 func (s *Socket) Handshake() Handshake {
 	r := s.client.conn.Request()
+	q := r.URL.Query()
+	if s.client.eio3() && s.auth != "" {
+		mergeNamespaceQuery(q, s.auth)
+	}
 	return Handshake{
 		Headers: r.Header,
-		Query:   r.URL.Query(),
+		Query:   q,
 		Auth:    authPayload(s.auth),
 		Address: r.RemoteAddr,
 		Time:    time.Unix(0, s.connTime),
@@ -456,7 +460,7 @@ func (s *Socket) onclose(reason DisconnectReason) {
 	for _, h := range disconnecting {
 		h(s.ctx, reason)
 	}
-	if recoverableReasons[reason] {
+	if recoverableReasons[reason] && s.pid != "" { // no pid: a socket.io 2 client, which cannot recover
 		s.persistSession()
 	}
 	s.ns.rooms.delAll(s.id)
