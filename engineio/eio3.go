@@ -127,20 +127,19 @@ func hasBinary(packets []Packet) bool {
 	return false
 }
 
-// parseTextPacketV3 decodes one text packet of v3: a type digit and its data, or "b", a type digit and base64
-// data. Text data aliases b.
+// parseTextPacketV3 decodes one text packet of v3: a type digit and its data, or "b4" and the base64 data of a
+// binary message (clients send only messages in binary). Text data aliases b.
 func parseTextPacketV3(b []byte) (Packet, error) {
 	if len(b) > 0 && b[0] == 'b' {
-		if len(b) < 2 || b[1] < '0' || b[1] > '0'+byte(PacketNoop) {
-			return Packet{}, fmt.Errorf("%w: bad base64 packet type", ErrBadPacket)
+		if len(b) < 2 || b[1] != '0'+byte(PacketMessage) {
+			return Packet{}, fmt.Errorf("%w: base64 packet that is not a message", ErrBadPacket)
 		}
 		data := make([]byte, base64.StdEncoding.DecodedLen(len(b)-2))
 		m, err := base64.StdEncoding.Decode(data, b[2:])
 		if err != nil {
 			return Packet{}, fmt.Errorf("%w: bad base64 in binary packet: %v", ErrBadPacket, err)
 		}
-		t := PacketType(b[1] - '0')
-		return Packet{Type: t, Data: data[:m], Binary: t == PacketMessage}, nil
+		return Packet{Type: PacketMessage, Data: data[:m], Binary: true}, nil
 	}
 	return ParsePacket(b, false)
 }
@@ -219,8 +218,8 @@ func eachBinaryPacketV3(body []byte, fn func(Packet)) error {
 				return fmt.Errorf("%w: text packet is not UTF-8", ErrBadPacket)
 			}
 			p, err = parseTextPacketV3(msg)
-		} else {
-			p, err = parsePacketV3(msg, true)
+		} else if p, err = parsePacketV3(msg, true); err == nil && p.Type != PacketMessage {
+			err = fmt.Errorf("%w: binary packet that is not a message", ErrBadPacket)
 		}
 		if err != nil {
 			return err
