@@ -5,7 +5,9 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/leakcheck"
 	"github.com/sioredis/sioredis/internal/testenv"
 )
@@ -17,8 +19,8 @@ func TestNodeClientV2(t *testing.T) {
 	for _, mode := range []string{"polling", "websocket", "upgrade", "base64"} {
 		t.Run(mode, func(t *testing.T) {
 			var reasons sync.Map
-			cfg := fastHeartbeat()
-			cfg.Engine.AllowEIO3 = true
+			// The suite's heartbeat: a client that stops pinging is closed after 1 s.
+			cfg := Config{Engine: engineio.Config{AllowEIO3: true, PingInterval: 250 * time.Millisecond, PingTimeout: 750 * time.Millisecond}}
 			ts := startTestServer(t, cfg, suiteHandlers(&reasons))
 			out := testenv.RunNode(t, "sio-client-v2-suite.js", "--url", ts.URL(), "--mode", mode)
 			dec := json.NewDecoder(bytesReader(out))
