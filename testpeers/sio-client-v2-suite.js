@@ -34,13 +34,15 @@ function connect(nsp = "/", opts = {}) {
 }
 
 function once(emitter, event, ms = 5000) {
-  return new Promise((resolve, reject) => {
+  const p = new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timeout waiting for ${event}`)), ms);
     emitter.once(event, (...a) => {
       clearTimeout(t);
       resolve(a);
     });
   });
+  p.catch(() => {}); // a scenario that fails before awaiting it reports its own error, not this one
+  return p;
 }
 
 // Connected, or the ERROR packet's data (socket.io-client 2 emits it as "error").
