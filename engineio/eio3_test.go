@@ -37,8 +37,8 @@ func TestAppendBinaryPayloadV3(t *testing.T) {
 		{Type: PacketMessage, Data: bytes.Repeat([]byte{7}, 11), Binary: true},
 	})
 	want := []byte{0, 4, 255, '4', 'h', 0xc3, 0xa9} // text: its UTF-8 bytes, counted in bytes
-	want = append(want, 1, 4, 255, 4, 1, 2, 3)     // binary: the type byte, then the data
-	want = append(want, 1, 1, 2, 255, 4)           // length 12: one byte per digit
+	want = append(want, 1, 4, 255, 4, 1, 2, 3)      // binary: the type byte, then the data
+	want = append(want, 1, 1, 2, 255, 4)            // length 12: one byte per digit
 	want = append(want, bytes.Repeat([]byte{7}, 11)...)
 	if !bytes.Equal(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)
