@@ -428,7 +428,7 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.state == stateClosed {
 		c.mu.Unlock()
-		c.srv.pollClosed(w, c.id)
+		c.srv.pollClosed(w, c.id, c.eio3)
 		return
 	}
 	c.getActive = true

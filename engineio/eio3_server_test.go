@@ -166,6 +166,16 @@ func TestEIO3Heartbeat(t *testing.T) {
 	if took := time.Since(lastPing); took < interval+timeout {
 		t.Errorf("closed %v after the last ping, want >= %v", took, interval+timeout)
 	}
+	// A client's close packet: the GET it left pending gets a noop, framed in v3.
+	sid, _ = e.handshakeV3("")
+	q = "&transport=polling&sid=" + sid
+	_, _, _ = e.do("POST", q, "1:1")
+	if r := e.h.waitClose(t, sid); r != ReasonTransportClose {
+		t.Errorf("close packet: reason %q", r)
+	}
+	if _, body, _ := e.do("GET", q, ""); body != "1:6" {
+		t.Errorf("GET after the client's close: %q, want a v3 noop", body)
+	}
 	// The server never pings a v3 client, and a pong from it is the wrong direction.
 	sid, _ = e.handshakeV3("")
 	q = "&transport=polling&sid=" + sid
