@@ -190,7 +190,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := s.Conn(sid)
 	if c == nil {
 		if transport == TransportPolling && r.Method == http.MethodGet {
-			s.pollClosed(w, sid)
+			s.pollClosed(w, sid, eio3)
 			return
 		}
 		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID})
@@ -440,10 +440,15 @@ func readBody(r *http.Request, limit int64) ([]byte, bool, error) {
 // pollClosed answers a long-polling GET for a session that is closed or unknown: with a noop if the client closed
 // that session itself an instant ago (the GET was probably sent before the close packet, and overtaken by it:
 // it gets what a GET pending at the close gets), else 400.
-func (s *Server) pollClosed(w http.ResponseWriter, sid string) {
+func (s *Server) pollClosed(w http.ResponseWriter, sid string, eio3 bool) {
 	if s.byClient.take(sid) {
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-		_, _ = w.Write(AppendPacket(nil, Packet{Type: PacketNoop}))
+		noop := Packet{Type: PacketNoop}
+		if eio3 {
+			_, _ = w.Write(appendPayloadV3(nil, []Packet{noop}))
+			return
+		}
+		_, _ = w.Write(AppendPacket(nil, noop))
 		return
 	}
 	writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID})

@@ -188,6 +188,8 @@ const scenarios = {
     assert.equal(info.id, s.id);
     // The namespace's query is the socket's auth, as the reference server makes it.
     assert.deepEqual(info.auth, { token: "secret" });
+    // ... and is in the handshake query too, as socket.io 2 servers merged it.
+    assert.equal(info.queryToken, "secret");
     const got = once(s, "echo");
     s.emit("echo", "in admin", Buffer.from([1]));
     const [text, bin] = await got;
