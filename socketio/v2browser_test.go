@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/leakcheck"
 	"github.com/sioredis/sioredis/internal/testenv"
 )
 
@@ -44,6 +45,7 @@ s.on("connect", async () => {
 // TestBrowserClientV2 runs socket.io-client 2.5 in headless Chromium against the server with AllowEIO3: the
 // XHR2 binary long-polling payloads, which socket.io-client 2 in Node never uses (it asks for base64).
 func TestBrowserClientV2(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cfg := fastHeartbeat()
