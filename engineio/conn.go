@@ -20,11 +20,9 @@ import (
 // WebSocket, a goroutine that exists only while there is something to send. Send only appends to a bounded queue
 // that this writer drains, and never blocks on the network.
 type Conn struct {
-	srv  *Server
-	id   string
-	req  reqInfo
-	eio3 bool // Engine.IO protocol v3 (Config.AllowEIO3)
-	b64  bool // v3 long-polling: binary messages in base64 text payloads (the "b64" query parameter)
+	srv *Server
+	id  string
+	req reqInfo
 
 	mu         sync.Mutex
 	transport  string
@@ -35,6 +33,8 @@ type Conn struct {
 	postActive bool
 	upgrading  bool    // a WebSocket is probing this long-polling session
 	probed     bool    // ... and has sent its probe: pending GETs get a noop
+	eio3       bool    // Engine.IO protocol v3 (Config.AllowEIO3); set at creation, read without mu
+	b64        bool    // v3 long-polling: binary in base64 text payloads ("b64" query parameter); set at creation
 	ws         *wsConn // the WebSocket transport
 	probe      *wsConn // a WebSocket probing an upgrade
 	writing    bool    // the WebSocket writer goroutine is running
