@@ -225,6 +225,22 @@ func (c *Conn) sendControl(t PacketType, data []byte) {
 	c.wakeLocked(true)
 }
 
+// sendPong queues the pong answering a v3 client's ping. It counts against Config.MaxQueuedMessages like any
+// packet: a client that sends pings faster than it reads the pongs is a slow client.
+func (c *Conn) sendPong() {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	if c.fullLocked(1) {
+		c.closeSlowLocked()
+		return
+	}
+	c.queue = append(c.queue, queued{p: Packet{Type: PacketPong}, groupStart: true})
+	c.wakeLocked(true)
+}
+
 // sendFrame queues a ready WebSocket frame (a pong) for the writer. It counts against Config.MaxQueuedMessages
 // like any packet: a client that sends pings faster than it reads the pongs is a slow client.
 func (c *Conn) sendFrame(frame []byte) {
@@ -347,7 +363,7 @@ func (c *Conn) deliver(p Packet) {
 		if c.eio3 {
 			// v3: the client pings, the server answers, and waits for the next ping.
 			c.srv.hb.schedule(c, c.srv.cfg.PingInterval+c.srv.cfg.PingTimeout, true, &c.srv.wg)
-			c.sendControl(PacketPong, nil)
+			c.sendPong()
 		}
 		// v4: a ping from the client is ignored.
 	case PacketPong:

@@ -243,3 +243,13 @@ func testWaitTransport(t *testing.T, e *env, sid string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestEIO3PingFlood: the pongs answering a v3 client's pings are bounded by MaxQueuedMessages like any packet.
+func TestEIO3PingFlood(t *testing.T) {
+	e := v3Env(t, Config{MaxQueuedMessages: 16})
+	sid, _ := e.handshakeV3("")
+	_, _, _ = e.do("POST", "&transport=polling&sid="+sid, strings.Repeat("1:2", 1000))
+	if r := e.h.waitClose(t, sid); r != ReasonSlowClient {
+		t.Errorf("reason %q, want %q", r, ReasonSlowClient)
+	}
+}
