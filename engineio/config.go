@@ -53,7 +53,7 @@ type Config struct {
 	// status and code of a *RequestError or else 403 Forbidden.
 	AllowRequest func(r *http.Request) error
 	// MaxQueuedMessages bounds the outgoing queue of each connection, in packets, the pongs answering the
-	// client's WebSocket pings included. When it is full, volatile messages are dropped first; if that is not
+	// client's WebSocket pings (and a v3 client's pings) included. When it is full, volatile messages are dropped first; if that is not
 	// enough, the client is too slow and the connection is closed with ReasonSlowClient. Default 1024.
 	MaxQueuedMessages int
 	// CloseTimeout bounds a graceful close (Conn.Close), which first sends what is queued. Default 10 s.
