@@ -29,8 +29,11 @@ type AckFunc func(args ...any) error
 // Handshake describes the request that opened the connection of a socket, and its CONNECT packet.
 type Handshake struct {
 	Headers http.Header
-	Query   url.Values
-	// Auth is the payload of the CONNECT packet (nil without one).
+	// Query is the handshake request's query; for a socket.io-client 2 client (engineio.Config.AllowEIO3), the
+	// query of its namespace is merged in, its values replacing the request's, as socket.io 2 servers did.
+	Query url.Values
+	// Auth is the payload of the CONNECT packet (nil without one); for a socket.io-client 2 client, the query of
+	// its namespace as a JSON object (io("/admin?token=x"): {"token":"x"}), as the reference server makes it.
 	Auth    json.RawMessage
 	Address string
 	Time    time.Time
