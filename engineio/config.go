@@ -53,7 +53,7 @@ type Config struct {
 	// status and code of a *RequestError or else 403 Forbidden.
 	AllowRequest func(r *http.Request) error
 	// MaxQueuedMessages bounds the outgoing queue of each connection, in packets, the pongs answering the
-	// client's WebSocket pings included. When it is full, volatile messages are dropped first; if that is not
+	// client's WebSocket pings (and a v3 client's pings) included. When it is full, volatile messages are dropped first; if that is not
 	// enough, the client is too slow and the connection is closed with ReasonSlowClient. Default 1024.
 	MaxQueuedMessages int
 	// CloseTimeout bounds a graceful close (Conn.Close), which first sends what is queued. Default 10 s.
@@ -79,6 +79,12 @@ type Config struct {
 	// InitialHeaders, Headers and OnConnectionError run on the goroutines of the requests, so concurrently with
 	// each other: they must be safe for concurrent use.
 	OnConnectionError func(e *ConnectionError)
+	// AllowEIO3 accepts the clients of Engine.IO protocol v3 (engine.io-client 3.x, under socket.io-client 2.x):
+	// a request whose EIO query parameter is not "4" is then served in v3 (its payload framing, binary
+	// encoding and reversed heartbeat: the client pings every PingInterval, and the server closes a client that
+	// has not pinged for PingInterval + PingTimeout with ReasonPingTimeout). Default false, as the reference
+	// server's allowEIO3: such a request is refused with 400 and CodeUnsupportedVersion.
+	AllowEIO3 bool
 
 	noPoller bool // tests: read every WebSocket with a goroutine, as on systems without a poller
 }

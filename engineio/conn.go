@@ -41,6 +41,8 @@ type Conn struct {
 	postActive bool
 	upgrading  bool    // a WebSocket is probing this long-polling session
 	probed     bool    // ... and has sent its probe: pending GETs get a noop
+	eio3       bool    // Engine.IO protocol v3 (Config.AllowEIO3); set at creation, read without mu
+	b64        bool    // v3 long-polling: binary in base64 text payloads ("b64" query parameter); set at creation
 	ws         *wsConn // the WebSocket transport
 	probe      *wsConn // a WebSocket probing an upgrade
 	writing    bool    // the WebSocket writer goroutine is running
@@ -120,6 +122,15 @@ func (c *Conn) Request() *http.Request {
 	return r.WithContext(c.Context())
 }
 
+// Protocol returns the Engine.IO protocol revision of the connection: 4, or 3 for a client accepted with
+// Config.AllowEIO3.
+func (c *Conn) Protocol() int {
+	if c.eio3 {
+		return 3
+	}
+	return 4
+}
+
 // Transport returns the current transport name, TransportPolling or TransportWebSocket.
 func (c *Conn) Transport() string {
 	c.mu.Lock()
@@ -179,7 +190,11 @@ func (c *Conn) Send(d Delivery, msgs ...Message) error {
 		return ErrClosed
 	}
 	for i, m := range msgs {
-		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: m.frame,
+		frame := m.frame
+		if c.eio3 && m.Binary {
+			frame = nil // v3 frames binary messages otherwise (appendFrameV3)
+		}
+		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: frame,
 			volatile: volatile, groupStart: i == 0})
 	}
 	// A broadcast (prepared frames) is left to the flushers, which write each connection's packets together;
@@ -226,6 +241,22 @@ func (c *Conn) sendControl(t PacketType, data []byte) {
 		return
 	}
 	c.queue = append(c.queue, queued{p: Packet{Type: t, Data: data}, groupStart: true})
+	c.wakeLocked(true)
+}
+
+// sendPong queues the pong answering a v3 client's ping. It counts against Config.MaxQueuedMessages like any
+// packet: a client that sends pings faster than it reads the pongs is a slow client.
+func (c *Conn) sendPong() {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	if c.fullLocked(1) {
+		c.closeSlowLocked()
+		return
+	}
+	c.queue = append(c.queue, queued{p: Packet{Type: PacketPong}, groupStart: true})
 	c.wakeLocked(true)
 }
 
@@ -347,7 +378,18 @@ func (c *Conn) deliver(p Packet) {
 			c.srv.handler.OnMessage(c, Message{Data: p.Data, Binary: p.Binary})
 		}
 		c.recvMu.Unlock()
+	case PacketPing:
+		if c.eio3 {
+			// v3: the client pings, the server answers, and waits for the next ping.
+			c.srv.hb.schedule(c, c.srv.cfg.PingInterval+c.srv.cfg.PingTimeout, true, &c.srv.wg)
+			c.sendPong()
+		}
+		// v4: a ping from the client is ignored.
 	case PacketPong:
+		if c.eio3 {
+			c.close(ReasonTransportError, false) // the wrong direction in v3, as the reference server sees it
+			return
+		}
 		c.onPong()
 	case PacketClose:
 		c.mu.Lock()
@@ -357,14 +399,19 @@ func (c *Conn) deliver(p Packet) {
 			c.srv.byClient.add(c.id) // before the close: the pending GET, if any, takes it back
 		}
 		c.close(ReasonTransportClose, false)
-	case PacketPing, PacketNoop, PacketUpgrade:
-		// A v3 client's ping, or upgrade chatter on the wrong transport: nothing to do.
+	case PacketNoop, PacketUpgrade:
+		// Upgrade chatter on the wrong transport: nothing to do.
 	default:
 		c.close(ReasonTransportError, false)
 	}
 }
 
 func (c *Conn) startHeartbeat() {
+	if c.eio3 {
+		// v3: the client pings; it is closed if no ping comes within PingInterval + PingTimeout.
+		c.srv.hb.schedule(c, c.srv.cfg.PingInterval+c.srv.cfg.PingTimeout, true, &c.srv.wg)
+		return
+	}
 	c.srv.hb.schedulePing(c, c.srv.cfg.PingInterval, &c.srv.wg)
 }
 
@@ -418,7 +465,7 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.state == stateClosed {
 		c.mu.Unlock()
-		c.srv.pollClosed(w, c.id, false)
+		c.srv.pollClosed(w, c.id, false, c.eio3)
 		return
 	}
 	c.getActive = true
@@ -492,8 +539,17 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	case len(packets) == 0 && probed:
 		packets = append(packets, Packet{Type: PacketNoop})
 	}
-	body := AppendPayload(nil, packets)
-	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	var body []byte
+	contentType := "text/plain; charset=UTF-8"
+	switch {
+	case c.eio3 && !c.b64 && hasBinary(packets):
+		body, contentType = appendBinaryPayloadV3(nil, packets), "application/octet-stream"
+	case c.eio3:
+		body = appendPayloadV3(nil, packets)
+	default:
+		body = AppendPayload(nil, packets)
+	}
+	w.Header().Set("Content-Type", contentType)
 	c.srv.responseHeaders(w.Header(), r, false)
 	_, err := w.Write(body)
 
@@ -535,7 +591,12 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 	}
 	// Delivered as decoded, as the reference server does: the packets before a bad one are handled, then the
 	// session is closed. Nothing is kept per packet (a body of 10^6 separators costs no 10^6 packets).
-	if err := eachPacket(body, c.deliver); err != nil {
+	if c.eio3 {
+		err = eachPacketV3(body, r.Header.Get("Content-Type") == "application/octet-stream", c.deliver)
+	} else {
+		err = eachPacket(body, c.deliver)
+	}
+	if err != nil {
 		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
 		c.close(ReasonTransportError, false)
 		return
@@ -571,7 +632,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		c.abortUpgrade(nil)
 		return
 	}
-	ws := c.srv.newWS(c, nc, early)
+	ws := c.srv.newWS(c, nc, early, r)
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.upgrading = false
@@ -640,6 +701,7 @@ var batchPool = sync.Pool{New: func() any { return new(frameBatch) }}
 
 // frameBatch turns queued packets into the buffers of one vectored write, reusing its storage.
 type frameBatch struct {
+	v3, b64 bool // the connection's protocol is v3 (and its WebSocket asked for base64)
 	batch   []queued
 	scratch []byte // frame headers and small payloads
 	ends    []int  // end offset in scratch of each queued packet, or -1 for a prepared frame
@@ -660,6 +722,7 @@ func (b *frameBatch) take(c *Conn) (ok, closing bool) {
 		return false, closing
 	}
 	b.batch = c.takeLocked(b.batch)
+	b.v3, b.b64 = c.eio3, c.eio3 && c.ws != nil && c.ws.b64
 	c.mu.Unlock()
 	b.encode()
 	return true, false
@@ -683,7 +746,11 @@ func (b *frameBatch) encode() {
 			b.ends = append(b.ends, -1)
 			continue
 		}
-		b.scratch = appendFrame(b.scratch, q.p, len(q.p.Data) > inlinePayload)
+		if b.v3 && q.p.Binary {
+			b.scratch = appendFrameV3(b.scratch, q.p, b.b64, !b.b64 && len(q.p.Data) > inlinePayload)
+		} else {
+			b.scratch = appendFrame(b.scratch, q.p, len(q.p.Data) > inlinePayload)
+		}
 		b.ends = append(b.ends, len(b.scratch))
 	}
 	b.bufs = b.bufs[:0]
@@ -695,7 +762,7 @@ func (b *frameBatch) encode() {
 		}
 		b.bufs = append(b.bufs, b.scratch[start:b.ends[i]])
 		start = b.ends[i]
-		if len(q.p.Data) > inlinePayload {
+		if len(q.p.Data) > inlinePayload && !(b.b64 && q.p.Binary) {
 			b.bufs = append(b.bufs, q.p.Data)
 		}
 	}

@@ -113,7 +113,7 @@ func TestHeartbeatWheel(t *testing.T) {
 	defer h.close()
 	conns := make([]*Conn, 4)
 	for i := range conns {
-		c, err := e.srv.newConn(httptestRequest(), TransportWebSocket)
+		c, err := e.srv.newConn(httptestRequest(), TransportWebSocket, false)
 		if err != nil {
 			t.Fatal(err)
 		}

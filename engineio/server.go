@@ -158,7 +158,8 @@ func (s *Server) remove(c *Conn) {
 	s.mu.Unlock()
 }
 
-// ServeHTTP serves the handshake, long-polling requests and WebSocket connections of Engine.IO v4.
+// ServeHTTP serves the handshake, long-polling requests and WebSocket connections of Engine.IO v4, and of v3 with
+// Config.AllowEIO3.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = FromTrustedProxy(r, s.cfg.TrustedProxies)
 	origin := r.Header.Get("Origin")
@@ -188,7 +189,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if q.Get("EIO") != "4" {
+	// As in the reference server, every EIO but "4" is protocol v3.
+	eio3 := q.Get("EIO") != "4"
+	if eio3 && !s.cfg.AllowEIO3 {
 		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeUnsupportedVersion},
 			map[string]any{"protocol": q.Get("EIO")})
 		return
@@ -201,16 +204,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sid := q.Get("sid")
 	if sid == "" {
-		s.handshake(w, r, transport)
+		s.handshake(w, r, transport, eio3)
 		return
 	}
 	c := s.Conn(sid)
 	if c == nil {
 		if transport == TransportPolling && r.Method == http.MethodGet && s.byClient.take(sid) {
-			s.pollClosed(w, sid, true)
+			s.pollClosed(w, sid, true, eio3)
 			return
 		}
 		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID}, map[string]any{"sid": sid})
+		return
+	}
+	if c.eio3 != eio3 {
+		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest}) // the protocol changed
 		return
 	}
 	switch {
@@ -226,7 +233,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string) {
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport string, eio3 bool) {
 	if r.Method != http.MethodGet {
 		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeBadHandshakeMethod},
 			map[string]any{"method": r.Method})
@@ -243,10 +250,10 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 		}
 	}
 	if transport == TransportWebSocket {
-		s.serveWebSocket(w, r)
+		s.serveWebSocket(w, r, eio3)
 		return
 	}
-	c, err := s.newConn(r, TransportPolling)
+	c, err := s.newConn(r, TransportPolling, eio3)
 	if err != nil {
 		s.refuse(w, r, &RequestError{Status: http.StatusServiceUnavailable, Code: CodeBadRequest, Message: "Server closed"},
 			map[string]any{"name": "SERVER_CLOSED"})
@@ -256,11 +263,16 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	c.startHeartbeat()
 	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 	s.responseHeaders(w.Header(), r, true)
-	_, _ = w.Write(AppendPacket(nil, Packet{Type: PacketOpen, Data: s.openData(c.id, true)}))
+	open := Packet{Type: PacketOpen, Data: s.openData(c.id, true)}
+	if eio3 {
+		_, _ = w.Write(appendPayloadV3(nil, []Packet{open}))
+		return
+	}
+	_, _ = w.Write(AppendPacket(nil, open))
 }
 
 // serveWebSocket runs a session that starts on WebSocket.
-func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, eio3 bool) {
 	if _, err := wsproto.CheckRequest(r); err != nil && s.cfg.OnConnectionError != nil {
 		s.cfg.OnConnectionError(&ConnectionError{Request: r, Code: CodeBadRequest, Message: CodeBadRequest.String(),
 			Context: map[string]any{"name": "TRANSPORT_HANDSHAKE_ERROR", "error": err.Error()}})
@@ -269,13 +281,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered the request
 	}
-	c, err := s.newConn(r, TransportWebSocket)
+	c, err := s.newConn(r, TransportWebSocket, eio3)
 	if err != nil {
 		_, _ = nc.Write(wsproto.AppendClose(nil, wsproto.CloseGoingAway, "server closed"))
 		_ = nc.Close()
 		return
 	}
-	ws := s.newWS(c, nc, early)
+	ws := s.newWS(c, nc, early, r)
 	ws.active = true
 	// The open packet goes first, through the writer like everything else.
 	c.mu.Lock()
@@ -300,12 +312,14 @@ func (s *Server) poller() *netpoll.Poller {
 	return s.pollr
 }
 
-func (s *Server) newConn(r *http.Request, transport string) (*Conn, error) {
+func (s *Server) newConn(r *http.Request, transport string, eio3 bool) (*Conn, error) {
 	c := &Conn{
 		srv:       s,
 		id:        randid.New(),
 		transport: transport,
 		req:       requestInfo(r),
+		eio3:      eio3,
+		b64:       eio3 && wantsBase64(r),
 	}
 	if transport == TransportPolling {
 		c.wake = make(chan struct{}, 1) // only long-polling GETs wait on it
@@ -320,6 +334,10 @@ func (s *Server) newConn(r *http.Request, transport string) (*Conn, error) {
 
 	return c, nil
 }
+
+// wantsBase64 reports whether a v3 client asks for binary data in base64 (a non-empty "b64" query parameter, as
+// the reference server tests it).
+func wantsBase64(r *http.Request) bool { return r.URL.Query().Get("b64") != "" }
 
 // openData returns the JSON payload of the open packet.
 func (s *Server) openData(sid string, upgradable bool) []byte {
@@ -450,10 +468,15 @@ func readBody(r *http.Request, limit int64) ([]byte, bool, error) {
 // pollClosed answers a long-polling GET for a session that is closed or unknown: with a noop if the client closed
 // that session itself an instant ago (the GET was probably sent before the close packet, and overtaken by it:
 // it gets what a GET pending at the close gets), else 400.
-func (s *Server) pollClosed(w http.ResponseWriter, sid string, closedByClient bool) {
+func (s *Server) pollClosed(w http.ResponseWriter, sid string, closedByClient, eio3 bool) {
 	if closedByClient || s.byClient.take(sid) {
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-		_, _ = w.Write(AppendPacket(nil, Packet{Type: PacketNoop}))
+		noop := Packet{Type: PacketNoop}
+		if eio3 {
+			_, _ = w.Write(appendPayloadV3(nil, []Packet{noop}))
+			return
+		}
+		_, _ = w.Write(AppendPacket(nil, noop))
 		return
 	}
 	writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -37,6 +38,7 @@ type wsConn struct {
 	early  []byte // bytes read by the HTTP server before the hijack, decoded first
 	active bool   // the Conn's transport (false while probing)
 	probed bool   // "3probe" sent
+	b64    bool   // a v3 client that sends and takes binary messages in base64 text frames
 
 	wmu        sync.Mutex  // serialises writes to nc
 	closeSent  atomic.Bool // a close frame was written: wait for the client's end before closing
@@ -54,8 +56,8 @@ var errPeerClosed = errors.New("engineio: websocket closed by the client")
 // errBadProbe ends a probing connection that broke the upgrade sequence.
 var errBadProbe = errors.New("engineio: bad upgrade probe")
 
-func (s *Server) newWS(c *Conn, nc net.Conn, early []byte) *wsConn {
-	w := &wsConn{c: c, nc: nc, early: early}
+func (s *Server) newWS(c *Conn, nc net.Conn, early []byte, r *http.Request) *wsConn {
+	w := &wsConn{c: c, nc: nc, early: early, b64: c.eio3 && wantsBase64(r)}
 	w.dec.Server = true
 	w.dec.MaxMessage = s.cfg.MaxHTTPBufferSize
 	// A plain socket is written without blocking by the flushers and, if the poller takes it, read when ready.
@@ -212,7 +214,13 @@ func (w *wsConn) handle(op wsproto.Opcode, payload []byte) error {
 		if !w.active {
 			return w.probe(payload, op == wsproto.OpBinary)
 		}
-		p, err := ParsePacket(payload, op == wsproto.OpBinary)
+		var p Packet
+		var err error
+		if w.c.eio3 {
+			p, err = parsePacketV3(payload, op == wsproto.OpBinary)
+		} else {
+			p, err = ParsePacket(payload, op == wsproto.OpBinary)
+		}
 		if err != nil {
 			return err
 		}

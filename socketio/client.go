@@ -130,9 +130,21 @@ func (cl *client) socketLocked(nsp string) *Socket {
 	return nil
 }
 
+// eio3 reports whether the client speaks Engine.IO v3, hence Socket.IO protocol v4 (socket.io-client 2.x).
+func (cl *client) eio3() bool { return cl.conn.Protocol() == 3 }
+
 func (cl *client) handle(p ReceivedPacket) {
+	var query json.RawMessage
+	if cl.eio3() {
+		// Socket.IO v4 carries a namespace's query in the namespace ("/admin?token=x"); it is the CONNECT's
+		// auth, as the reference server makes it.
+		p.Nsp, query = splitNamespaceQuery(p.Nsp)
+	}
 	if p.Type == PacketConnect {
 		auth, nsp := p.Auth, p.Nsp
+		if cl.eio3() {
+			auth = query
+		}
 		cl.mu.Lock()
 		if cl.connecting == nil {
 			cl.connecting = make(map[string]int)
@@ -216,14 +228,22 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 	ns := cl.srv.namespace(ctx, name, auth)
 	if ns == nil {
 		cancel()
-		cl.sendConnectError(name, &ConnectError{Message: "Invalid namespace"})
+		cl.sendConnectError(name, &ConnectError{Message: "Invalid namespace"}, false)
 		return
 	}
 	defer ns.joined()
 	s := newSocket(ns, cl, auth, ctx, cancel)
+	eio3 := cl.eio3()
+	if eio3 {
+		// The id socket.io-client 2 computes for itself.
+		s.id = cl.conn.ID()
+		if name != "/" {
+			s.id = name + "#" + s.id
+		}
+	}
 	var restored session
 	var lastOffset string
-	if ns.recovery != nil || ns.recLink != nil {
+	if (ns.recovery != nil || ns.recLink != nil) && !eio3 { // a v4 CONNECT reply has no pid: no recovery
 		restored, lastOffset, s.recovered = ns.takeSession(ctx, auth)
 		if s.recovered {
 			s.id, s.pid = restored.sid, restored.pid
@@ -235,7 +255,7 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		for _, mw := range ns.allMiddlewares() {
 			if err := mw(ctx, s); err != nil {
 				cancel()
-				cl.sendConnectError(name, err)
+				cl.sendConnectError(name, err, eio3)
 				return
 			}
 		}
@@ -270,7 +290,11 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 		s.Join(restored.rooms...)
 		s.SetData(restored.data)
 	}
-	if msgs, err := cl.srv.parser.Encode(Packet{Type: PacketConnect, Nsp: name, ID: NoAckID, Data: reply}); err != nil {
+	var connectData any = reply
+	if eio3 {
+		connectData = nil // Socket.IO v4: the client knows its id already
+	}
+	if msgs, err := cl.srv.parser.Encode(Packet{Type: PacketConnect, Nsp: name, ID: NoAckID, Data: connectData}); err != nil {
 		cl.srv.log.Warn("socketio: the parser cannot encode a CONNECT", "sid", cl.conn.ID(), "err", err)
 	} else {
 		_ = cl.conn.Send(engineio.Queued, msgs...)
@@ -288,10 +312,24 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 	}
 }
 
-func (cl *client) sendConnectError(nsp string, err error) {
+// sendConnectError refuses a CONNECT. With v4 (a middleware's error for a socket.io-client 2 client), the ERROR
+// packet carries the error's Data, or else its message as a JSON string, as the reference server sends it.
+func (cl *client) sendConnectError(nsp string, err error, v4 bool) {
 	ce, ok := err.(*ConnectError)
 	if !ok && !errors.As(err, &ce) {
 		ce = &ConnectError{Message: err.Error()}
+	}
+	var data []byte
+	var merr error
+	if v4 {
+		if ce.Data != nil {
+			data, merr = json.Marshal(ce.Data)
+		}
+		if ce.Data == nil || merr != nil {
+			data, _ = json.Marshal(ce.Message)
+		}
+		_ = cl.conn.Send(engineio.Queued, encodePacket(PacketConnectError, nsp, -1, data, nil)...)
+		return
 	}
 	payload := struct {
 		Message string `json:"message"`

@@ -2,11 +2,16 @@ package socketio_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 
+	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/socketio"
 )
 
@@ -82,4 +87,33 @@ func ExampleJSONParser() {
 	// Output:
 	// binary false: "51-/admin,7[\"file\",\"a.bin\",{\"_placeholder\":true,\"num\":0}]"
 	// binary true: "\x01\x02"
+}
+
+// A server that socket.io-client 2.x clients can join too (Engine.IO v3), as Node's allowEIO3: such a client is
+// connected to "/" at once, and the query of a namespace it opens (io("/admin?token=x")) is its socket's auth.
+func ExampleConfig_allowEIO3() {
+	srv, err := socketio.NewServer(socketio.Config{Engine: engineio.Config{AllowEIO3: true}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv.Of("/admin").Use(func(ctx context.Context, s *socketio.Socket) error {
+		var auth struct {
+			Token string `json:"token"`
+		}
+		_ = json.Unmarshal(s.Handshake().Auth, &auth) // {"token":"x"} from io("/admin?token=x")
+		if auth.Token != "x" {
+			// A 2.x client gets it as an "error" event with the Data, or else the message.
+			return &socketio.ConnectError{Message: "not authorized"}
+		}
+		return nil
+	})
+	defer srv.Shutdown(context.Background())
+
+	// The v3 handshake, answered in the v3 long-polling framing: "<length>:<open packet>".
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/socket.io/?EIO=3&transport=polling", nil))
+	n, packet, _ := strings.Cut(rec.Body.String(), ":")
+	conn := srv.Engine().Conn(packet[len(`0{"sid":"`) : len(`0{"sid":"`)+20])
+	fmt.Println(rec.Code, n == strconv.Itoa(len(packet)), packet[:8], conn.Protocol())
+	// Output: 200 true 0{"sid": 3
 }

@@ -21,7 +21,8 @@ func suiteHandlers(reasons *sync.Map) func(*testServer, *Server) {
 			if s.Handshake().Auth != nil {
 				_ = json.Unmarshal(s.Handshake().Auth, &auth)
 			}
-			_ = s.Emit("welcome", map[string]any{"id": s.ID(), "nsp": s.Namespace().Name(), "auth": auth, "data": s.Data()})
+			_ = s.Emit("welcome", map[string]any{"id": s.ID(), "nsp": s.Namespace().Name(), "auth": auth, "data": s.Data(),
+				"queryToken": s.Handshake().Query.Get("token")})
 			s.OnDisconnect(func(reason DisconnectReason) { reasons.Store(s.ID(), string(reason)) })
 			s.OnDisconnecting(func(ctx context.Context, reason DisconnectReason) {
 				// Still in its rooms: tell the others of each room.

@@ -345,6 +345,10 @@ func (h *engineHandler) OnOpen(c *engineio.Conn) {
 	s := (*Server)(h)
 	cl := newClient(s, c)
 	c.SetValue(cl)
+	if cl.eio3() {
+		// socket.io-client 2 sends no CONNECT for "/": it is connected to it at once, as by the reference server.
+		cl.handle(ReceivedPacket{Type: PacketConnect, Nsp: "/", ID: NoAckID})
+	}
 }
 
 func (h *engineHandler) OnMessage(c *engineio.Conn, msg engineio.Message) {

@@ -40,9 +40,12 @@ type AckFunc func(args ...any) error
 // Handshake describes the request that opened the connection of a socket, and its CONNECT packet.
 type Handshake struct {
 	Headers http.Header
-	Query   url.Values
-	// Auth is the payload of the CONNECT packet (nil without one).
-	Auth json.RawMessage
+	// Query is the handshake request's query; for a socket.io-client 2 client (engineio.Config.AllowEIO3), the
+	// query of its namespace is merged in, its values replacing the request's, as socket.io 2 servers did.
+	Query url.Values
+	// Auth is the payload of the CONNECT packet (nil without one); for a socket.io-client 2 client, the query of
+	// its namespace as a JSON object (io("/admin?token=x"): {"token":"x"}), as the reference server makes it.
+	Auth    json.RawMessage
 	// Address is the client's IP address, without a port ("127.0.0.1", "::1"), as the reference server gives
 	// the remote address of the connection; behind a trusted proxy (engineio.Config.TrustedProxies), the
 	// address the proxy forwarded.
@@ -108,9 +111,13 @@ func (s *Socket) Namespace() *Namespace { return s.ns }
 // no copy of them). Do not modify the headers: they are the request's.
 func (s *Socket) Handshake() Handshake {
 	r := s.client.conn.Request()
+	q := r.URL.Query()
+	if s.client.eio3() && s.auth != "" {
+		mergeNamespaceQuery(q, s.auth)
+	}
 	return Handshake{
 		Headers: r.Header,
-		Query:   r.URL.Query(),
+		Query:   q,
 		Auth:    authPayload(s.auth),
 		Address: remoteIP(r.RemoteAddr),
 		Time:    time.Unix(0, s.connTime),
@@ -499,7 +506,7 @@ func (s *Socket) onclose(reason DisconnectReason) {
 	for _, h := range disconnecting {
 		h(s.ctx, reason)
 	}
-	if recoverableReasons[reason] {
+	if recoverableReasons[reason] && s.pid != "" { // no pid: a socket.io 2 client, which cannot recover
 		s.persistSession()
 	}
 	s.ns.rooms.delAll(s.id)

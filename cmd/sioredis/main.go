@@ -8,7 +8,7 @@
 //	sioredis leave       [target flags] ROOM...
 //	sioredis disconnect  [target flags] [--close]
 //	sioredis server-emit [connection flags] [--nsp N] [--args-file FILE|-] EVENT [ARG...]
-//	sioredis serve       [--addr 127.0.0.1:8080] [timeout flags]
+//	sioredis serve       [--addr 127.0.0.1:8080] [--allow-eio3] [timeout flags]
 //	sioredis chat        [--addr 127.0.0.1:8080] [--db FILE] [--redis URL [--cluster|--sentinel-master M] [--prefix P]] [--nsp N] [--event E]
 //	sioredis monitor     [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 //	sioredis version     (also --version)

@@ -23,6 +23,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	timeoutFlags(fs, &t)
 	var proxies prefixList
 	proxyFlag(fs, &proxies)
+	allowEIO3 := fs.Bool("allow-eio3", false, "also accept socket.io-client 2.x (Engine.IO v3), as Node's allowEIO3")
 	var lf logFlags
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -32,7 +33,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t, TrustedProxies: proxies})
+	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t, TrustedProxies: proxies, AllowEIO3: *allowEIO3})
 	if err != nil {
 		return err
 	}

@@ -128,6 +128,21 @@ func TestServe(t *testing.T) {
 	})
 }
 
+// TestServeAllowEIO3: with --allow-eio3, a socket.io-client 2 handshake (EIO=3) opens a session, answered in the
+// v3 payload framing ("<length>:0{...}").
+func TestServeAllowEIO3(t *testing.T) {
+	url, _ := startServing(t, "serve", "--addr", "127.0.0.1:0", "--allow-eio3")
+	res, err := http.Get(url + "/socket.io/?EIO=3&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !regexp.MustCompile(`^\d+:0\{"sid":`).Match(body) {
+		t.Errorf("EIO=3 handshake: %d %q", res.StatusCode, body)
+	}
+}
+
 func TestServeUsage(t *testing.T) {
 	tests := []struct {
 		args []string

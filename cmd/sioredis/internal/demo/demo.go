@@ -31,6 +31,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* and Forwarded headers are believed (see
 	// engineio.Config.TrustedProxies).
 	TrustedProxies []netip.Prefix
+	// AllowEIO3 also accepts socket.io-client 2.x (see engineio.Config.AllowEIO3).
+	AllowEIO3 bool
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -60,7 +62,7 @@ func New(cfg Config) (*Demo, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	srv, err := socketio.NewServer(socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{TrustedProxies: cfg.TrustedProxies}})
+	srv, err := socketio.NewServer(socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{TrustedProxies: cfg.TrustedProxies, AllowEIO3: cfg.AllowEIO3}})
 	if err != nil {
 		return nil, err
 	}
