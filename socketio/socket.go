@@ -45,7 +45,7 @@ type Handshake struct {
 	Query url.Values
 	// Auth is the payload of the CONNECT packet (nil without one); for a socket.io-client 2 client, the query of
 	// its namespace as a JSON object (io("/admin?token=x"): {"token":"x"}), as the reference server makes it.
-	Auth    json.RawMessage
+	Auth json.RawMessage
 	// Address is the client's IP address, without a port ("127.0.0.1", "::1"), as the reference server gives
 	// the remote address of the connection; behind a trusted proxy (engineio.Config.TrustedProxies), the
 	// address the proxy forwarded.
