@@ -22,7 +22,7 @@ func TestChat(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "chat.db")
 	cl := &http.Client{Timeout: 10 * time.Second}
 
-	url, _ := startServing(t, "chat", "--addr", "127.0.0.1:0", "--db", db, "--redis", rs.URL(), "--event", "my_event_name")
+	url, _, stop := startServingStop(t, "chat", "--addr", "127.0.0.1:0", "--db", db, "--redis", rs.URL(), "--event", "my_event_name")
 	res, err := cl.Post(url+"/api/messages", "application/json",
 		strings.NewReader(`{"room":"room_777","author":"cli","body":"message_body"}`))
 	if err != nil {
@@ -67,7 +67,8 @@ func TestChat(t *testing.T) {
 		t.Fatalf("published %s %s to %v in %s, want my_event_name %s", m.Event, args, m.Rooms, m.Nsp, want)
 	}
 
-	// Another run on the same database, alone this time, serves the history.
+	// Another run on the same database, alone this time, serves the history once the first has stopped.
+	stop()
 	url2, _ := startServing(t, "chat", "--addr", "127.0.0.1:0", "--db", db)
 	res, err = cl.Get(url2 + "/api/messages?room=room_777")
 	if err != nil {
