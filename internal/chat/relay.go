@@ -78,6 +78,35 @@ type relay struct {
 	failure  error         // the last error while the relay is retrying; nil when healthy
 
 	leading atomic.Bool // this relay holds the outbox
+
+	headSeq   int64     // the oldest pending message last read, 0 when none (guarded by mu)
+	headSince time.Time // when the relay first read headSeq as pending
+}
+
+// seeHead records the oldest pending message, for publishLag.
+func (r *relay) seeHead(msgs []Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case len(msgs) == 0:
+		r.headSeq = 0
+	case msgs[0].Seq != r.headSeq:
+		r.headSeq, r.headSince = msgs[0].Seq, time.Now()
+	}
+}
+
+// publishLag returns how long the oldest pending message has waited since this relay first read it (0 when
+// the outbox is empty), and whether this relay publishes the outbox.
+func (r *relay) publishLag() (time.Duration, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.leading.Load() {
+		return 0, false
+	}
+	if r.headSeq == 0 {
+		return 0, true
+	}
+	return time.Since(r.headSince), true
 }
 
 func newRelay(store *Store, pub Publisher, log *slog.Logger) *relay {
@@ -208,6 +237,7 @@ func (r *relay) drain(ctx context.Context, ob outbox) (ok, storeErr bool) {
 			r.setFailure(err)
 			return false, true
 		}
+		r.seeHead(msgs)
 		if len(msgs) == 0 {
 			r.setFailure(nil)
 			return true, false
