@@ -158,6 +158,12 @@ func (l *listeners) quantiles() (p50, p99 time.Duration) {
 // postAll posts n messages from conc goroutines and returns the POST latencies; every answer must be 201.
 func postAll(b *testing.B, url string, n, conc int) []time.Duration {
 	b.Helper()
+	return postSpread(b, []string{url}, n, conc)
+}
+
+// postSpread is postAll with the POSTs spread over several instances, in turn.
+func postSpread(b *testing.B, urls []string, n, conc int) []time.Duration {
+	b.Helper()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc}, Timeout: 30 * time.Second}
 	var next atomic.Int64
 	lat := make([][]time.Duration, conc)
@@ -165,7 +171,8 @@ func postAll(b *testing.B, url string, n, conc int) []time.Duration {
 	var wg sync.WaitGroup
 	for g := range conc {
 		wg.Go(func() {
-			for next.Add(1) <= int64(n) {
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				url := urls[int(i)%len(urls)]
 				start := time.Now()
 				body := `{"room":"room_777","author":"bench","body":"` + strconv.FormatInt(start.UnixNano(), 10) + `"}`
 				res, err := client.Post(url+"/api/messages", "application/json", strings.NewReader(body))
@@ -231,6 +238,52 @@ func BenchmarkChat(b *testing.B) {
 				msgs, conc, float64(msgs)/posting.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100], per,
 				goP50, goP99, nodeP50, nodeP99,
 				chatCPU, float64(chatCPU.Microseconds())/float64(msgs), nodeCPU, float64(nodeCPU.Microseconds())/float64(msgs*per))
+			b.ReportMetric(float64(msgs)/posting.Seconds(), fmt.Sprintf("posts/s@%d", conc))
+			for _, l := range ls {
+				l.reset()
+			}
+		}
+	}
+}
+
+// BenchmarkChatPostgres is BenchmarkChat with three "sioredis chat" instances on one PostgreSQL database (started
+// by the benchmark, fsync on) and one Redis, the POSTs spread over the three in turn; the listeners are on the
+// Node server and on the first instance's Go server (the publishing instance is whichever holds the outbox).
+// Same sizes (BENCH_CHAT_*); BENCH_CHAT_CONCURRENCY defaults to 1,16,64 here.
+//
+//	go test -run '^$' -bench ChatPostgres -benchtime 1x ./bench/
+func BenchmarkChatPostgres(b *testing.B) {
+	msgs := envInt("BENCH_CHAT_MSGS", 2000)
+	per := envInt("BENCH_CHAT_LISTENERS", 100)
+	concs := envList("BENCH_CHAT_CONCURRENCY", []int{1, 16, 64})
+	raiseNoFile(b, 2*per)
+	for b.Loop() {
+		rs := testenv.StartRedis(b)
+		pg := testenv.StartPostgres(b)
+		node := testenv.StartNodeServer(b, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Classic, RedisAddrs: []string{rs.Addr()}})
+		var urls []string
+		for range 3 {
+			urls = append(urls, startChat(b, "--db", pg.URL(), "--redis", rs.URL()).url)
+		}
+		ls := map[string]*listeners{"node": dialListeners(b, node.URL(), per), "go": dialListeners(b, urls[0], per)}
+		postSpread(b, urls, 3, 1) // warm-up through each instance, and proof that every listener has joined the room
+		for _, l := range ls {
+			l.wait(b, int64(3*per))
+			l.reset()
+		}
+		for _, conc := range concs {
+			start := time.Now()
+			lat := postSpread(b, urls, msgs, conc)
+			posting := time.Since(start)
+			for _, l := range ls {
+				l.wait(b, int64(msgs*per))
+			}
+			slices.Sort(lat)
+			goP50, goP99 := ls["go"].quantiles()
+			nodeP50, nodeP99 := ls["node"].quantiles()
+			b.Logf("3 instances on PostgreSQL: %d POSTs, %d in flight: %.0f/s, POST p50 %v p99 %v; POST → delivery to %d listeners each on: "+
+				"a chat instance's Go server p50 %v p99 %v, the Node server p50 %v p99 %v",
+				msgs, conc, float64(msgs)/posting.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100], per, goP50, goP99, nodeP50, nodeP99)
 			b.ReportMetric(float64(msgs)/posting.Seconds(), fmt.Sprintf("posts/s@%d", conc))
 			for _, l := range ls {
 				l.reset()

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -29,7 +32,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	proxyFlag(fs, &proxies)
 	var lf logFlags
 	lf.register(fs)
-	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing)")
+	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing; one process per file), or a PostgreSQL URL postgres://user:password@host/db shared by several instances")
+	claimPoll := fs.Duration("claim-poll", time.Second, "with PostgreSQL: how often an instance that is not publishing tries to take over the outbox (the longest messages wait after the publishing instance dies)")
 	var conn connFlags
 	fs.StringVar(&conn.redisURL, "redis", os.Getenv("REDIS_URL"), "Redis URL (default $REDIS_URL): publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
 	fs.BoolVar(&conn.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
@@ -70,7 +74,16 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 		return usagef("--cluster and --sentinel-master need --redis")
 	}
 
-	store, err := chat.OpenStore(ctx, *db)
+	if *claimPoll <= 0 {
+		return usagef("--claim-poll must be positive")
+	}
+	postgres := strings.HasPrefix(*db, "postgres://") || strings.HasPrefix(*db, "postgresql://")
+	var store *chat.Store
+	if postgres {
+		store, err = chat.OpenPostgres(ctx, *db, chat.PostgresConfig{ClaimPoll: *claimPoll})
+	} else {
+		store, err = chat.OpenStore(ctx, *db)
+	}
 	if err != nil {
 		return err
 	}
@@ -88,7 +101,10 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	if rdb != nil {
 		mode = "in the Socket.IO cluster (" + *clusterMode + " format) of " + conn.redisURL
 	}
-	abs, _ := filepath.Abs(*db)
+	dbName, _ := filepath.Abs(*db)
+	if postgres {
+		dbName = redactURL(*db)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -100,7 +116,16 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	logger.Info("serving the chat", "url", "http://"+displayAddr(ln.Addr()), "db", abs, "mode", mode)
+	logger.Info("serving the chat", "url", "http://"+displayAddr(ln.Addr()), "db", dbName, "mode", mode)
 	warnExposed(logger, ln.Addr())
 	return app.Run(ctx, ln)
+}
+
+// redactURL returns a database URL without its password, for the logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
 }

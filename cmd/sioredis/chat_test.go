@@ -22,7 +22,7 @@ func TestChat(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "chat.db")
 	cl := &http.Client{Timeout: 10 * time.Second}
 
-	url, _ := startServing(t, "chat", "--addr", "127.0.0.1:0", "--db", db, "--redis", rs.URL(), "--event", "my_event_name")
+	url, _, stop := startServingStop(t, "chat", "--addr", "127.0.0.1:0", "--db", db, "--redis", rs.URL(), "--event", "my_event_name")
 	res, err := cl.Post(url+"/api/messages", "application/json",
 		strings.NewReader(`{"room":"room_777","author":"cli","body":"message_body"}`))
 	if err != nil {
@@ -67,7 +67,8 @@ func TestChat(t *testing.T) {
 		t.Fatalf("published %s %s to %v in %s, want my_event_name %s", m.Event, args, m.Rooms, m.Nsp, want)
 	}
 
-	// Another run on the same database, alone this time, serves the history.
+	// Another run on the same database, alone this time, serves the history once the first has stopped.
+	stop()
 	url2, _ := startServing(t, "chat", "--addr", "127.0.0.1:0", "--db", db)
 	res, err = cl.Get(url2 + "/api/messages?room=room_777")
 	if err != nil {
@@ -98,6 +99,9 @@ func TestChatUsage(t *testing.T) {
 		{[]string{"chat", "--db", filepath.Join(dir, "b.db"), "--nsp", "/a*"}, 2},
 		{[]string{"chat", "--db", filepath.Join(dir, "missing", "c.db")}, 1},
 		{[]string{"chat", "--db", filepath.Join(dir, "d.db"), "--addr", "256.0.0.1:bad"}, 1},
+		{[]string{"chat", "--claim-poll", "0"}, 2},
+		{[]string{"chat", "--db", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, 1}, // nothing listens there
+		{[]string{"chat", "--db", "postgres://%zz"}, 1},
 		{[]string{"chat", "-h"}, 0},
 	}
 	for _, tt := range tests {

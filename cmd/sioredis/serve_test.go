@@ -45,26 +45,25 @@ func startServe(t *testing.T) (string, *serveLog) {
 // logs.
 func startServing(t *testing.T, args ...string) (string, *serveLog) {
 	t.Helper()
+	url, logs, _ := startServingStop(t, args...)
+	return url, logs
+}
+
+// startServingStop is startServing, and returns a function that stops the command (also called at cleanup).
+func startServingStop(t *testing.T, args ...string) (string, *serveLog, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &serveLog{}
 	done := make(chan int, 1)
+	var once sync.Once
+	stop := func() { once.Do(func() { stopServing(t, args, cancel, done, logs) }) }
 	go func() {
 		done <- run(ctx, args, strings.NewReader(""), io.Discard, logs)
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("%s exited with status %d:\n%s", args[0], code, logs.String())
-			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("%s did not stop:\n%s", args[0], logs.String())
-		}
-	})
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if m := servingURL.FindStringSubmatch(logs.String()); m != nil {
-			return m[1], logs
+			return m[1], logs, stop
 		}
 		select {
 		case code := <-done:
@@ -75,6 +74,18 @@ func startServing(t *testing.T, args ...string) (string, *serveLog) {
 			t.Fatalf("%s did not start:\n%s", args[0], logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func stopServing(t *testing.T, args []string, cancel func(), done chan int, logs *serveLog) {
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("%s exited with status %d:\n%s", args[0], code, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("%s did not stop:\n%s", args[0], logs.String())
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package chat is the application of "sioredis chat": a chat whose messages go the way most Socket.IO
 // deployments send data from their other backends. A browser posts a message over HTTP (an AJAX POST); the
-// handler saves it in a SQLite database; a relay then publishes it through Redis in the format of the Socket.IO
-// Redis adapter, and every server of the cluster (Node.js or Go) delivers it to the clients in the message's room.
+// handler saves it in a database (a SQLite file for one process, PostgreSQL for several); a relay then
+// publishes it through Redis in the format of the Socket.IO Redis adapter, and every server of the cluster
+// (Node.js or Go) delivers it to the clients in the message's room.
 //
 // The process is also one of those servers: it serves the chat page and Socket.IO, and its server joins the Redis
 // cluster through redisadapter. With no Redis, it runs alone: the relay emits from its own server.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sioredis/sioredis/emitter"
@@ -75,6 +76,37 @@ type relay struct {
 	rejected []int64       // the latest rejected sequence numbers, at most maxRejected
 	progress chan struct{} // closed, and replaced, when done advances
 	failure  error         // the last error while the relay is retrying; nil when healthy
+
+	leading atomic.Bool // this relay holds the outbox
+
+	headSeq   int64     // the oldest pending message last read, 0 when none (guarded by mu)
+	headSince time.Time // when the relay first read headSeq as pending
+}
+
+// seeHead records the oldest pending message, for publishLag.
+func (r *relay) seeHead(msgs []Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case len(msgs) == 0:
+		r.headSeq = 0
+	case msgs[0].Seq != r.headSeq:
+		r.headSeq, r.headSince = msgs[0].Seq, time.Now()
+	}
+}
+
+// publishLag returns how long the oldest pending message has waited since this relay first read it (0 when
+// the outbox is empty), and whether this relay publishes the outbox.
+func (r *relay) publishLag() (time.Duration, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.leading.Load() {
+		return 0, false
+	}
+	if r.headSeq == 0 {
+		return 0, true
+	}
+	return time.Since(r.headSince), true
 }
 
 func newRelay(store *Store, pub Publisher, log *slog.Logger) *relay {
@@ -94,16 +126,87 @@ func (r *relay) notify() {
 	}
 }
 
-// run publishes until ctx ends.
+// run publishes until ctx ends. With a store shared by several processes, the relay first waits to hold the
+// outbox (one publisher at a time: the others only learn, from the database, how far it got), and claims it again
+// after losing it.
 func (r *relay) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if r.store.b.shared() {
+		wg.Go(func() { r.follow(ctx) })
+	}
+	backoff := r.minBackoff
+	for {
+		ob, err := r.store.b.claim(ctx)
+		if ctx.Err() != nil {
+			if err == nil {
+				ob.release()
+			}
+			return
+		}
+		if err != nil {
+			r.setFailure(err)
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, r.maxBackoff)
+			continue
+		}
+		if r.store.b.shared() {
+			r.log.Info("chat: this instance publishes the outbox")
+		}
+		progressed := r.publish(ctx, ob)
+		ob.release()
+		r.leading.Store(false)
+		if progressed {
+			backoff = r.minBackoff
+		}
+		if !sleep(ctx, backoff) { // the store failed: claim again after a pause
+			return
+		}
+		backoff = min(2*backoff, r.maxBackoff)
+	}
+}
+
+// follow listens to the database for what the publishing instance (maybe this one) did, and for messages other
+// instances saved, until ctx ends.
+func (r *relay) follow(ctx context.Context) {
+	for {
+		err := r.store.b.listen(ctx, func(seq int64) { r.advance(seq, nil) }, r.notify)
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("chat: not listening to the database; POSTs answer 202 until it is back", "err", err)
+		if !sleep(ctx, r.minBackoff*20) {
+			return
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// publish publishes the outbox's messages until ctx ends or the store fails (the hold may be lost), and
+// reports whether the store answered at least once.
+func (r *relay) publish(ctx context.Context, ob outbox) (progressed bool) {
+	r.leading.Store(true)
 	backoff := r.minBackoff
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		ok := r.drain(ctx)
-		if ctx.Err() != nil {
-			return
+		ok, storeErr := r.drain(ctx, ob)
+		if ctx.Err() != nil || storeErr {
+			return progressed
 		}
+		progressed = true
 		wake := r.wake
 		wait := r.poll
 		if ok {
@@ -115,7 +218,7 @@ func (r *relay) run(ctx context.Context) {
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
-			return
+			return progressed
 		case <-wake:
 			if !timer.Stop() {
 				<-timer.C
@@ -125,17 +228,19 @@ func (r *relay) run(ctx context.Context) {
 	}
 }
 
-// drain publishes pending messages until none is left (true) or an error stops it (false).
-func (r *relay) drain(ctx context.Context) bool {
+// drain publishes pending messages until none is left (true) or an error stops it (false); storeErr reports an
+// error of the store, after which the outbox is claimed again.
+func (r *relay) drain(ctx context.Context, ob outbox) (ok, storeErr bool) {
 	for {
-		msgs, err := r.store.Pending(ctx, r.batch)
+		msgs, err := ob.pending(ctx, r.batch)
 		if err != nil {
 			r.setFailure(err)
-			return false
+			return false, true
 		}
+		r.seeHead(msgs)
 		if len(msgs) == 0 {
 			r.setFailure(nil)
-			return true
+			return true, false
 		}
 		if r.gate != nil {
 			r.gate.wait(ctx)
@@ -159,25 +264,25 @@ func (r *relay) drain(ctx context.Context) bool {
 			break
 		}
 		// Marks are bookkeeping: if they fail, the messages are published again later, not lost.
-		markErr := errors.Join(r.store.setState(context.WithoutCancel(ctx), statePublished, published),
-			r.store.setState(context.WithoutCancel(ctx), stateRejected, rejected))
+		markErr := errors.Join(ob.setState(context.WithoutCancel(ctx), statePublished, published),
+			ob.setState(context.WithoutCancel(ctx), stateRejected, rejected))
 		if markErr != nil {
 			r.log.Error("chat: published messages not marked; they will be published again", "err", markErr)
 		}
-		if n := len(published) + len(rejected); n > 0 {
+		if n := len(published) + len(rejected); n > 0 && markErr == nil {
 			r.advance(msgs[n-1].Seq, rejected)
-		}
-		if failed != nil {
-			r.setFailure(failed)
-			return false
 		}
 		if markErr != nil {
 			r.setFailure(markErr)
-			return false
+			return false, true
+		}
+		if failed != nil {
+			r.setFailure(failed)
+			return false, false
 		}
 		if len(msgs) < r.batch { // the queue was empty after these; a message saved since has woken the relay
 			r.setFailure(nil)
-			return true
+			return true, false
 		}
 	}
 }
@@ -228,6 +333,13 @@ func (r *relay) wait(ctx context.Context, seq int64) int {
 			st = stateRejected
 		}
 		r.mu.Unlock()
+		if done && st == statePublished && r.store.b.shared() && !r.leading.Load() {
+			// Another instance published it, or rejected it: only the database knows which.
+			if s, err := r.store.state(ctx, seq); err == nil {
+				return s
+			}
+			return statePending // saved all the same
+		}
 		if done {
 			return st
 		}

@@ -34,22 +34,58 @@ CREATE INDEX IF NOT EXISTS messages_by_room ON messages (room, seq);
 CREATE INDEX IF NOT EXISTS messages_pending ON messages (seq) WHERE state = 0;
 `
 
-// Store keeps the messages in a SQLite database file, with their delivery state: it is the outbox the relay
-// publishes from. Safe for concurrent use.
+// Store keeps the messages with their delivery state: it is the outbox the relay publishes from. It is a SQLite
+// database file (OpenStore), for one process, or a PostgreSQL database (OpenPostgres), shared by several
+// instances of the chat. Safe for concurrent use.
 //
-// Writes are serialized in the process (SQLite has one writer at a time; waiting in Go is fair and avoids
-// SQLite's sleeping retries), and concurrent Add calls share one transaction: one commit, one fsync, for all
-// the messages posted meanwhile (group commit).
+// Concurrent Add calls share one transaction: one commit, one fsync, for all the messages posted meanwhile
+// (group commit).
 type Store struct {
-	db                                      *sql.DB
-	insert, byKey, history, pending, stateQ *sql.Stmt
-	setStateQ                               *sql.Stmt
-
-	writeMu sync.Mutex // held by the one write transaction of the process
+	b backend
 
 	mu      sync.Mutex // guards queue and leading
 	queue   []*addRequest
 	leading bool // an Add is committing a batch; the others wait for their turn
+}
+
+// backend is a database behind a Store.
+type backend interface {
+	// commitAdds saves a batch of messages in one transaction and sets each request's result.
+	commitAdds(ctx context.Context, batch []*addRequest)
+	history(ctx context.Context, room string, before int64, limit int) ([]Message, error)
+	state(ctx context.Context, seq int64) (int, error)
+	count(ctx context.Context) (total, pending int, err error)
+	// claim waits until this process may publish the pending messages, alone, and returns its hold on them,
+	// or an error when ctx ends or the database fails.
+	claim(ctx context.Context) (outbox, error)
+	// shared reports whether other processes use the database: the relay then learns from the database what
+	// they published (listen).
+	shared() bool
+	// listen calls published with the sequence number up to which every message is handled, and saved when a
+	// message was saved, each time another process (or this one) says so, until ctx ends (nil) or the
+	// database fails.
+	listen(ctx context.Context, published func(seq int64), saved func()) error
+	close() error
+}
+
+// outbox is a process's hold on the pending messages: while it holds one, no other process publishes them.
+type outbox interface {
+	// pending returns up to limit messages not yet published, in the order they were saved.
+	pending(ctx context.Context, limit int) ([]Message, error)
+	// setState records the delivery state of the messages with the given sequence numbers, in one transaction.
+	setState(ctx context.Context, state int, seqs []int64) error
+	// release gives the hold up (the next claim, here or in another process, takes it).
+	release()
+}
+
+// sqliteStore is a SQLite database file, locked for the process that opened it.
+type sqliteStore struct {
+	db                                        *sql.DB
+	insert, byKey, historyQ, pendingQ, stateQ *sql.Stmt
+	setStateQ                                 *sql.Stmt
+	lock                                      *fileLock
+
+	writeMu sync.Mutex // held by the one write transaction of the process
 }
 
 // maxBatch bounds the messages of one group commit.
@@ -64,11 +100,22 @@ type addRequest struct {
 	turn    chan bool // receives true: commit the next batch; false: done, results set
 }
 
-// OpenStore opens (creating it if needed) the SQLite database at path. The database runs in WAL mode with full
-// synchronous commits: a message the API answered for survives a crash of the process or of the machine.
+// ErrLocked reports a SQLite database file already open in another process (or by another Store of this
+// one): two chats publishing from one file would each publish every message. Use PostgreSQL (OpenPostgres) to
+// run several instances.
+var ErrLocked = errors.New("chat: database in use by another process")
+
+// OpenStore opens (creating it if needed) the SQLite database at path, for this process alone: it takes an
+// exclusive lock on path+".lock" until Close, and fails with an error wrapping ErrLocked while another process
+// holds it. The database runs in WAL mode with full synchronous commits: a message the API answered for
+// survives a crash of the process or of the machine.
 func OpenStore(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("chat: empty database path")
+	}
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("chat: open %s: %w", path, err)
 	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
@@ -77,17 +124,19 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 	q.Set("_txlock", "immediate") // writers take the lock at BEGIN: no deadlock between two upgrading readers
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
+		lock.unlock()
 		return nil, fmt.Errorf("chat: open %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	s := &sqliteStore{db: db, lock: lock}
 	if err := s.prepare(ctx); err != nil {
 		db.Close()
+		lock.unlock()
 		return nil, fmt.Errorf("chat: open %s: %w", path, err)
 	}
-	return s, nil
+	return &Store{b: s}, nil
 }
 
-func (s *Store) prepare(ctx context.Context) error {
+func (s *sqliteStore) prepare(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, schema); err != nil {
 		return err
 	}
@@ -98,9 +147,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.insert, `INSERT INTO messages (id, room, author, body, created_at, idem_key) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (idem_key) DO NOTHING RETURNING seq`},
 		{&s.byKey, `SELECT ` + columns + ` FROM messages WHERE idem_key = ?`},
-		{&s.history, `SELECT ` + columns + ` FROM (SELECT ` + columns + ` FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?)
+		{&s.historyQ, `SELECT ` + columns + ` FROM (SELECT ` + columns + ` FROM messages WHERE room = ? AND seq < ? ORDER BY seq DESC LIMIT ?)
 			ORDER BY seq`},
-		{&s.pending, `SELECT ` + columns + ` FROM messages WHERE state = 0 ORDER BY seq LIMIT ?`},
+		{&s.pendingQ, `SELECT ` + columns + ` FROM messages WHERE state = 0 ORDER BY seq LIMIT ?`},
 		{&s.stateQ, `SELECT state FROM messages WHERE seq = ?`},
 		{&s.setStateQ, `UPDATE messages SET state = ? WHERE seq = ?`},
 	} {
@@ -114,7 +163,13 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.b.close() }
+
+func (s *sqliteStore) close() error {
+	err := s.db.Close()
+	s.lock.unlock()
+	return err
+}
 
 const columns = "seq, id, room, author, body, created_at"
 
@@ -154,7 +209,7 @@ func (s *Store) Add(ctx context.Context, m Message, key string) (saved Message, 
 	batch := append([]*addRequest(nil), s.queue[:n]...)
 	s.queue = s.queue[n:]
 	s.mu.Unlock()
-	s.commitAdds(context.WithoutCancel(ctx), batch)
+	s.b.commitAdds(context.WithoutCancel(ctx), batch)
 	for _, r := range batch[1:] {
 		r.turn <- false
 	}
@@ -169,7 +224,7 @@ func (s *Store) Add(ctx context.Context, m Message, key string) (saved Message, 
 }
 
 // commitAdds saves a batch of messages in one transaction and sets each request's result.
-func (s *Store) commitAdds(ctx context.Context, batch []*addRequest) {
+func (s *sqliteStore) commitAdds(ctx context.Context, batch []*addRequest) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	fail := func(err error) {
@@ -195,7 +250,7 @@ func (s *Store) commitAdds(ctx context.Context, batch []*addRequest) {
 	}
 }
 
-func (s *Store) addTx(ctx context.Context, insert, byKey *sql.Stmt, r *addRequest) error {
+func (s *sqliteStore) addTx(ctx context.Context, insert, byKey *sql.Stmt, r *addRequest) error {
 	var idem any
 	if r.key != "" {
 		idem = r.key
@@ -215,20 +270,26 @@ func (s *Store) addTx(ctx context.Context, insert, byKey *sql.Stmt, r *addReques
 		if err != nil {
 			return err
 		}
-		if len(found) != 1 { // the key's message cannot have gone: nothing deletes messages
-			return fmt.Errorf("%d messages with idempotency key %q", len(found), r.key)
-		}
-		// A key is bound to its request: the same key with another room, author or body is a client's
-		// mistake, not a retry, and must not be answered with the first message as if the second were saved.
-		if f := found[0]; f.Room != m.Room || f.Author != m.Author || f.Body != m.Body {
-			r.err = fmt.Errorf("%w: %q was used for a message with another room, author or body", ErrKeyReused, r.key)
-			return nil
-		}
-		r.saved = found[0]
-		return nil
+		return r.existing(found)
 	default:
 		return err
 	}
+}
+
+// existing sets the result of a request whose idempotency key was already used, from the messages found with
+// that key.
+func (r *addRequest) existing(found []Message) error {
+	if len(found) != 1 { // the key's message cannot have gone: nothing deletes messages
+		return fmt.Errorf("%d messages with idempotency key %q", len(found), r.key)
+	}
+	// A key is bound to its request: the same key with another room, author or body is a client's mistake, not
+	// a retry, and must not be answered with the first message as if the second were saved.
+	if f, m := found[0], r.m; f.Room != m.Room || f.Author != m.Author || f.Body != m.Body {
+		r.err = fmt.Errorf("%w: %q was used for a message with another room, author or body", ErrKeyReused, r.key)
+		return nil
+	}
+	r.saved = found[0]
+	return nil
 }
 
 // History returns up to limit messages of room with a sequence number below before (all when before ≤ 0),
@@ -237,12 +298,22 @@ func (s *Store) History(ctx context.Context, room string, before int64, limit in
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	return queryMessages(ctx, s.history, room, before, limit)
+	return s.b.history(ctx, room, before, limit)
 }
 
-// Pending returns up to limit messages not yet published, in the order they were saved.
+func (s *sqliteStore) history(ctx context.Context, room string, before int64, limit int) ([]Message, error) {
+	return queryMessages(ctx, s.historyQ, room, before, limit)
+}
+
+// Pending returns up to limit messages not yet published, in the order they were saved. (It reads them without
+// claiming them: the relay reads them through its outbox.)
 func (s *Store) Pending(ctx context.Context, limit int) ([]Message, error) {
-	return queryMessages(ctx, s.pending, limit)
+	ob, err := s.b.claim(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer ob.release()
+	return ob.pending(ctx, limit)
 }
 
 // queryMessages runs a prepared query of messages.
@@ -260,6 +331,28 @@ func queryMessages(ctx context.Context, stmt *sql.Stmt, args ...any) ([]Message,
 
 // setState records the delivery state of the messages with the given sequence numbers, in one transaction.
 func (s *Store) setState(ctx context.Context, state int, seqs []int64) error {
+	ob, err := s.b.claim(ctx)
+	if err != nil {
+		return err
+	}
+	defer ob.release()
+	return ob.setState(ctx, state, seqs)
+}
+
+// The SQLite file is locked for its process: the process always holds its outbox.
+func (s *sqliteStore) claim(ctx context.Context) (outbox, error) { return s, nil }
+func (s *sqliteStore) release()                                  {}
+func (s *sqliteStore) shared() bool                              { return false }
+func (s *sqliteStore) listen(ctx context.Context, published func(int64), saved func()) error {
+	<-ctx.Done()
+	return nil
+}
+
+func (s *sqliteStore) pending(ctx context.Context, limit int) ([]Message, error) {
+	return queryMessages(ctx, s.pendingQ, limit)
+}
+
+func (s *sqliteStore) setState(ctx context.Context, state int, seqs []int64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
@@ -283,7 +376,9 @@ func (s *Store) setState(ctx context.Context, state int, seqs []int64) error {
 }
 
 // state returns the delivery state of the message with sequence number seq.
-func (s *Store) state(ctx context.Context, seq int64) (int, error) {
+func (s *Store) state(ctx context.Context, seq int64) (int, error) { return s.b.state(ctx, seq) }
+
+func (s *sqliteStore) state(ctx context.Context, seq int64) (int, error) {
 	var st int
 	if err := s.stateQ.QueryRowContext(ctx, seq).Scan(&st); err != nil {
 		return 0, fmt.Errorf("chat: store: %w", err)
@@ -292,7 +387,9 @@ func (s *Store) state(ctx context.Context, seq int64) (int, error) {
 }
 
 // Count returns the number of stored messages and of those still pending.
-func (s *Store) Count(ctx context.Context) (total, pending int, err error) {
+func (s *Store) Count(ctx context.Context) (total, pending int, err error) { return s.b.count(ctx) }
+
+func (s *sqliteStore) count(ctx context.Context) (total, pending int, err error) {
 	err = s.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 0) FROM messages`).Scan(&total, &pending)
 	if err != nil {
 		return 0, 0, fmt.Errorf("chat: store: %w", err)

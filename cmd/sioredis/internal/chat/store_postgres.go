@@ -1,0 +1,316 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The PostgreSQL schema, by version: migrate applies the ones a database lacks, in order, each in the
+// transaction that records it.
+var pgMigrations = []string{
+	1: `
+CREATE TABLE chat_messages (
+	seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id         TEXT NOT NULL UNIQUE,
+	room       TEXT NOT NULL,
+	author     TEXT NOT NULL,
+	body       TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	idem_key   TEXT UNIQUE,
+	state      SMALLINT NOT NULL DEFAULT 0
+);
+CREATE INDEX chat_messages_by_room ON chat_messages (room, seq);
+CREATE INDEX chat_messages_pending ON chat_messages (seq) WHERE state = 0;
+`,
+}
+
+// Advisory lock keys (one 64-bit space per database): the schema migration, the serialization of inserts, and
+// the outbox's publisher.
+const (
+	pgLockMigrate = 0x5ea0_c4a7_0000_0001
+	pgLockInsert  = 0x5ea0_c4a7_0000_0002
+	pgLockOutbox  = 0x5ea0_c4a7_0000_0003
+)
+
+// pgChannel is the LISTEN/NOTIFY channel of the instances: "saved" when a message was saved, the sequence
+// number handled so far when the publisher marked a batch.
+const pgChannel = "sioredis_chat"
+
+// PostgresConfig configures OpenPostgres.
+type PostgresConfig struct {
+	// ClaimPoll is how often an instance that is not the outbox's publisher tries to become it: the longest
+	// the messages wait after the publisher's process dies (its connection closes, so PostgreSQL releases its
+	// lock at once; a publisher whose machine vanishes holds it until PostgreSQL's TCP keepalive gives up on the
+	// connection). Default 1 s.
+	ClaimPoll time.Duration
+}
+
+// pgStore is a PostgreSQL database shared by several instances.
+//
+// Every instance saves messages; one instance at a time publishes them: the one holding the outbox's advisory
+// lock (pg_try_advisory_lock) on a connection of its own, which it also reads and marks the messages through, so
+// that an instance that lost its connection (and so the lock) cannot mark anything more. Inserts are serialized
+// by a transaction-scoped advisory lock, so sequence numbers become visible in order: a publisher that has seen
+// message n has seen every message before it.
+type pgStore struct {
+	url       string
+	pool      *pgxpool.Pool
+	claimPoll time.Duration
+}
+
+// OpenPostgres connects to the PostgreSQL database at url (postgres://user:password@host:port/db?sslmode=…, or
+// any form pgx accepts) and creates or migrates the schema (table chat_messages). Any number of processes may
+// open the same database: each saves messages, and one at a time publishes them (see Store).
+func OpenPostgres(ctx context.Context, url string, cfg PostgresConfig) (*Store, error) {
+	if cfg.ClaimPoll <= 0 {
+		cfg.ClaimPoll = time.Second
+	}
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("chat: PostgreSQL URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("chat: PostgreSQL: %w", err)
+	}
+	s := &pgStore{url: url, pool: pool, claimPoll: cfg.ClaimPoll}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("chat: PostgreSQL schema: %w", err)
+	}
+	return &Store{b: s}, nil
+}
+
+// migrate applies the migrations the database lacks, under an advisory lock: instances starting together
+// migrate once.
+func (s *pgStore) migrate(ctx context.Context) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(pgLockMigrate)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS chat_schema (version INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		var version int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM chat_schema`).Scan(&version); err != nil {
+			return err
+		}
+		if version >= len(pgMigrations) {
+			return nil
+		}
+		for v := version + 1; v < len(pgMigrations); v++ {
+			if _, err := tx.Exec(ctx, pgMigrations[v]); err != nil {
+				return fmt.Errorf("version %d: %w", v, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM chat_schema`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO chat_schema (version) VALUES ($1)`, len(pgMigrations)-1)
+		return err
+	})
+}
+
+func (s *pgStore) close() error {
+	s.pool.Close()
+	return nil
+}
+
+const pgColumns = "seq, id, room, author, body, created_at"
+
+func scanPgMessages(rows pgx.Rows) ([]Message, error) {
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		var m Message
+		if err := rows.Scan(&m.Seq, &m.ID, &m.Room, &m.Author, &m.Body, &m.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (s *pgStore) commitAdds(ctx context.Context, batch []*addRequest) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// One inserting transaction at a time in the whole database: sequence numbers are drawn and committed in
+		// order, so the publisher never sees message n+1 before message n.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(pgLockInsert)); err != nil {
+			return err
+		}
+		for _, r := range batch {
+			var idem any
+			if r.key != "" {
+				idem = r.key
+			}
+			m := r.m
+			err := tx.QueryRow(ctx, `INSERT INTO chat_messages (id, room, author, body, created_at, idem_key) VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (idem_key) DO NOTHING RETURNING seq`, m.ID, m.Room, m.Author, m.Body, m.CreatedAt, idem).Scan(&m.Seq)
+			switch {
+			case err == nil:
+				r.saved, r.created = m, true
+			case errors.Is(err, pgx.ErrNoRows) && r.key != "":
+				rows, err := tx.Query(ctx, `SELECT `+pgColumns+` FROM chat_messages WHERE idem_key = $1`, r.key)
+				if err != nil {
+					return err
+				}
+				found, err := scanPgMessages(rows)
+				if err != nil {
+					return err
+				}
+				if err := r.existing(found); err != nil {
+					return err
+				}
+			default:
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, 'saved')`, pgChannel) // delivered at commit
+		return err
+	})
+	if err != nil {
+		for _, r := range batch {
+			r.saved, r.created, r.err = Message{}, false, fmt.Errorf("chat: store: %w", err)
+		}
+	}
+}
+
+func (s *pgStore) history(ctx context.Context, room string, before int64, limit int) ([]Message, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+pgColumns+` FROM (SELECT `+pgColumns+` FROM chat_messages
+		WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) AS newest ORDER BY seq`, room, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("chat: store: %w", err)
+	}
+	msgs, err := scanPgMessages(rows)
+	if err != nil {
+		return nil, fmt.Errorf("chat: store: %w", err)
+	}
+	return msgs, nil
+}
+
+func (s *pgStore) state(ctx context.Context, seq int64) (int, error) {
+	var st int
+	if err := s.pool.QueryRow(ctx, `SELECT state FROM chat_messages WHERE seq = $1`, seq).Scan(&st); err != nil {
+		return 0, fmt.Errorf("chat: store: %w", err)
+	}
+	return st, nil
+}
+
+func (s *pgStore) count(ctx context.Context) (total, pending int, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 0) FROM chat_messages`).Scan(&total, &pending)
+	if err != nil {
+		return 0, 0, fmt.Errorf("chat: store: %w", err)
+	}
+	return total, pending, nil
+}
+
+func (s *pgStore) shared() bool { return true }
+
+// claim connects on a connection of its own and takes the outbox's advisory lock, trying again every ClaimPoll
+// while another instance holds it.
+func (s *pgStore) claim(ctx context.Context) (outbox, error) {
+	conn, err := pgx.Connect(ctx, s.url)
+	if err != nil {
+		return nil, fmt.Errorf("chat: store: %w", err)
+	}
+	for {
+		var ok bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(pgLockOutbox)).Scan(&ok); err != nil {
+			conn.Close(context.Background())
+			return nil, fmt.Errorf("chat: store: %w", err)
+		}
+		if ok {
+			return &pgOutbox{conn: conn}, nil
+		}
+		select {
+		case <-ctx.Done():
+			conn.Close(context.Background())
+			return nil, ctx.Err()
+		case <-time.After(s.claimPoll):
+		}
+	}
+}
+
+// pgOutbox is the connection holding the outbox's lock. The relay's goroutine only.
+type pgOutbox struct{ conn *pgx.Conn }
+
+func (o *pgOutbox) pending(ctx context.Context, limit int) ([]Message, error) {
+	rows, err := o.conn.Query(ctx, `SELECT `+pgColumns+` FROM chat_messages WHERE state = 0 ORDER BY seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("chat: store: %w", err)
+	}
+	msgs, err := scanPgMessages(rows)
+	if err != nil {
+		return nil, fmt.Errorf("chat: store: %w", err)
+	}
+	return msgs, nil
+}
+
+// setState marks the messages and tells the other instances how far the publisher got, in one transaction on
+// the lock's connection.
+func (o *pgOutbox) setState(ctx context.Context, state int, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, o.conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE chat_messages SET state = $1 WHERE seq = ANY($2)`, state, seqs); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, pgChannel, strconv.FormatInt(slicesMax(seqs), 10))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("chat: store: %w", err)
+	}
+	return nil
+}
+
+func slicesMax(s []int64) int64 {
+	m := s[0]
+	for _, v := range s[1:] {
+		m = max(m, v)
+	}
+	return m
+}
+
+// release closes the connection: PostgreSQL releases the lock with the session.
+func (o *pgOutbox) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = o.conn.Close(ctx)
+}
+
+// listen holds a LISTEN connection until ctx ends or the connection fails.
+func (s *pgStore) listen(ctx context.Context, published func(int64), saved func()) error {
+	return s.listenOnce(ctx, published, saved)
+}
+
+func (s *pgStore) listenOnce(ctx context.Context, published func(int64), saved func()) error {
+	conn, err := pgx.Connect(ctx, s.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `LISTEN `+pgChannel); err != nil {
+		return err
+	}
+	saved() // messages may have been saved while this instance was not listening
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if n.Payload == "saved" {
+			saved()
+		} else if seq, err := strconv.ParseInt(strings.TrimSpace(n.Payload), 10, 64); err == nil {
+			published(seq)
+		}
+	}
+}
