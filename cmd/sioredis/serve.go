@@ -25,6 +25,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	proxyFlag(fs, &proxies)
 	var lf logFlags
 	lf.register(fs)
+	var af adminFlags
+	af.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,9 +34,13 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t, TrustedProxies: proxies})
+	adminCfg, err := af.config()
 	if err != nil {
 		return err
+	}
+	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t, TrustedProxies: proxies, Admin: adminCfg})
+	if err != nil {
+		return adminError(err)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

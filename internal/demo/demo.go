@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/sioredis/sioredis/admin"
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/internal/sioclient"
@@ -33,6 +34,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Admin, when not nil, turns on the admin UI (see AdminConfig).
+	Admin *AdminConfig
 }
 
 // Demo is the server behind the page. Safe for concurrent use.
@@ -42,6 +45,7 @@ type Demo struct {
 	mux     *http.ServeMux
 	page    []byte
 	headers http.Header
+	admin   *admin.Admin // nil without Config.Admin
 }
 
 // Message is what the page sends with "say" and receives as "message".
@@ -74,6 +78,11 @@ func New(cfg Config) (*Demo, error) {
 	// No Redis and no cluster: ready as soon as it serves.
 	httpserve.HealthHandlers(d.mux, nil, cfg.Timeouts.Ready)
 	d.mux.HandleFunc("/", d.serveStatic)
+	if cfg.Admin != nil {
+		if err := d.instrumentAdmin(cfg.Admin); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -145,6 +154,9 @@ func (d *Demo) Run(ctx context.Context, ln net.Listener) error {
 		case <-ctx.Done():
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
+			if d.admin != nil {
+				d.admin.Close()
+			}
 			err := errors.Join(d.io.Close(sctx), hs.Shutdown(sctx))
 			if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 				err = errors.Join(err, serr)
