@@ -282,6 +282,12 @@ func (a *Admin) authenticate(ctx context.Context, s *socketio.Socket) error {
 			a.mu.Lock()
 			a.pending[s] = id
 			a.mu.Unlock()
+			// A socket that a later middleware refuses never connects: forget its session when it goes.
+			context.AfterFunc(ctx, func() {
+				a.mu.Lock()
+				delete(a.pending, s)
+				a.mu.Unlock()
+			})
 		}
 		return nil
 	}
