@@ -46,7 +46,7 @@ func (l *link) Send(ctx context.Context, m *socketio.ClusterMessage) error {
 	case socketio.ClusterFetchSocketsResponse:
 		fetched := make([]protocol.FetchedSocket, len(m.Sockets))
 		for i, s := range m.Sockets {
-			fetched[i] = protocol.FetchedSocket{ID: s.ID, Handshake: wireHandshake(s.Handshake), Rooms: s.Rooms, Data: s.Data}
+			fetched[i] = protocol.FetchedSocket{ID: s.ID, Handshake: wireHandshake(s.Handshake), Rooms: s.Rooms, Data: wireData(s.Data)}
 		}
 		body, err = protocol.AppendFetchSocketsResponse(nil, m.RequestID, fetched)
 		channel = l.responses

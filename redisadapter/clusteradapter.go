@@ -41,7 +41,7 @@ func clusterResponse(enc protocol.ClusterEncoding, uid, nsp string, m *socketio.
 	case socketio.ClusterFetchSocketsResponse:
 		fetched := make([]protocol.FetchedSocket, len(m.Sockets))
 		for i, s := range m.Sockets {
-			fetched[i] = protocol.FetchedSocket{ID: s.ID, Handshake: wireHandshake(s.Handshake), Rooms: s.Rooms, Data: s.Data}
+			fetched[i] = protocol.FetchedSocket{ID: s.ID, Handshake: wireHandshake(s.Handshake), Rooms: s.Rooms, Data: wireData(s.Data)}
 		}
 		return protocol.AppendClusterFetchSocketsResponse(nil, enc, uid, nsp, m.RequestID, fetched)
 	case socketio.ClusterServerSideEmitResponse, socketio.ClusterBroadcastAck:

@@ -58,3 +58,12 @@ func goHandshake(h protocol.Handshake) socketio.Handshake {
 	}
 	return out
 }
+
+// wireData is a socket's data for a REMOTE_FETCH response: a socket without data has {}, as a Node socket's
+// socket.data is (Node code reading it, such as @socket.io/admin-ui's, does not expect null).
+func wireData(d any) any {
+	if d == nil {
+		return protocol.Object{}
+	}
+	return d
+}

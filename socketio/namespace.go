@@ -16,6 +16,8 @@ type Namespace struct {
 	srv   *Server
 	name  string
 	rooms *roomIndex // nil for a parent
+	// roomEvents are the OnRoomEvent handlers (for a parent, those its children's call too).
+	roomEvents *roomEvents
 	// recovery keeps sessions and packets with Config.ConnectionStateRecovery (nil otherwise, and for a parent);
 	// deliverMu then makes the order of the stored packets that of their delivery.
 	recovery  *recovery
@@ -57,9 +59,10 @@ type ServerSideHandler func(ctx context.Context, event string, args Args)
 type ServerSideAckHandler func(ctx context.Context, event string, args Args, ack AckFunc)
 
 func newNamespace(s *Server, name string, match NamespaceMatcher) *Namespace {
-	ns := &Namespace{srv: s, name: name, match: match, sockets: make(map[string]*Socket)}
+	ns := &Namespace{srv: s, name: name, match: match, sockets: make(map[string]*Socket), roomEvents: new(roomEvents)}
 	if match == nil {
 		ns.rooms = newRoomIndex()
+		ns.rooms.ns, ns.rooms.events = ns, ns.roomEvents
 		if s.cfg.Cluster != nil {
 			ns.link = s.cfg.Cluster.Open(name, (*clusterHandler)(ns))
 			ns.rooms.observer, _ = ns.link.(RoomObserver)

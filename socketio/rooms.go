@@ -9,6 +9,8 @@ import (
 // socket is in (its own id among them). Safe for concurrent use; it calls nothing while its lock is held.
 type roomIndex struct {
 	observer RoomObserver // nil unless the namespace's ClusterLink is one
+	ns       *Namespace
+	events   *roomEvents // the namespace's OnRoomEvent handlers
 
 	mu    sync.RWMutex
 	rooms map[string]members  // room -> socket ids
@@ -79,14 +81,21 @@ func (m *members) each(fn func(id string)) {
 
 // add adds the socket id to rooms.
 func (a *roomIndex) add(id string, rooms []string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	evs, listen := a.lock()
 	mine := a.sids[id]
 	for _, r := range rooms {
 		if !slices.Contains(mine, r) {
 			mine = append(mine, r)
 		}
 		m, existed := a.rooms[r]
+		if listen {
+			if !existed {
+				evs = append(evs, RoomEvent{Kind: RoomCreated, Room: r})
+			}
+			if !m.has(id) {
+				evs = append(evs, RoomEvent{Kind: RoomJoined, Room: r, SocketID: id})
+			}
+		}
 		m.add(id)
 		a.rooms[r] = m
 		if !existed && a.observer != nil {
@@ -94,25 +103,50 @@ func (a *roomIndex) add(id string, rooms []string) {
 		}
 	}
 	a.sids[id] = mine
+	a.unlock(evs, listen)
+}
+
+// lock takes the room lock, after the order of the room event handlers when there are some (listen): the
+// handlers run once the room lock is released, and may read the rooms.
+func (a *roomIndex) lock() (evs []RoomEvent, listen bool) {
+	if listen = a.events.listening(); listen {
+		a.events.order.Lock()
+	}
+	a.mu.Lock()
+	return nil, listen
+}
+
+// unlock releases the room lock, then reports evs to the room event handlers.
+func (a *roomIndex) unlock(evs []RoomEvent, listen bool) {
+	a.mu.Unlock()
+	if listen {
+		a.events.run(a.ns, evs)
+	}
 }
 
 // del removes the socket id from room.
 func (a *roomIndex) del(id, room string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	evs, listen := a.lock()
 	if mine, ok := a.sids[id]; ok {
 		if i := slices.Index(mine, room); i >= 0 {
 			a.sids[id] = slices.Delete(mine, i, i+1)
 		}
 	}
-	a.delMemberLocked(id, room)
+	evs = a.delMemberLocked(id, room, evs, listen)
+	a.unlock(evs, listen)
 }
 
-func (a *roomIndex) delMemberLocked(id, room string) {
+func (a *roomIndex) delMemberLocked(id, room string, evs []RoomEvent, listen bool) []RoomEvent {
 	if m, ok := a.rooms[room]; ok {
+		if listen && m.has(id) {
+			evs = append(evs, RoomEvent{Kind: RoomLeft, Room: room, SocketID: id})
+		}
 		m.del(id)
 		if m.empty() {
 			delete(a.rooms, room)
+			if listen {
+				evs = append(evs, RoomEvent{Kind: RoomDeleted, Room: room})
+			}
 			if a.observer != nil {
 				a.observer.RoomDeleted(room)
 			}
@@ -120,16 +154,17 @@ func (a *roomIndex) delMemberLocked(id, room string) {
 			a.rooms[room] = m
 		}
 	}
+	return evs
 }
 
 // delAll removes the socket id from all its rooms.
 func (a *roomIndex) delAll(id string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	evs, listen := a.lock()
 	for _, r := range a.sids[id] {
-		a.delMemberLocked(id, r)
+		evs = a.delMemberLocked(id, r, evs, listen)
 	}
 	delete(a.sids, id)
+	a.unlock(evs, listen)
 }
 
 // socketRooms returns the rooms of the socket id.

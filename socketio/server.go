@@ -95,6 +95,7 @@ type Server struct {
 	nsps        map[string]*Namespace
 	parents     []*Namespace
 	middlewares []Middleware
+	onNamespace []func(*Namespace)
 	closed      bool
 
 	wg sync.WaitGroup // handler goroutines
@@ -183,12 +184,50 @@ func (s *Server) Of(name string) *Namespace {
 		return ns
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	created := false
 	if ns = s.nsps[name]; ns == nil {
 		ns = newNamespace(s, name, nil)
 		s.nsps[name] = ns
+		created = true
+	}
+	hs := s.onNamespace
+	s.mu.Unlock()
+	if created {
+		for _, h := range hs {
+			h(ns)
+		}
 	}
 	return ns
+}
+
+// Namespaces returns the namespaces of the server ("/" and those created by Of, and the dynamic namespaces that
+// exist now), not the parents of OfFunc and OfRegexp, in no particular order.
+func (s *Server) Namespaces() []*Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Namespace, 0, len(s.nsps))
+	for _, ns := range s.nsps {
+		out = append(out, ns)
+	}
+	return out
+}
+
+// Namespace returns the namespace with the given name if it exists (see Namespaces), without creating it, or nil.
+func (s *Server) Namespace(name string) *Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nsps[name]
+}
+
+// OnNamespace adds a handler run for each namespace created from now on, by Of or as a dynamic namespace (the
+// reference server's "new_namespace" event). It runs on the goroutine that created the namespace, after the
+// server's lock is released: before the client whose request created a dynamic namespace joins it, but another
+// client joining the namespace at that very moment may be connected first. Namespaces lists those that exist
+// already.
+func (s *Server) OnNamespace(h func(*Namespace)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onNamespace = append(s.onNamespace, h)
 }
 
 // OfFunc declares dynamic namespaces: a client asking for a namespace that does not exist gets it created if
@@ -319,13 +358,22 @@ func (s *Server) lookup(ctx context.Context, name string, auth json.RawMessage) 
 	for _, p := range parents {
 		if p.match(ctx, name, auth) {
 			s.mu.Lock()
+			created := false
 			if ns = s.nsps[name]; ns == nil {
 				ns = newNamespace(s, name, nil)
 				ns.parent = p
+				ns.roomEvents.parent = p.roomEvents
 				s.nsps[name] = ns
 				p.addChild(ns)
+				created = true
 			}
+			hs := s.onNamespace
 			s.mu.Unlock()
+			if created {
+				for _, h := range hs {
+					h(ns)
+				}
+			}
 			return ns
 		}
 	}

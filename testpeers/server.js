@@ -196,6 +196,10 @@ async function setupV4() {
   if (args["recovery-ms"] !== undefined) opts.connectionStateRecovery = { maxDisconnectionDuration: Number(args["recovery-ms"]) };
   io = new Server(httpServer, opts);
   for (const name of namespaces) setupNamespace(io.of(name), 4);
+  // --admin SERVER_ID: the official admin UI's server side (@socket.io/admin-ui), without authentication.
+  if (typeof args.admin === "string") {
+    require("@socket.io/admin-ui").instrument(io, { auth: false, serverId: args.admin, mode: "development" });
+  }
   if (streams) await streams.ready();
   await subscriptions.settled();
   return httpServer;

@@ -26,6 +26,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	allowEIO3 := fs.Bool("allow-eio3", false, "also accept socket.io-client 2.x (Engine.IO v3), as Node's allowEIO3")
 	var lf logFlags
 	lf.register(fs)
+	var af adminFlags
+	af.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,9 +35,13 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t, TrustedProxies: proxies, AllowEIO3: *allowEIO3})
+	adminCfg, err := af.config()
 	if err != nil {
 		return err
+	}
+	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t, TrustedProxies: proxies, AllowEIO3: *allowEIO3, Admin: adminCfg})
+	if err != nil {
+		return adminError(err)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -64,6 +64,9 @@ type NodeServerConfig struct {
 	// Recovery, when positive, turns on connection state recovery with this maxDisconnectionDuration (v4
 	// flavors).
 	Recovery time.Duration
+	// AdminServerID, when not empty, instruments the server for the admin UI (@socket.io/admin-ui's instrument,
+	// without authentication) with this serverId (v4 flavors).
+	AdminServerID string
 }
 
 // NodeServer is a running testpeers/server.js process.
@@ -119,6 +122,9 @@ func StartNodeServer(tb testing.TB, cfg NodeServerConfig) *NodeServer {
 	}
 	if cfg.RequestsTimeout > 0 {
 		args = append(args, "--requests-timeout", strconv.FormatInt(cfg.RequestsTimeout.Milliseconds(), 10))
+	}
+	if cfg.AdminServerID != "" {
+		args = append(args, "--admin", cfg.AdminServerID)
 	}
 	label := fmt.Sprintf("node server (%s)", cfg.Flavor)
 	p := startPeer(tb, label, args...)

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/sioredis/sioredis/admin"
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/sioclient"
@@ -35,6 +36,8 @@ type Config struct {
 	AllowEIO3 bool
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Admin, when not nil, turns on the admin UI (see AdminConfig).
+	Admin *AdminConfig
 }
 
 // Demo is the server behind the page. Safe for concurrent use.
@@ -44,6 +47,7 @@ type Demo struct {
 	mux     *http.ServeMux
 	page    []byte
 	headers http.Header
+	admin   *admin.Admin // nil without Config.Admin
 }
 
 // Message is what the page sends with "say" and receives as "message".
@@ -76,6 +80,11 @@ func New(cfg Config) (*Demo, error) {
 	// No Redis and no cluster: ready as soon as it serves.
 	httpserve.HealthHandlers(d.mux, nil, cfg.Timeouts.Ready)
 	d.mux.HandleFunc("/", d.serveStatic)
+	if cfg.Admin != nil {
+		if err := d.instrumentAdmin(cfg.Admin); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -147,6 +156,9 @@ func (d *Demo) Run(ctx context.Context, ln net.Listener) error {
 		case <-ctx.Done():
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
+			if d.admin != nil {
+				d.admin.Close()
+			}
 			err := errors.Join(d.io.Shutdown(sctx), hs.Shutdown(sctx))
 			if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 				err = errors.Join(err, serr)
