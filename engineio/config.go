@@ -60,6 +60,9 @@ type Config struct {
 	CloseTimeout time.Duration
 	// Logger receives debug and warning records; default slog.Default().
 	Logger *slog.Logger
+	// Metrics, if not nil, receives the server's observations (connections by transport, messages, bytes,
+	// dropped volatile messages, closes by reason: see Metrics). Default nil: nothing is observed.
+	Metrics Metrics
 
 	noPoller bool // tests: read every WebSocket with a goroutine, as on systems without a poller
 }

@@ -144,6 +144,9 @@ func (cl *client) socketLocked(nsp string) *Socket {
 }
 
 func (cl *client) handle(p packet) {
+	if m := cl.srv.cfg.Metrics; m != nil {
+		m.PacketReceived(p.typ)
+	}
 	if p.typ == PacketConnect {
 		auth := json.RawMessage(p.data)
 		cl.mu.Lock()

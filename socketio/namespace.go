@@ -60,6 +60,10 @@ func newNamespace(s *Server, name string, match NamespaceMatcher) *Namespace {
 	ns := &Namespace{srv: s, name: name, match: match, sockets: make(map[string]*Socket)}
 	if match == nil {
 		ns.rooms = newRoomIndex()
+		ns.rooms.metrics = s.cfg.Metrics
+		if m := s.cfg.Metrics; m != nil {
+			m.NamespaceCreated()
+		}
 		if s.cfg.Cluster != nil {
 			ns.link = s.cfg.Cluster.Open(name, (*clusterHandler)(ns))
 			ns.rooms.observer, _ = ns.link.(RoomObserver)
@@ -168,6 +172,9 @@ func (ns *Namespace) add(s *Socket) {
 	ns.mu.Lock()
 	ns.sockets[s.id] = s
 	ns.mu.Unlock()
+	if m := ns.srv.cfg.Metrics; m != nil {
+		m.SocketConnected()
+	}
 }
 
 // reserve keeps a dynamic namespace while a client joins it (until joined is called); false if it was removed.
@@ -222,6 +229,9 @@ func (ns *Namespace) removeIfEmpty() {
 	}
 	ns.parent.removeChild(ns)
 	s.mu.Unlock()
+	if m := s.cfg.Metrics; m != nil {
+		m.NamespaceRemoved()
+	}
 	s.log.Debug("socketio: removed an empty dynamic namespace", "nsp", ns.name)
 	if ns.link != nil {
 		if err := ns.link.Close(); err != nil {
@@ -243,11 +253,15 @@ func (ns *Namespace) removeChild(c *Namespace) {
 
 func (ns *Namespace) remove(s *Socket) {
 	ns.mu.Lock()
-	if ns.sockets[s.id] == s {
+	removed := ns.sockets[s.id] == s
+	if removed {
 		delete(ns.sockets, s.id)
 	}
 	ns.scheduleCleanupLocked()
 	ns.mu.Unlock()
+	if m := ns.srv.cfg.Metrics; m != nil && removed {
+		m.SocketDisconnected()
+	}
 }
 
 func (ns *Namespace) addChild(c *Namespace) {

@@ -9,6 +9,7 @@ import (
 // socket is in (its own id among them). Safe for concurrent use; it calls nothing while its lock is held.
 type roomIndex struct {
 	observer RoomObserver // nil unless the namespace's ClusterLink is one
+	metrics  Metrics      // Config.Metrics, called under mu
 
 	mu    sync.RWMutex
 	rooms map[string]members  // room -> socket ids
@@ -92,6 +93,9 @@ func (a *roomIndex) add(id string, rooms []string) {
 		if !existed && a.observer != nil {
 			a.observer.RoomCreated(r)
 		}
+		if !existed && a.metrics != nil && r != id {
+			a.metrics.RoomCreated()
+		}
 	}
 	a.sids[id] = mine
 }
@@ -115,6 +119,9 @@ func (a *roomIndex) delMemberLocked(id, room string) {
 			delete(a.rooms, room)
 			if a.observer != nil {
 				a.observer.RoomDeleted(room)
+			}
+			if a.metrics != nil && room != id {
+				a.metrics.RoomDeleted()
 			}
 		} else {
 			a.rooms[room] = m

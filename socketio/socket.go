@@ -245,7 +245,11 @@ func (s *Socket) send(volatile bool, msgs []engineio.Message) error {
 	if !s.Connected() {
 		return ErrDisconnected
 	}
-	switch err := s.client.conn.Send(volatile, msgs...); {
+	err := s.client.conn.Send(volatile, msgs...)
+	if m := s.ns.srv.cfg.Metrics; m != nil && err == nil {
+		m.PacketSent()
+	}
+	switch {
 	case errors.Is(err, engineio.ErrClosed):
 		return ErrDisconnected
 	case errors.Is(err, engineio.ErrDropped):
@@ -279,6 +283,9 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		return a, nil
 	case <-ctx.Done():
 		s.forgetAck(id)
+		if m := s.ns.srv.cfg.Metrics; m != nil {
+			m.AckTimedOut()
+		}
 		return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
 	case <-s.ctx.Done():
 		s.forgetAck(id)
@@ -320,6 +327,9 @@ func (s *Socket) sendWithAck(ctx context.Context, p *eventPacket, volatile bool,
 		}
 		return err
 	}
+	if m := s.ns.srv.cfg.Metrics; m != nil {
+		m.PacketSent()
+	}
 	return nil
 }
 
@@ -360,6 +370,9 @@ func (s *Socket) onAck(id int64, args Args) {
 	fn := s.takeAckLocked(id)
 	s.mu.Unlock()
 	if fn != nil {
+		if m := s.ns.srv.cfg.Metrics; m != nil {
+			m.AckReceived()
+		}
 		fn(args)
 	}
 }
