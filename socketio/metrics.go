@@ -10,9 +10,9 @@ type Metrics interface {
 	// dynamic namespace removed once empty (see Config.ChildNamespaceCleanupDelay).
 	NamespaceCreated()
 	NamespaceRemoved()
-	// SocketConnected and SocketDisconnected report a socket joining and leaving a namespace.
+	// SocketConnected and SocketDisconnected report a socket joining and leaving a namespace, and why it left.
 	SocketConnected()
-	SocketDisconnected()
+	SocketDisconnected(reason DisconnectReason)
 	// RoomCreated and RoomDeleted report a room that got its first member and one that lost its last, each
 	// socket's own room (its id) excepted.
 	RoomCreated()

@@ -253,15 +253,11 @@ func (ns *Namespace) removeChild(c *Namespace) {
 
 func (ns *Namespace) remove(s *Socket) {
 	ns.mu.Lock()
-	removed := ns.sockets[s.id] == s
-	if removed {
+	if ns.sockets[s.id] == s {
 		delete(ns.sockets, s.id)
 	}
 	ns.scheduleCleanupLocked()
 	ns.mu.Unlock()
-	if m := ns.srv.cfg.Metrics; m != nil && removed {
-		m.SocketDisconnected()
-	}
 }
 
 func (ns *Namespace) addChild(c *Namespace) {

@@ -475,6 +475,9 @@ func (s *Socket) onclose(reason DisconnectReason) {
 	s.ns.rooms.delAll(s.id)
 	s.ns.remove(s)
 	s.client.remove(s)
+	if m := s.ns.srv.cfg.Metrics; m != nil {
+		m.SocketDisconnected(reason)
+	}
 	s.cancel()
 	for _, h := range disconnect {
 		h(reason)

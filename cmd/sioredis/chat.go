@@ -44,6 +44,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	var origins stringList
 	fs.Var(&origins, "allowed-origin", "origin of a page on another site allowed to post and connect, such as https://app.example.com (repeatable)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the command stops")
+	metricsOn := metricsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,13 +71,18 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 		return usagef("--cluster and --sentinel-master need --redis")
 	}
 
+	m, metricsHandler, err := newMetrics(*metricsOn)
+	if err != nil {
+		return err
+	}
 	store, err := chat.OpenStore(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
-		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, Logger: logger})
+		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, Logger: logger,
+		Metrics: m, MetricsHandler: metricsHandler})
 	if err != nil {
 		return usageError{err}
 	}

@@ -291,6 +291,16 @@ func (s *Store) state(ctx context.Context, seq int64) (int, error) {
 	return st, nil
 }
 
+// PendingCount returns the number of messages not yet published (the outbox's depth), from the index of the
+// pending messages.
+func (s *Store) PendingCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE state = 0`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("chat: store: %w", err)
+	}
+	return n, nil
+}
+
 // Count returns the number of stored messages and of those still pending.
 func (s *Store) Count(ctx context.Context) (total, pending int, err error) {
 	err = s.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 0) FROM messages`).Scan(&total, &pending)
