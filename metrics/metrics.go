@@ -196,7 +196,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		return 0
 	}))
 	m.publishLag = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sioredis", Subsystem: "chat", Name: "publish_lag_seconds",
-		Help: "Time from a message saved to its publication (to the second: the chat stores times to the second).",
+		Help:    "Time from a message saved to its publication (to the second: the chat stores times to the second).",
 		Buckets: []float64{.5, 1, 2, 5, 10, 30, 60, 300, 1800}})
 	add(m.publishLag)
 

@@ -197,7 +197,9 @@ func TestChatMetrics(t *testing.T) {
 		t.Fatal("the client got no message")
 	}
 	s := scrapeMetrics(t, base)
-	delta := func(name string, labels ...string) float64 { return s.value(name, labels...) - before.value(name, labels...) }
+	delta := func(name string, labels ...string) float64 {
+		return s.value(name, labels...) - before.value(name, labels...)
+	}
 	for _, c := range []struct {
 		name   string
 		labels []string

@@ -29,9 +29,9 @@ import (
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/engineio"
-	"github.com/sioredis/sioredis/metrics"
 	"github.com/sioredis/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/internal/sioclient"
+	"github.com/sioredis/sioredis/metrics"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/redisadapter"
 	"github.com/sioredis/sioredis/socketio"
