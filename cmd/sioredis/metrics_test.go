@@ -139,11 +139,13 @@ func TestServeMetrics(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		s = scrapeMetrics(t, base)
 		conns, sockets, rooms := s.value("sioredis_engineio_connections"), s.value("sioredis_socketio_sockets"), s.value("sioredis_socketio_rooms")
-		if conns == 0 && sockets == 0 && rooms == 0 {
+		closed := s.value("sioredis_engineio_disconnects_total") == 3 && s.value("sioredis_socketio_disconnects_total") == 3
+		if conns == 0 && sockets == 0 && rooms == 0 && closed {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after the clients closed: %v connections, %v sockets, %v rooms", conns, sockets, rooms)
+			t.Fatalf("after the clients closed: %v connections, %v sockets, %v rooms, disconnects: %v engine.io, %v socket.io", conns, sockets, rooms,
+				s.value("sioredis_engineio_disconnects_total"), s.value("sioredis_socketio_disconnects_total"))
 		}
 	}
 	if got := s.value("sioredis_engineio_disconnects_total"); got != 3 {
