@@ -2,9 +2,11 @@
 # pure Go) in an image with nothing else, run as a non-root user.
 FROM golang:1.26 AS build
 WORKDIR /src
-# The library module, the command's module (cmd/sioredis) and the workspace that joins them.
+# The library module, the modules of the command (cmd/sioredis) and of the Prometheus metrics, and the
+# workspace that joins them.
 COPY go.work go.mod go.sum ./
 COPY cmd/sioredis/go.mod cmd/sioredis/go.sum ./cmd/sioredis/
+COPY metrics/go.mod metrics/go.sum ./metrics/
 RUN go mod download
 COPY . .
 # CI runs this exact command (cmd/sioredis/deploy_test.go).

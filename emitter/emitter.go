@@ -112,6 +112,7 @@ type config struct {
 	pipelining     bool
 	pipe           *pipeliner
 	parser         Parser
+	metrics        Metrics
 }
 
 // Parser is a custom codec for classic broadcasts: the parser option of
@@ -229,7 +230,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Emitter, error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	cfg.pipe = &pipeliner{client: client, enabled: cfg.pipelining}
+	cfg.pipe = &pipeliner{client: client, enabled: cfg.pipelining, metrics: cfg.metrics}
 	e := &Emitter{cfg: cfg, nsp: "/"}
 	e.channel = e.broadcastChannel()
 	return e, nil
@@ -511,6 +512,13 @@ func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
 	err = cfg.pipe.do(ctx, c)
 	c.payload, c.xadd = nil, nil
 	commandPool.Put(c)
+	if m := cfg.metrics; m != nil {
+		if err != nil {
+			m.PublishFailed(cfg.mode)
+		} else {
+			m.Published(cfg.mode, size)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("sioredis: %s to %s: %w", op.Kind, channel, err)
 	}

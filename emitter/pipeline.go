@@ -67,6 +67,7 @@ const maxBatch = 512
 type pipeliner struct {
 	client  redis.UniversalClient
 	enabled bool
+	metrics Metrics // nil: none
 
 	mu      sync.Mutex
 	leaders int // callers sending a batch now, at most maxLeaders
@@ -84,6 +85,9 @@ const maxLeaders = 2
 // once its command is taken into a batch, the caller waits for its outcome.
 func (p *pipeliner) do(ctx context.Context, c *command) error {
 	if !p.enabled {
+		if p.metrics != nil {
+			p.metrics.Batch(1)
+		}
 		return c.run(ctx, p.client)
 	}
 	p.mu.Lock()
@@ -155,6 +159,9 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 // cut short by the leader's context alone, so it runs without its
 // cancellation (the client's own timeouts still bound it).
 func (p *pipeliner) send(ctx context.Context, batch []*command) {
+	if p.metrics != nil {
+		p.metrics.Batch(len(batch))
+	}
 	if len(batch) == 1 {
 		batch[0].err = batch[0].run(ctx, p.client)
 		return

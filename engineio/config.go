@@ -85,6 +85,9 @@ type Config struct {
 	// has not pinged for PingInterval + PingTimeout with ReasonPingTimeout). Default false, as the reference
 	// server's allowEIO3: such a request is refused with 400 and CodeUnsupportedVersion.
 	AllowEIO3 bool
+	// Metrics, if not nil, receives the server's observations (connections by transport, messages, bytes,
+	// dropped volatile messages, closes by reason: see Metrics). Default nil: nothing is observed.
+	Metrics Metrics
 
 	noPoller bool // tests: read every WebSocket with a goroutine, as on systems without a poller
 }

@@ -183,12 +183,16 @@ func (c *Conn) Send(d Delivery, msgs ...Message) error {
 	}
 	if volatile && (len(c.queue) > 0 || c.upgrading || (c.transport == TransportPolling && !c.getActive)) {
 		c.mu.Unlock()
+		if m := c.srv.cfg.Metrics; m != nil {
+			m.VolatileDropped(len(msgs))
+		}
 		return ErrDropped
 	}
 	if c.fullLocked(len(msgs)) {
 		c.closeSlowLocked()
 		return ErrClosed
 	}
+	size := 0
 	for i, m := range msgs {
 		frame := m.frame
 		if c.eio3 && m.Binary {
@@ -196,6 +200,10 @@ func (c *Conn) Send(d Delivery, msgs ...Message) error {
 		}
 		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: frame,
 			volatile: volatile, groupStart: i == 0})
+		size += len(m.Data)
+	}
+	if m := c.srv.cfg.Metrics; m != nil {
+		m.MessagesSent(len(msgs), size)
 	}
 	// A broadcast (prepared frames) is left to the flushers, which write each connection's packets together;
 	// anything else is written at once if nobody is writing.
@@ -228,6 +236,9 @@ func (c *Conn) dropVolatileLocked() {
 		if !q.volatile {
 			kept = append(kept, q)
 		}
+	}
+	if m := c.srv.cfg.Metrics; m != nil && len(kept) < len(c.queue) {
+		m.VolatileDropped(len(c.queue) - len(kept))
 	}
 	clear(c.queue[len(kept):])
 	c.queue = kept
@@ -351,8 +362,12 @@ func (c *Conn) finish(reason CloseReason, ws, probe *wsConn) {
 		if c.done != nil {
 			close(c.done)
 		}
+		transport := c.transport
 		c.mu.Unlock()
 		c.srv.remove(c)
+		if m := c.srv.cfg.Metrics; m != nil {
+			m.ConnClosed(transport, reason)
+		}
 		if ws != nil {
 			ws.release()
 		}
@@ -373,6 +388,9 @@ func (c *Conn) finish(reason CloseReason, ws, probe *wsConn) {
 func (c *Conn) deliver(p Packet) {
 	switch p.Type {
 	case PacketMessage:
+		if m := c.srv.cfg.Metrics; m != nil {
+			m.MessageReceived(len(p.Data))
+		}
 		c.recvMu.Lock()
 		if !c.notified {
 			c.srv.handler.OnMessage(c, Message{Data: p.Data, Binary: p.Binary})
@@ -680,7 +698,11 @@ func (c *Conn) completeUpgrade(ws *wsConn) bool {
 		return false
 	}
 	ws.upgradeEnd.Stop()
+	from := c.transport
 	c.transport, c.ws, c.probe, c.upgrading, c.probed = TransportWebSocket, ws, nil, false, false
+	if m := c.srv.cfg.Metrics; m != nil {
+		m.ConnUpgraded(from, TransportWebSocket)
+	}
 	c.signal() // a long-polling GET still waiting ends
 	c.wakeLocked(false)
 	return true

@@ -331,6 +331,9 @@ func (s *Server) newConn(r *http.Request, transport string, eio3 bool) (*Conn, e
 	}
 	s.conns[c.id] = c
 	s.wg.Add(1) // released once OnClose has returned; Close waits for it
+	if m := s.cfg.Metrics; m != nil {
+		m.ConnOpened(transport)
+	}
 
 	return c, nil
 }

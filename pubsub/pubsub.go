@@ -165,6 +165,7 @@ type config struct {
 	healthCheck                 time.Duration
 	confirmTimeout              time.Duration
 	logger                      *slog.Logger
+	metrics                     Metrics
 }
 
 // Option configures Subscribe.
@@ -1155,6 +1156,9 @@ func (s *Subscription) run(ctx context.Context, g *group, ps *redis.PubSub, earl
 		}
 		lostAt := time.Now()
 		log.Warn("pubsub: connection lost, reconnecting", "err", cause)
+		if m := s.cfg.metrics; m != nil {
+			m.ConnectionLost()
+		}
 		if onCluster {
 			_, _, names := g.subscriptions()
 			s.move(g, names, lost{reason: GapReconnect, since: lostAt, err: cause}, "", 0)
@@ -1177,6 +1181,9 @@ func (s *Subscription) run(ctx context.Context, g *group, ps *redis.PubSub, earl
 			}
 			delay := s.backoff(attempts)
 			log.Debug("pubsub: reconnection failed", "attempt", attempts, "err", err, "retry_in", delay)
+			if m := s.cfg.metrics; m != nil {
+				m.ConnectFailed()
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -1320,6 +1327,9 @@ func (s *Subscription) deliver(ctx context.Context, m Message) bool {
 		select {
 		case s.out <- Message{Kind: KindGap, Gap: gap}:
 			s.unsent.Add(^(n - 1)) // subtract the drops just reported
+			if m := s.cfg.metrics; m != nil {
+				m.Gap(GapOverflow)
+			}
 		default:
 			s.drop()
 			return ctx.Err() == nil
@@ -1335,6 +1345,9 @@ func (s *Subscription) deliver(ctx context.Context, m Message) bool {
 
 func (s *Subscription) drop() {
 	s.dropped.Add(1)
+	if m := s.cfg.metrics; m != nil {
+		m.Dropped()
+	}
 	if s.unsent.Add(1) == 1 { // the first drop since the last report
 		s.dropSince.Store(time.Now().UnixNano())
 	}
@@ -1345,6 +1358,9 @@ func (s *Subscription) drop() {
 func (s *Subscription) deliverGap(ctx context.Context, gap *Gap) bool {
 	select {
 	case s.out <- Message{Kind: KindGap, Gap: gap}:
+		if m := s.cfg.metrics; m != nil {
+			m.Gap(gap.Reason)
+		}
 		return true
 	case <-ctx.Done():
 		return false

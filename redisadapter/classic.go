@@ -72,7 +72,9 @@ func (l *link) Send(ctx context.Context, m *socketio.ClusterMessage) error {
 	if err != nil {
 		return err
 	}
-	return publish(ctx, l.a.rdb, channel, body)
+	err = publish(ctx, l.a.rdb, channel, body)
+	l.a.obs.sent(err)
+	return err
 }
 
 // decode returns the ClusterMessage of what arrived on channel (described by info), or nil for what this server

@@ -43,6 +43,9 @@ type Config struct {
 	Prefix string
 	// Logger receives the adapter's warnings; default slog.Default().
 	Logger *slog.Logger
+	// Metrics, if not nil, receives the adapter's observations (messages in and out, Redis errors, losses: see
+	// Metrics). Default nil: nothing is observed.
+	Metrics Metrics
 }
 
 // ErrAdapter wraps the errors of Redis commands.
@@ -58,6 +61,7 @@ type Adapter struct {
 	cfg Config
 	uid string
 	log *slog.Logger
+	obs observer
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
@@ -114,7 +118,8 @@ func New(rdb redis.UniversalClient, cfg Config) *Adapter {
 	}
 	a := &Adapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.receive)
+	a.obs = observer{cfg.Metrics, FormatClassic}
+	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.obs, a.receive)
 	return a
 }
 
@@ -167,6 +172,7 @@ func (a *Adapter) receive(m pubsub.Message) {
 		return
 	}
 	if msg != nil {
+		a.obs.received()
 		l.gate.run(func() { l.h.HandleClusterMessage(msg) })
 	}
 }

@@ -42,6 +42,9 @@ type ShardedConfig struct {
 	SubscriptionMode SubscriptionMode
 	// Logger receives the adapter's warnings; default slog.Default().
 	Logger *slog.Logger
+	// Metrics, if not nil, receives the adapter's observations (messages in and out, Redis errors, losses: see
+	// Metrics). Default nil: nothing is observed.
+	Metrics Metrics
 }
 
 // ShardedAdapter is a socketio.Cluster over Redis sharded pub/sub (SSUBSCRIBE/SPUBLISH, Redis ≥ 7) that speaks the
@@ -61,6 +64,7 @@ type ShardedAdapter struct {
 	mode protocol.ShardedMode
 	uid  string
 	log  *slog.Logger
+	obs  observer
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
@@ -112,7 +116,7 @@ func NewSharded(rdb redis.UniversalClient, cfg ShardedConfig) *ShardedAdapter {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	a := &ShardedAdapter{rdb: rdb, cfg: cfg, mode: mode, uid: hex.EncodeToString(b[:]), log: cfg.Logger,
+	a := &ShardedAdapter{rdb: rdb, cfg: cfg, mode: mode, uid: hex.EncodeToString(b[:]), log: cfg.Logger, obs: observer{cfg.Metrics, FormatSharded},
 		kick: make(chan struct{}, 1), links: make(map[string]*shardLink), routes: make(map[string]*shardLink),
 		reconnected: make(chan struct{})}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -315,7 +319,7 @@ func (a *ShardedAdapter) sync(subscribed map[string]bool) error {
 	}
 	if len(add) > 0 {
 		if sub == nil {
-			s, err := pubsub.Subscribe(a.ctx, a.rdb, pubsub.ShardedChannels(add...), pubsub.WithLogger(a.log))
+			s, err := pubsub.Subscribe(a.ctx, a.rdb, append([]pubsub.Option{pubsub.ShardedChannels(add...), pubsub.WithLogger(a.log)}, a.obs.pubsubOptions()...)...)
 			if err != nil {
 				if a.ctx.Err() == nil {
 					a.log.Warn("redisadapter: subscribing", "err", err)
@@ -360,6 +364,7 @@ func (a *ShardedAdapter) receive(sub *pubsub.Subscription) {
 		if m.Kind == pubsub.KindGap {
 			a.log.Warn("redisadapter: messages may have been lost", "reason", m.Gap.Reason.String(),
 				"down_for", m.Gap.Duration, "channels", len(m.Gap.ShardedChannels), "err", m.Gap.Err)
+			a.obs.lost()
 			a.mu.Lock()
 			close(a.reconnected)
 			a.reconnected = make(chan struct{})
@@ -381,6 +386,7 @@ func (a *ShardedAdapter) receive(sub *pubsub.Subscription) {
 			continue
 		}
 		if msg != nil {
+			a.obs.received()
 			l.handle(msg)
 		}
 	}
@@ -480,7 +486,9 @@ func (l *shardLink) Send(ctx context.Context, m *socketio.ClusterMessage) error 
 	if err != nil {
 		return err
 	}
-	if err := l.a.rdb.SPublish(ctx, channel, body).Err(); err != nil {
+	err = l.a.rdb.SPublish(ctx, channel, body).Err()
+	l.a.obs.sent(err)
+	if err != nil {
 		return fmt.Errorf("%w: spublish on %s: %w", ErrAdapter, channel, err)
 	}
 	return nil

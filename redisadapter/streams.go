@@ -51,6 +51,9 @@ type StreamsConfig struct {
 	HeartbeatTimeout  time.Duration
 	// Logger receives the adapter's warnings; default slog.Default().
 	Logger *slog.Logger
+	// Metrics, if not nil, receives the adapter's observations (messages in and out, Redis errors, losses: see
+	// Metrics). Default nil: nothing is observed.
+	Metrics Metrics
 }
 
 // StreamsVersion is a protocol of @socket.io/redis-streams-adapter.
@@ -85,6 +88,7 @@ type StreamsAdapter struct {
 	cfg StreamsConfig
 	uid string
 	log *slog.Logger
+	obs observer
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
@@ -160,7 +164,8 @@ func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) *StreamsAdapter {
 	}
 	a := &StreamsAdapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger, readers: make(map[string]*streamReader)}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.receive)
+	a.obs = observer{cfg.Metrics, FormatStreams}
+	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.obs, a.receive)
 	if cfg.Version == StreamsV02 {
 		a.wg.Add(1)
 		go func() {
@@ -333,6 +338,7 @@ func (a *StreamsAdapter) read(r *streamReader) {
 			if a.ctx.Err() != nil {
 				return
 			}
+			a.obs.failed()
 			if !failing {
 				a.log.Warn("redisadapter: reading the stream; retrying from the last entry read", "stream", r.key, "last", last, "err", err)
 			}
@@ -367,6 +373,7 @@ func (a *StreamsAdapter) checkTrimmed(key, last string) {
 	}
 	if info.MaxDeletedEntryID != "" && compareStreamIDs(info.MaxDeletedEntryID, last) > 0 {
 		a.trimmed.Add(1)
+		a.obs.lost()
 		a.log.Error("redisadapter: stream entries were trimmed (MaxLen) before this server read them: broadcasts lost for its clients",
 			"stream", key, "last_read", last, "max_deleted", info.MaxDeletedEntryID)
 	}
@@ -502,6 +509,7 @@ func (a *StreamsAdapter) dispatch(e redis.XMessage) {
 	if m.Type == socketio.ClusterBroadcast {
 		m.Offset = e.ID
 	}
+	a.obs.received()
 	l.gate.run(func() { l.h.HandleClusterMessage(m) })
 }
 
@@ -522,6 +530,7 @@ func (a *StreamsAdapter) receive(pm pubsub.Message) {
 		return
 	}
 	if m := clusterMessageOf(msg, payload); m != nil {
+		a.obs.received()
 		l.gate.run(func() { l.h.HandleClusterMessage(m) })
 	}
 }
@@ -587,7 +596,9 @@ func (l *streamLink) Send(ctx context.Context, m *socketio.ClusterMessage) error
 	if err != nil {
 		return err
 	}
-	return publish(ctx, l.a.rdb, channel, body)
+	err = publish(ctx, l.a.rdb, channel, body)
+	l.a.obs.sent(err)
+	return err
 }
 
 // sendV02 writes every message to the stream, as the adapter 0.2 does.
@@ -652,6 +663,7 @@ func (l *streamLink) xadd(ctx context.Context, op *protocol.Op) (string, error) 
 func (l *streamLink) xaddData(ctx context.Context, typ int, data []byte) (string, error) {
 	values := protocol.StreamEntry(l.a.uid, l.nsp, typ, protocol.StreamData(data))
 	id, err := l.a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: l.key, MaxLen: l.a.cfg.MaxLen, Approx: true, Values: values}).Result()
+	l.a.obs.sent(err)
 	if err != nil {
 		return "", fmt.Errorf("%w: XADD %s: %w", ErrAdapter, l.key, err)
 	}

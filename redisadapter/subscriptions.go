@@ -20,6 +20,7 @@ import (
 type subscriptions struct {
 	rdb     redis.UniversalClient
 	log     *slog.Logger
+	obs     observer
 	ctx     context.Context
 	receive func(pubsub.Message) // every message, on the receiving goroutine
 	kick    chan struct{}        // wakes the manager
@@ -39,8 +40,8 @@ type member struct {
 }
 
 // startSubscriptions starts the manager, tracked by wg.
-func startSubscriptions(ctx context.Context, wg *sync.WaitGroup, rdb redis.UniversalClient, log *slog.Logger, receive func(pubsub.Message)) *subscriptions {
-	s := &subscriptions{rdb: rdb, log: log, ctx: ctx, receive: receive, kick: make(chan struct{}, 1),
+func startSubscriptions(ctx context.Context, wg *sync.WaitGroup, rdb redis.UniversalClient, log *slog.Logger, obs observer, receive func(pubsub.Message)) *subscriptions {
+	s := &subscriptions{rdb: rdb, log: log, obs: obs, ctx: ctx, receive: receive, kick: make(chan struct{}, 1),
 		members: make(map[string]*member), reconnected: make(chan struct{})}
 	wg.Add(1)
 	go func() {
@@ -170,6 +171,7 @@ func (s *subscriptions) sync(wg *sync.WaitGroup) error {
 			opts = append(opts, m.opts...)
 		}
 		opts = append(opts, pubsub.WithLogger(s.log))
+		opts = append(opts, s.obs.pubsubOptions()...)
 		created, err := pubsub.Subscribe(s.ctx, s.rdb, opts...)
 		if err != nil {
 			if s.ctx.Err() == nil {
@@ -210,6 +212,7 @@ func (s *subscriptions) deliver(sub *pubsub.Subscription) {
 		if m.Kind == pubsub.KindGap {
 			s.log.Warn("redisadapter: messages may have been lost", "reason", m.Gap.Reason.String(),
 				"down_for", m.Gap.Duration, "err", m.Gap.Err)
+			s.obs.lost()
 			s.mu.Lock()
 			close(s.reconnected)
 			s.reconnected = make(chan struct{})

@@ -185,6 +185,9 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		if complete { // the last answer and the end of ctx came together
 			return responses, nil
 		}
+		if m := b.ns.srv.cfg.Metrics; m != nil {
+			m.AckTimedOut()
+		}
 		return responses, fmt.Errorf("%w: %d acknowledgements of %d clients (%d of %d servers counted): %w",
 			ErrAckTimeout, got, want, counted, servers, ctx.Err())
 	}

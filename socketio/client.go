@@ -140,6 +140,9 @@ func (cl *client) handle(p ReceivedPacket) {
 		// auth, as the reference server makes it.
 		p.Nsp, query = splitNamespaceQuery(p.Nsp)
 	}
+	if m := cl.srv.cfg.Metrics; m != nil {
+		m.PacketReceived(p.Type)
+	}
 	if p.Type == PacketConnect {
 		auth, nsp := p.Auth, p.Nsp
 		if cl.eio3() {

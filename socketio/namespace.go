@@ -63,6 +63,10 @@ func newNamespace(s *Server, name string, match NamespaceMatcher) *Namespace {
 	if match == nil {
 		ns.rooms = newRoomIndex()
 		ns.rooms.ns, ns.rooms.events = ns, ns.roomEvents
+		ns.rooms.metrics = s.cfg.Metrics
+		if m := s.cfg.Metrics; m != nil {
+			m.NamespaceCreated()
+		}
 		if s.cfg.Cluster != nil {
 			ns.link = s.cfg.Cluster.Open(name, (*clusterHandler)(ns))
 			ns.rooms.observer, _ = ns.link.(RoomObserver)
@@ -171,6 +175,9 @@ func (ns *Namespace) add(s *Socket) {
 	ns.mu.Lock()
 	ns.sockets[s.id] = s
 	ns.mu.Unlock()
+	if m := ns.srv.cfg.Metrics; m != nil {
+		m.SocketConnected()
+	}
 }
 
 // reserve keeps a dynamic namespace while a client joins it (until joined is called); false if it was removed.
@@ -225,6 +232,9 @@ func (ns *Namespace) removeIfEmpty() {
 	}
 	ns.parent.removeChild(ns)
 	s.mu.Unlock()
+	if m := s.cfg.Metrics; m != nil {
+		m.NamespaceRemoved()
+	}
 	s.log.Debug("socketio: removed an empty dynamic namespace", "nsp", ns.name)
 	if ns.link != nil {
 		if err := ns.link.Close(); err != nil {

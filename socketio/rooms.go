@@ -11,6 +11,7 @@ type roomIndex struct {
 	observer RoomObserver // nil unless the namespace's ClusterLink is one
 	ns       *Namespace
 	events   *roomEvents // the namespace's OnRoomEvent handlers
+	metrics  Metrics     // Config.Metrics, called under mu
 
 	mu    sync.RWMutex
 	rooms map[string]members  // room -> socket ids
@@ -101,6 +102,9 @@ func (a *roomIndex) add(id string, rooms []string) {
 		if !existed && a.observer != nil {
 			a.observer.RoomCreated(r)
 		}
+		if !existed && a.metrics != nil && r != id {
+			a.metrics.RoomCreated()
+		}
 	}
 	a.sids[id] = mine
 	a.unlock(evs, listen)
@@ -149,6 +153,9 @@ func (a *roomIndex) delMemberLocked(id, room string, evs []RoomEvent, listen boo
 			}
 			if a.observer != nil {
 				a.observer.RoomDeleted(room)
+			}
+			if a.metrics != nil && room != id {
+				a.metrics.RoomDeleted()
 			}
 		} else {
 			a.rooms[room] = m

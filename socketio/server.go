@@ -43,6 +43,9 @@ type Config struct {
 	MaxPendingEvents int
 	// Logger receives debug and warning records; default slog.Default().
 	Logger *slog.Logger
+	// Metrics, if not nil, receives the server's observations (namespaces, sockets, rooms, packets, acks: see
+	// Metrics). Default nil: nothing is observed. Engine.Metrics observes the connections.
+	Metrics Metrics
 	// MaxAttachments bounds the binary attachments one incoming packet may announce; a packet announcing more
 	// closes the connection (parse error). Default DefaultMaxAttachments (10, socket.io-parser's).
 	MaxAttachments int

@@ -271,7 +271,11 @@ func (s *Socket) send(volatile bool, msgs []engineio.Message) error {
 	if !s.Connected() {
 		return ErrDisconnected
 	}
-	switch err := s.client.conn.Send(deliveryOf(volatile), msgs...); {
+	err := s.client.conn.Send(deliveryOf(volatile), msgs...)
+	if m := s.ns.srv.cfg.Metrics; m != nil && err == nil {
+		m.PacketSent()
+	}
+	switch {
 	case errors.Is(err, engineio.ErrClosed):
 		return ErrDisconnected
 	case errors.Is(err, engineio.ErrDropped):
@@ -306,6 +310,9 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		return a, nil
 	case <-ctx.Done():
 		s.forgetAck(id)
+		if m := s.ns.srv.cfg.Metrics; m != nil {
+			m.AckTimedOut()
+		}
 		return Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
 	case <-s.ctx.Done():
 		s.forgetAck(id)
@@ -353,6 +360,9 @@ func (s *Socket) sendWithAck(ctx context.Context, p *eventPacket, volatile bool,
 		}
 		return err
 	}
+	if m := s.ns.srv.cfg.Metrics; m != nil {
+		m.PacketSent()
+	}
 	return nil
 }
 
@@ -393,6 +403,9 @@ func (s *Socket) onAck(id int64, args Args) {
 	fn := s.takeAckLocked(id)
 	s.mu.Unlock()
 	if fn != nil {
+		if m := s.ns.srv.cfg.Metrics; m != nil {
+			m.AckReceived()
+		}
 		fn(args)
 	}
 }
@@ -512,6 +525,9 @@ func (s *Socket) onclose(reason DisconnectReason) {
 	s.ns.rooms.delAll(s.id)
 	s.ns.remove(s)
 	s.client.remove(s)
+	if m := s.ns.srv.cfg.Metrics; m != nil {
+		m.SocketDisconnected(reason)
+	}
 	s.cancel()
 	for _, h := range disconnect {
 		h(reason)

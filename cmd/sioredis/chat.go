@@ -48,6 +48,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	var origins stringList
 	fs.Var(&origins, "allowed-origin", "origin of a page on another site allowed to post and connect, such as https://app.example.com (repeatable)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the command stops")
+	metricsOn := metricsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -77,6 +78,10 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	if *claimPoll <= 0 {
 		return usagef("--claim-poll must be positive")
 	}
+	m, metricsHandler, err := newMetrics(*metricsOn)
+	if err != nil {
+		return err
+	}
 	postgres := strings.HasPrefix(*db, "postgres://") || strings.HasPrefix(*db, "postgresql://")
 	var store *chat.Store
 	if postgres {
@@ -89,7 +94,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
-		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, Logger: logger})
+		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, Logger: logger,
+		Metrics: m, MetricsHandler: metricsHandler})
 	if err != nil {
 		return usageError{err}
 	}

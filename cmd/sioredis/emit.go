@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -70,6 +73,7 @@ type connFlags struct {
 	streamCount    int
 	maxLen         int64
 	timeout        time.Duration
+	dials          *dialTrace // the outcome of the connections' dials, to explain a timeout; set by client
 	verbose        bool
 }
 
@@ -93,6 +97,7 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 
 // client builds the Redis client the flags describe.
 func (c *connFlags) client() (redis.UniversalClient, error) {
+	c.dials = &dialTrace{}
 	if c.cluster || c.sentinelMaster != "" {
 		var addrs []string
 		var base *redis.Options
@@ -116,9 +121,10 @@ func (c *connFlags) client() (redis.UniversalClient, error) {
 		if len(addrs) == 0 {
 			return nil, usagef("--redis: no address")
 		}
-		u := &redis.UniversalOptions{Addrs: addrs, MasterName: c.sentinelMaster, IsClusterMode: c.cluster}
+		u := &redis.UniversalOptions{Addrs: addrs, MasterName: c.sentinelMaster, IsClusterMode: c.cluster, Dialer: c.dials.dial}
 		if base != nil {
 			u.Username, u.Password, u.TLSConfig = base.Username, base.Password, base.TLSConfig
+			c.dials.tls = base.TLSConfig
 		}
 		return redis.NewUniversalClient(u), nil
 	}
@@ -130,6 +136,7 @@ func (c *connFlags) client() (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, usagef("--redis: %v", err)
 	}
+	c.dials.tls, o.Dialer = o.TLSConfig, c.dials.dial
 	return redis.NewClient(o), nil
 }
 
@@ -194,6 +201,8 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 	if target {
 		fs.Var(&to, "to", "target a room (repeatable)")
 		fs.Var(&except, "except", "skip a room (repeatable; socket ids on socket.io 2)")
+	}
+	if cmd == "emit" { // flags of an event to clients: join, leave and disconnect send none
 		fs.BoolVar(&volatile, "volatile", false, "the event may be dropped for clients that are not ready")
 		fs.Var(&compress, "compress", "ask the servers to compress (true) or not (false); absent: their default")
 	}
@@ -313,6 +322,9 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 	case "disconnect":
 		err = e.DisconnectSockets(ctx, closeConn)
 	}
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		err = conn.dials.explain(err, conn.timeout)
+	}
 	return classify(err)
 }
 
@@ -336,4 +348,54 @@ func readArgsFile(name string, stdin io.Reader) ([]any, error) {
 		return nil, fmt.Errorf("--args-file: %w", err)
 	}
 	return jsonarg.ParseArray(data)
+}
+
+// dialTrace remembers the last failed dial to Redis: go-redis retries a refused connection until the command's
+// context ends, whose error ("context deadline exceeded") alone does not say what failed. Safe for concurrent
+// use.
+type dialTrace struct {
+	tls *tls.Config // rediss://: the dial includes the TLS handshake, as go-redis's own dialer does
+
+	mu        sync.Mutex
+	err       error // the last failed dial's error
+	addr      string
+	failed    int  // dials that failed
+	connected bool // a dial succeeded
+}
+
+func (d *dialTrace) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	nd := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 5 * time.Minute}
+	var c net.Conn
+	var err error
+	if d.tls != nil {
+		c, err = (&tls.Dialer{NetDialer: nd, Config: d.tls}).DialContext(ctx, network, addr)
+	} else {
+		c, err = nd.DialContext(ctx, network, addr)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.addr = addr
+	switch {
+	case err == nil:
+		d.connected = true
+	case ctx.Err() == nil: // the command's own deadline is not what failed
+		d.err = err
+		d.failed++
+	}
+	return c, err
+}
+
+// explain adds to err, a command that ran out of time, what the connections to Redis did meanwhile.
+func (d *dialTrace) explain(err error, timeout time.Duration) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.err != nil && !d.connected:
+		return fmt.Errorf("could not connect to Redis at %s within --timeout %s (%d failed attempts, the last: %w): %w", d.addr, timeout, d.failed, d.err, err)
+	case d.addr != "" && !d.connected:
+		return fmt.Errorf("could not connect to Redis at %s within --timeout %s (no answer to the connection attempt): %w", d.addr, timeout, err)
+	case d.connected:
+		return fmt.Errorf("connected to Redis at %s, but it did not answer within --timeout %s: %w", d.addr, timeout, err)
+	}
+	return fmt.Errorf("no connection to Redis attempted within --timeout %s: %w", timeout, err)
 }

@@ -8,7 +8,7 @@
 //	sioredis leave       [target flags] ROOM...
 //	sioredis disconnect  [target flags] [--close]
 //	sioredis server-emit [connection flags] [--nsp N] [--args-file FILE|-] EVENT [ARG...]
-//	sioredis serve       [--addr 127.0.0.1:8080] [--allow-eio3] [timeout flags]
+//	sioredis serve       [--addr 127.0.0.1:8080] [--redis URL [--mode classic|sharded|streams]] [--tick D] [--allow-eio3] [--admin ...] [--metrics=BOOL] [timeout flags]
 //	sioredis chat        [--addr 127.0.0.1:8080] [--db FILE] [--redis URL [--cluster|--sentinel-master M] [--prefix P]] [--nsp N] [--event E]
 //	sioredis monitor     [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 //	sioredis version     (also --version)
@@ -28,6 +28,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/redis/go-redis/v9/logging"
 )
@@ -60,19 +61,32 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-const usage = `sioredis — Socket.IO clusters over Redis
+// commands are the rows of the top-level help: name, what it does, synopsis.
+var commands = [][3]string{
+	{"emit", "publish an event to clients", "emit [target flags] [--args-file FILE|-] EVENT [ARG...]"},
+	{"join", "make the targeted sockets join rooms", "join [target flags] ROOM..."},
+	{"leave", "make the targeted sockets leave rooms", "leave [target flags] ROOM..."},
+	{"disconnect", "disconnect the targeted sockets", "disconnect [target flags] [--close]"},
+	{"server-emit", "send an event to the servers", "server-emit [--redis --mode --prefix --nsp] [--args-file FILE|-] EVENT [ARG...]"},
+	{"serve", "run a Socket.IO server with a live page", "serve [--addr 127.0.0.1:8080] [--redis URL [--mode M]] [--tick D] [--metrics=BOOL]"},
+	{"chat", "run the chat: POST → SQLite → emit", "chat [--addr 127.0.0.1:8080] [--db FILE] [--redis URL] [--prefix P] [--nsp N] [--event E]"},
+	{"monitor", "print the cluster traffic, decoded", "monitor [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]"},
+	{"version", "print the version (also --version)", "version"},
+}
 
-Commands:
-  emit         publish an event to clients            emit [target flags] [--args-file FILE|-] EVENT [ARG...]
-  join         make the targeted sockets join rooms    join [target flags] ROOM...
-  leave        make the targeted sockets leave rooms   leave [target flags] ROOM...
-  disconnect   disconnect the targeted sockets         disconnect [target flags] [--close]
-  server-emit  send an event to the servers            server-emit [--redis --mode --prefix --nsp] [--args-file FILE|-] EVENT [ARG...]
-  serve        run a Socket.IO server with a live page serve [--addr 127.0.0.1:8080] [--idle-timeout D] [--read-timeout D] [--write-timeout D]
-  chat         run the chat: POST → SQLite → emit       chat [--addr 127.0.0.1:8080] [--db FILE] [--redis URL] [--prefix P] [--nsp N] [--event E]
-  monitor      print the cluster traffic, decoded      monitor [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
+// usage is the top-level help; its table is aligned by text/tabwriter, which counts runes, not bytes.
+var usage = func() string {
+	var b strings.Builder
+	b.WriteString("sioredis — Socket.IO clusters over Redis\n\nCommands:\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c[0], c[1], c[2])
+	}
+	_ = tw.Flush()
+	return b.String() + "\n" + usageFlags
+}()
 
-Target flags:
+const usageFlags = `Target flags:
   --redis URL          Redis URL (default $REDIS_URL, then redis://127.0.0.1:6379); with --cluster,
                        a comma-separated list of node addresses
   --cluster            connect to a Redis Cluster
@@ -82,8 +96,8 @@ Target flags:
   --nsp N              namespace (default /)
   --to ROOM            target a room (repeatable)
   --except ROOM        skip a room (repeatable)
-  --volatile           the event may be dropped for clients that are not ready
-  --compress=BOOL      ask the servers to compress (or not); absent: the servers' default
+  --volatile           emit: the event may be dropped for clients that are not ready
+  --compress=BOOL      emit: ask the servers to compress (or not); absent: the servers' default
 
 Run "sioredis COMMAND -h" for every flag of a command.
 `
@@ -97,6 +111,18 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// trimPrefixes removes from msg the prefixes that repeat what the line already says, "sioredis: " and
+// "COMMAND: " (the chat's errors start with "chat: "), however many there are.
+func trimPrefixes(msg, cmd string) string {
+	for {
+		t := strings.TrimPrefix(strings.TrimPrefix(msg, "sioredis: "), cmd+": ")
+		if t == msg {
+			return msg
+		}
+		msg = t
+	}
 }
 
 // run executes one command line and returns the exit status.
@@ -134,7 +160,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if errors.Is(err, errHelp) {
 		return 0
 	}
-	fmt.Fprintf(stderr, "sioredis %s: %s\n", args[0], strings.TrimPrefix(err.Error(), "sioredis: "))
+	fmt.Fprintf(stderr, "sioredis %s: %s\n", args[0], trimPrefixes(err.Error(), args[0]))
 	var u usageError
 	if errors.As(err, &u) {
 		return 2

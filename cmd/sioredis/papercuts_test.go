@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
@@ -61,5 +64,96 @@ func TestChatRedisURLFromEnv(t *testing.T) {
 	_, stderr := runBriefly(t, "chat", "--addr", "127.0.0.1:0", "--db", t.TempDir()+"/c.db")
 	if !strings.Contains(stderr, "redis://127.0.0.1:1") {
 		t.Errorf("chat ignored $REDIS_URL: %q", stderr)
+	}
+}
+
+// TestTimeoutSaysWhatFailed: a Redis that refuses connections, given --timeout, is reported as such (the dial's
+// error), not as a bare "context deadline exceeded".
+func TestTimeoutSaysWhatFailed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	code, stderr := cli(t, "", "emit", "--redis", addr, "--timeout", "300ms", "ev", `"x"`)
+	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "could not connect to Redis at "+addr) ||
+		!strings.Contains(stderr, "connection refused") {
+		t.Errorf("status %d, stderr %q", code, stderr)
+	}
+}
+
+// TestHelpTableAligned: the synopses of the top-level help start in one column, counted in characters.
+func TestHelpTableAligned(t *testing.T) {
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, strings.NewReader(""), &stdout, io.Discard); code != 0 {
+		t.Fatalf("status %d", code)
+	}
+	col := -1
+	rows := 0
+	table, _, _ := strings.Cut(stdout.String(), "\n\nTarget flags:")
+	for _, line := range strings.Split(table, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || !strings.HasPrefix(line, "  ") || strings.HasPrefix(line, "  -") {
+			continue
+		}
+		i := strings.LastIndex(line+" ", "  "+fields[0]+" ") // the synopsis repeats the command's name
+		if i <= 2 {
+			continue
+		}
+		rows++
+		c := utf8.RuneCountInString(line[:i])
+		if col == -1 {
+			col = c
+		} else if c != col {
+			t.Errorf("synopsis of %s at column %d, want %d:\n%s", fields[0], c, col, stdout.String())
+		}
+	}
+	if rows < len(commands) {
+		t.Errorf("%d rows found, want %d:\n%s", rows, len(commands), stdout.String())
+	}
+}
+
+// TestHelpListsOnlyApplicableFlags: join, leave and disconnect send no event, so their help has no --volatile
+// nor --compress (and they refuse them); emit keeps them; only disconnect has --close.
+func TestHelpListsOnlyApplicableFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cmd       string
+		want, not []string
+	}{
+		{"join", []string{"-to", "-except"}, []string{"-volatile", "-compress", "-close", "-args-file"}},
+		{"leave", []string{"-to"}, []string{"-volatile", "-compress", "-close"}},
+		{"disconnect", []string{"-close", "-to"}, []string{"-volatile", "-compress", "-args-file"}},
+		{"emit", []string{"-volatile", "-compress", "-args-file"}, []string{"-close"}},
+	} {
+		var stdout bytes.Buffer
+		run(context.Background(), []string{tc.cmd, "-h"}, strings.NewReader(""), &stdout, io.Discard)
+		for _, f := range tc.want {
+			if !strings.Contains(stdout.String(), "  "+f+" ") && !strings.Contains(stdout.String(), "  "+f+"\n") {
+				t.Errorf("%s -h lacks %s:\n%s", tc.cmd, f, stdout.String())
+			}
+		}
+		for _, f := range tc.not {
+			if strings.Contains(stdout.String(), "  "+f) {
+				t.Errorf("%s -h lists %s, which does not apply:\n%s", tc.cmd, f, stdout.String())
+			}
+		}
+	}
+	if code, _ := cli(t, "", "join", "--volatile", "room"); code != 2 {
+		t.Errorf("join --volatile: status %d, want 2", code)
+	}
+}
+
+// TestChatErrorPrefixOnce: the chat's configuration errors are reported after one "sioredis chat:" prefix,
+// without "chat: chat:" or "sioredis:" repeated.
+func TestChatErrorPrefixOnce(t *testing.T) {
+	for _, args := range [][]string{
+		{"chat", "--addr", "127.0.0.1:0", "--db", t.TempDir() + "/c.db", "--event", "connect"},
+		{"chat", "--addr", "127.0.0.1:0", "--db", t.TempDir() + "/missing/c.db"},
+	} {
+		code, stderr := cli(t, "", args...)
+		if code == 0 || !strings.HasPrefix(stderr, "sioredis chat: ") || strings.Count(stderr, "chat:") != 1 || strings.Contains(stderr, "sioredis: ") {
+			t.Errorf("%v: status %d, stderr %q", args, code, stderr)
+		}
 	}
 }

@@ -2,52 +2,104 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/demo"
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 )
 
+// serveFlags are the flags of "sioredis serve", registered by register: a struct, so that a feature adds its
+// own fields and flags without touching the others.
+type serveFlags struct {
+	addr      string
+	timeouts  httpserve.Timeouts
+	proxies   prefixList
+	log       logFlags
+	conn      connFlags // redisURL, cluster, sentinelMaster, mode, prefix
+	tick      time.Duration
+	metrics   *bool
+	allowEIO3 bool
+	admin     adminFlags
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
+	timeoutFlags(fs, &f.timeouts)
+	proxyFlag(fs, &f.proxies)
+	f.log.register(fs)
+	fs.StringVar(&f.conn.redisURL, "redis", os.Getenv("REDIS_URL"), "Redis URL (default $REDIS_URL): join the Socket.IO cluster on that Redis, so that what sioredis emit publishes there shows up on the page (default: alone, no Redis)")
+	fs.BoolVar(&f.conn.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
+	fs.StringVar(&f.conn.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master (--redis lists sentinels)")
+	fs.StringVar(&f.conn.mode, "mode", "classic", "cluster format with --redis: classic, sharded or streams (as sioredis emit --mode)")
+	fs.StringVar(&f.conn.prefix, "prefix", "socket.io", "the Redis adapter's key prefix (the stream name with --mode streams)")
+	fs.DurationVar(&f.tick, "tick", 0, "send every client a volatile \"tick\" event this often, such as 5s (default: never)")
+	f.metrics = metricsFlag(fs)
+	fs.BoolVar(&f.allowEIO3, "allow-eio3", false, "also accept socket.io-client 2.x (Engine.IO v3), as Node's allowEIO3")
+	f.admin.register(fs)
+}
+
 // runServe runs "sioredis serve": a Socket.IO server with the live page, until ctx ends.
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
-	var t httpserve.Timeouts
-	timeoutFlags(fs, &t)
-	var proxies prefixList
-	proxyFlag(fs, &proxies)
-	allowEIO3 := fs.Bool("allow-eio3", false, "also accept socket.io-client 2.x (Engine.IO v3), as Node's allowEIO3")
-	var lf logFlags
-	lf.register(fs)
-	var af adminFlags
-	af.register(fs)
+	var f serveFlags
+	f.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	logger, err := lf.logger(stderr)
+	logger, err := f.log.logger(stderr)
 	if err != nil {
 		return err
 	}
-	adminCfg, err := af.config()
+	adminCfg, err := f.admin.config()
 	if err != nil {
 		return err
 	}
-	d, err := demo.New(demo.Config{Logger: logger, Timeouts: t, TrustedProxies: proxies, AllowEIO3: *allowEIO3, Admin: adminCfg})
-	if err != nil {
+	cfg := demo.Config{Logger: logger, Timeouts: f.timeouts, TrustedProxies: f.proxies, TickInterval: f.tick,
+		Mode: demo.Mode(f.conn.mode), Prefix: f.conn.prefix, AllowEIO3: f.allowEIO3, Admin: adminCfg}
+	switch cfg.Mode {
+	case demo.ModeClassic, demo.ModeSharded, demo.ModeStreams:
+	default:
+		return usagef("--mode %q: want classic, sharded or streams", f.conn.mode)
+	}
+	if f.conn.redisURL != "" {
+		rdb, err := f.conn.client()
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		cfg.Redis = rdb
+	} else if f.conn.cluster || f.conn.sentinelMaster != "" {
+		return usagef("--cluster and --sentinel-master need --redis")
+	}
+	if cfg.Metrics, cfg.MetricsHandler, err = newMetrics(*f.metrics); err != nil {
+		return err
+	}
+	d, err := demo.New(cfg)
+	if errors.Is(err, demo.ErrConfig) {
+		return usageError{err}
+	} else if err != nil {
 		return adminError(err)
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
+		_ = d.IO().Close()
 		return fmt.Errorf("sioredis: %w", err)
 	}
-	logger.Info("serving the live page", "url", "http://"+displayAddr(ln.Addr()))
+	mode := "alone (no Redis)"
+	if cfg.Redis != nil {
+		mode = "in the Socket.IO cluster (" + f.conn.mode + " format) of " + f.conn.redisURL
+	}
+	logger.Info("serving the live page", "url", "http://"+displayAddr(ln.Addr()), "mode", mode)
 	warnExposed(logger, ln.Addr())
 	return d.Run(ctx, ln)
 }

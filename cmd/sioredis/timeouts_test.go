@@ -110,9 +110,9 @@ func TestIdleAndSlowConnectionsClosed(t *testing.T) {
 // TestTimeoutsSpareLongPollingAndWebSockets: write and read timeouts far below the ping interval break
 // neither long-polling GETs, which wait for the next event, nor WebSockets, taken over from the HTTP server.
 func TestTimeoutsSpareLongPollingAndWebSockets(t *testing.T) {
-	url, _ := startServing(t, "serve", "--addr", "127.0.0.1:0", "--write-timeout", "1s", "--read-timeout", "1s", "--idle-timeout", "1s")
+	url, _ := startServing(t, "serve", "--addr", "127.0.0.1:0", "--write-timeout", "1s", "--read-timeout", "1s", "--idle-timeout", "1s", "--tick", "5s")
 	addr := strings.TrimPrefix(url, "http://")
-	// The page's server sends "tick" every 5 s: two of them span several write and read timeouts.
+	// With --tick 5s the page's server sends "tick" every 5 s: two of them span several write and read timeouts.
 	const ticks = 2
 	deadline := time.Now().Add(20 * time.Second)
 	errc := make(chan error, 2)

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -31,6 +32,7 @@ import (
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/sioclient"
+	"github.com/sioredis/sioredis/metrics"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/redisadapter"
 	"github.com/sioredis/sioredis/socketio"
@@ -81,6 +83,11 @@ type Config struct {
 	Timeouts httpserve.Timeouts
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Metrics, if not nil, receives the observations of the App's Socket.IO server, cluster transport and
+	// emitter, the outbox's depth (counted at each scrape) and each message's publish lag.
+	Metrics *metrics.Metrics
+	// MetricsHandler, if not nil, answers GET /metrics (promhttp.HandlerFor the registry of Metrics).
+	MetricsHandler http.Handler
 }
 
 // Mode is the format of a Socket.IO cluster over Redis.
@@ -199,11 +206,19 @@ func New(cfg Config) (*App, error) {
 		writeError(w, http.StatusForbidden, &FieldError{Field: "Origin", Reason: "cross-site request refused"})
 	}))
 	ioCfg := socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies}}
+	var adapterMetrics redisadapter.Metrics
+	if cfg.Metrics != nil {
+		cfg.Metrics.Instrument(&ioCfg)
+		adapterMetrics = cfg.Metrics.Adapter()
+	}
 	if cfg.Mode == "" {
 		cfg.Mode = ModeClassic
 	}
 	if cfg.Redis != nil { // the emitter first: once created, the server's adapter runs until the server is closed
 		opts := []emitter.Option{emitter.WithPrefix(cfg.Prefix), emitter.WithLogger(cfg.Logger), emitter.WithMaxPayload(cfg.MaxPayload)}
+		if cfg.Metrics != nil {
+			opts = append(opts, emitter.WithMetrics(cfg.Metrics.Emitter()))
+		}
 		switch cfg.Mode {
 		case ModeClassic:
 		case ModeSharded:
@@ -219,12 +234,12 @@ func New(cfg Config) (*App, error) {
 		}
 		switch cfg.Mode {
 		case ModeStreams:
-			cluster = redisadapter.NewStreams(cfg.Redis, redisadapter.StreamsConfig{StreamName: cfg.Prefix, ChannelPrefix: cfg.Prefix, Logger: cfg.Logger})
+			cluster = redisadapter.NewStreams(cfg.Redis, redisadapter.StreamsConfig{StreamName: cfg.Prefix, ChannelPrefix: cfg.Prefix, Logger: cfg.Logger, Metrics: adapterMetrics})
 		case ModeSharded:
-			sharded = redisadapter.NewSharded(cfg.Redis, redisadapter.ShardedConfig{Prefix: cfg.Prefix, Logger: cfg.Logger})
+			sharded = redisadapter.NewSharded(cfg.Redis, redisadapter.ShardedConfig{Prefix: cfg.Prefix, Logger: cfg.Logger, Metrics: adapterMetrics})
 			cluster = sharded
 		default:
-			classic = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger})
+			classic = redisadapter.New(cfg.Redis, redisadapter.Config{Prefix: cfg.Prefix, Logger: cfg.Logger, Metrics: adapterMetrics})
 			cluster = classic
 		}
 		ioCfg.Cluster = cluster
@@ -243,6 +258,23 @@ func New(cfg Config) (*App, error) {
 		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
 	}
 	a.relay = newRelay(cfg.Store, pub, cfg.Logger)
+	if m := cfg.Metrics; m != nil {
+		a.relay.published = func(msg Message) {
+			if at, err := time.Parse(TimeLayout, msg.CreatedAt); err == nil {
+				m.ObservePublishLag(max(time.Since(at), 0))
+			}
+		}
+		store := cfg.Store
+		m.SetOutboxDepth(func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_, n, err := store.Count(ctx)
+			if err != nil {
+				return math.NaN()
+			}
+			return float64(n)
+		})
+	}
 	if classic != nil || sharded != nil { // pub/sub formats; the stream keeps what is written while servers are away
 		if cfg.ClusterWait <= 0 {
 			cfg.ClusterWait = 10 * time.Second
@@ -401,4 +433,7 @@ func (a *App) routes() {
 	a.mux.HandleFunc("GET /api/messages", a.getMessages)
 	a.mux.HandleFunc("GET /api/status", a.getStatus)
 	httpserve.HealthHandlers(a.mux, a.Ready, a.cfg.Timeouts.Ready)
+	if a.cfg.MetricsHandler != nil {
+		a.mux.Handle("GET /metrics", a.cfg.MetricsHandler)
+	}
 }

@@ -69,7 +69,8 @@ type relay struct {
 	poll       time.Duration // re-reads the store this often when idle, for messages saved by other processes
 	timeout    time.Duration // of one publish
 
-	wake chan struct{} // capacity 1: a message was saved
+	wake      chan struct{} // capacity 1: a message was saved
+	published func(Message) // if not nil, called for each message published (metrics)
 
 	mu       sync.Mutex
 	done     int64         // every message with a sequence number ≤ done is published or rejected
@@ -253,6 +254,9 @@ func (r *relay) drain(ctx context.Context, ob outbox) (ok, storeErr bool) {
 			cancel()
 			if err == nil {
 				published = append(published, m.Seq)
+				if r.published != nil {
+					r.published(m)
+				}
 				continue
 			}
 			if permanent(err) {

@@ -45,7 +45,7 @@ func TestPageInChromium(t *testing.T) {
 	if err := d.IO().To("gophers").Emit(ctx, "news", map[string]string{"text": "hello from Go"}); err != nil {
 		t.Fatal(err)
 	}
-	page.WaitEval(ctx, `(() => { const li = document.querySelector('#log li[data-event="news"]'); return li ? li.textContent : ""; })()`,
+	page.WaitEval(ctx, `(() => { const li = document.querySelector('#log li[data-event="news"]'); return li ? li.querySelector(".ev").textContent + li.lastChild.textContent : ""; })()`,
 		`news {"text":"hello from Go"}`)
 	// A message typed in the page goes through the server back to the room.
 	page.Eval(ctx, `document.getElementById("text-input").value = "typed"; document.querySelector("#say button").click(); ""`)

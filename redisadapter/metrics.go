@@ -1,0 +1,69 @@
+package redisadapter
+
+import "github.com/sioredis/sioredis/pubsub"
+
+// Metrics receives what an adapter observes, for monitoring (package metrics implements it with Prometheus). Set
+// it as the Metrics field of Config, ShardedConfig or StreamsConfig; nil, the default, observes nothing and costs
+// one nil check per message. If it also implements pubsub.Metrics, the adapter's subscriptions report to it too.
+// Its methods are called from the adapter's goroutines and its callers': they must be safe for concurrent use
+// and return quickly. format is FormatClassic, FormatSharded or FormatStreams.
+type Metrics interface {
+	// MessageSent reports a message written to Redis (PUBLISH, SPUBLISH, XADD).
+	MessageSent(format string)
+	// MessageReceived reports a message from another server handed to its namespace.
+	MessageReceived(format string)
+	// RedisError reports a Redis command of the adapter that failed (a write, or a stream read).
+	RedisError(format string)
+	// MessagesLost reports a moment when messages may have been lost for this server: a pub/sub gap (Redis
+	// away, a slot moved) or stream entries trimmed before this server read them.
+	MessagesLost(format string)
+}
+
+// The formats reported to Metrics.
+const (
+	FormatClassic = "classic"
+	FormatSharded = "sharded"
+	FormatStreams = "streams"
+)
+
+// observer reports to a Metrics, if any, for one format.
+type observer struct {
+	m      Metrics
+	format string
+}
+
+func (o observer) sent(err error) {
+	switch {
+	case o.m == nil:
+	case err != nil:
+		o.m.RedisError(o.format)
+	default:
+		o.m.MessageSent(o.format)
+	}
+}
+
+func (o observer) received() {
+	if o.m != nil {
+		o.m.MessageReceived(o.format)
+	}
+}
+
+func (o observer) failed() {
+	if o.m != nil {
+		o.m.RedisError(o.format)
+	}
+}
+
+func (o observer) lost() {
+	if o.m != nil {
+		o.m.MessagesLost(o.format)
+	}
+}
+
+// pubsubOptions returns the options that make the adapter's subscriptions report to m.
+func (o observer) pubsubOptions() []pubsub.Option {
+	if pm, ok := o.m.(pubsub.Metrics); ok {
+		return []pubsub.Option{pubsub.WithMetrics(pm)}
+	}
+	return nil
+}
