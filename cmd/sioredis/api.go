@@ -93,6 +93,7 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	defer h.Close()
 	mux := http.NewServeMux()
 	httpserve.HealthHandlers(mux, h.Ready, t.Ready)
 	mux.Handle("/", h)

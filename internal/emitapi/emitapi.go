@@ -83,11 +83,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Handler serves the emit API. Safe for concurrent use.
+// Handler serves the emit API. Safe for concurrent use; Close it when done.
 type Handler struct {
 	cfg     Config
 	em      *emitter.Emitter
 	dry     *emitter.Emitter // same options, publishes nothing: checks a batch before any of it is published
+	dryRDB  *redis.Client
 	keyRate *apiauth.Limiter
 	ipRate  *apiauth.Limiter
 	mux     *http.ServeMux
@@ -122,9 +123,10 @@ func New(cfg Config) (*Handler, error) {
 	dry, err := emitter.New(dryClient, append(append([]emitter.Option(nil), cfg.Options...),
 		emitter.WithAutoPipelining(false), emitter.WithLogger(slog.New(slog.DiscardHandler)))...)
 	if err != nil {
+		_ = dryClient.Close()
 		return nil, fmt.Errorf("emitapi: %w", err)
 	}
-	h := &Handler{cfg: cfg, em: em, dry: dry, keyRate: apiauth.NewLimiter(cfg.KeyLimit), ipRate: apiauth.NewLimiter(cfg.IPLimit),
+	h := &Handler{cfg: cfg, em: em, dry: dry, dryRDB: dryClient, keyRate: apiauth.NewLimiter(cfg.KeyLimit), ipRate: apiauth.NewLimiter(cfg.IPLimit),
 		mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -141,6 +143,9 @@ func New(cfg Config) (*Handler, error) {
 	})
 	return h, nil
 }
+
+// Close releases the Handler's own resources (not Config.Redis). Call it once requests have stopped.
+func (h *Handler) Close() error { return h.dryRDB.Close() }
 
 // ServeHTTP serves the API.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
