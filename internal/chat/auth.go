@@ -107,4 +107,3 @@ func truncateAuthor(s string) string {
 	}
 	return ""
 }
-

@@ -18,8 +18,8 @@ import (
 // has a request body (POST) and documented answers, and the paths are exactly the routes the Handler serves.
 func TestOpenAPI(t *testing.T) {
 	var doc struct {
-		OpenAPI    string                                `json:"openapi"`
-		Info       map[string]any                        `json:"info"`
+		OpenAPI    string                               `json:"openapi"`
+		Info       map[string]any                       `json:"info"`
 		Paths      map[string]map[string]map[string]any `json:"paths"`
 		Components struct {
 			Schemas         map[string]any `json:"schemas"`
