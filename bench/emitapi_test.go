@@ -75,7 +75,8 @@ func apiEmits(b *testing.B, url string, n, c, batch, size int) float64 {
 
 // BenchmarkEmitAPI measures emits/s through "sioredis api"'s handler (single emits and batches, over real HTTP
 // on loopback, no rate limit) against the emitter used directly, in the same run on the same Redis.
-// BENCH_N, BENCH_CONCURRENCY, BENCH_PAYLOAD and BENCH_BATCH (default 100) set the sizes.
+// BENCH_N, BENCH_CONCURRENCY, BENCH_PAYLOAD, BENCH_BATCH (default 100) and BENCH_BATCH_CONCURRENCY (the
+// handler's BatchConcurrency, default 64) set the sizes.
 func BenchmarkEmitAPI(b *testing.B) {
 	n := envInt("BENCH_N", 50000)
 	size := envInt("BENCH_PAYLOAD", 100)
@@ -87,7 +88,7 @@ func BenchmarkEmitAPI(b *testing.B) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 64})
 	defer rdb.Close()
-	h, err := emitapi.New(emitapi.Config{Redis: rdb, Keys: keys, MaxBatch: max(batch, emitapi.DefaultMaxBatch)})
+	h, err := emitapi.New(emitapi.Config{Redis: rdb, Keys: keys, MaxBatch: max(batch, emitapi.DefaultMaxBatch), BatchConcurrency: envInt("BENCH_BATCH_CONCURRENCY", 0)})
 	if err != nil {
 		b.Fatal(err)
 	}
