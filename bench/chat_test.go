@@ -43,7 +43,15 @@ type chatProc struct {
 
 func startChat(b *testing.B, args ...string) *chatProc {
 	b.Helper()
-	cmd := exec.Command(buildBinary(b, "./cmd/sioredis"), append([]string{"chat", "--addr", "127.0.0.1:0"}, args...)...)
+	return startSioredis(b, nil, append([]string{"chat", "--addr", "127.0.0.1:0"}, args...)...)
+}
+
+// startSioredis runs the sioredis command with args (and env added to the environment) until the benchmark
+// ends, and returns once it logged the URL it serves.
+func startSioredis(b *testing.B, env []string, args ...string) *chatProc {
+	b.Helper()
+	cmd := exec.Command(buildBinary(b, "./cmd/sioredis"), args...)
+	cmd.Env = append(os.Environ(), env...)
 	p := &chatProc{cmd: cmd, stderr: &syncBuffer{}}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
@@ -81,7 +89,7 @@ func startChat(b *testing.B, args ...string) *chatProc {
 	select {
 	case p.url = <-found:
 	case <-time.After(30 * time.Second):
-		b.Fatalf("sioredis chat did not start:\n%s", p.stderr.String())
+		b.Fatalf("sioredis %s did not start:\n%s", args[0], p.stderr.String())
 	}
 	return p
 }

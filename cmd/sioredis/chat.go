@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/apiauth"
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/chat"
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/emitter"
@@ -47,6 +49,10 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	maxRooms := fs.Int("max-rooms", chat.DefaultMaxRooms, "most rooms one Socket.IO connection may be in")
 	var origins stringList
 	fs.Var(&origins, "allowed-origin", "origin of a page on another site allowed to post and connect, such as https://app.example.com (repeatable)")
+	keysFile := fs.String("api-keys", "", "file of API keys of backends allowed to post, one \"NAME SECRET [SCOPE...]\" a line (also $"+apiKeysEnv+")")
+	secretFile := fs.String("session-secret-file", "", "file holding the secret (32 bytes or more) that signs browser users' session cookies (also $"+sessionSecretEnv+")")
+	postRate := fs.Float64("post-rate", 5, "with --api-keys or a session secret: posts per second allowed to each key and each user (0: no limit)")
+	ipRate := fs.Float64("ip-rate", 20, "with --api-keys or a session secret: posts per second allowed to each client address (0: no limit)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the command stops")
 	metricsOn := metricsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -78,6 +84,10 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	if *claimPoll <= 0 {
 		return usagef("--claim-poll must be positive")
 	}
+	auth, err := chatAuth(*keysFile, *secretFile, *postRate, *ipRate)
+	if err != nil {
+		return err
+	}
 	m, metricsHandler, err := newMetrics(*metricsOn)
 	if err != nil {
 		return err
@@ -95,7 +105,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
 		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, Logger: logger,
-		Metrics: m, MetricsHandler: metricsHandler})
+		Metrics: m, MetricsHandler: metricsHandler, Auth: auth})
 	if err != nil {
 		return usageError{err}
 	}
@@ -134,4 +144,38 @@ func redactURL(s string) string {
 		return "postgres://…"
 	}
 	return u.Redacted()
+}
+
+// sessionSecretEnv is the environment variable holding the chat's session secret.
+const sessionSecretEnv = "SIOREDIS_SESSION_SECRET"
+
+// chatAuth builds the chat's Auth from its flags and environment: nil (anonymous) when neither keys nor a
+// session secret are given.
+func chatAuth(keysFile, secretFile string, postRate, ipRate float64) (*chat.Auth, error) {
+	if postRate < 0 || ipRate < 0 {
+		return nil, usagef("--post-rate and --ip-rate must not be negative")
+	}
+	keys, err := apiauth.LoadKeys(keysFile, apiKeysEnv)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	secret := []byte(os.Getenv(sessionSecretEnv))
+	if secretFile != "" {
+		if secret, err = os.ReadFile(secretFile); err != nil {
+			return nil, fmt.Errorf("sioredis: %w", err)
+		}
+		secret = bytes.TrimSpace(secret)
+	}
+	if keys.Len() == 0 && len(secret) == 0 {
+		return nil, nil
+	}
+	auth := &chat.Auth{Keys: keys,
+		KeyLimit: apiauth.LimitConfig{Rate: postRate, Burst: max(1, int(2*postRate))},
+		IPLimit:  apiauth.LimitConfig{Rate: ipRate, Burst: max(1, int(2*ipRate))}}
+	if len(secret) > 0 {
+		if auth.Sessions, err = apiauth.NewSessions(secret); err != nil {
+			return nil, usageError{err}
+		}
+	}
+	return auth, nil
 }

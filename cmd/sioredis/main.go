@@ -10,6 +10,7 @@
 //	sioredis server-emit [connection flags] [--nsp N] [--args-file FILE|-] EVENT [ARG...]
 //	sioredis serve       [--addr 127.0.0.1:8080] [--redis URL [--mode classic|sharded|streams]] [--tick D] [--allow-eio3] [--admin ...] [--metrics=BOOL] [timeout flags]
 //	sioredis chat        [--addr 127.0.0.1:8080] [--db FILE] [--redis URL [--cluster|--sentinel-master M] [--prefix P]] [--nsp N] [--event E]
+//	sioredis api         [--addr 127.0.0.1:8090] [--redis URL] [--mode classic|sharded|streams] [--api-keys FILE] [rate flags]
 //	sioredis monitor     [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]
 //	sioredis version     (also --version)
 //
@@ -69,7 +70,8 @@ var commands = [][3]string{
 	{"disconnect", "disconnect the targeted sockets", "disconnect [target flags] [--close]"},
 	{"server-emit", "send an event to the servers", "server-emit [--redis --mode --prefix --nsp] [--args-file FILE|-] EVENT [ARG...]"},
 	{"serve", "run a Socket.IO server with a live page", "serve [--addr 127.0.0.1:8080] [--redis URL [--mode M]] [--tick D] [--metrics=BOOL]"},
-	{"chat", "run the chat: POST → SQLite → emit", "chat [--addr 127.0.0.1:8080] [--db FILE] [--redis URL] [--prefix P] [--nsp N] [--event E]"},
+	{"chat", "run the chat: POST → database → emit", "chat [--addr 127.0.0.1:8080] [--db FILE|postgres://...] [--redis URL] [--api-keys FILE] [--prefix P] [--nsp N] [--event E]"},
+	{"api", "serve the HTTP emit API (API keys)", "api [--addr 127.0.0.1:8090] [--redis URL] [--mode M] [--api-keys FILE] [--key-rate N] [--ip-rate N]"},
 	{"monitor", "print the cluster traffic, decoded", "monitor [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]"},
 	{"version", "print the version (also --version)", "version"},
 }
@@ -141,6 +143,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runServe(ctx, args[1:], stderr)
 	case "chat":
 		err = runChat(ctx, args[1:], stderr)
+	case "api":
+		err = runAPI(ctx, args[1:], stderr)
 	case "version", "--version", "-version":
 		if len(args) > 1 {
 			err = usagef("unexpected argument %q", args[1])

@@ -88,6 +88,8 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// MetricsHandler, if not nil, answers GET /metrics (promhttp.HandlerFor the registry of Metrics).
 	MetricsHandler http.Handler
+	// Auth, when not nil, identifies who posts and connects (see Auth); nil is the anonymous mode of the demo.
+	Auth *Auth
 }
 
 // Mode is the format of a Socket.IO cluster over Redis.
@@ -123,6 +125,7 @@ type App struct {
 	page    []byte
 	headers http.Header
 	csrf    *http.CrossOriginProtection
+	auth    *authState // nil: anonymous
 }
 
 // ErrConfig reports a Config that New refuses.
@@ -281,6 +284,7 @@ func New(cfg Config) (*App, error) {
 		}
 		a.relay.gate = &clusterGate{count: a.nsp.ServerCount, maxWait: cfg.ClusterWait, poll: 50 * time.Millisecond, log: cfg.Logger}
 	}
+	a.setupAuth()
 	a.nsp.OnConnection(a.onConnection)
 	a.routes()
 	return a, nil

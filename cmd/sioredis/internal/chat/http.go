@@ -152,12 +152,16 @@ func checkKey(key string) error {
 
 // postMessage saves a message, then waits up to PublishWait for the relay to publish it. Answers: 201 and
 // state "published"; 202 and "pending" when not published yet (it will be); 200 with the saved message when the
-// Idempotency-Key was already used for the same message; 400, 403 (cross-site), 413, 415 or 422 (the key was
-// used for another message) when nothing was saved.
+// Idempotency-Key was already used for the same message; 400, 401 (with Config.Auth: no valid key or
+// session), 403 (cross-site, or a key not allowed to post), 413, 415, 422 (the key was used for another message)
+// or 429 (rate limit, with Retry-After) when nothing was saved.
 func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 	p, code, err := a.readPost(w, r)
 	if err != nil {
 		writeError(w, code, err)
+		return
+	}
+	if !a.authorize(w, r, &p) {
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
