@@ -62,7 +62,7 @@ func TestChat(t *testing.T) {
 	ordered, _ := protocol.ArgsInOrder(m, payload) // as a JavaScript client sees the keys
 	args, _ := json.Marshal(ordered)
 	want := `[{"id":"` + posted.Message.ID + `","seq":1,"room":"room_777","author":"cli","body":"message_body","created_at":"` +
-		posted.Message.CreatedAt + `"}]`
+		posted.Message.CreatedAt + `","created_at_rfc3339":"` + strings.Replace(posted.Message.CreatedAt, " ", "T", 1) + `Z"}]`
 	if m.Event != "my_event_name" || m.Nsp != "/" || strings.Join(m.Rooms, ",") != "room_777" || string(args) != want {
 		t.Fatalf("published %s %s to %v in %s, want my_event_name %s", m.Event, args, m.Rooms, m.Nsp, want)
 	}

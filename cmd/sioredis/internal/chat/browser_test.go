@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,16 +158,36 @@ func TestPageInChromium(t *testing.T) {
 		if err := ev.DecodeArg(0, &got); err != nil || got.Body != "to the whole cluster" || got.Author != "ann" || got.Room != "room_777" {
 			t.Fatalf("the Node server's client got %s (%v)", ev.ArgsJSON(), err)
 		}
+		// The Node socket.io-client gets both times: created_at as before, created_at_rfc3339 with its zone.
+		var times struct {
+			CreatedAt        string `json:"created_at"`
+			CreatedAtRFC3339 string `json:"created_at_rfc3339"`
+		}
+		if err := ev.DecodeArg(0, &times); err != nil {
+			t.Fatal(err)
+		}
+		if at, err := time.Parse(time.RFC3339, times.CreatedAtRFC3339); err != nil || !strings.HasSuffix(times.CreatedAtRFC3339, "Z") ||
+			at.Format(TimeLayout) != times.CreatedAt {
+			t.Fatalf("the Node server's client got created_at %q, created_at_rfc3339 %q (%v)", times.CreatedAt, times.CreatedAtRFC3339, err)
+		}
 
 		// Redis down: the page's message is saved and shown as pending; it is delivered when Redis is back.
 		rs.Stop()
 		ann.send("while Redis is down")
 		ann.waitState(t, "while Redis is down", "pending")
+		// The page says so: the message is not delivered yet, and delivery is paused (from /api/status).
+		ann.WaitEval(ctx, `[...document.querySelectorAll("#log li[data-state=pending] .note")].map((e) => e.textContent).join()`, "not delivered yet")
+		ann.WaitEval(ctx, `document.getElementById("paused").hidden ? "" : document.getElementById("paused").textContent`, "Delivery is paused")
+		if path := os.Getenv("SIOREDIS_CHAT_SCREENSHOTS"); path != "" {
+			ann.Screenshot(ctx, filepath.Join(path, "paused.png"))
+		}
 		rs.setACLFile(t, aclNoPublish)
 		rs.Restart()
 		waitSubscribers(t, rdb, 2)
 		allowPublish(t, rdb)
 		ann.waitState(t, "while Redis is down", "delivered")
+		ann.WaitEval(ctx, `document.getElementById("paused").hidden ? "banner gone" : ""`, "banner gone")
+		ann.WaitEval(ctx, `[...document.querySelectorAll("#log .note")].map((e) => e.textContent).join("") === "" ? "no notes" : ""`, "no notes")
 		evs, err := clients.WaitEvents(ctx, "node", 2, testenv.EventNamed("message"))
 		if err != nil {
 			t.Fatal(err)
