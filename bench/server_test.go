@@ -273,7 +273,22 @@ func dial(b *testing.B, s *serverProc, n int) (*loadclient.Pool, time.Duration) 
 	return p, time.Since(start)
 }
 
-var servers = []string{"go", "node"}
+// servers are the servers compared, in this order: BENCH_SERVERS (a comma-separated subset, e.g. "go" for a
+// profile of the Go server alone) or all of them.
+var servers = serverList(os.Getenv("BENCH_SERVERS"), []string{"go", "node"})
+
+func serverList(env string, all []string) []string {
+	if env == "" {
+		return all
+	}
+	var out []string
+	for name := range strings.SplitSeq(env, ",") {
+		if name = strings.TrimSpace(name); slices.Contains(all, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
 
 // BenchmarkServer_IdleMemory measures the resident memory of each server process per idle WebSocket connection
 // joined to the main namespace: (RSS with the connections − RSS before them) / connections, after each server's
