@@ -1,14 +1,17 @@
 package bench
 
 // Server benchmarks: the Socket.IO server of package socketio (internal/benchserver, a process of its own)
-// against a plain Node socket.io 4.8 server (testpeers/bench-server.js), measured by the same Go load client
+// against a plain Node socket.io 4.8 server (testpeers/bench-server.js) and the other Go server,
+// github.com/zishang520/socket.io v3 (bench/zishang, a module of its own), measured by the same Go load client
 // (internal/loadclient, WebSocket only) in the same run, on loopback. Run them with
 //
 //	go test -run '^$' -bench Server -benchtime 1x -timeout 60m ./bench/
 //
 // Sizes: BENCH_IDLE_CONNS (default 10000), BENCH_FANOUT_CONNS (10000), BENCH_FANOUT_MSGS (20),
 // BENCH_FANOUT_PAYLOAD (bytes per message, 100), BENCH_ECHO_CONNS (1000), BENCH_ECHO_ROUNDS (20 per connection).
-// BENCH_HEAP_PROFILE=FILE makes the Go server write a heap profile with its idle connections open.
+// BENCH_HEAP_PROFILE=FILE makes the Go server write a heap profile with its idle connections open. BENCH_SERVERS
+// (e.g. "go" or "go,zishang") runs only some of the servers; with BENCH_GO_BASE=BINARY (a benchserver built from
+// another commit), BENCH_SERVERS may name "go-base" too, for a before/after comparison in the same run.
 
 import (
 	"bufio"
@@ -33,7 +36,7 @@ import (
 	"github.com/sioredis/sioredis/internal/testenv"
 )
 
-// dialParallel bounds the handshakes in flight, for both servers.
+// dialParallel bounds the handshakes in flight, for every server.
 const dialParallel = 64
 
 // raiseNoFile raises the soft limit of open files to the hard limit; the server processes inherit it.
@@ -93,25 +96,34 @@ var (
 // goServerBinary builds internal/benchserver once per test process.
 func goServerBinary(b *testing.B) string { return buildBinary(b, "./internal/benchserver") }
 
+// zishangBinary builds bench/zishang, the main package of a nested module (its own go.mod and dependencies),
+// once per test process.
+func zishangBinary(b *testing.B) string { return buildModuleBinary(b, "bench/zishang", ".") }
+
 // buildBinary builds a main package of the module once per test process and returns the binary's path.
-func buildBinary(b *testing.B, pkg string) string {
+func buildBinary(b *testing.B, pkg string) string { return buildModuleBinary(b, ".", pkg) }
+
+// buildModuleBinary builds the main package pkg of the module in dir (relative to the repository root) once per
+// test process and returns the binary's path.
+func buildModuleBinary(b *testing.B, dir, pkg string) string {
 	b.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if path, ok := buildPaths[pkg]; ok {
+	key := dir + ":" + pkg
+	if path, ok := buildPaths[key]; ok {
 		return path
 	}
-	dir, err := os.MkdirTemp("", "sioredis-bench-")
+	tmp, err := os.MkdirTemp("", "sioredis-bench-")
 	if err != nil {
 		b.Fatal(err)
 	}
-	path := filepath.Join(dir, filepath.Base(pkg))
+	path := filepath.Join(tmp, filepath.Base(filepath.Join(dir, pkg)))
 	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", path, pkg)
-	cmd.Dir = testenv.RepoRoot(b)
+	cmd.Dir = filepath.Join(testenv.RepoRoot(b), dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		b.Fatalf("go build %s in %s: %v\n%s", pkg, dir, err, out)
 	}
-	buildPaths[pkg] = path
+	buildPaths[key] = path
 	return path
 }
 
@@ -121,6 +133,10 @@ func startServer(b *testing.B, name string, env ...string) *serverProc {
 	switch name {
 	case "go":
 		cmd = exec.Command(goServerBinary(b))
+	case "zishang":
+		cmd = exec.Command(zishangBinary(b))
+	case "go-base":
+		cmd = exec.Command(os.Getenv("BENCH_GO_BASE"))
 	case "node":
 		node, err := exec.LookPath("node")
 		if err != nil {
@@ -275,11 +291,25 @@ func dial(b *testing.B, s *serverProc, n int) (*loadclient.Pool, time.Duration) 
 
 // servers are the servers compared, in this order: BENCH_SERVERS (a comma-separated subset, e.g. "go" for a
 // profile of the Go server alone) or all of them.
-var servers = serverList(os.Getenv("BENCH_SERVERS"), []string{"go", "node"})
+var servers = serverList(os.Getenv("BENCH_SERVERS"), []string{"go", "node", "zishang", "go-base"})
+
+// reportRatio reports the Go server's figure over each other server's measured in the same run (unit prefix,
+// e.g. "go/node" or "CPU-go/zishang").
+func reportRatio(b *testing.B, figures map[string]float64, prefix string) {
+	g, ok := figures["go"]
+	if !ok {
+		return
+	}
+	for name, v := range figures {
+		if name != "go" && v != 0 {
+			b.ReportMetric(g/v, prefix+"go/"+name)
+		}
+	}
+}
 
 func serverList(env string, all []string) []string {
 	if env == "" {
-		return all
+		return all[:3]
 	}
 	var out []string
 	for name := range strings.SplitSeq(env, ",") {
@@ -332,9 +362,10 @@ func BenchmarkServer_IdleMemory(b *testing.B) {
 			ctl.Close()
 			s.stop()
 		}
-		b.ReportMetric(perConn["go"], "go-KiB/conn")
-		b.ReportMetric(perConn["node"], "node-KiB/conn")
-		b.ReportMetric(perConn["go"]/perConn["node"], "go/node")
+		for _, name := range servers {
+			b.ReportMetric(perConn[name], name+"-KiB/conn")
+		}
+		reportRatio(b, perConn, "")
 	}
 }
 
@@ -385,11 +416,11 @@ func BenchmarkServer_Broadcast(b *testing.B) {
 			ctl.Close()
 			s.stop()
 		}
-		b.ReportMetric(rate["go"], "go-delivered/s")
-		b.ReportMetric(rate["node"], "node-delivered/s")
-		b.ReportMetric(rate["go"]/rate["node"], "go/node")
-		b.ReportMetric(cpuPer["go"], "go-server-CPU-µs/packet")
-		b.ReportMetric(cpuPer["node"], "node-server-CPU-µs/packet")
+		for _, name := range servers {
+			b.ReportMetric(rate[name], name+"-delivered/s")
+			b.ReportMetric(cpuPer[name], name+"-server-CPU-µs/packet")
+		}
+		reportRatio(b, rate, "")
 	}
 }
 
@@ -401,7 +432,10 @@ func BenchmarkServer_Echo(b *testing.B) {
 	raiseNoFile(b, n)
 	arg := json.RawMessage(`{"seq":1,"user":"bench","text":"` + strings.Repeat("x", 64) + `"}`)
 	for b.Loop() {
-		type result struct{ p50, p99, max time.Duration }
+		type result struct {
+			p50, p99, max time.Duration
+			cpuPerEcho    float64 // µs of server CPU
+		}
 		res := map[string]result{}
 		for _, name := range servers {
 			s := startServer(b, name)
@@ -422,18 +456,23 @@ func BenchmarkServer_Echo(b *testing.B) {
 			cpu, self := s.cpu(b)-cpu0, selfCPU()-self0
 			cancel()
 			slices.Sort(rtts)
-			r := result{rtts[len(rtts)/2], rtts[len(rtts)*99/100], rtts[len(rtts)-1]}
+			r := result{rtts[len(rtts)/2], rtts[len(rtts)*99/100], rtts[len(rtts)-1],
+				float64(cpu.Nanoseconds()) / float64(len(rtts)) / 1e3}
 			res[name] = r
 			b.Logf("%s: %d echoes on %d connections in %v (%.0f/s): p50 %v, p99 %v, max %v; server CPU %v (%.1f µs/echo), load client CPU %v",
 				name, len(rtts), n, elapsed.Round(time.Millisecond), float64(len(rtts))/elapsed.Seconds(), r.p50, r.p99, r.max,
-				cpu, float64(cpu.Nanoseconds())/float64(len(rtts))/1e3, self.Round(10*time.Millisecond))
+				cpu, r.cpuPerEcho, self.Round(10*time.Millisecond))
 			p.Close()
 			s.stop()
 		}
-		b.ReportMetric(float64(res["go"].p50.Microseconds()), "go-p50-µs")
-		b.ReportMetric(float64(res["go"].p99.Microseconds()), "go-p99-µs")
-		b.ReportMetric(float64(res["node"].p50.Microseconds()), "node-p50-µs")
-		b.ReportMetric(float64(res["node"].p99.Microseconds()), "node-p99-µs")
+		cpuPer := map[string]float64{}
+		for _, name := range servers {
+			b.ReportMetric(float64(res[name].p50.Microseconds()), name+"-p50-µs")
+			b.ReportMetric(float64(res[name].p99.Microseconds()), name+"-p99-µs")
+			b.ReportMetric(res[name].cpuPerEcho, name+"-server-CPU-µs/echo")
+			cpuPer[name] = res[name].cpuPerEcho
+		}
+		reportRatio(b, cpuPer, "CPU-")
 	}
 }
 
