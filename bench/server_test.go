@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,13 @@ func raiseNoFile(b *testing.B, need int) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		b.Fatal(err)
+	}
+	if want := uint64(need) + 4096; lim.Max < want {
+		// Raising the hard limit needs privileges (CAP_SYS_RESOURCE); without them the check below explains.
+		raised := syscall.Rlimit{Cur: want, Max: want}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			lim = raised
+		}
 	}
 	if lim.Cur < lim.Max {
 		lim.Cur = lim.Max
@@ -502,4 +510,81 @@ func echoAll(ctx context.Context, p *loadclient.Pool, rounds int, arg json.RawMe
 		}
 	}
 	return slices.Concat(all...), nil
+}
+
+// BenchmarkServer_Scale opens BENCH_SCALE_CONNS idle WebSocket connections (opt-in: skipped unless set, e.g.
+// 100000) to each server, from BENCH_SCALE_ADDRS loopback source addresses (127.0.0.2, 127.0.0.3, ...; default
+// one per 25 000 connections, as one address's ephemeral ports reach ~28 000), and reports: the dial rate, the
+// RSS per connection after GC, the server's CPU per second while the connections idle for
+// BENCH_SCALE_IDLE_SECONDS (default 30: at least one ping of the default 25 s interval each), and the fan-out of
+// BENCH_SCALE_MSGS broadcasts (default 5) of "msg" [i, "x"×100] to every connection. A server that cannot take
+// them all (the dial fails) is reported as far as it got and the next one runs. It raises the open-files limit,
+// the hard one too where it may (root).
+//
+//	BENCH_SCALE_CONNS=100000 go test -run '^$' -bench Server_Scale -benchtime 1x -timeout 120m ./bench/
+func BenchmarkServer_Scale(b *testing.B) {
+	n := envInt("BENCH_SCALE_CONNS", 0)
+	if n == 0 {
+		b.Skip("set BENCH_SCALE_CONNS (e.g. 100000) to run")
+	}
+	naddrs := envInt("BENCH_SCALE_ADDRS", n/25000+1)
+	idle := time.Duration(envInt("BENCH_SCALE_IDLE_SECONDS", 30)) * time.Second
+	m := envInt("BENCH_SCALE_MSGS", 5)
+	raiseNoFile(b, n+1024)
+	var addrs []net.IP
+	for i := range naddrs {
+		addrs = append(addrs, net.IPv4(127, 0, byte((2+i)>>8), byte((2+i)&0xff)))
+	}
+	for b.Loop() {
+		for _, name := range servers {
+			s := startServer(b, name)
+			ctl, _ := dial(b, s, 1)
+			gc(b, ctl)
+			before := s.rssKiB(b)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+			start := time.Now()
+			p, err := loadclient.DialWith(ctx, s.url, n, dialParallel, loadclient.Options{LocalAddrs: addrs})
+			took := time.Since(start)
+			if err != nil {
+				b.Logf("%s: %d connections not reached after %v: %v (RSS %d KiB)", name, n, took.Round(time.Millisecond), err, s.rssKiB(b))
+				cancel()
+				ctl.Close()
+				s.stop()
+				continue
+			}
+			gc(b, ctl)
+			after := s.rssKiB(b)
+			perConn := float64(after-before) / float64(n)
+			cpu0 := s.cpu(b)
+			time.Sleep(idle)
+			idleCPU := s.cpu(b) - cpu0
+			s.alive(b)
+			base := p.Events()
+			cpu1 := s.cpu(b)
+			fstart := time.Now()
+			if _, err := ctl.Conn(0).Call(ctx, "broadcast", json.RawMessage(strconv.Itoa(m)), json.RawMessage("100")); err != nil {
+				b.Fatal(err)
+			}
+			if err := p.WaitEvents(ctx, base+int64(n*m)); err != nil {
+				s.alive(b)
+				b.Fatal(err)
+			}
+			felapsed := time.Since(fstart)
+			fcpu := s.cpu(b) - cpu1
+			cancel()
+			rate := float64(n*m) / felapsed.Seconds()
+			cpuPerSec := float64(idleCPU.Microseconds()) / 1e3 / idle.Seconds()
+			b.Logf("%s: %d connections from %d addresses dialed in %v (%.0f/s); RSS %d KiB before, %d KiB after GC: %.2f KiB/conn; idle %v: server CPU %v (%.1f ms/s); fan-out %d × %d = %d packets in %v (%.0f delivered/s, %.2f µs server CPU/packet)",
+				name, n, naddrs, took.Round(time.Millisecond), float64(n)/took.Seconds(), before, after, perConn,
+				idle, idleCPU, cpuPerSec, m, n, n*m, felapsed.Round(time.Millisecond), rate,
+				float64(fcpu.Nanoseconds())/float64(n*m)/1e3)
+			b.ReportMetric(perConn, name+"-KiB/conn")
+			b.ReportMetric(float64(n)/took.Seconds(), name+"-dials/s")
+			b.ReportMetric(cpuPerSec, name+"-idle-CPU-ms/s")
+			b.ReportMetric(rate, name+"-delivered/s")
+			p.Close()
+			ctl.Close()
+			s.stop()
+		}
+	}
 }
