@@ -377,8 +377,7 @@ func (cl *client) onClose(reason DisconnectReason) {
 	}, true)
 }
 
-// runner runs functions one after the other on a goroutine of the server's runners (a warm pool), held only
-// while there is work.
+// runner runs functions one after the other on a goroutine that exists only while there is work.
 type runner struct {
 	mu      sync.Mutex
 	q       []func()
@@ -386,7 +385,7 @@ type runner struct {
 }
 
 // do queues f; it returns false, queuing nothing, when srv's MaxPendingEvents functions are waiting and force
-// is false. srv's WaitGroup counts the pool's goroutines.
+// is false. srv's WaitGroup counts the runner's goroutine.
 func (r *runner) do(srv *Server, f func(), force bool) bool {
 	r.mu.Lock()
 	if !force && len(r.q) >= srv.cfg.MaxPendingEvents {
@@ -399,12 +398,14 @@ func (r *runner) do(srv *Server, f func(), force bool) bool {
 		return true
 	}
 	r.running = true
+	srv.wg.Add(1)
 	r.mu.Unlock()
-	srv.runners.Go(func() { r.loop(srv) })
+	go r.loop(srv)
 	return true
 }
 
 func (r *runner) loop(srv *Server) {
+	defer srv.wg.Done()
 	for {
 		r.mu.Lock()
 		if len(r.q) == 0 {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
-	"github.com/sioredis/sioredis/internal/workpool"
 )
 
 // Config configures a Server. The zero value is valid.
@@ -81,8 +80,7 @@ type Server struct {
 	middlewares []Middleware
 	closed      bool
 
-	wg      sync.WaitGroup // handler goroutines
-	runners *workpool.Pool // the goroutines running the clients' handlers, kept warm between events
+	wg sync.WaitGroup // handler goroutines
 }
 
 // NewServer returns a server whose main namespace "/" exists already.
@@ -131,7 +129,6 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: negative ConnectTimeout, MaxPendingEvents or RequestTimeout", engineio.ErrConfig)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, nsps: make(map[string]*Namespace)}
-	s.runners = workpool.New(&s.wg, 0)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	eng, err := engineio.NewServer(cfg.Engine, (*engineHandler)(s))
 	if err != nil {
@@ -229,7 +226,6 @@ func (s *Server) Close(ctx context.Context) error {
 	s.mu.Unlock()
 	s.cancel()
 	err := s.engine.Close(ctx)
-	s.runners.Close()
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
