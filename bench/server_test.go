@@ -1,14 +1,17 @@
 package bench
 
 // Server benchmarks: the Socket.IO server of package socketio (internal/benchserver, a process of its own)
-// against a plain Node socket.io 4.8 server (testpeers/bench-server.js), measured by the same Go load client
+// against a plain Node socket.io 4.8 server (testpeers/bench-server.js) and the other Go server,
+// github.com/zishang520/socket.io v3 (bench/zishang, a module of its own), measured by the same Go load client
 // (internal/loadclient, WebSocket only) in the same run, on loopback. Run them with
 //
 //	go test -run '^$' -bench Server -benchtime 1x -timeout 60m ./bench/
 //
 // Sizes: BENCH_IDLE_CONNS (default 10000), BENCH_FANOUT_CONNS (10000), BENCH_FANOUT_MSGS (20),
 // BENCH_FANOUT_PAYLOAD (bytes per message, 100), BENCH_ECHO_CONNS (1000), BENCH_ECHO_ROUNDS (20 per connection).
-// BENCH_HEAP_PROFILE=FILE makes the Go server write a heap profile with its idle connections open.
+// BENCH_HEAP_PROFILE=FILE makes the Go server write a heap profile with its idle connections open. BENCH_SERVERS
+// (e.g. "go" or "go,zishang") runs only some of the servers; with BENCH_GO_BASE=BINARY (a benchserver built from
+// another commit), BENCH_SERVERS may name "go-base" too, for a before/after comparison in the same run.
 
 import (
 	"bufio"
@@ -17,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +37,7 @@ import (
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
-// dialParallel bounds the handshakes in flight, for both servers.
+// dialParallel bounds the handshakes in flight, for every server.
 const dialParallel = 64
 
 // raiseNoFile raises the soft limit of open files to the hard limit; the server processes inherit it.
@@ -41,6 +45,13 @@ func raiseNoFile(b *testing.B, need int) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		b.Fatal(err)
+	}
+	if want := uint64(need) + 4096; lim.Max < want {
+		// Raising the hard limit needs privileges (CAP_SYS_RESOURCE); without them the check below explains.
+		raised := syscall.Rlimit{Cur: want, Max: want}
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			lim = raised
+		}
 	}
 	if lim.Cur < lim.Max {
 		lim.Cur = lim.Max
@@ -93,25 +104,37 @@ var (
 // goServerBinary builds internal/benchserver once per test process.
 func goServerBinary(b *testing.B) string { return buildBinary(b, "./internal/testtools/benchserver") }
 
+// zishangBinary builds bench/zishang, the main package of a nested module (its own go.mod and dependencies),
+// once per test process.
+func zishangBinary(b *testing.B) string { return buildModuleBinary(b, "bench/zishang", ".") }
+
 // buildBinary builds a main package of the module once per test process and returns the binary's path.
-func buildBinary(b *testing.B, pkg string) string {
+func buildBinary(b *testing.B, pkg string) string { return buildModuleBinary(b, ".", pkg) }
+
+// buildModuleBinary builds the main package pkg of the module in dir (relative to the repository root) once per
+// test process and returns the binary's path.
+func buildModuleBinary(b *testing.B, dir, pkg string) string {
 	b.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	if path, ok := buildPaths[pkg]; ok {
+	key := dir + ":" + pkg
+	if path, ok := buildPaths[key]; ok {
 		return path
 	}
-	dir, err := os.MkdirTemp("", "sioredis-bench-")
+	tmp, err := os.MkdirTemp("", "sioredis-bench-")
 	if err != nil {
 		b.Fatal(err)
 	}
-	path := filepath.Join(dir, filepath.Base(pkg))
+	path := filepath.Join(tmp, filepath.Base(filepath.Join(dir, pkg)))
 	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", path, pkg)
-	cmd.Dir = testenv.RepoRoot(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	cmd.Dir = filepath.Join(testenv.RepoRoot(b), dir)
+	if dir != "." { // a nested module outside go.work (bench/zishang): built on its own
+		cmd.Env = append(os.Environ(), "GOWORK=off")
 	}
-	buildPaths[pkg] = path
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build %s in %s: %v\n%s", pkg, dir, err, out)
+	}
+	buildPaths[key] = path
 	return path
 }
 
@@ -121,6 +144,10 @@ func startServer(b *testing.B, name string, env ...string) *serverProc {
 	switch name {
 	case "go":
 		cmd = exec.Command(goServerBinary(b))
+	case "zishang":
+		cmd = exec.Command(zishangBinary(b))
+	case "go-base":
+		cmd = exec.Command(os.Getenv("BENCH_GO_BASE"))
 	case "node":
 		node, err := exec.LookPath("node")
 		if err != nil {
@@ -273,7 +300,36 @@ func dial(b *testing.B, s *serverProc, n int) (*loadclient.Pool, time.Duration) 
 	return p, time.Since(start)
 }
 
-var servers = []string{"go", "node"}
+// servers are the servers compared, in this order: BENCH_SERVERS (a comma-separated subset, e.g. "go" for a
+// profile of the Go server alone) or all of them.
+var servers = serverList(os.Getenv("BENCH_SERVERS"), []string{"go", "node", "zishang", "go-base"})
+
+// reportRatio reports the Go server's figure over each other server's measured in the same run (unit prefix,
+// e.g. "go/node" or "CPU-go/zishang").
+func reportRatio(b *testing.B, figures map[string]float64, prefix string) {
+	g, ok := figures["go"]
+	if !ok {
+		return
+	}
+	for name, v := range figures {
+		if name != "go" && v != 0 {
+			b.ReportMetric(g/v, prefix+"go/"+name)
+		}
+	}
+}
+
+func serverList(env string, all []string) []string {
+	if env == "" {
+		return all[:3]
+	}
+	var out []string
+	for name := range strings.SplitSeq(env, ",") {
+		if name = strings.TrimSpace(name); slices.Contains(all, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
 
 // BenchmarkServer_IdleMemory measures the resident memory of each server process per idle WebSocket connection
 // joined to the main namespace: (RSS with the connections − RSS before them) / connections, after each server's
@@ -317,9 +373,10 @@ func BenchmarkServer_IdleMemory(b *testing.B) {
 			ctl.Close()
 			s.stop()
 		}
-		b.ReportMetric(perConn["go"], "go-KiB/conn")
-		b.ReportMetric(perConn["node"], "node-KiB/conn")
-		b.ReportMetric(perConn["go"]/perConn["node"], "go/node")
+		for _, name := range servers {
+			b.ReportMetric(perConn[name], name+"-KiB/conn")
+		}
+		reportRatio(b, perConn, "")
 	}
 }
 
@@ -370,11 +427,11 @@ func BenchmarkServer_Broadcast(b *testing.B) {
 			ctl.Close()
 			s.stop()
 		}
-		b.ReportMetric(rate["go"], "go-delivered/s")
-		b.ReportMetric(rate["node"], "node-delivered/s")
-		b.ReportMetric(rate["go"]/rate["node"], "go/node")
-		b.ReportMetric(cpuPer["go"], "go-server-CPU-µs/packet")
-		b.ReportMetric(cpuPer["node"], "node-server-CPU-µs/packet")
+		for _, name := range servers {
+			b.ReportMetric(rate[name], name+"-delivered/s")
+			b.ReportMetric(cpuPer[name], name+"-server-CPU-µs/packet")
+		}
+		reportRatio(b, rate, "")
 	}
 }
 
@@ -386,7 +443,10 @@ func BenchmarkServer_Echo(b *testing.B) {
 	raiseNoFile(b, n)
 	arg := json.RawMessage(`{"seq":1,"user":"bench","text":"` + strings.Repeat("x", 64) + `"}`)
 	for b.Loop() {
-		type result struct{ p50, p99, max time.Duration }
+		type result struct {
+			p50, p99, max time.Duration
+			cpuPerEcho    float64 // µs of server CPU
+		}
 		res := map[string]result{}
 		for _, name := range servers {
 			s := startServer(b, name)
@@ -407,18 +467,23 @@ func BenchmarkServer_Echo(b *testing.B) {
 			cpu, self := s.cpu(b)-cpu0, selfCPU()-self0
 			cancel()
 			slices.Sort(rtts)
-			r := result{rtts[len(rtts)/2], rtts[len(rtts)*99/100], rtts[len(rtts)-1]}
+			r := result{rtts[len(rtts)/2], rtts[len(rtts)*99/100], rtts[len(rtts)-1],
+				float64(cpu.Nanoseconds()) / float64(len(rtts)) / 1e3}
 			res[name] = r
 			b.Logf("%s: %d echoes on %d connections in %v (%.0f/s): p50 %v, p99 %v, max %v; server CPU %v (%.1f µs/echo), load client CPU %v",
 				name, len(rtts), n, elapsed.Round(time.Millisecond), float64(len(rtts))/elapsed.Seconds(), r.p50, r.p99, r.max,
-				cpu, float64(cpu.Nanoseconds())/float64(len(rtts))/1e3, self.Round(10*time.Millisecond))
+				cpu, r.cpuPerEcho, self.Round(10*time.Millisecond))
 			p.Close()
 			s.stop()
 		}
-		b.ReportMetric(float64(res["go"].p50.Microseconds()), "go-p50-µs")
-		b.ReportMetric(float64(res["go"].p99.Microseconds()), "go-p99-µs")
-		b.ReportMetric(float64(res["node"].p50.Microseconds()), "node-p50-µs")
-		b.ReportMetric(float64(res["node"].p99.Microseconds()), "node-p99-µs")
+		cpuPer := map[string]float64{}
+		for _, name := range servers {
+			b.ReportMetric(float64(res[name].p50.Microseconds()), name+"-p50-µs")
+			b.ReportMetric(float64(res[name].p99.Microseconds()), name+"-p99-µs")
+			b.ReportMetric(res[name].cpuPerEcho, name+"-server-CPU-µs/echo")
+			cpuPer[name] = res[name].cpuPerEcho
+		}
+		reportRatio(b, cpuPer, "CPU-")
 	}
 }
 
@@ -448,4 +513,81 @@ func echoAll(ctx context.Context, p *loadclient.Pool, rounds int, arg json.RawMe
 		}
 	}
 	return slices.Concat(all...), nil
+}
+
+// BenchmarkServer_Scale opens BENCH_SCALE_CONNS idle WebSocket connections (opt-in: skipped unless set, e.g.
+// 100000) to each server, from BENCH_SCALE_ADDRS loopback source addresses (127.0.0.2, 127.0.0.3, ...; default
+// one per 25 000 connections, as one address's ephemeral ports reach ~28 000), and reports: the dial rate, the
+// RSS per connection after GC, the server's CPU per second while the connections idle for
+// BENCH_SCALE_IDLE_SECONDS (default 30: at least one ping of the default 25 s interval each), and the fan-out of
+// BENCH_SCALE_MSGS broadcasts (default 5) of "msg" [i, "x"×100] to every connection. A server that cannot take
+// them all (the dial fails) is reported as far as it got and the next one runs. It raises the open-files limit,
+// the hard one too where it may (root).
+//
+//	BENCH_SCALE_CONNS=100000 go test -run '^$' -bench Server_Scale -benchtime 1x -timeout 120m ./bench/
+func BenchmarkServer_Scale(b *testing.B) {
+	n := envInt("BENCH_SCALE_CONNS", 0)
+	if n == 0 {
+		b.Skip("set BENCH_SCALE_CONNS (e.g. 100000) to run")
+	}
+	naddrs := envInt("BENCH_SCALE_ADDRS", n/25000+1)
+	idle := time.Duration(envInt("BENCH_SCALE_IDLE_SECONDS", 30)) * time.Second
+	m := envInt("BENCH_SCALE_MSGS", 5)
+	raiseNoFile(b, n+1024)
+	var addrs []net.IP
+	for i := range naddrs {
+		addrs = append(addrs, net.IPv4(127, 0, byte((2+i)>>8), byte((2+i)&0xff)))
+	}
+	for b.Loop() {
+		for _, name := range servers {
+			s := startServer(b, name)
+			ctl, _ := dial(b, s, 1)
+			gc(b, ctl)
+			before := s.rssKiB(b)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+			start := time.Now()
+			p, err := loadclient.DialWith(ctx, s.url, n, dialParallel, loadclient.Options{LocalAddrs: addrs})
+			took := time.Since(start)
+			if err != nil {
+				b.Logf("%s: %d connections not reached after %v: %v (RSS %d KiB)", name, n, took.Round(time.Millisecond), err, s.rssKiB(b))
+				cancel()
+				ctl.Close()
+				s.stop()
+				continue
+			}
+			gc(b, ctl)
+			after := s.rssKiB(b)
+			perConn := float64(after-before) / float64(n)
+			cpu0 := s.cpu(b)
+			time.Sleep(idle)
+			idleCPU := s.cpu(b) - cpu0
+			s.alive(b)
+			base := p.Events()
+			cpu1 := s.cpu(b)
+			fstart := time.Now()
+			if _, err := ctl.Conn(0).Call(ctx, "broadcast", json.RawMessage(strconv.Itoa(m)), json.RawMessage("100")); err != nil {
+				b.Fatal(err)
+			}
+			if err := p.WaitEvents(ctx, base+int64(n*m)); err != nil {
+				s.alive(b)
+				b.Fatal(err)
+			}
+			felapsed := time.Since(fstart)
+			fcpu := s.cpu(b) - cpu1
+			cancel()
+			rate := float64(n*m) / felapsed.Seconds()
+			cpuPerSec := float64(idleCPU.Microseconds()) / 1e3 / idle.Seconds()
+			b.Logf("%s: %d connections from %d addresses dialed in %v (%.0f/s); RSS %d KiB before, %d KiB after GC: %.2f KiB/conn; idle %v: server CPU %v (%.1f ms/s); fan-out %d × %d = %d packets in %v (%.0f delivered/s, %.2f µs server CPU/packet)",
+				name, n, naddrs, took.Round(time.Millisecond), float64(n)/took.Seconds(), before, after, perConn,
+				idle, idleCPU, cpuPerSec, m, n, n*m, felapsed.Round(time.Millisecond), rate,
+				float64(fcpu.Nanoseconds())/float64(n*m)/1e3)
+			b.ReportMetric(perConn, name+"-KiB/conn")
+			b.ReportMetric(float64(n)/took.Seconds(), name+"-dials/s")
+			b.ReportMetric(cpuPerSec, name+"-idle-CPU-ms/s")
+			b.ReportMetric(rate, name+"-delivered/s")
+			p.Close()
+			ctl.Close()
+			s.stop()
+		}
+	}
 }

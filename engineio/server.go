@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio/internal/netpoll"
+	"github.com/sioredis/sioredis/engineio/internal/workpool"
 	"github.com/sioredis/sioredis/internal/randid"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
@@ -67,7 +68,9 @@ type Server struct {
 	hb       *heartbeat
 	byClient clientClosed // long-polling sessions the client closed lately, for the GET it may have in flight
 
-	wg sync.WaitGroup // one per connection until its OnClose returns, one per writer goroutine
+	wg sync.WaitGroup // one per connection until its OnClose returns, one per writer or reader goroutine
+
+	readers *workpool.Pool // the goroutines reading WebSockets the poller reports readable, kept warm
 }
 
 // NewServer returns a server that hands its connections to h.
@@ -81,6 +84,7 @@ func NewServer(cfg Config, h Handler) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, handler: h, conns: make(map[string]*Conn)}
 	s.flushers = flushPool{max: runtime.GOMAXPROCS(0), wg: &s.wg}
+	s.readers = workpool.New(&s.wg, 0)
 	s.hb = newHeartbeat(cfg)
 	return s, nil
 }
@@ -121,6 +125,7 @@ func (s *Server) shutdown(ctx context.Context, wait bool) error {
 		c.close(ReasonServerShutdown, false)
 	}
 	s.hb.close()
+	s.readers.Close()
 	var err error
 	if wait {
 		done := make(chan struct{})

@@ -19,9 +19,9 @@ import (
 // probing an upgrade.
 //
 // Reading. On Linux, with a plain TCP (or Unix) socket, an idle connection has no goroutine and no read buffer:
-// the server's poller (internal/netpoll) calls onReady when data arrives, which starts one goroutine that reads
-// what is there into a pooled buffer, hands the messages over and re-arms the poller. Otherwise (TLS, other
-// systems) one goroutine reads, the HTTP handler's.
+// the server's poller (internal/netpoll) calls onReady when data arrives, which hands the connection to a goroutine
+// of the server's readers (internal/workpool) that reads what is there into a pooled buffer, hands the messages
+// over and re-arms the poller. Otherwise (TLS, other systems) one goroutine reads, the HTTP handler's.
 //
 // Writing. A flusher of the server's pool writes, without blocking, every packet the Conn has queued in one
 // system call (writev), frames encoded once for many connections as they are; when the socket is full, a goroutine
@@ -98,14 +98,9 @@ func (w *wsConn) run() {
 	w.readLoop()
 }
 
-// onReady is called by the poller (which it must not block) when the connection has something to read.
-func (w *wsConn) onReady() {
-	w.c.srv.wg.Add(1)
-	go func() {
-		defer w.c.srv.wg.Done()
-		w.readReady()
-	}()
-}
+// onReady is called by the poller (which it must not block) when the connection has something to read: a
+// goroutine of the server's readers, warm from earlier reads (its stack already grown), reads it.
+func (w *wsConn) onReady() { w.c.srv.readers.Go(w.readReady) }
 
 // readReady reads what the socket has, without blocking, then re-arms the poller.
 func (w *wsConn) readReady() {

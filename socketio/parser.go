@@ -152,14 +152,14 @@ func firstByte(b []byte) byte {
 	return 0
 }
 
-// eventArgs splits an EVENT payload into its name and arguments.
+// eventArgs splits an EVENT payload (valid JSON, as decodePacket checked) into its name and arguments.
 func (p *packet) eventArgs() (string, Args, error) {
-	var elems []json.RawMessage
-	if err := json.Unmarshal(p.data, &elems); err != nil || len(elems) == 0 {
+	elems, err := splitArray(p.data)
+	if err != nil || len(elems) == 0 {
 		return "", Args{}, fmt.Errorf("%w: EVENT payload must be a non-empty array", ErrBadPacket)
 	}
-	var name string
-	if err := json.Unmarshal(elems[0], &name); err != nil {
+	name, err := eventName(elems[0])
+	if err != nil {
 		return "", Args{}, fmt.Errorf("%w: event name must be a string", ErrBadPacket)
 	}
 	if err := protocol.ValidateEvent(name); err != nil {
@@ -168,10 +168,10 @@ func (p *packet) eventArgs() (string, Args, error) {
 	return name, Args{raw: elems[1:], bufs: p.bufs}, nil
 }
 
-// ackArgs returns the arguments of an ACK payload.
+// ackArgs returns the arguments of an ACK payload (valid JSON, as decodePacket checked).
 func (p *packet) ackArgs() (Args, error) {
-	var elems []json.RawMessage
-	if err := json.Unmarshal(p.data, &elems); err != nil {
+	elems, err := splitArray(p.data)
+	if err != nil {
 		return Args{}, fmt.Errorf("%w: ACK payload must be an array", ErrBadPacket)
 	}
 	return Args{raw: elems, bufs: p.bufs}, nil

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,6 +37,10 @@ type Options struct {
 	// OnEvent, when set, is called by the connection's reader with each EVENT packet as received ("42[...]");
 	// the slice is reused after the call returns.
 	OnEvent func(c *Conn, packet []byte)
+	// LocalAddrs, when set, are the source addresses of the connections, taken in turn (e.g. 127.0.0.2,
+	// 127.0.0.3, ... on loopback): each address has its own range of ephemeral ports, so more connections than
+	// one range holds (~28 000 on Linux) reach one server port.
+	LocalAddrs []net.IP
 }
 
 // Pool is a set of connections to one server. Safe for concurrent use.
@@ -65,7 +70,16 @@ func DialWith(ctx context.Context, base string, n, parallel int, opts Options) (
 	p := &Pool{opts: opts, conns: make([]*Conn, n)}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	// One transport for every handshake request: the WebSocket connections are hijacked from it.
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: -1}}
+	tr := &http.Transport{MaxIdleConnsPerHost: -1}
+	if len(opts.LocalAddrs) > 0 {
+		var next atomic.Uint64
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ip := opts.LocalAddrs[(next.Add(1)-1)%uint64(len(opts.LocalAddrs))]
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+			return d.DialContext(ctx, network, addr)
+		}
+	}
+	client := &http.Client{Transport: tr}
 	sem := make(chan struct{}, max(parallel, 1))
 	var (
 		wg       sync.WaitGroup

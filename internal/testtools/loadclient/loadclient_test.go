@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -129,5 +130,50 @@ func TestDialWith(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != 2 || got[0] != `42["hello","room_777"]` || got[1] != got[0] {
 		t.Fatalf("OnEvent saw %q", got)
+	}
+}
+
+// TestLocalAddrs checks that the connections come from the source addresses given, in turn.
+func TestLocalAddrs(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	srv, err := socketio.NewServer(socketio.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	from := map[string]int{}
+	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
+		host, _, _ := net.SplitHostPort(s.Handshake().Address)
+		mu.Lock()
+		from[host]++
+		mu.Unlock()
+	})
+	hs := httptest.NewServer(srv)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		hs.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := DialWith(ctx, hs.URL, 4, 1, Options{LocalAddrs: []net.IP{net.ParseIP("127.0.0.2"), net.ParseIP("127.0.0.3")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// The connection handlers run just after the server's CONNECT answer, which ends Dial.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := from["127.0.0.2"] + from["127.0.0.3"]
+		mu.Unlock()
+		if n == 4 {
+			break
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if from["127.0.0.2"] != 2 || from["127.0.0.3"] != 2 {
+		t.Fatalf("connections by source address: %v, want 2 from each of 127.0.0.2 and 127.0.0.3", from)
 	}
 }

@@ -1,0 +1,115 @@
+package workpool
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
+)
+
+// goid returns the id of the calling goroutine, from its stack trace's first line ("goroutine N [running]:").
+func goid() string {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	for i := len("goroutine "); i < len(buf); i++ {
+		if buf[i] == ' ' {
+			return string(buf[len("goroutine "):i])
+		}
+	}
+	return ""
+}
+
+func TestReusesIdleGoroutine(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	var wg sync.WaitGroup
+	p := New(&wg, time.Minute)
+	ids := make(chan string, 1)
+	p.Go(func() { ids <- goid() })
+	first := <-ids
+	// The first task has returned; wait until its goroutine waits for work again.
+	deadline := time.Now().Add(5 * time.Second)
+	var second string
+	for time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		p.Go(func() { ids <- goid() })
+		if second = <-ids; second == first {
+			break
+		}
+	}
+	if second != first {
+		t.Errorf("second task ran on goroutine %s, not on the idle one (%s)", second, first)
+	}
+	p.Close()
+	wg.Wait()
+}
+
+func TestBlockedTaskDoesNotBlockOthers(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	var wg sync.WaitGroup
+	p := New(&wg, time.Minute)
+	release := make(chan struct{})
+	p.Go(func() { <-release })
+	done := make(chan struct{})
+	p.Go(func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a task waited for a blocked one")
+	}
+	close(release)
+	p.Close()
+	wg.Wait()
+}
+
+func TestIdleGoroutinesExit(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	var wg sync.WaitGroup
+	p := New(&wg, 20*time.Millisecond)
+	var ran atomic.Int32
+	for range 8 {
+		p.Go(func() { ran.Add(1) })
+	}
+	exited := make(chan struct{})
+	go func() {
+		wg.Wait() // without Close: only the idle timeout ends the goroutines
+		close(exited)
+	}()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("idle goroutines still running 5 s after their last task (idle 20 ms)")
+	}
+	if ran.Load() != 8 {
+		t.Errorf("%d tasks ran, want 8", ran.Load())
+	}
+	p.Close()
+}
+
+func TestCloseEndsIdleGoroutines(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	var wg sync.WaitGroup
+	p := New(&wg, time.Hour)
+	for range 4 {
+		p.Go(func() {})
+	}
+	p.Close()
+	p.Close() // twice is fine
+	exited := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(exited)
+	}()
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("idle goroutines still running 5 s after Close")
+	}
+	// Go after Close still runs the task, on a goroutine that then exits.
+	ran := make(chan struct{})
+	p.Go(func() { close(ran) })
+	<-ran
+	wg.Wait()
+}
