@@ -14,3 +14,6 @@ func StartSuiteServer(tb testing.TB, cfg Config) string {
 	c.Parser, c.Logger = cfg.Parser, cfg.Logger
 	return startTestServer(tb, c, suiteHandlers(&reasons)).URL()
 }
+
+// SuiteResults is suiteResults, for the external tests that run the testpeers suites.
+var SuiteResults = suiteResults

@@ -1,10 +1,6 @@
 package socketio_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"testing"
 
 	"github.com/sioredis/sioredis/internal/testtools/leakcheck"
@@ -13,38 +9,12 @@ import (
 	"github.com/sioredis/sioredis/socketio/msgpackparser"
 )
 
-type suiteLine struct {
-	Type  string `json:"type"`
-	Name  string `json:"name"`
-	OK    bool   `json:"ok"`
-	Error string `json:"error"`
-}
-
 // runSuite runs testpeers/sio-client-suite.js against url and reports each scenario as a subtest; it returns how
 // many ran.
 func runSuite(t *testing.T, url string, args ...string) int {
 	t.Helper()
 	out := testenv.RunNode(t, "sio-client-suite.js", append([]string{"--url", url}, args...)...)
-	dec := json.NewDecoder(bytes.NewReader(out))
-	n := 0
-	for {
-		var r suiteLine
-		if err := dec.Decode(&r); err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Fatalf("suite output: %v\n%s", err, out)
-			}
-			return n
-		}
-		if r.Type != "result" {
-			continue
-		}
-		n++
-		t.Run(r.Name, func(t *testing.T) {
-			if !r.OK {
-				t.Error(r.Error)
-			}
-		})
-	}
+	return socketio.SuiteResults(t, out)
 }
 
 // TestNodeClientMsgpack runs the whole socket.io-client 4.8 suite of TestNodeClient with socket.io-msgpack-parser

@@ -271,6 +271,32 @@ type suiteResult struct {
 	Error string `json:"error"`
 }
 
+// suiteResults reads the output of a testpeers scenario suite (one JSON result a line), runs a subtest per
+// scenario that fails with the scenario's error, and returns how many scenarios ran.
+func suiteResults(t *testing.T, out []byte) int {
+	t.Helper()
+	dec := json.NewDecoder(bytesReader(out))
+	n := 0
+	for {
+		var r suiteResult
+		if err := dec.Decode(&r); err != nil {
+			if !errors.Is(err, errEOF) {
+				t.Fatalf("suite output: %v\n%s", err, out)
+			}
+			return n
+		}
+		if r.Type != "result" {
+			continue
+		}
+		n++
+		t.Run(r.Name, func(t *testing.T) {
+			if !r.OK {
+				t.Error(r.Error)
+			}
+		})
+	}
+}
+
 // TestNodeClient runs real socket.io-client 4.8 scenarios against the server, on each transport setup.
 func TestNodeClient(t *testing.T) {
 	t.Cleanup(leakcheck.Check(t))
@@ -279,26 +305,7 @@ func TestNodeClient(t *testing.T) {
 			var reasons sync.Map
 			ts := startTestServer(t, fastHeartbeat(), suiteHandlers(&reasons))
 			out := testenv.RunNode(t, "sio-client-suite.js", "--url", ts.URL(), "--mode", mode)
-			dec := json.NewDecoder(bytesReader(out))
-			n := 0
-			for {
-				var r suiteResult
-				if err := dec.Decode(&r); err != nil {
-					if !errors.Is(err, errEOF) {
-						t.Fatalf("suite output: %v\n%s", err, out)
-					}
-					break
-				}
-				if r.Type != "result" {
-					continue
-				}
-				n++
-				t.Run(r.Name, func(t *testing.T) {
-					if !r.OK {
-						t.Error(r.Error)
-					}
-				})
-			}
+			n := suiteResults(t, out)
 			if n < 15 {
 				t.Fatalf("only %d scenarios ran:\n%s", n, out)
 			}

@@ -2,7 +2,6 @@ package socketio
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -110,26 +109,7 @@ func TestNodeClientServerAPI(t *testing.T) {
 			a := &apiSuite{cookies: make(map[string][][2]string)}
 			ts := startTestServer(t, a.config(), a.setup)
 			out := testenv.RunNode(t, "sio-api-suite.js", "--url", ts.URL(), "--mode", mode)
-			dec := json.NewDecoder(bytesReader(out))
-			n := 0
-			for {
-				var r suiteResult
-				if err := dec.Decode(&r); err != nil {
-					if !errors.Is(err, errEOF) {
-						t.Fatalf("suite output: %v\n%s", err, out)
-					}
-					break
-				}
-				if r.Type != "result" {
-					continue
-				}
-				n++
-				t.Run(r.Name, func(t *testing.T) {
-					if !r.OK {
-						t.Error(r.Error)
-					}
-				})
-			}
+			n := suiteResults(t, out)
 			if n != 5 {
 				t.Fatalf("%d scenarios ran, want 5:\n%s", n, out)
 			}

@@ -1,8 +1,6 @@
 package socketio
 
 import (
-	"encoding/json"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -23,26 +21,7 @@ func TestNodeClientV2(t *testing.T) {
 			cfg := Config{Engine: engineio.Config{AllowEIO3: true, PingInterval: 250 * time.Millisecond, PingTimeout: 750 * time.Millisecond}}
 			ts := startTestServer(t, cfg, suiteHandlers(&reasons))
 			out := testenv.RunNode(t, "sio-client-v2-suite.js", "--url", ts.URL(), "--mode", mode)
-			dec := json.NewDecoder(bytesReader(out))
-			n := 0
-			for {
-				var r suiteResult
-				if err := dec.Decode(&r); err != nil {
-					if !errors.Is(err, errEOF) {
-						t.Fatalf("suite output: %v\n%s", err, out)
-					}
-					break
-				}
-				if r.Type != "result" {
-					continue
-				}
-				n++
-				t.Run(r.Name, func(t *testing.T) {
-					if !r.OK {
-						t.Error(r.Error)
-					}
-				})
-			}
+			n := suiteResults(t, out)
 			if n < 14 {
 				t.Fatalf("only %d scenarios ran:\n%s", n, out)
 			}

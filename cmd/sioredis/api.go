@@ -57,6 +57,7 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	maxBatch := fs.Int("max-batch", emitapi.DefaultMaxBatch, "most emits in one batch")
 	maxBody := fs.Int64("max-body", emitapi.DefaultMaxBodyBytes, "largest request body, in bytes")
 	maxPayload := fs.Int("max-payload", emitter.DefaultMaxPayload, "largest message published through Redis, in bytes")
+	metricsOn := metricsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -79,6 +80,13 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	opts = append(opts, emitter.WithLogger(logger), emitter.WithMaxPayload(*maxPayload))
+	m, metricsHandler, err := newMetrics(*metricsOn)
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		opts = append(opts, emitter.WithMetrics(m.Emitter())) // publishes, bytes, errors and batch sizes per mode
+	}
 	client, err := conn.client()
 	if err != nil {
 		return err
@@ -96,6 +104,9 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	defer h.Close()
 	mux := http.NewServeMux()
 	httpserve.HealthHandlers(mux, h.Ready, t.Ready)
+	if metricsHandler != nil {
+		mux.Handle("GET /metrics", metricsHandler)
+	}
 	mux.Handle("/", h)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -54,4 +54,23 @@ func TestAPICommand(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("nothing published")
 	}
+	// A batch refused by its dry run publishes nothing, and its dry run is not observed as publishes or errors.
+	req, _ := http.NewRequest("POST", url+"/v1/emit/batch", strings.NewReader(`{"emits":[{"event":"ok"},{"event":"connect"}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer sk_cli_0123456789abcdef")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad batch: %d", res.StatusCode)
+	}
+	m := scrapeMetrics(t, url)
+	if got := m.value("sioredis_emitter_published_total", "mode=classic"); got != 1 {
+		t.Errorf("sioredis_emitter_published_total = %v after one emit, want 1", got)
+	}
+	if got := m.value("sioredis_emitter_publish_errors_total"); got > 0 {
+		t.Errorf("sioredis_emitter_publish_errors_total = %v, want none (the dry run is not observed)", got)
+	}
 }

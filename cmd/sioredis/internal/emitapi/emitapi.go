@@ -121,7 +121,8 @@ func New(cfg Config) (*Handler, error) {
 	dryClient := redis.NewClient(&redis.Options{Addr: "dry-run.invalid:1", MaxRetries: -1})
 	dryClient.AddHook(dryHook{})
 	dry, err := emitter.New(dryClient, append(append([]emitter.Option(nil), cfg.Options...),
-		emitter.WithAutoPipelining(false), emitter.WithLogger(slog.New(slog.DiscardHandler)))...)
+		emitter.WithAutoPipelining(false), emitter.WithLogger(slog.New(slog.DiscardHandler)),
+		emitter.WithMetrics(nil))...) // the dry run publishes nothing: nothing to observe
 	if err != nil {
 		_ = dryClient.Close()
 		return nil, fmt.Errorf("emitapi: %w", err)
