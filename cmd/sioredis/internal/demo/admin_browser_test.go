@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,27 +28,12 @@ func TestAdminUIInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Config{TickInterval: -1, Admin: &AdminConfig{
+	_, addr, stop := runDemo(t, ctx, Config{TickInterval: -1, Admin: &AdminConfig{
 		Options: admin.Options{Auth: &admin.BasicAuth{Username: "admin", PasswordHash: string(hash)}, ServerID: "go-demo"},
 		UIDir:   uiDir,
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	runErr := make(chan error, 1)
-	go func() { runErr <- d.Run(runCtx, ln) }()
-	defer func() {
-		stop()
-		if err := <-runErr; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	defer stop()
+	base := "http://" + addr
 
 	// A Go client in a room, to be seen and disconnected.
 	app, err := client.Dial(ctx, base+"/", client.Options{}, nil)

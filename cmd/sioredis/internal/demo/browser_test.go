@@ -19,27 +19,12 @@ func TestPageInChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	d, err := New(Config{TickInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	runErr := make(chan error, 1)
-	go func() { runErr <- d.Run(runCtx, ln) }()
-	defer func() {
-		stop()
-		if err := <-runErr; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	d, addr, stop := runDemo(t, ctx, Config{TickInterval: -1})
+	defer stop()
 
 	b := testenv.StartChromium(t)
 	defer b.Close()
-	page := b.Open(ctx, fmt.Sprintf("http://%s/?room=gophers", ln.Addr()))
+	page := b.Open(ctx, fmt.Sprintf("http://%s/?room=gophers", addr))
 
 	page.WaitEval(ctx, `document.body.dataset.room || ""`, "gophers")
 	if err := d.IO().To("gophers").Emit(ctx, "news", map[string]string{"text": "hello from Go"}); err != nil {
@@ -52,5 +37,28 @@ func TestPageInChromium(t *testing.T) {
 	page.WaitEval(ctx, `document.querySelector('#log li[data-event="message"]') ? "yes" : ""`, "yes")
 	if path := os.Getenv("SIOREDIS_SCREENSHOT"); path != "" {
 		page.Screenshot(ctx, path)
+	}
+}
+
+// runDemo runs a demo server with cfg on a loopback port until stop is called, and returns it and its address;
+// stop reports an error of Run. (Not a t.Cleanup: the tests' leak checks run before their cleanups.)
+func runDemo(t *testing.T, ctx context.Context, cfg Config) (d *Demo, addr string, stop func()) {
+	t.Helper()
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- d.Run(runCtx, ln) }()
+	return d, ln.Addr().String(), func() {
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	}
 }
