@@ -81,7 +81,8 @@ func valueEnd(data []byte, i int) int {
 	return i
 }
 
-// stringEnd returns the offset just past the JSON string starting at data[i] (a quote).
+// stringEnd returns the offset just past the JSON string starting at data[i] (a quote), or len(data) for a string
+// that does not end (an escape as the last byte included).
 func stringEnd(data []byte, i int) int {
 	for i++; i < len(data); i++ {
 		switch data[i] {
@@ -91,7 +92,7 @@ func stringEnd(data []byte, i int) int {
 			return i + 1
 		}
 	}
-	return i
+	return min(i, len(data))
 }
 
 // eventName returns the event name of an EVENT payload's first element, a JSON string: without escapes and in
