@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -36,18 +35,7 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	var lf logFlags
 	lf.register(fs)
 	var conn connFlags
-	def := os.Getenv("REDIS_URL")
-	if def == "" {
-		def = "redis://127.0.0.1:6379"
-	}
-	fs.StringVar(&conn.redisURL, "redis", def, "Redis URL (default $REDIS_URL, then redis://127.0.0.1:6379), or comma-separated node or sentinel addresses with --cluster or --sentinel-master")
-	fs.BoolVar(&conn.cluster, "cluster", false, "connect to a Redis Cluster")
-	fs.StringVar(&conn.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master")
-	fs.StringVar(&conn.mode, "mode", "classic", "adapter format of the cluster: classic, sharded, streams or legacy")
-	fs.StringVar(&conn.prefix, "prefix", "socket.io", "key prefix (classic, legacy), channel prefix (sharded) or stream name (streams)")
-	fs.StringVar(&conn.subscription, "subscription-mode", "static", "sharded servers' subscriptionMode: static, dynamic or dynamic-private")
-	fs.IntVar(&conn.streamCount, "stream-count", 1, "streams adapter streamCount")
-	fs.Int64Var(&conn.maxLen, "maxlen", emitter.DefaultStreamMaxLen, "streams: approximate MAXLEN of XADD")
+	conn.registerCluster(fs)
 	keysFile := fs.String("api-keys", "", "file of API keys, one \"NAME SECRET [SCOPE...]\" a line (also $"+apiKeysEnv+"; at least one key is needed)")
 	keyRate := fs.Float64("key-rate", 1000, "emits per second allowed to each API key (0: no limit)")
 	keyBurst := fs.Int("key-burst", 2000, "emits an idle API key may send at once; also the largest batch")

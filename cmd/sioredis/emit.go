@@ -78,21 +78,23 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(fs *flag.FlagSet) {
-	def := os.Getenv("REDIS_URL")
-	if def == "" {
-		def = "redis://127.0.0.1:6379"
-	}
-	fs.StringVar(&c.redisURL, "redis", def, "Redis URL, or comma-separated node or sentinel addresses with --cluster or --sentinel-master")
+	c.registerCluster(fs)
+	fs.StringVar(&c.nsp, "nsp", "/", "namespace")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on Redis after this long")
+	fs.BoolVar(&c.verbose, "v", false, "log what is published to stderr")
+}
+
+// registerCluster registers the flags that say which Redis and which adapter format: those of register but the
+// namespace, the timeout and -v (the commands that serve many requests, such as api, take those per request).
+func (c *connFlags) registerCluster(fs *flag.FlagSet) {
+	fs.StringVar(&c.redisURL, "redis", defaultRedisURL(), "Redis URL (default $REDIS_URL, then redis://127.0.0.1:6379), or comma-separated node or sentinel addresses with --cluster or --sentinel-master")
 	fs.BoolVar(&c.cluster, "cluster", false, "connect to a Redis Cluster")
 	fs.StringVar(&c.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master")
 	fs.StringVar(&c.mode, "mode", "classic", "adapter format: classic, sharded, streams or legacy")
 	fs.StringVar(&c.prefix, "prefix", "socket.io", "key prefix (classic, legacy), channel prefix (sharded) or stream name (streams)")
-	fs.StringVar(&c.nsp, "nsp", "/", "namespace")
 	fs.StringVar(&c.subscription, "subscription-mode", "static", "sharded servers' subscriptionMode: static, dynamic or dynamic-private")
 	fs.IntVar(&c.streamCount, "stream-count", 1, "streams adapter streamCount")
 	fs.Int64Var(&c.maxLen, "maxlen", emitter.DefaultStreamMaxLen, "streams: approximate MAXLEN of XADD")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on Redis after this long")
-	fs.BoolVar(&c.verbose, "v", false, "log what is published to stderr")
 }
 
 // client builds the Redis client the flags describe.
