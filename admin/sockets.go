@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/socketio"
 )
 
@@ -113,13 +113,13 @@ func clientID(id string) string {
 	return id
 }
 
-// member returns the value of key in a JavaScript object as decoded (a map or a protocol.Object).
+// member returns the value of key in a JavaScript object as decoded (a map or a jsvalue.Object).
 func member(v any, key string) (any, bool) {
 	switch o := v.(type) {
 	case map[string]any:
 		x, ok := o[key]
 		return x, ok
-	case protocol.Object:
+	case jsvalue.Object:
 		for _, m := range o {
 			if m.Key == key {
 				return m.Value, true
@@ -145,8 +145,8 @@ func userData(v any) any {
 			}
 		}
 		return out
-	case protocol.Object:
-		out := make(protocol.Object, 0, len(o))
+	case jsvalue.Object:
+		out := make(jsvalue.Object, 0, len(o))
 		for _, m := range o {
 			if m.Key != "_admin" {
 				out = append(out, m)

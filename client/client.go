@@ -29,7 +29,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
 // Transport names an Engine.IO transport.
@@ -803,7 +803,7 @@ func (v VolatileEmitter) Emit(event string, args ...any) error {
 }
 
 func (s *Socket) emit(volatile bool, event string, args []any, id int64) error {
-	data, atts, err := protocol.AppendEventData(nil, event, args, nil)
+	data, atts, err := siopacket.AppendEventData(nil, event, args, nil)
 	if err != nil {
 		return err
 	}
@@ -836,7 +836,7 @@ func (s *Socket) sendLocked(volatile bool, pkts []eioPacket) error {
 }
 
 func (s *Socket) sendAck(id int64, args []any) error {
-	data, atts, err := protocol.AppendAckData(nil, args, nil)
+	data, atts, err := siopacket.AppendAckData(nil, args, nil)
 	if err != nil {
 		return err
 	}
@@ -853,7 +853,7 @@ func (s *Socket) sendAck(id int64, args []any) error {
 // EmitWithAck sends an event asking for an acknowledgement and waits for it, until ctx ends. Buffered as Emit
 // while not connected.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
-	data, atts, err := protocol.AppendEventData(nil, event, args, nil)
+	data, atts, err := siopacket.AppendEventData(nil, event, args, nil)
 	if err != nil {
 		return Args{}, err
 	}

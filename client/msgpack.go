@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sioredis/sioredis/internal/msgpackpacket"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // Parser is the packet format of a Manager's connection: socket.io-client's parser option. The server must use
@@ -23,27 +23,27 @@ const (
 // msgpackPacket writes a packet (its JSON data with placeholders, and the attachments they name) as one message
 // of the msgpack parser, with socket.io-client's key order: type, data, id, nsp (an ACK: type, id, data, nsp).
 func msgpackPacket(typ int, nsp string, id int64, data []byte, atts [][]byte) ([]eioPacket, error) {
-	o := protocol.Object{{Key: "type", Value: typ}}
+	o := jsvalue.Object{{Key: "type", Value: typ}}
 	var payload any
 	if len(data) > 0 {
-		v, err := protocol.DecodeJSONOrdered(data)
+		v, err := jsvalue.DecodeJSONOrdered(data)
 		if err != nil {
 			return nil, err
 		}
 		payload = withBinary(v, atts, 0)
 	}
-	idm := protocol.Member{Key: "id", Value: id}
+	idm := jsvalue.Member{Key: "id", Value: id}
 	switch {
 	case typ == pAck:
-		o = append(o, idm, protocol.Member{Key: "data", Value: payload})
+		o = append(o, idm, jsvalue.Member{Key: "data", Value: payload})
 	case payload != nil:
-		o = append(o, protocol.Member{Key: "data", Value: payload})
+		o = append(o, jsvalue.Member{Key: "data", Value: payload})
 		if id >= 0 {
 			o = append(o, idm)
 		}
 	}
-	o = append(o, protocol.Member{Key: "nsp", Value: nsp})
-	b, err := protocol.AppendMsgpack(nil, o)
+	o = append(o, jsvalue.Member{Key: "nsp", Value: nsp})
+	b, err := jsvalue.AppendMsgpack(nil, o)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func withBinary(v any, atts [][]byte, depth int) any {
 		for i, e := range x {
 			x[i] = withBinary(e, atts, depth+1)
 		}
-	case protocol.Object:
+	case jsvalue.Object:
 		if len(x) == 2 && x[0].Key == "_placeholder" && x[0].Value == true && x[1].Key == "num" {
 			i := int64(-1)
 			switch n := x[1].Value.(type) {
@@ -111,7 +111,7 @@ func decodeMsgpackPacket(b []byte) (packet, [][]byte, error) {
 	case []any:
 		vals = x
 	case string: // a CONNECT_ERROR's message alone
-		vals = []any{protocol.Object{{Key: "message", Value: x}}}
+		vals = []any{jsvalue.Object{{Key: "message", Value: x}}}
 	default:
 		vals = []any{x}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sioredis/sioredis/internal/siopacket"
 	"github.com/sioredis/sioredis/protocol"
 )
 
@@ -118,7 +119,7 @@ type config struct {
 // Parser is a custom codec for classic broadcasts: the parser option of
 // @socket.io/redis-adapter ≥ 8 (and of @socket.io/redis-emitter ≥ 5.1), for
 // clusters whose servers were given one. Encode receives the message
-// [uid, {type, data, nsp}, {rooms, flags, except}], with protocol.Object
+// [uid, {type, data, nsp}, {rooms, flags, except}], with jsvalue.Object
 // for the objects (their MarshalJSON keeps the key order) and the event
 // arguments as given; it must return what the servers' parser decodes.
 // Requests (socketsJoin, serverSideEmit...) stay JSON, which the adapters
@@ -354,7 +355,7 @@ func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {
 	if e.err != nil {
 		return e.err
 	}
-	if err := protocol.ValidateEvent(event); err != nil {
+	if err := siopacket.ValidateEvent(event); err != nil {
 		return err
 	}
 	op := e.op(protocol.OpBroadcast)
@@ -408,7 +409,7 @@ func (e *Emitter) ServerSideEmit(ctx context.Context, event string, args ...any)
 	if e.err != nil {
 		return e.err
 	}
-	if err := protocol.ValidateServerEvent(event); err != nil {
+	if err := siopacket.ValidateServerEvent(event); err != nil {
 		return err
 	}
 	op := e.op(protocol.OpServerSideEmit)

@@ -13,6 +13,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/sioredis/sioredis/internal/siopacket"
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/pubsub"
 )
@@ -145,7 +147,7 @@ func writeMessage(l *lineWriter, m *protocol.Message) {
 		l.value("flags", flags)
 		if l.json {
 			l.num("packetType", float64(m.PacketType))
-		} else if m.PacketType != protocol.PacketEvent {
+		} else if m.PacketType != siopacket.Event {
 			l.num("packetType", float64(m.PacketType))
 		}
 	}
@@ -231,7 +233,7 @@ func (l *lineWriter) optStr(k, v string) {
 
 func (l *lineWriter) num(k string, v float64) {
 	l.key(k)
-	l.buf = protocol.AppendJSNumber(l.buf, v)
+	l.buf = jsvalue.AppendJSNumber(l.buf, v)
 }
 
 func (l *lineWriter) boolean(k string, v bool) {
@@ -343,7 +345,7 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 	case uint64:
 		return strconv.AppendUint(b, v, 10)
 	case float64:
-		return protocol.AppendJSNumber(b, v)
+		return jsvalue.AppendJSNumber(b, v)
 	case string:
 		return appendSafeString(b, v)
 	case []byte:
@@ -361,7 +363,7 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 		b = append(b, `{"$date":`...)
 		b = appendSafeString(b, iso)
 		return append(b, '}')
-	case protocol.Ext:
+	case jsvalue.Ext:
 		b = fmt.Appendf(b, `{"$ext":%d,"$data":`, v.Type)
 		b = appendSafeString(b, base64.StdEncoding.EncodeToString(v.Data))
 		return append(b, '}')
@@ -374,7 +376,7 @@ func appendValue(b []byte, v any, asJSON bool) []byte {
 			b = appendValue(b, e, asJSON)
 		}
 		return append(b, ']')
-	case protocol.Object:
+	case jsvalue.Object:
 		b = append(b, '{')
 		for i, m := range v {
 			if i > 0 {

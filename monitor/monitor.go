@@ -195,7 +195,7 @@ type Event struct {
 	Pattern string // the pattern that matched (SourcePubSub)
 	ID      string // stream entry id (SourceStream)
 
-	Message *protocol.Message // the decoded message; its Args keep objects' keys in wire order (protocol.Object)
+	Message *protocol.Message // the decoded message; its Args keep objects' keys in wire order (jsvalue.Object)
 	Gap     *pubsub.Gap       // messages may have been lost here
 	Err     error             // why the payload or entry could not be decoded
 

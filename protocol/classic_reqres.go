@@ -4,6 +4,8 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // Classic requests that expect answers, and the answers a server gives (@socket.io/redis-adapter 8: requests on
@@ -13,12 +15,12 @@ import (
 // AppendFetchSocketsRequest appends the REMOTE_FETCH request (type 5) of fetchSockets:
 // {"uid","requestId","type":5,"opts":{"rooms","except"}}.
 func AppendFetchSocketsRequest(dst []byte, uid, requestID string, rooms, except []string) []byte {
-	w := writer{buf: dst, json: true}
+	w := writer{jsvalue.JSONWriter(dst)}
 	w.requestHead(4, uid, requestID, RequestRemoteFetch)
-	w.key("opts")
+	w.Key("opts")
 	w.requestOpts(&Op{Rooms: rooms, Except: except}, false)
-	w.endMap()
-	return w.buf
+	w.EndObject()
+	return w.Bytes()
 }
 
 // FetchedSocket is one socket of a REMOTE_FETCH response.
@@ -33,39 +35,39 @@ type FetchedSocket struct {
 // {"requestId","sockets":[{"id","handshake","rooms","data"}]}. Values follow encoding/json rules; binary is
 // refused (ErrUnsupportedValue), as JSON cannot carry it.
 func AppendFetchSocketsResponse(dst []byte, requestID string, sockets []FetchedSocket) ([]byte, error) {
-	w := writer{buf: dst, json: true}
+	w := writer{jsvalue.JSONWriter(dst)}
 	if err := w.fetchSocketsResponse(requestID, sockets); err != nil {
 		return dst, jsonOnly(err)
 	}
-	return w.buf, nil
+	return w.Bytes(), nil
 }
 
 // fetchSocketsResponse writes {"requestId","sockets":[{"id","handshake","rooms","data"}]}: the classic answer, and
 // the data of the ClusterAdapter's FETCH_SOCKETS_RESPONSE.
 func (w *writer) fetchSocketsResponse(requestID string, sockets []FetchedSocket) error {
-	w.beginMap(2)
-	w.key("requestId")
-	w.stringValue(requestID)
-	w.key("sockets")
-	w.beginArray(len(sockets))
+	w.BeginObject(2)
+	w.Key("requestId")
+	w.Str(requestID)
+	w.Key("sockets")
+	w.BeginArray(len(sockets))
 	for _, s := range sockets {
-		w.beginMap(4)
-		w.key("id")
-		w.stringValue(s.ID)
-		w.key("handshake")
-		if err := w.value(s.Handshake.Value(), 1); err != nil {
+		w.BeginObject(4)
+		w.Key("id")
+		w.Str(s.ID)
+		w.Key("handshake")
+		if err := w.Value(s.Handshake.Value()); err != nil {
 			return err
 		}
-		w.key("rooms")
+		w.Key("rooms")
 		w.strings(s.Rooms)
-		w.key("data")
-		if err := w.value(s.Data, 1); err != nil {
+		w.Key("data")
+		if err := w.Value(s.Data); err != nil {
 			return err
 		}
-		w.endMap()
+		w.EndObject()
 	}
-	w.endArray()
-	w.endMap()
+	w.EndArray()
+	w.EndObject()
 	return nil
 }
 
@@ -80,18 +82,18 @@ func AppendAllRoomsResponse(dst []byte, requestID string, rooms []string) []byte
 }
 
 func appendListResponse(dst []byte, requestID, key string, list []string) []byte {
-	w := writer{buf: dst, json: true}
-	w.beginMap(2)
-	w.key("requestId")
-	w.stringValue(requestID)
-	w.key(key)
+	w := writer{jsvalue.JSONWriter(dst)}
+	w.BeginObject(2)
+	w.Key("requestId")
+	w.Str(requestID)
+	w.Key(key)
 	w.strings(list)
-	w.endMap()
-	return w.buf
+	w.EndObject()
+	return w.Bytes()
 }
 
 func jsonOnly(err error) error {
-	if err == errBinaryInJSON {
+	if err == jsvalue.ErrBinaryInJSON {
 		return errorf(ErrUnsupportedValue, "binary data in a JSON response")
 	}
 	return err
@@ -101,52 +103,52 @@ func jsonOnly(err error) error {
 // msgpack as the reference adapter sends it (it may carry binary):
 // {"uid","requestId","type":7,"packet":{"type":2,"data":[event, ...args],"nsp"},"opts":{"rooms","except","flags"}}.
 func AppendBroadcastWithAckRequest(dst []byte, uid, requestID string, op *Op) ([]byte, error) {
-	w := writer{buf: dst}
+	w := writer{jsvalue.MsgpackWriter(dst)}
 	w.requestHead(5, uid, requestID, RequestBroadcast)
-	w.key("packet")
+	w.Key("packet")
 	if err := w.packet(op, false); err != nil {
 		return dst, err
 	}
-	w.key("opts")
+	w.Key("opts")
 	w.requestOpts(op, true)
-	w.endMap()
+	w.EndObject()
 	if err := op.check(&w); err != nil {
 		return dst, err
 	}
-	return w.buf, nil
+	return w.Bytes(), nil
 }
 
 // AppendBroadcastClientCountResponse appends a server's BROADCAST_CLIENT_COUNT answer (type 8), JSON:
 // {"type":8,"requestId","clientCount"}.
 func AppendBroadcastClientCountResponse(dst []byte, requestID string, clientCount int) []byte {
-	w := writer{buf: dst, json: true}
-	w.beginMap(3)
-	w.key("type")
-	w.intValue(RequestBroadcastClientCount)
-	w.key("requestId")
-	w.stringValue(requestID)
-	w.key("clientCount")
-	w.intValue(int64(clientCount))
-	w.endMap()
-	return w.buf
+	w := writer{jsvalue.JSONWriter(dst)}
+	w.BeginObject(3)
+	w.Key("type")
+	w.Int(RequestBroadcastClientCount)
+	w.Key("requestId")
+	w.Str(requestID)
+	w.Key("clientCount")
+	w.Int(int64(clientCount))
+	w.EndObject()
+	return w.Bytes()
 }
 
 // AppendBroadcastAckResponse appends a BROADCAST_ACK answer (type 9) carrying one client's acknowledgement, in
 // msgpack: {"type":9,"requestId","packet":arg}. The reference adapter relays the first argument of the
 // acknowledgement only.
 func AppendBroadcastAckResponse(dst []byte, requestID string, arg any) ([]byte, error) {
-	w := writer{buf: dst}
-	w.beginMap(3)
-	w.key("type")
-	w.intValue(RequestBroadcastAck)
-	w.key("requestId")
-	w.stringValue(requestID)
-	w.key("packet")
-	if err := w.value(arg, 1); err != nil {
+	w := writer{jsvalue.MsgpackWriter(dst)}
+	w.BeginObject(3)
+	w.Key("type")
+	w.Int(RequestBroadcastAck)
+	w.Key("requestId")
+	w.Str(requestID)
+	w.Key("packet")
+	if err := w.Value(arg); err != nil {
 		return dst, err
 	}
-	w.endMap()
-	return w.buf, nil
+	w.EndObject()
+	return w.Bytes(), nil
 }
 
 // AppendServerSideEmitWithAckRequest appends the SERVER_SIDE_EMIT request (type 6) of a serverSideEmit whose
@@ -175,16 +177,16 @@ func AppendServerSideEmitWithAckRequest(dst []byte, uid, requestID string, op *O
 // the bodies the reference adapter sends as JSON unless they carry binary. (The emitter's hot path has its own
 // form, appendJSONOrMsgpack, that keeps the writer on the stack.)
 func jsonOrMsgpack(dst []byte, write func(w *writer) error) ([]byte, error) {
-	w := writer{buf: dst, json: true}
+	w := writer{jsvalue.JSONWriter(dst)}
 	err := write(&w)
-	if errors.Is(err, errBinaryInJSON) {
-		w = writer{buf: dst}
+	if errors.Is(err, jsvalue.ErrBinaryInJSON) {
+		w = writer{jsvalue.MsgpackWriter(dst)}
 		err = write(&w)
 	}
 	if err != nil {
 		return dst, err
 	}
-	return w.buf, nil
+	return w.Bytes(), nil
 }
 
 // serverSideEmitRequest writes a SERVER_SIDE_EMIT request: {"uid","type":6,"data":[event, ...args]}, with
@@ -195,26 +197,26 @@ func (w *writer) serverSideEmitRequest(uid, requestID string, op *Op) error {
 		fields = 4
 	}
 	w.requestHead(fields, uid, requestID, RequestServerSideEmit)
-	w.key("data")
+	w.Key("data")
 	if err := w.eventData(op.Event, op.Args); err != nil {
 		return err
 	}
-	w.endMap()
+	w.EndObject()
 	return nil
 }
 
 // requestHead begins a request of fields members with its first ones, in the reference adapter's order: "uid",
 // "requestId" (left out when requestID is empty) and "type".
 func (w *writer) requestHead(fields int, uid, requestID string, typ int64) {
-	w.beginMap(fields)
-	w.key("uid")
-	w.stringValue(uid)
+	w.BeginObject(fields)
+	w.Key("uid")
+	w.Str(uid)
 	if requestID != "" {
-		w.key("requestId")
-		w.stringValue(requestID)
+		w.Key("requestId")
+		w.Str(requestID)
 	}
-	w.key("type")
-	w.intValue(typ)
+	w.Key("type")
+	w.Int(typ)
 }
 
 // AppendServerSideEmitResponse appends one server's answer to a SERVER_SIDE_EMIT request that carries a request
@@ -233,18 +235,18 @@ func (w *writer) serverSideEmitResponse(requestID string, args []any) error {
 	if len(args) > 0 {
 		n = 3
 	}
-	w.beginMap(n)
-	w.key("type")
-	w.intValue(RequestServerSideEmit)
-	w.key("requestId")
-	w.stringValue(requestID)
+	w.BeginObject(n)
+	w.Key("type")
+	w.Int(RequestServerSideEmit)
+	w.Key("requestId")
+	w.Str(requestID)
 	if len(args) > 0 {
-		w.key("data")
-		if err := w.value(args[0], 1); err != nil {
+		w.Key("data")
+		if err := w.Value(args[0]); err != nil {
 			return err
 		}
 	}
-	w.endMap()
+	w.EndObject()
 	return nil
 }
 
@@ -255,7 +257,7 @@ func (w *writer) serverSideEmitResponse(requestID string, args []any) error {
 // falls back to m.Data.
 func ServerSideEmitAck(m *Message, payload []byte) []any {
 	if tree, err := decodeOrdered(payload); err == nil {
-		if body, ok := tree.(Object); ok {
+		if body, ok := tree.(jsvalue.Object); ok {
 			for _, e := range body {
 				if e.Key == "data" {
 					return []any{e.Value}
@@ -300,17 +302,17 @@ type Handshake struct {
 	Secure  bool
 	URL     string
 	Query   map[string]string
-	Auth    any // the CONNECT payload, decoded (an Object keeps its key order)
+	Auth    any // the CONNECT payload, decoded (an jsvalue.Object keeps its key order)
 }
 
 // Value returns h as written in a REMOTE_FETCH response:
 // {headers, time, address, xdomain, secure, issued, url, query, auth}, keys of headers and query sorted.
-func (h Handshake) Value() Object {
+func (h Handshake) Value() jsvalue.Object {
 	auth := h.Auth
 	if auth == nil {
-		auth = Object{}
+		auth = jsvalue.Object{}
 	}
-	return Object{
+	return jsvalue.Object{
 		{Key: "headers", Value: sortedObject(h.Headers)},
 		{Key: "time", Value: h.Time.Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)")},
 		{Key: "address", Value: h.Address},
@@ -323,15 +325,15 @@ func (h Handshake) Value() Object {
 	}
 }
 
-func sortedObject(m map[string]string) Object {
+func sortedObject(m map[string]string) jsvalue.Object {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	out := make(Object, len(keys))
+	out := make(jsvalue.Object, len(keys))
 	for i, k := range keys {
-		out[i] = Member{Key: k, Value: m[k]}
+		out[i] = jsvalue.Member{Key: k, Value: m[k]}
 	}
 	return out
 }

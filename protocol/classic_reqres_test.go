@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 func TestClassicRequestsAndResponses(t *testing.T) {
@@ -16,7 +18,7 @@ func TestClassicRequestsAndResponses(t *testing.T) {
 		t.Errorf("decoded %+v, %v", m, err)
 	}
 	hs := Handshake{Headers: map[string]string{"user-agent": "ua", "cookie": "c=1"}, Time: time.UnixMilli(1700000000123).UTC(),
-		Address: "127.0.0.1", URL: "/socket.io/?EIO=4", Query: map[string]string{"EIO": "4"}, Auth: Object{{Key: "token", Value: "t"}}}
+		Address: "127.0.0.1", URL: "/socket.io/?EIO=4", Query: map[string]string{"EIO": "4"}, Auth: jsvalue.Object{{Key: "token", Value: "t"}}}
 	resp, err := AppendFetchSocketsResponse(nil, "r1", []FetchedSocket{{ID: "s1", Handshake: hs, Rooms: []string{"s1", "room"}, Data: map[string]int{"n": 1}}})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +50,7 @@ func TestClassicRequestsAndResponses(t *testing.T) {
 }
 
 func TestBroadcastWithAckMessages(t *testing.T) {
-	op := &Op{Nsp: "/", Rooms: []string{"r"}, Event: "ask", Args: []any{Object{{Key: "b", Value: 1}, {Key: "a", Value: []byte{7}}}},
+	op := &Op{Nsp: "/", Rooms: []string{"r"}, Event: "ask", Args: []any{jsvalue.Object{{Key: "b", Value: 1}, {Key: "a", Value: []byte{7}}}},
 		Flags: Flags{Volatile: true}}
 	req, err := AppendBroadcastWithAckRequest(nil, "u1", "q1", op)
 	if err != nil {
@@ -62,7 +64,7 @@ func TestBroadcastWithAckMessages(t *testing.T) {
 		len(m.Rooms) != 1 || m.Flags["volatile"] != true {
 		t.Errorf("decoded %+v", m)
 	}
-	if args, ok := ArgsInOrder(m, req); !ok || args[0].(Object)[0].Key != "b" {
+	if args, ok := ArgsInOrder(m, req); !ok || args[0].(jsvalue.Object)[0].Key != "b" {
 		t.Errorf("arguments in order: %v %v", args, ok)
 	}
 	cc := AppendBroadcastClientCountResponse(nil, "q1", 3)
@@ -86,7 +88,7 @@ func TestBroadcastWithAckMessages(t *testing.T) {
 }
 
 func TestServerSideEmitWithAckMessages(t *testing.T) {
-	op := &Op{Kind: OpServerSideEmit, Nsp: "/", Event: "ping", Args: []any{"x", Object{{Key: "b", Value: 1}, {Key: "a", Value: true}}}}
+	op := &Op{Kind: OpServerSideEmit, Nsp: "/", Event: "ping", Args: []any{"x", jsvalue.Object{{Key: "b", Value: 1}, {Key: "a", Value: true}}}}
 	req, err := AppendServerSideEmitWithAckRequest(nil, "u1", "q1", op)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +104,7 @@ func TestServerSideEmitWithAckMessages(t *testing.T) {
 	if m.Kind != KindServerSideEmit || m.UID != "u1" || m.RequestID != "q1" || m.Event != "ping" || len(m.Args) != 2 || m.Encoding != EncodingJSON {
 		t.Errorf("decoded request %+v", m)
 	}
-	if args, ok := ArgsInOrder(m, req); !ok || args[1].(Object)[0].Key != "b" {
+	if args, ok := ArgsInOrder(m, req); !ok || args[1].(jsvalue.Object)[0].Key != "b" {
 		t.Errorf("arguments in order: %v %v", args, ok)
 	}
 	// Without a request id (no acknowledgement wanted) the request is AppendClassicRequest's, decoded without one.
@@ -138,7 +140,7 @@ func TestServerSideEmitWithAckMessages(t *testing.T) {
 	}
 
 	// The answer: the first argument only, keys in order.
-	resp, err := AppendServerSideEmitResponse(nil, "q1", []any{Object{{Key: "z", Value: "pong"}, {Key: "a", Value: []any{1.5, nil}}}, "dropped"})
+	resp, err := AppendServerSideEmitResponse(nil, "q1", []any{jsvalue.Object{{Key: "z", Value: "pong"}, {Key: "a", Value: []any{1.5, nil}}}, "dropped"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestServerSideEmitWithAckMessages(t *testing.T) {
 	if len(ack) != 1 {
 		t.Fatalf("acknowledgement %#v", ack)
 	}
-	if o, ok := ack[0].(Object); !ok || len(o) != 2 || o[0].Key != "z" || o[0].Value != "pong" {
+	if o, ok := ack[0].(jsvalue.Object); !ok || len(o) != 2 || o[0].Key != "z" || o[0].Value != "pong" {
 		t.Errorf("acknowledgement in order: %#v", ack[0])
 	}
 	if got := ServerSideEmitAck(m, nil); len(got) != 1 || got[0].(map[string]any)["z"] != "pong" {
@@ -178,7 +180,7 @@ func TestServerSideEmitWithAckMessages(t *testing.T) {
 	}
 
 	// Binary: msgpack, which the reference adapter decodes with its parser.
-	resp, err = AppendServerSideEmitResponse(nil, "q5", []any{Object{{Key: "blob", Value: []byte{9}}}})
+	resp, err = AppendServerSideEmitResponse(nil, "q5", []any{jsvalue.Object{{Key: "blob", Value: []byte{9}}}})
 	if err != nil || resp[0] == '{' {
 		t.Fatalf("binary response: %q %v", resp, err)
 	}
@@ -187,7 +189,7 @@ func TestServerSideEmitWithAckMessages(t *testing.T) {
 		t.Fatalf("decoded binary response %+v %v", m, err)
 	}
 	ack = ServerSideEmitAck(m, resp)
-	if o, ok := ack[0].(Object); !ok || o[0].Key != "blob" || string(o[0].Value.([]byte)) != "\x09" {
+	if o, ok := ack[0].(jsvalue.Object); !ok || o[0].Key != "blob" || string(o[0].Value.([]byte)) != "\x09" {
 		t.Errorf("binary acknowledgement %#v", ack)
 	}
 	if _, err := AppendServerSideEmitResponse(nil, "q6", []any{func() {}}); !errors.Is(err, ErrUnsupportedValue) {

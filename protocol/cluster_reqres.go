@@ -1,5 +1,7 @@
 package protocol
 
+import "github.com/sioredis/sioredis/jsvalue"
+
 // ClusterAdapter requests that wait for answers, and the answers (socket.io-adapter's ClusterAdapter, used by the
 // sharded and streams adapters): whole messages {uid, nsp, type, data}, data holding the requestId. The streams
 // adapter 0.3 publishes them on its pub/sub channels as msgpack (it decodes them with @msgpack/msgpack and no JSON
@@ -24,32 +26,32 @@ const (
 func appendCluster(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, data func(w *writer) error) ([]byte, error) {
 	body := func(w *writer) error {
 		if data == nil {
-			w.beginMap(3)
+			w.BeginObject(3)
 		} else {
-			w.beginMap(4)
+			w.BeginObject(4)
 		}
-		w.key("uid")
-		w.stringValue(uid)
-		w.key("nsp")
-		w.stringValue(nsp)
-		w.key("type")
-		w.intValue(int64(typ))
+		w.Key("uid")
+		w.Str(uid)
+		w.Key("nsp")
+		w.Str(nsp)
+		w.Key("type")
+		w.Int(int64(typ))
 		if data != nil {
-			w.key("data")
+			w.Key("data")
 			if err := data(w); err != nil {
 				return err
 			}
 		}
-		w.endMap()
+		w.EndObject()
 		return nil
 	}
 	switch enc {
 	case ClusterMsgpack:
-		w := writer{buf: dst}
+		w := writer{jsvalue.MsgpackWriter(dst)}
 		if err := body(&w); err != nil {
 			return dst, err
 		}
-		return w.buf, nil
+		return w.Bytes(), nil
 	case ClusterStreamData:
 		return jsonOrMsgpack(dst, data)
 	}
@@ -63,16 +65,16 @@ func AppendClusterBroadcastWithAck(dst []byte, enc ClusterEncoding, uid, request
 		return dst, errorf(ErrUnsupportedValue, "a broadcast with acknowledgements needs a request id")
 	}
 	out, err := appendCluster(dst, enc, uid, op.Nsp, ClusterBroadcast, func(w *writer) error {
-		w.beginMap(3)
-		w.key("packet")
+		w.BeginObject(3)
+		w.Key("packet")
 		if err := w.packet(op, false); err != nil {
 			return err
 		}
-		w.key("opts")
+		w.Key("opts")
 		w.requestOpts(op, true)
-		w.key("requestId")
-		w.stringValue(requestID)
-		w.endMap()
+		w.Key("requestId")
+		w.Str(requestID)
+		w.EndObject()
 		return op.check(w)
 	})
 	return out, err
@@ -85,14 +87,14 @@ func AppendClusterServerSideEmitWithAck(dst []byte, enc ClusterEncoding, uid, re
 		return dst, errorf(ErrUnsupportedValue, "a serverSideEmit with acknowledgements needs a request id")
 	}
 	return appendCluster(dst, enc, uid, op.Nsp, ClusterServerSideEmit, func(w *writer) error {
-		w.beginMap(2)
-		w.key("packet")
+		w.BeginObject(2)
+		w.Key("packet")
 		if err := w.eventData(op.Event, op.Args); err != nil {
 			return err
 		}
-		w.key("requestId")
-		w.stringValue(requestID)
-		w.endMap()
+		w.Key("requestId")
+		w.Str(requestID)
+		w.EndObject()
 		return op.check(w)
 	})
 }
@@ -101,12 +103,12 @@ func AppendClusterServerSideEmitWithAck(dst []byte, enc ClusterEncoding, uid, re
 // data {packet: [event, ...args]}.
 func AppendClusterServerSideEmit(dst []byte, enc ClusterEncoding, uid string, op *Op) ([]byte, error) {
 	return appendCluster(dst, enc, uid, op.Nsp, ClusterServerSideEmit, func(w *writer) error {
-		w.beginMap(1)
-		w.key("packet")
+		w.BeginObject(1)
+		w.Key("packet")
 		if err := w.eventData(op.Event, op.Args); err != nil {
 			return err
 		}
-		w.endMap()
+		w.EndObject()
 		return op.check(w)
 	})
 }
@@ -114,12 +116,12 @@ func AppendClusterServerSideEmit(dst []byte, enc ClusterEncoding, uid string, op
 // AppendClusterFetchSockets appends a FETCH_SOCKETS request (type 7): data {opts: {rooms, except, flags}, requestId}.
 func AppendClusterFetchSockets(dst []byte, enc ClusterEncoding, uid, nsp, requestID string, rooms, except []string) ([]byte, error) {
 	return appendCluster(dst, enc, uid, nsp, ClusterFetchSockets, func(w *writer) error {
-		w.beginMap(2)
-		w.key("opts")
+		w.BeginObject(2)
+		w.Key("opts")
 		w.requestOpts(&Op{Rooms: rooms, Except: except}, true)
-		w.key("requestId")
-		w.stringValue(requestID)
-		w.endMap()
+		w.Key("requestId")
+		w.Str(requestID)
+		w.EndObject()
 		return nil
 	})
 }
@@ -138,19 +140,19 @@ func AppendClusterFetchSocketsResponse(dst []byte, enc ClusterEncoding, uid, nsp
 func AppendClusterPacketResponse(dst []byte, enc ClusterEncoding, uid, nsp string, typ int, requestID string, args []any) ([]byte, error) {
 	return appendCluster(dst, enc, uid, nsp, typ, func(w *writer) error {
 		if len(args) == 0 {
-			w.beginMap(1)
+			w.BeginObject(1)
 		} else {
-			w.beginMap(2)
+			w.BeginObject(2)
 		}
-		w.key("requestId")
-		w.stringValue(requestID)
+		w.Key("requestId")
+		w.Str(requestID)
 		if len(args) > 0 {
-			w.key("packet")
-			if err := w.value(args[0], 1); err != nil {
+			w.Key("packet")
+			if err := w.Value(args[0]); err != nil {
 				return err
 			}
 		}
-		w.endMap()
+		w.EndObject()
 		return nil
 	})
 }
@@ -158,12 +160,12 @@ func AppendClusterPacketResponse(dst []byte, enc ClusterEncoding, uid, nsp strin
 // AppendClusterClientCount appends a BROADCAST_CLIENT_COUNT (type 11): data {requestId, clientCount}.
 func AppendClusterClientCount(dst []byte, enc ClusterEncoding, uid, nsp, requestID string, n int) ([]byte, error) {
 	return appendCluster(dst, enc, uid, nsp, ClusterBroadcastClientCount, func(w *writer) error {
-		w.beginMap(2)
-		w.key("requestId")
-		w.stringValue(requestID)
-		w.key("clientCount")
-		w.intValue(int64(n))
-		w.endMap()
+		w.BeginObject(2)
+		w.Key("requestId")
+		w.Str(requestID)
+		w.Key("clientCount")
+		w.Int(int64(n))
+		w.EndObject()
 		return nil
 	})
 }
@@ -177,8 +179,8 @@ func ClusterPacket(payload []byte) (v any, ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	body, _ := tree.(Object)
-	packet := func(o Object) (any, bool) {
+	body, _ := tree.(jsvalue.Object)
+	packet := func(o jsvalue.Object) (any, bool) {
 		for _, f := range o {
 			if f.Key == "packet" {
 				return f.Value, f.Value != nil
@@ -188,7 +190,7 @@ func ClusterPacket(payload []byte) (v any, ok bool) {
 	}
 	for _, e := range body {
 		if e.Key == "data" {
-			data, _ := e.Value.(Object)
+			data, _ := e.Value.(jsvalue.Object)
 			return packet(data)
 		}
 	}

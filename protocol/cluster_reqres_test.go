@@ -4,6 +4,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // Each ClusterAdapter request and response decodes back (DecodeClusterMessage) to what was written, in both
@@ -88,11 +90,11 @@ func TestClusterReqResJSON(t *testing.T) {
 	if want := `{"uid":"u","nsp":"/","type":11,"data":{"requestId":"r","clientCount":3}}`; err != nil || string(b) != want {
 		t.Errorf("client count\n%s %v\nwant\n%s", b, err, want)
 	}
-	b, err = AppendClusterPacketResponse(nil, enc, "u", "/", ClusterBroadcastAck, "r", []any{Object{{Key: "z", Value: 1}, {Key: "a", Value: 2}}})
+	b, err = AppendClusterPacketResponse(nil, enc, "u", "/", ClusterBroadcastAck, "r", []any{jsvalue.Object{{Key: "z", Value: 1}, {Key: "a", Value: 2}}})
 	if want := `{"uid":"u","nsp":"/","type":12,"data":{"requestId":"r","packet":{"z":1,"a":2}}}`; err != nil || string(b) != want {
 		t.Errorf("broadcast ack\n%s %v\nwant\n%s", b, err, want)
 	}
-	if v, ok := ClusterPacket(b); !ok || v.(Object)[0].Key != "z" {
+	if v, ok := ClusterPacket(b); !ok || v.(jsvalue.Object)[0].Key != "z" {
 		t.Errorf("packet %v %v: want the object with its key order", v, ok)
 	}
 	b, err = AppendClusterPacketResponse(nil, enc, "u", "/", ClusterServerSideEmitResponse, "r", nil)
@@ -113,7 +115,7 @@ func TestClusterReqResJSON(t *testing.T) {
 
 // A session as the streams adapter keeps it decodes back; garbage is refused.
 func TestStreamSessionRoundTrip(t *testing.T) {
-	in := StreamSession{SID: "s1", PID: "p1", Rooms: []string{"s1", "r"}, Data: Object{{Key: "user", Value: "ann"}}}
+	in := StreamSession{SID: "s1", PID: "p1", Rooms: []string{"s1", "r"}, Data: jsvalue.Object{{Key: "user", Value: "ann"}}}
 	v, err := AppendStreamSession(in)
 	if err != nil {
 		t.Fatal(err)

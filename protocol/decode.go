@@ -1,14 +1,14 @@
 package protocol
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/sioredis/sioredis/internal/siopacket"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // Format is the adapter message format a decoded Message was written in.
@@ -238,69 +238,14 @@ type Message struct {
 	Data any
 }
 
-// DecodeJSON decodes exactly one JSON value into the plain values of
-// DecodeMsgpack: nil, bool, int64 (integral numbers that fit), uint64,
-// float64, string, []any and map[string]any. Errors wrap ErrMalformed.
-func DecodeJSON(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, errorf(ErrMalformed, "json: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errorf(ErrMalformed, "json: data after the value")
-	}
-	return fromJSON(v, 0)
-}
-
-func fromJSON(v any, depth int) (any, error) {
-	if depth >= maxDepth {
-		return nil, errorf(ErrMalformed, "json: nested deeper than %d levels", maxDepth)
-	}
-	switch v := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return i, nil
-		}
-		if u, err := strconv.ParseUint(string(v), 10, 64); err == nil {
-			return u, nil
-		}
-		f, err := strconv.ParseFloat(string(v), 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return nil, errorf(ErrMalformed, "json: number %s: %v", v, err)
-		}
-		return f, nil // ±Inf beyond the float64 range, as JSON.parse gives Infinity
-	case []any:
-		for i, e := range v {
-			c, err := fromJSON(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			v[i] = c
-		}
-		return v, nil
-	case map[string]any:
-		for k, e := range v {
-			c, err := fromJSON(e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			v[k] = c
-		}
-		return v, nil
-	}
-	return v, nil
-}
-
 // decodeBody decodes a body that is JSON when it starts with "{" (the sniff
 // of the Node adapters) and msgpack otherwise.
 func decodeBody(b []byte) (any, Encoding, error) {
 	if len(b) > 0 && b[0] == '{' {
-		v, err := DecodeJSON(b)
+		v, err := jsvalue.DecodeJSON(b)
 		return v, EncodingJSON, err
 	}
-	v, err := DecodeMsgpack(b)
+	v, err := jsvalue.DecodeMsgpack(b)
 	return v, EncodingMsgpack, err
 }
 
@@ -311,7 +256,7 @@ func decodeBody(b []byte) (any, Encoding, error) {
 // type 5, or opts without "except"). Nsp is the packet's nsp ("/" when it
 // has none, as receivers assume).
 func DecodeClassicBroadcast(payload []byte) (*Message, error) {
-	v, err := DecodeMsgpack(payload)
+	v, err := jsvalue.DecodeMsgpack(payload)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +281,7 @@ func DecodeClassicBroadcast(payload []byte) (*Message, error) {
 	if err := m.setOpts(opts); err != nil {
 		return nil, err
 	}
-	if _, hasExcept := opts["except"]; !hasExcept || m.PacketType == PacketBinaryEvent {
+	if _, hasExcept := opts["except"]; !hasExcept || m.PacketType == siopacket.BinaryEvent {
 		m.Format = FormatLegacy
 	}
 	return m, nil
@@ -624,14 +569,14 @@ func DecodeStreamEntry(fields map[string]any) (*Message, error) {
 	if hasData {
 		if strings.HasPrefix(data, "{") {
 			m.Encoding = EncodingJSON
-			body, err = DecodeJSON([]byte(data))
+			body, err = jsvalue.DecodeJSON([]byte(data))
 		} else {
 			m.Encoding = EncodingMsgpack
 			var raw []byte
 			if raw, err = base64.StdEncoding.DecodeString(data); err != nil {
 				return nil, errorf(ErrMalformed, "stream entry: data is neither JSON nor base64: %v", err)
 			}
-			body, err = DecodeMsgpack(raw)
+			body, err = jsvalue.DecodeMsgpack(raw)
 		}
 		if err != nil {
 			return nil, err
@@ -910,7 +855,7 @@ func scalarString(v any) (string, error) {
 	case uint64:
 		return strconv.FormatUint(v, 10), nil
 	case float64:
-		return jsNumberString(v), nil
+		return jsvalue.NumberString(v), nil
 	}
 	return "", errors.New(describe(v) + ", not a string or a number")
 }
@@ -932,7 +877,7 @@ func describe(v any) string {
 		return "an array of " + strconv.Itoa(len(v))
 	case map[string]any:
 		return "a map"
-	case Ext:
+	case jsvalue.Ext:
 		return "an extension"
 	}
 	return "a timestamp"

@@ -2,19 +2,9 @@ package protocol
 
 import (
 	"errors"
-	"slices"
-)
 
-// Socket.IO packet types (socket.io-protocol v5; the numbering is the same
-// in v4).
-const (
-	PacketConnect      = 0
-	PacketDisconnect   = 1
-	PacketEvent        = 2
-	PacketAck          = 3
-	PacketConnectError = 4
-	PacketBinaryEvent  = 5
-	PacketBinaryAck    = 6
+	"github.com/sioredis/sioredis/internal/siopacket"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // Classic request types (socket.io-redis ≥ 6, @socket.io/redis-adapter).
@@ -48,36 +38,6 @@ const (
 	ClusterBroadcastAck           = 12
 	ClusterAdapterClose           = 13
 )
-
-// reservedEvents may not be emitted to clients: socket.io-parser ≥ 4.2.4
-// rejects such packets, and the names mean something else to every client.
-var reservedEvents = []string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
-
-// reservedServerEvents may not be sent with serverSideEmit: they would fire
-// the servers' own namespace handlers.
-var reservedServerEvents = []string{"connect", "connection", "new_namespace"}
-
-// ValidateEvent checks an event name for a broadcast to clients.
-func ValidateEvent(event string) error {
-	if event == "" {
-		return errorf(ErrInvalidEvent, "empty event name")
-	}
-	if slices.Contains(reservedEvents, event) {
-		return errorf(ErrReservedEvent, "%q is reserved by Socket.IO", event)
-	}
-	return nil
-}
-
-// ValidateServerEvent checks an event name for serverSideEmit.
-func ValidateServerEvent(event string) error {
-	if event == "" {
-		return errorf(ErrInvalidEvent, "empty event name")
-	}
-	if slices.Contains(reservedServerEvents, event) {
-		return errorf(ErrReservedEvent, "%q is reserved for server-side events", event)
-	}
-	return nil
-}
 
 // Compress is the tri-state compress flag: unset means "compression allowed",
 // which is what the servers do when the flag is absent.
@@ -156,62 +116,54 @@ type Op struct {
 
 // check enforces the attachment limit after an encoding.
 func (op *Op) check(w *writer) error {
-	if op.MaxAttachments > 0 && w.binaries > op.MaxAttachments {
-		return errorf(ErrTooManyAttachments, "%d binary values, at most %d per event", w.binaries, op.MaxAttachments)
+	if op.MaxAttachments > 0 && w.Binaries() > op.MaxAttachments {
+		return errorf(ErrTooManyAttachments, "%d binary values, at most %d per event", w.Binaries(), op.MaxAttachments)
 	}
 	return nil
 }
 
 // eventData writes [event, ...args].
 func (w *writer) eventData(event string, args []any) error {
-	w.beginArray(1 + len(args))
-	w.stringValue(event)
-	for _, a := range args {
-		if err := w.value(a, 1); err != nil {
-			return err
-		}
-	}
-	w.endArray()
-	return nil
+	return siopacket.WriteEventData(&w.Writer, event, args)
 }
 
 // packet writes {type, data, nsp}, the packet of a broadcast. With legacy,
 // the type becomes 5 (BINARY_EVENT) when the data holds binary, which
 // socket.io 2.1–2.5 needs to send it as binary; socket.io ≥ 3 must get 2.
 func (w *writer) packet(op *Op, legacy bool) error {
-	w.beginMap(3)
-	w.key("type")
-	typeAt := len(w.buf)
-	w.intValue(PacketEvent)
-	w.key("data")
-	before := w.binaries
+	w.BeginObject(3)
+	w.Key("type")
+	typeAt := w.Len()
+	w.Int(siopacket.Event)
+	w.Key("data")
+	before := w.Binaries()
 	if err := w.eventData(op.Event, op.Args); err != nil {
 		return err
 	}
-	if legacy && w.binaries > before && !w.json {
-		w.buf[typeAt] = PacketBinaryEvent // a positive fixint: one byte
+	if legacy && w.Binaries() > before && !w.IsJSON() {
+		w.Bytes()[typeAt] = siopacket.BinaryEvent // a positive fixint: one byte
 	}
-	w.key("nsp")
-	w.stringValue(op.Nsp)
-	w.endMap()
+	w.Key("nsp")
+	w.Str(op.Nsp)
+	w.EndObject()
 	return nil
 }
 
 func (w *writer) strings(list []string) {
-	w.beginArray(len(list))
+	w.BeginArray(len(list))
 	for _, s := range list {
-		w.stringValue(s)
+		w.Str(s)
 	}
-	w.endArray()
+	w.EndArray()
 }
 
 // flagMembers lists the flags that are sent, in the order they were set
 // (the official emitter writes them so). An array, not a slice: no
 // allocation on the hot path.
-func flagMembers(f Flags) (m [2]Member, n int) {
+func flagMembers(f Flags) (m [2]jsvalue.Member, n int) {
 	volatile := func() {
 		if f.Volatile {
-			m[n] = Member{Key: "volatile", Value: true}
+			m[n] = jsvalue.Member{Key: "volatile", Value: true}
 			n++
 		}
 	}
@@ -219,7 +171,7 @@ func flagMembers(f Flags) (m [2]Member, n int) {
 		volatile()
 	}
 	if f.Compress != CompressUnset {
-		m[n] = Member{Key: "compress", Value: f.Compress == CompressTrue}
+		m[n] = jsvalue.Member{Key: "compress", Value: f.Compress == CompressTrue}
 		n++
 	}
 	if f.CompressFirst {
@@ -230,12 +182,12 @@ func flagMembers(f Flags) (m [2]Member, n int) {
 
 func (w *writer) flags(f Flags) {
 	m, n := flagMembers(f)
-	w.beginMap(n)
+	w.BeginObject(n)
 	for _, e := range m[:n] {
-		w.key(e.Key)
-		w.boolValue(e.Value.(bool))
+		w.Key(e.Key)
+		w.Bool(e.Value.(bool))
 	}
-	w.endMap()
+	w.EndObject()
 }
 
 // AppendClassicBroadcast appends the msgpack broadcast message of the
@@ -246,9 +198,9 @@ func (w *writer) flags(f Flags) {
 // only when set, as socket.io-emitter 3.1 did. Publish it on
 // BroadcastChannel. On error dst is returned unchanged in length.
 func AppendClassicBroadcast(dst []byte, uid string, op *Op, legacy bool) ([]byte, error) {
-	w := writer{buf: dst}
-	w.beginArray(3)
-	w.stringValue(uid)
+	w := writer{jsvalue.MsgpackWriter(dst)}
+	w.BeginArray(3)
+	w.Str(uid)
 	if err := w.packet(op, legacy); err != nil {
 		return dst, err
 	}
@@ -257,19 +209,19 @@ func AppendClassicBroadcast(dst []byte, uid string, op *Op, legacy bool) ([]byte
 	if withExcept {
 		n = 3
 	}
-	w.beginMap(n)
-	w.key("rooms")
+	w.BeginObject(n)
+	w.Key("rooms")
 	w.strings(op.Rooms)
-	w.key("flags")
+	w.Key("flags")
 	w.flags(op.Flags)
 	if withExcept {
-		w.key("except")
+		w.Key("except")
 		w.strings(op.Except)
 	}
 	if err := op.check(&w); err != nil {
 		return dst, err
 	}
-	return w.buf, nil
+	return w.Bytes(), nil
 }
 
 // ClassicBroadcastValue returns the classic broadcast message
@@ -282,7 +234,7 @@ func ClassicBroadcastValue(uid string, op *Op) any {
 	data := make([]any, 0, 1+len(op.Args))
 	data = append(append(data, op.Event), op.Args...)
 	m, n := flagMembers(op.Flags)
-	flags := append(Object{}, m[:n]...)
+	flags := append(jsvalue.Object{}, m[:n]...)
 	orEmpty := func(list []string) []string {
 		if list == nil {
 			return []string{}
@@ -291,8 +243,8 @@ func ClassicBroadcastValue(uid string, op *Op) any {
 	}
 	return []any{
 		uid,
-		Object{{Key: "type", Value: PacketEvent}, {Key: "data", Value: data}, {Key: "nsp", Value: op.Nsp}},
-		Object{{Key: "rooms", Value: orEmpty(op.Rooms)}, {Key: "flags", Value: flags}, {Key: "except", Value: orEmpty(op.Except)}},
+		jsvalue.Object{{Key: "type", Value: siopacket.Event}, {Key: "data", Value: data}, {Key: "nsp", Value: op.Nsp}},
+		jsvalue.Object{{Key: "rooms", Value: orEmpty(op.Rooms)}, {Key: "flags", Value: flags}, {Key: "except", Value: orEmpty(op.Except)}},
 	}
 }
 
@@ -308,27 +260,27 @@ func AppendClassicRequest(dst []byte, uid string, op *Op) ([]byte, error) {
 func classicRequestBody(w *writer, uid string, op *Op) error {
 	switch op.Kind {
 	case OpSocketsJoin, OpSocketsLeave:
-		w.beginMap(3)
-		w.key("type")
+		w.BeginObject(3)
+		w.Key("type")
 		if op.Kind == OpSocketsJoin {
-			w.intValue(RequestRemoteJoin)
+			w.Int(RequestRemoteJoin)
 		} else {
-			w.intValue(RequestRemoteLeave)
+			w.Int(RequestRemoteLeave)
 		}
-		w.key("opts")
+		w.Key("opts")
 		w.requestOpts(op, false)
-		w.key("rooms")
+		w.Key("rooms")
 		w.strings(op.JoinRooms)
-		w.endMap()
+		w.EndObject()
 	case OpDisconnectSockets:
-		w.beginMap(3)
-		w.key("type")
-		w.intValue(RequestRemoteDisconnect)
-		w.key("opts")
+		w.BeginObject(3)
+		w.Key("type")
+		w.Int(RequestRemoteDisconnect)
+		w.Key("opts")
 		w.requestOpts(op, false)
-		w.key("close")
-		w.boolValue(op.Close)
-		w.endMap()
+		w.Key("close")
+		w.Bool(op.Close)
+		w.EndObject()
 	case OpServerSideEmit:
 		return w.serverSideEmitRequest(uid, "", op)
 	default:
@@ -344,16 +296,16 @@ func (w *writer) requestOpts(op *Op, withFlags bool) {
 	if withFlags {
 		n = 3
 	}
-	w.beginMap(n)
-	w.key("rooms")
+	w.BeginObject(n)
+	w.Key("rooms")
 	w.strings(op.Rooms)
-	w.key("except")
+	w.Key("except")
 	w.strings(op.Except)
 	if withFlags {
-		w.key("flags")
+		w.Key("flags")
 		w.flags(op.Flags)
 	}
-	w.endMap()
+	w.EndObject()
 }
 
 // The message bodies appendJSONOrMsgpack can write.
@@ -378,10 +330,10 @@ func (w *writer) body(which int, uid string, op *Op) error {
 // binary. (A switch rather than a function value keeps the writer on the
 // stack.)
 func appendJSONOrMsgpack(dst []byte, uid string, op *Op, which int) ([]byte, error) {
-	w := writer{buf: dst, json: true}
+	w := writer{jsvalue.JSONWriter(dst)}
 	err := w.body(which, uid, op)
-	if errors.Is(err, errBinaryInJSON) {
-		w = writer{buf: dst}
+	if errors.Is(err, jsvalue.ErrBinaryInJSON) {
+		w = writer{jsvalue.MsgpackWriter(dst)}
 		err = w.body(which, uid, op)
 	}
 	if err != nil {
@@ -390,7 +342,7 @@ func appendJSONOrMsgpack(dst []byte, uid string, op *Op, which int) ([]byte, err
 	if err := op.check(&w); err != nil {
 		return dst, err
 	}
-	return w.buf, nil
+	return w.Bytes(), nil
 }
 
 // ClusterType is the ClusterAdapter message type of op.
@@ -412,35 +364,35 @@ func ClusterType(op *Op) int {
 func (w *writer) clusterData(op *Op) error {
 	switch op.Kind {
 	case OpBroadcast:
-		w.beginMap(2)
-		w.key("packet")
+		w.BeginObject(2)
+		w.Key("packet")
 		if err := w.packet(op, false); err != nil {
 			return err
 		}
-		w.key("opts")
+		w.Key("opts")
 		w.requestOpts(op, true)
-		w.endMap()
+		w.EndObject()
 	case OpSocketsJoin, OpSocketsLeave:
-		w.beginMap(2)
-		w.key("opts")
+		w.BeginObject(2)
+		w.Key("opts")
 		w.requestOpts(op, true)
-		w.key("rooms")
+		w.Key("rooms")
 		w.strings(op.JoinRooms)
-		w.endMap()
+		w.EndObject()
 	case OpDisconnectSockets:
-		w.beginMap(2)
-		w.key("opts")
+		w.BeginObject(2)
+		w.Key("opts")
 		w.requestOpts(op, true)
-		w.key("close")
-		w.boolValue(op.Close)
-		w.endMap()
+		w.Key("close")
+		w.Bool(op.Close)
+		w.EndObject()
 	case OpServerSideEmit:
-		w.beginMap(1)
-		w.key("packet")
+		w.BeginObject(1)
+		w.Key("packet")
 		if err := w.eventData(op.Event, op.Args); err != nil {
 			return err
 		}
-		w.endMap()
+		w.EndObject()
 	default:
 		return errorf(ErrUnsupportedValue, "unknown operation %d", op.Kind)
 	}
@@ -456,18 +408,18 @@ func AppendClusterMessage(dst []byte, uid string, op *Op) ([]byte, error) {
 }
 
 func clusterMessageBody(w *writer, uid string, op *Op) error {
-	w.beginMap(4)
-	w.key("uid")
-	w.stringValue(uid)
-	w.key("nsp")
-	w.stringValue(op.Nsp)
-	w.key("type")
-	w.intValue(int64(ClusterType(op)))
-	w.key("data")
+	w.BeginObject(4)
+	w.Key("uid")
+	w.Str(uid)
+	w.Key("nsp")
+	w.Str(op.Nsp)
+	w.Key("type")
+	w.Int(int64(ClusterType(op)))
+	w.Key("data")
 	if err := w.clusterData(op); err != nil {
 		return err
 	}
-	w.endMap()
+	w.EndObject()
 	return nil
 }
 

@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/base64"
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -108,7 +109,7 @@ func FuzzArgsInOrder(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if got, ok := ArgsInOrder(m, data); ok && !equalJSON(plain(got), m.Args) {
+			if got, ok := ArgsInOrder(m, data); ok && !reflect.DeepEqual(plain(got), m.Args) {
 				t.Fatalf("ordered args %v differ from %v", got, m.Args)
 			}
 		}

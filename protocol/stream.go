@@ -3,6 +3,8 @@ package protocol
 import (
 	"encoding/base64"
 	"strconv"
+
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // The entries and sessions of the streams adapter (@socket.io/redis-streams-adapter). DecodeStreamEntry reads
@@ -49,13 +51,13 @@ type StreamSession struct {
 	SID   string
 	PID   string
 	Rooms []string
-	Data  any // decoded: JavaScript values as DecodeMsgpack returns them
+	Data  any // decoded: JavaScript values as jsvalue.DecodeMsgpack returns them
 }
 
 // AppendStreamSession returns the value of a session key: base64 of the msgpack of {sid, pid, rooms, data}, as
 // the adapter's persistSession writes it.
 func AppendStreamSession(s StreamSession) (string, error) {
-	body, err := AppendMsgpack(nil, Object{
+	body, err := jsvalue.AppendMsgpack(nil, jsvalue.Object{
 		{Key: "sid", Value: s.SID}, {Key: "pid", Value: s.PID}, {Key: "rooms", Value: s.Rooms}, {Key: "data", Value: s.Data},
 	})
 	if err != nil {
@@ -70,7 +72,7 @@ func DecodeStreamSession(value string) (StreamSession, error) {
 	if err != nil {
 		return StreamSession{}, errorf(ErrMalformed, "session: %v", err)
 	}
-	v, err := DecodeMsgpack(b)
+	v, err := jsvalue.DecodeMsgpack(b)
 	if err != nil {
 		return StreamSession{}, err
 	}

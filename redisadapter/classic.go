@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sioredis/sioredis/internal/siopacket"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/socketio"
 )
@@ -34,7 +35,7 @@ func (l *link) Send(ctx context.Context, m *socketio.ClusterMessage) error {
 	case socketio.ClusterFetchSockets:
 		body = protocol.AppendFetchSocketsRequest(nil, uid, m.RequestID, m.Rooms, m.Except)
 	case socketio.ClusterServerSideEmit:
-		if err := protocol.ValidateServerEvent(m.Event); err != nil {
+		if err := siopacket.ValidateServerEvent(m.Event); err != nil {
 			return err
 		}
 		op := clusterOp(l.nsp, m)

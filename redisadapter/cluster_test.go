@@ -16,6 +16,7 @@ import (
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/redisadapter"
 	"github.com/sioredis/sioredis/socketio"
@@ -83,9 +84,9 @@ func startGoServerOn(t *testing.T, name string, cfg socketio.Config, ready func(
 		}
 		switch event {
 		case "ack-me":
-			err = ack(protocol.Object{{Key: "from", Value: name}, {Key: "args", Value: vals}})
+			err = ack(jsvalue.Object{{Key: "from", Value: name}, {Key: "args", Value: vals}})
 		case "ack-bin":
-			err = ack(protocol.Object{{Key: "from", Value: name}, {Key: "bin", Value: []byte(name)}})
+			err = ack(jsvalue.Object{{Key: "from", Value: name}, {Key: "bin", Value: []byte(name)}})
 		case "ack-empty":
 			err = ack()
 		case "only-" + name:
@@ -202,7 +203,7 @@ func TestMixedCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := em.To("r2").Emit(ctx, "from-emitter", protocol.Object{{Key: "z", Value: 1}, {Key: "a", Value: []byte{1, 2}}}); err != nil {
+	if err := em.To("r2").Emit(ctx, "from-emitter", jsvalue.Object{{Key: "z", Value: 1}, {Key: "a", Value: []byte{1, 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"g2", "n2"} {
@@ -482,7 +483,7 @@ func TestMixedClusterServerSideEmitWithAck(t *testing.T) {
 		if len(ack) != 1 {
 			t.Fatalf("answer %s: %v", payload, ack)
 		}
-		if o, ok := ack[0].(protocol.Object); !ok || len(o) == 0 || o[0].Value != "node" {
+		if o, ok := ack[0].(jsvalue.Object); !ok || len(o) == 0 || o[0].Value != "node" {
 			continue // g2's
 		}
 		mine, err := protocol.AppendServerSideEmitResponse(nil, resp.RequestID, ack)

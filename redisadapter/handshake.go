@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/socketio"
 )
@@ -30,7 +31,7 @@ func wireHandshake(h socketio.Handshake) protocol.Handshake {
 		}
 	}
 	if len(h.Auth) > 0 {
-		if v, err := protocol.DecodeJSONOrdered(h.Auth); err == nil {
+		if v, err := jsvalue.DecodeJSONOrdered(h.Auth); err == nil {
 			out.Auth = v
 		}
 	}
@@ -63,7 +64,7 @@ func goHandshake(h protocol.Handshake) socketio.Handshake {
 // socket.data is (Node code reading it, such as @socket.io/admin-ui's, does not expect null).
 func wireData(d any) any {
 	if d == nil {
-		return protocol.Object{}
+		return jsvalue.Object{}
 	}
 	return d
 }

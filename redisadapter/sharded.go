@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sioredis/sioredis/internal/siopacket"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/pubsub"
 	"github.com/sioredis/sioredis/socketio"
@@ -468,7 +469,7 @@ func (l *shardLink) Send(ctx context.Context, m *socketio.ClusterMessage) error 
 	case socketio.ClusterFetchSockets:
 		body, err = protocol.AppendClusterFetchSockets(nil, enc, uid, nsp, m.RequestID, m.Rooms, m.Except)
 	case socketio.ClusterServerSideEmit:
-		if err := protocol.ValidateServerEvent(m.Event); err != nil {
+		if err := siopacket.ValidateServerEvent(m.Event); err != nil {
 			return err
 		}
 		if m.RequestID != "" {

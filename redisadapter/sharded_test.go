@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/pubsub"
 	"github.com/sioredis/sioredis/redisadapter"
@@ -142,7 +143,7 @@ func testMixedSharded(t *testing.T, rc *testenv.Cluster, mode redisadapter.Subsc
 		t.Fatal(err)
 	}
 	wait("go-sid", "n1")
-	if err := root.To("r2").Volatile().Emit(ctx, "go-bin", protocol.Object{{Key: "z", Value: 1}, {Key: "a", Value: []byte{1, 2}}}); err != nil {
+	if err := root.To("r2").Volatile().Emit(ctx, "go-bin", jsvalue.Object{{Key: "z", Value: 1}, {Key: "a", Value: []byte{1, 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, ev := range wait("go-bin", "g2", "n2") {

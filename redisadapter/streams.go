@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/internal/randid"
+	"github.com/sioredis/sioredis/internal/siopacket"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/pubsub"
 	"github.com/sioredis/sioredis/socketio"
@@ -579,7 +580,7 @@ func (l *streamLink) Send(ctx context.Context, m *socketio.ClusterMessage) error
 	case socketio.ClusterBroadcast:
 		body, err = protocol.AppendClusterBroadcastWithAck(nil, enc, uid, m.RequestID, op)
 	case socketio.ClusterServerSideEmit:
-		if err := protocol.ValidateServerEvent(m.Event); err != nil {
+		if err := siopacket.ValidateServerEvent(m.Event); err != nil {
 			return err
 		}
 		if m.RequestID != "" {
@@ -613,7 +614,7 @@ func (l *streamLink) sendV02(ctx context.Context, m *socketio.ClusterMessage, op
 		_, err = l.xadd(ctx, op)
 		return err
 	case socketio.ClusterServerSideEmit:
-		if err := protocol.ValidateServerEvent(m.Event); err != nil {
+		if err := siopacket.ValidateServerEvent(m.Event); err != nil {
 			return err
 		}
 		if m.RequestID == "" {

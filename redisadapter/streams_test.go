@@ -16,7 +16,7 @@ import (
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/redisadapter"
 	"github.com/sioredis/sioredis/socketio"
 )
@@ -92,7 +92,7 @@ func checkMixedCluster(ctx context.Context, t *testing.T, g *goServer, root *soc
 		}
 	}
 	// Broadcasts, both ways: rooms, binary and key order, except, volatile.
-	if err := root.To("r1").Emit(ctx, "from-go", protocol.Object{{Key: "z", Value: 1}, {Key: "a", Value: []byte{1, 2}}}); err != nil {
+	if err := root.To("r1").Emit(ctx, "from-go", jsvalue.Object{{Key: "z", Value: 1}, {Key: "a", Value: []byte{1, 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	want("from-go", `[{"z":1,"a":{"$binary":"AQI="}}]`, "g1", "n1")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/internal/randid"
+	"github.com/sioredis/sioredis/internal/siopacket"
 	"github.com/sioredis/sioredis/protocol"
 )
 
@@ -91,7 +92,7 @@ func (b *BroadcastOperator) Compress(compress bool) *BroadcastOperator {
 // sockets. The arguments are encoded once for all local sockets. An error of the Cluster is returned before
 // anything is delivered locally.
 func (b *BroadcastOperator) Emit(ctx context.Context, event string, args ...any) error {
-	if err := protocol.ValidateEvent(event); err != nil {
+	if err := siopacket.ValidateEvent(event); err != nil {
 		return err
 	}
 	for _, ns := range b.ns.targets() {
@@ -118,7 +119,7 @@ func (b *BroadcastOperator) Emit(ctx context.Context, event string, args ...any)
 // (only the ack id differs); encoding errors are those of Emit. Other errors (of the adapter) are returned with
 // the answers received until then.
 func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
-	if err := protocol.ValidateEvent(event); err != nil {
+	if err := siopacket.ValidateEvent(event); err != nil {
 		return nil, err
 	}
 	targets := b.ns.targets()
@@ -346,4 +347,4 @@ func (si SocketInfo) remote(ns *Namespace) RemoteSocket {
 	return RemoteSocket{ID: si.ID, Handshake: si.Handshake, Rooms: si.Rooms, Data: si.Data, ns: ns}
 }
 
-func validateServerEvent(event string) error { return protocol.ValidateServerEvent(event) }
+func validateServerEvent(event string) error { return siopacket.ValidateServerEvent(event) }

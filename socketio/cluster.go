@@ -183,7 +183,7 @@ type ClusterMessage struct {
 
 	// Event and Args are the event of a broadcast or server-side emit, and the acknowledgement of a response.
 	// Sent: values as Emit takes them. Received: JavaScript values as the transport decoded them (objects as
-	// protocol.Object with their key order, binary as []byte).
+	// jsvalue.Object with their key order, binary as []byte).
 	Event string
 	Args  []any
 

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/internal/siopacket"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // Sentinel errors, for errors.Is.
@@ -14,15 +15,15 @@ var (
 	ErrBadPacket = errors.New("socketio: malformed packet")
 	// ErrReservedEvent is returned when emitting an event name reserved by Socket.IO ("connect", "disconnect",
 	// "disconnecting", "connect_error", "newListener", "removeListener").
-	ErrReservedEvent = protocol.ErrReservedEvent
+	ErrReservedEvent = siopacket.ErrReservedEvent
 	// ErrInvalidEvent is returned when emitting an empty event name.
-	ErrInvalidEvent = protocol.ErrInvalidEvent
+	ErrInvalidEvent = siopacket.ErrInvalidEvent
 	// ErrUnsupportedValue is returned for an argument that cannot be encoded (a channel, a function, a NaN, a
 	// cyclic value...): the arguments follow the rules of package protocol, shared with the Redis emitter.
-	ErrUnsupportedValue = protocol.ErrUnsupportedValue
+	ErrUnsupportedValue = jsvalue.ErrUnsupportedValue
 	// ErrTooManyAttachments is returned when emitting more binary values in one packet than socket.io-client
-	// accepts (protocol.MaxClientAttachments).
-	ErrTooManyAttachments = protocol.ErrTooManyAttachments
+	// accepts (siopacket.MaxClientAttachments).
+	ErrTooManyAttachments = siopacket.ErrTooManyAttachments
 	// ErrDisconnected is returned by operations on a socket that is disconnected.
 	ErrDisconnected = errors.New("socketio: socket disconnected")
 	// ErrNoArg is returned by Args.Decode for an index past the last argument.

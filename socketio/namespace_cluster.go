@@ -10,7 +10,7 @@ import (
 
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/randid"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
 // This file holds what a namespace does with the other servers of its cluster: local delivery of a selection,
@@ -343,7 +343,7 @@ func (ns *Namespace) answerBroadcastWithAck(m *ClusterMessage, p *eventPacket) e
 
 // argsOf encodes values decoded by a transport as received arguments.
 func argsOf(values ...any) (Args, error) {
-	data, bufs, err := protocol.AppendAckData(nil, values, nil)
+	data, bufs, err := siopacket.AppendAckData(nil, values, nil)
 	if err != nil {
 		return Args{}, err
 	}

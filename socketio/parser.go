@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
 // PacketType is the type of a Socket.IO packet.
@@ -25,13 +25,13 @@ type PacketType byte
 // The Socket.IO v5 packet types (the numbering of package protocol, which
 // the Redis adapters carry in their messages too).
 const (
-	PacketConnect      = PacketType(protocol.PacketConnect)
-	PacketDisconnect   = PacketType(protocol.PacketDisconnect)
-	PacketEvent        = PacketType(protocol.PacketEvent)
-	PacketAck          = PacketType(protocol.PacketAck)
-	PacketConnectError = PacketType(protocol.PacketConnectError)
-	PacketBinaryEvent  = PacketType(protocol.PacketBinaryEvent)
-	PacketBinaryAck    = PacketType(protocol.PacketBinaryAck)
+	PacketConnect      = PacketType(siopacket.Connect)
+	PacketDisconnect   = PacketType(siopacket.Disconnect)
+	PacketEvent        = PacketType(siopacket.Event)
+	PacketAck          = PacketType(siopacket.Ack)
+	PacketConnectError = PacketType(siopacket.ConnectError)
+	PacketBinaryEvent  = PacketType(siopacket.BinaryEvent)
+	PacketBinaryAck    = PacketType(siopacket.BinaryAck)
 )
 
 // Defaults of the limits on the binary attachments of incoming packets (Config.MaxAttachments,
@@ -162,7 +162,7 @@ func (p *packet) eventArgs() (string, Args, error) {
 	if err != nil {
 		return "", Args{}, fmt.Errorf("%w: event name must be a string", ErrBadPacket)
 	}
-	if err := protocol.ValidateEvent(name); err != nil {
+	if err := siopacket.ValidateEvent(name); err != nil {
 		return "", Args{}, fmt.Errorf("%w: %w", ErrBadPacket, err)
 	}
 	return name, Args{raw: elems[1:], bufs: p.bufs}, nil
@@ -222,7 +222,7 @@ func packetMessages(text []byte, bufs [][]byte) []engineio.Message {
 // or, when event is "", of the ACK packet id carrying args. The arguments are encoded by package protocol,
 // exactly as the Redis emitter encodes them: []byte anywhere is a binary attachment (copied, so the caller may
 // reuse it once the call returns), time.Time the string of a JavaScript Date. More than
-// protocol.MaxClientAttachments attachments, which socket.io-client would refuse, is ErrTooManyAttachments.
+// siopacket.MaxClientAttachments attachments, which socket.io-client would refuse, is ErrTooManyAttachments.
 func encodeEvent(nsp string, id int64, event string, args []any) ([]engineio.Message, error) {
 	typ := PacketEvent
 	if event == "" {
@@ -235,9 +235,9 @@ func encodeEvent(nsp string, id int64, event string, args []any) ([]engineio.Mes
 	var bufs [][]byte
 	var err error
 	if typ == PacketEvent {
-		buf, bufs, err = protocol.AppendEventData(buf, event, args, nil)
+		buf, bufs, err = siopacket.AppendEventData(buf, event, args, nil)
 	} else {
-		buf, bufs, err = protocol.AppendAckData(buf, args, nil)
+		buf, bufs, err = siopacket.AppendAckData(buf, args, nil)
 	}
 	if err != nil {
 		return nil, err
@@ -245,9 +245,9 @@ func encodeEvent(nsp string, id int64, event string, args []any) ([]engineio.Mes
 	if len(bufs) == 0 {
 		return packetMessages(buf, nil), nil
 	}
-	if len(bufs) > protocol.MaxClientAttachments {
+	if len(bufs) > siopacket.MaxClientAttachments {
 		return nil, fmt.Errorf("%w: %d binary values, socket.io-client accepts at most %d per packet",
-			ErrTooManyAttachments, len(bufs), protocol.MaxClientAttachments)
+			ErrTooManyAttachments, len(bufs), siopacket.MaxClientAttachments)
 	}
 	hdr := appendHeader(make([]byte, 0, start+8+len(buf)-start), typ, nsp, id, len(bufs))
 	for i, b := range bufs {

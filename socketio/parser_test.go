@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
 func TestDecodePacket(t *testing.T) {
@@ -161,7 +161,7 @@ func TestEncodePacket(t *testing.T) {
 }
 
 func TestEncodeEventErrors(t *testing.T) {
-	many := make([]any, protocol.MaxClientAttachments+1)
+	many := make([]any, siopacket.MaxClientAttachments+1)
 	for i := range many {
 		many[i] = []byte{byte(i)}
 	}
@@ -176,7 +176,7 @@ func TestEncodeEventErrors(t *testing.T) {
 		{"unsupported", "e", []any{make(chan int)}, ErrUnsupportedValue},
 		{"NaN", "e", []any{math.NaN()}, ErrUnsupportedValue},
 		{"too many attachments", "e", many, ErrTooManyAttachments},
-		{"attachments at the limit", "e", many[:protocol.MaxClientAttachments], nil},
+		{"attachments at the limit", "e", many[:siopacket.MaxClientAttachments], nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,7 +70,7 @@ type ReceivedPacket struct {
 	Nsp string
 	// ID is the acknowledgement id, NoAckID when there is none.
 	ID int64
-	// Event is the name of an EVENT, checked with protocol.ValidateEvent; Args its arguments (those of an ACK).
+	// Event is the name of an EVENT, checked with siopacket.ValidateEvent; Args its arguments (those of an ACK).
 	Event string
 	Args  Args
 	// Auth is the JSON payload of a CONNECT, nil when there is none.

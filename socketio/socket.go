@@ -14,7 +14,7 @@ import (
 
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/randid"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
 // EventHandler handles an event received from a client. ack is nil unless the client asked for an
@@ -235,7 +235,7 @@ func (s *Socket) OnDisconnect(h func(reason DisconnectReason)) {
 // format), that is a round trip to Redis.
 func (s *Socket) Emit(event string, args ...any) error {
 	if s.ns.recovery != nil || s.ns.recLink != nil {
-		if err := protocol.ValidateEvent(event); err != nil {
+		if err := siopacket.ValidateEvent(event); err != nil {
 			return err
 		}
 		if !s.Connected() {
@@ -288,7 +288,7 @@ func (s *Socket) send(volatile bool, msgs []engineio.Message) error {
 // EmitWithAck sends an event and waits for the client's acknowledgement, until ctx ends (the error then wraps
 // ErrAckTimeout and ctx.Err()) or the socket disconnects (ErrDisconnected).
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
-	if err := protocol.ValidateEvent(event); err != nil {
+	if err := siopacket.ValidateEvent(event); err != nil {
 		return Args{}, err
 	}
 	ch := make(chan Args, 1)

@@ -20,7 +20,7 @@ import (
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/internal/jsonarg"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 var errHelp = errors.New("help shown")
@@ -255,7 +255,7 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 		} else {
 			eventArgs = make([]any, 0, len(rest)-1)
 			for i, a := range rest[1:] {
-				if terr := protocol.CheckJSONText([]byte(a)); terr != nil {
+				if terr := jsvalue.CheckJSONText([]byte(a)); terr != nil {
 					err = fmt.Errorf("ARG %d: %w", i+1, terr)
 					break
 				}
@@ -331,7 +331,7 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 }
 
 // readArgsFile reads the JSON array of arguments of --args-file; text that is not Unicode (see
-// protocol.CheckJSONText) is refused rather than published as U+FFFD.
+// jsvalue.CheckJSONText) is refused rather than published as U+FFFD.
 func readArgsFile(name string, stdin io.Reader) ([]any, error) {
 	r := stdin
 	if name != "-" {
@@ -346,7 +346,7 @@ func readArgsFile(name string, stdin io.Reader) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := protocol.CheckJSONText(data); err != nil {
+	if err := jsvalue.CheckJSONText(data); err != nil {
 		return nil, fmt.Errorf("--args-file: %w", err)
 	}
 	return jsonarg.ParseArray(data)

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/protocol"
 )
 
@@ -69,7 +70,7 @@ func TestPublishedMessages(t *testing.T) {
 	r := testenv.StartRedis(t)
 	s := subscribeAll(t, r.Client(t))
 	url := r.URL()
-	obj := protocol.Object{{Key: "id", Value: "message_id"}, {Key: "body", Value: "message_body"}}
+	obj := jsvalue.Object{{Key: "id", Value: "message_id"}, {Key: "body", Value: "message_body"}}
 	tests := []struct {
 		name    string
 		stdin   string

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // ErrInvalid reports JSON that is malformed or a malformed $binary object.
@@ -29,7 +29,7 @@ func Parse(data []byte) (any, error) {
 	if !bytes.Contains(data, []byte(`"$binary"`)) {
 		return json.RawMessage(data), nil // exact text, order kept, no decoding cost
 	}
-	v, err := protocol.DecodeJSONOrdered(data)
+	v, err := jsvalue.DecodeJSONOrdered(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -73,7 +73,7 @@ func binaries(v any) (any, error) {
 			}
 			x[i] = b
 		}
-	case protocol.Object:
+	case jsvalue.Object:
 		if len(x) == 1 && x[0].Key == "$binary" {
 			s, ok := x[0].Value.(string)
 			if !ok {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 func TestParse(t *testing.T) {
@@ -19,8 +19,8 @@ func TestParse(t *testing.T) {
 		{` {"b":1,"a":[true,null]} `, json.RawMessage(`{"b":1,"a":[true,null]}`)},
 		{`{"$binary":"AQID"}`, []byte{1, 2, 3}},
 		{`[1,{"$binary":""}]`, []any{int64(1), []byte{}}},
-		{`{"z":{"$binary":"/w=="},"a":"x"}`, protocol.Object{{Key: "z", Value: []byte{255}}, {Key: "a", Value: "x"}}},
-		{`{"$binary":"AQ==","other":1}`, protocol.Object{{Key: "$binary", Value: "AQ=="}, {Key: "other", Value: int64(1)}}},
+		{`{"z":{"$binary":"/w=="},"a":"x"}`, jsvalue.Object{{Key: "z", Value: []byte{255}}, {Key: "a", Value: "x"}}},
+		{`{"$binary":"AQ==","other":1}`, jsvalue.Object{{Key: "$binary", Value: "AQ=="}, {Key: "other", Value: int64(1)}}},
 	}
 	for _, tt := range tests {
 		got, err := Parse([]byte(tt.in))

@@ -10,7 +10,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/internal/siopacket"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // ErrBad is wrapped by every error of Decode and ToJSON.
@@ -23,7 +24,7 @@ type Packet struct {
 	// ID is the ack id; HasID says whether there is one (it may be negative: the parser accepts any integer).
 	ID    int64
 	HasID bool
-	// Data is the payload (protocol.Object, []any or string), nil when absent or undefined.
+	// Data is the payload (jsvalue.Object, []any or string), nil when absent or undefined.
 	Data any
 }
 
@@ -36,11 +37,11 @@ func bad(format string, args ...any) error {
 // array), an integer id or none.
 func Decode(b []byte) (Packet, error) {
 	var p Packet
-	v, err := protocol.DecodeNotepack2(b)
+	v, err := jsvalue.DecodeNotepack2(b)
 	if err != nil {
 		return p, bad("%w", err)
 	}
-	obj, _ := v.(protocol.Object)
+	obj, _ := v.(jsvalue.Object)
 	var typ, nsp, id any
 	hasID := false
 	for _, m := range obj {
@@ -63,10 +64,10 @@ func Decode(b []byte) (Packet, error) {
 	if p.Nsp, ok = nsp.(string); !ok {
 		return p, bad("invalid namespace")
 	}
-	if _, undef := p.Data.(protocol.Undefined); undef {
+	if _, undef := p.Data.(jsvalue.Undefined); undef {
 		p.Data = nil
 	}
-	if _, undef := id.(protocol.Undefined); hasID && !undef {
+	if _, undef := id.(jsvalue.Undefined); hasID && !undef {
 		if p.ID, ok = integer(id); !ok {
 			return p, bad("invalid packet id")
 		}
@@ -75,12 +76,12 @@ func Decode(b []byte) (Packet, error) {
 	valid := false
 	switch p.Type {
 	case 0:
-		_, isObj := p.Data.(protocol.Object)
+		_, isObj := p.Data.(jsvalue.Object)
 		valid = p.Data == nil && !hasKeyData(obj) || isObj
 	case 1:
 		valid = !hasKeyData(obj)
 	case 4:
-		_, isObj := p.Data.(protocol.Object)
+		_, isObj := p.Data.(jsvalue.Object)
 		_, isStr := p.Data.(string)
 		valid = isObj || isStr
 	default:
@@ -93,10 +94,10 @@ func Decode(b []byte) (Packet, error) {
 }
 
 // hasKeyData reports whether o has a "data" key whose value is not undefined (null is no object).
-func hasKeyData(o protocol.Object) bool {
+func hasKeyData(o jsvalue.Object) bool {
 	for _, m := range o {
 		if m.Key == "data" {
-			_, undef := m.Value.(protocol.Undefined)
+			_, undef := m.Value.(jsvalue.Undefined)
 			return !undef
 		}
 	}
@@ -125,7 +126,7 @@ func ToJSON(vals []any) ([]json.RawMessage, [][]byte, error) {
 	for i, v := range vals {
 		vals[i] = plain(v)
 	}
-	buf, bufs, err := protocol.AppendAckData(nil, vals, nil)
+	buf, bufs, err := siopacket.AppendAckData(nil, vals, nil)
 	if err != nil {
 		return nil, nil, bad("%w", err)
 	}
@@ -138,22 +139,22 @@ func ToJSON(vals []any) ([]json.RawMessage, [][]byte, error) {
 
 func plain(v any) any {
 	switch x := v.(type) {
-	case protocol.Undefined:
+	case jsvalue.Undefined:
 		return nil
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil
 		}
-	case protocol.Ext:
+	case jsvalue.Ext:
 		return []any{int64(x.Type), x.Data}
 	case []any:
 		for i, e := range x {
 			x[i] = plain(e)
 		}
-	case protocol.Object:
+	case jsvalue.Object:
 		out := x[:0]
 		for _, m := range x {
-			if _, undef := m.Value.(protocol.Undefined); undef {
+			if _, undef := m.Value.(jsvalue.Undefined); undef {
 				continue // JSON.stringify leaves undefined properties out
 			}
 			m.Value = plain(m.Value)

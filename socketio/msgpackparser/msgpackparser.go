@@ -9,7 +9,7 @@
 // a text message means the client speaks the default parser. Each of these closes the connection with a parse
 // error, as the Node server closes it. A packet is bounded by the Engine.IO message size
 // (engineio.Config.MaxHTTPBufferSize, 1 MB by default, as in Node) and decoded without allocating more than a
-// small multiple of it (protocol.DecodeNotepack2); nesting is bounded to 1000 levels.
+// small multiple of it (jsvalue.DecodeNotepack2); nesting is bounded to 1000 levels.
 //
 // The arguments of a received event reach handlers as socketio.Args, whose JSON is what JSON.stringify writes of
 // the values Node would see: binary as []byte, a Date as its ISO string, undefined as null in arrays and absent
@@ -25,7 +25,8 @@ import (
 
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/msgpackpacket"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/internal/siopacket"
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/socketio"
 )
 
@@ -41,19 +42,19 @@ const maxAckID = math.MaxInt32 * 2
 // Encode returns the one binary message of p. The keys are in the order the Node server writes them: type,
 // data, [id,] nsp for an EVENT, id, type, data, nsp for an ACK.
 func (Parser) Encode(p socketio.Packet) ([]engineio.Message, error) {
-	var o protocol.Object
-	typ := protocol.Member{Key: "type", Value: int(p.Type)}
-	nsp := protocol.Member{Key: "nsp", Value: p.Nsp}
+	var o jsvalue.Object
+	typ := jsvalue.Member{Key: "type", Value: int(p.Type)}
+	nsp := jsvalue.Member{Key: "nsp", Value: p.Nsp}
 	switch p.Type {
 	case socketio.PacketEvent:
-		if err := protocol.ValidateEvent(p.Event); err != nil {
+		if err := siopacket.ValidateEvent(p.Event); err != nil {
 			return nil, err
 		}
 		data := make([]any, 0, 1+len(p.Args))
 		data = append(append(data, p.Event), p.Args...)
-		o = protocol.Object{typ, {Key: "data", Value: data}}
+		o = jsvalue.Object{typ, {Key: "data", Value: data}}
 		if p.ID >= 0 {
-			o = append(o, protocol.Member{Key: "id", Value: p.ID})
+			o = append(o, jsvalue.Member{Key: "id", Value: p.ID})
 		}
 		o = append(o, nsp)
 	case socketio.PacketAck:
@@ -61,17 +62,17 @@ func (Parser) Encode(p socketio.Packet) ([]engineio.Message, error) {
 		if data == nil {
 			data = []any{}
 		}
-		o = protocol.Object{{Key: "id", Value: p.ID}, typ, {Key: "data", Value: data}, nsp}
+		o = jsvalue.Object{{Key: "id", Value: p.ID}, typ, {Key: "data", Value: data}, nsp}
 	case socketio.PacketConnect, socketio.PacketConnectError:
-		o = protocol.Object{typ}
+		o = jsvalue.Object{typ}
 		if p.Data != nil {
-			o = append(o, protocol.Member{Key: "data", Value: p.Data})
+			o = append(o, jsvalue.Member{Key: "data", Value: p.Data})
 		}
 		o = append(o, nsp)
 	default:
-		o = protocol.Object{typ, nsp}
+		o = jsvalue.Object{typ, nsp}
 	}
-	b, err := protocol.AppendMsgpack(nil, o)
+	b, err := jsvalue.AppendMsgpack(nil, o)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func Decode(msg engineio.Message) (socketio.ReceivedPacket, error) {
 		if !ok {
 			return p, bad("event name must be a string")
 		}
-		if err := protocol.ValidateEvent(name); err != nil {
+		if err := siopacket.ValidateEvent(name); err != nil {
 			return p, fmt.Errorf("%w: %w", socketio.ErrBadPacket, err)
 		}
 		raws, bufs, err := toJSON(arr[1:])

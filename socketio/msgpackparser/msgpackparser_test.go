@@ -11,7 +11,7 @@ import (
 
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/socketio"
 	"github.com/sioredis/sioredis/socketio/msgpackparser"
 )
@@ -61,24 +61,24 @@ func TestEncodeAsNode(t *testing.T) {
 		node any // the packet as socket.io 4.8 builds it, in JSON form for msgpack-parser.js
 	}{
 		{"event", socketio.Packet{Type: socketio.PacketEvent, Nsp: "/", ID: -1, Event: "chat", Args: []any{"hi", 42, 1.5, nil, true}},
-			protocol.Object{{Key: "type", Value: 2}, {Key: "data", Value: []any{"chat", "hi", 42, 1.5, nil, true}}, {Key: "nsp", Value: "/"}}},
+			jsvalue.Object{{Key: "type", Value: 2}, {Key: "data", Value: []any{"chat", "hi", 42, 1.5, nil, true}}, {Key: "nsp", Value: "/"}}},
 		{"event with ack id", socketio.Packet{Type: socketio.PacketEvent, Nsp: "/admin", ID: 7, Event: "q", Args: []any{map[string]any{"a": []int{1, 2}}}},
-			protocol.Object{{Key: "type", Value: 2}, {Key: "data", Value: []any{"q", map[string]any{"a": []int{1, 2}}}}, {Key: "id", Value: 7}, {Key: "nsp", Value: "/admin"}}},
+			jsvalue.Object{{Key: "type", Value: 2}, {Key: "data", Value: []any{"q", map[string]any{"a": []int{1, 2}}}}, {Key: "id", Value: 7}, {Key: "nsp", Value: "/admin"}}},
 		{"binary and time", socketio.Packet{Type: socketio.PacketEvent, Nsp: "/", ID: -1, Event: "f", Args: []any{[]byte{1, 2, 3}, map[string]any{"b": []byte{}, "at": at}}},
-			protocol.Object{{Key: "type", Value: 2}, {Key: "data", Value: []any{"f", bin([]byte{1, 2, 3}), protocol.Object{{Key: "at", Value: "2017-12-19T14:00:00.007Z"}, {Key: "b", Value: bin([]byte{})}}}}, {Key: "nsp", Value: "/"}}},
+			jsvalue.Object{{Key: "type", Value: 2}, {Key: "data", Value: []any{"f", bin([]byte{1, 2, 3}), jsvalue.Object{{Key: "at", Value: "2017-12-19T14:00:00.007Z"}, {Key: "b", Value: bin([]byte{})}}}}, {Key: "nsp", Value: "/"}}},
 		{"ack", socketio.Packet{Type: socketio.PacketAck, Nsp: "/", ID: 3, Args: []any{"ok", []byte{9}}},
-			protocol.Object{{Key: "id", Value: 3}, {Key: "type", Value: 3}, {Key: "data", Value: []any{"ok", bin([]byte{9})}}, {Key: "nsp", Value: "/"}}},
+			jsvalue.Object{{Key: "id", Value: 3}, {Key: "type", Value: 3}, {Key: "data", Value: []any{"ok", bin([]byte{9})}}, {Key: "nsp", Value: "/"}}},
 		{"empty ack", socketio.Packet{Type: socketio.PacketAck, Nsp: "/", ID: 0},
-			protocol.Object{{Key: "id", Value: 0}, {Key: "type", Value: 3}, {Key: "data", Value: []any{}}, {Key: "nsp", Value: "/"}}},
+			jsvalue.Object{{Key: "id", Value: 0}, {Key: "type", Value: 3}, {Key: "data", Value: []any{}}, {Key: "nsp", Value: "/"}}},
 		{"connect", socketio.Packet{Type: socketio.PacketConnect, Nsp: "/", ID: -1, Data: map[string]string{"sid": "abc", "pid": "def"}},
-			protocol.Object{{Key: "type", Value: 0}, {Key: "data", Value: protocol.Object{{Key: "pid", Value: "def"}, {Key: "sid", Value: "abc"}}}, {Key: "nsp", Value: "/"}}},
+			jsvalue.Object{{Key: "type", Value: 0}, {Key: "data", Value: jsvalue.Object{{Key: "pid", Value: "def"}, {Key: "sid", Value: "abc"}}}, {Key: "nsp", Value: "/"}}},
 		{"connect error", socketio.Packet{Type: socketio.PacketConnectError, Nsp: "/x", ID: -1, Data: map[string]any{"message": "no", "data": map[string]int{"code": 401}}},
-			protocol.Object{{Key: "type", Value: 4}, {Key: "data", Value: protocol.Object{{Key: "data", Value: map[string]int{"code": 401}}, {Key: "message", Value: "no"}}}, {Key: "nsp", Value: "/x"}}},
+			jsvalue.Object{{Key: "type", Value: 4}, {Key: "data", Value: jsvalue.Object{{Key: "data", Value: map[string]int{"code": 401}}, {Key: "message", Value: "no"}}}, {Key: "nsp", Value: "/x"}}},
 		{"disconnect", socketio.Packet{Type: socketio.PacketDisconnect, Nsp: "/", ID: -1},
-			protocol.Object{{Key: "type", Value: 1}, {Key: "nsp", Value: "/"}}},
+			jsvalue.Object{{Key: "type", Value: 1}, {Key: "nsp", Value: "/"}}},
 		// (Integral numbers of 2^64 and more are float64 here, where notepack writes a wrong uint64.)
 		{"long string and big numbers", socketio.Packet{Type: socketio.PacketEvent, Nsp: "/", ID: -1, Event: "n", Args: []any{strings.Repeat("é", 300), 1 << 40, -1 << 40, 1 << 53, 0.1}},
-			protocol.Object{{Key: "type", Value: 2}, {Key: "data", Value: []any{"n", strings.Repeat("é", 300), 1 << 40, -1 << 40, 1 << 53, 0.1}}, {Key: "nsp", Value: "/"}}},
+			jsvalue.Object{{Key: "type", Value: 2}, {Key: "data", Value: []any{"n", strings.Repeat("é", 300), 1 << 40, -1 << 40, 1 << 53, 0.1}}, {Key: "nsp", Value: "/"}}},
 	}
 	var nodePackets []any
 	for _, c := range cases {
@@ -106,17 +106,17 @@ func TestEncodeAsNode(t *testing.T) {
 
 func mp(t *testing.T, v any) string {
 	t.Helper()
-	b, err := protocol.AppendMsgpack(nil, v)
+	b, err := jsvalue.AppendMsgpack(nil, v)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
 }
 
-func obj(kv ...any) protocol.Object {
-	var o protocol.Object
+func obj(kv ...any) jsvalue.Object {
+	var o jsvalue.Object
 	for i := 0; i < len(kv); i += 2 {
-		o = append(o, protocol.Member{Key: kv[i].(string), Value: kv[i+1]})
+		o = append(o, jsvalue.Member{Key: kv[i].(string), Value: kv[i+1]})
 	}
 	return o
 }
@@ -214,12 +214,12 @@ func TestDecodeAsNode(t *testing.T) {
 
 // TestDecodeDetails checks what the Server gets of accepted packets.
 func TestDecodeDetails(t *testing.T) {
-	b, _ := protocol.AppendMsgpack(nil, obj("type", 0, "data", obj("token", "s", "n", 1), "nsp", "/admin"))
+	b, _ := jsvalue.AppendMsgpack(nil, obj("type", 0, "data", obj("token", "s", "n", 1), "nsp", "/admin"))
 	p, err := msgpackparser.Decode(engineio.Message{Data: b, Binary: true})
 	if err != nil || p.Type != socketio.PacketConnect || p.Nsp != "/admin" || string(p.Auth) != `{"token":"s","n":1}` || p.ID != socketio.NoAckID {
 		t.Fatalf("%+v %v", p, err)
 	}
-	b, _ = protocol.AppendMsgpack(nil, obj("type", 2, "data", []any{"e", []byte{1, 2}, obj("x", []byte{3})}, "id", 12, "nsp", "/"))
+	b, _ = jsvalue.AppendMsgpack(nil, obj("type", 2, "data", []any{"e", []byte{1, 2}, obj("x", []byte{3})}, "id", 12, "nsp", "/"))
 	p, err = msgpackparser.Decode(engineio.Message{Data: b, Binary: true})
 	if err != nil || p.ID != 12 || p.Args.Len() != 2 {
 		t.Fatalf("%+v %v", p, err)

@@ -32,6 +32,7 @@ import (
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/sioclient"
+	"github.com/sioredis/sioredis/internal/siopacket"
 	"github.com/sioredis/sioredis/metrics"
 	"github.com/sioredis/sioredis/protocol"
 	"github.com/sioredis/sioredis/redisadapter"
@@ -181,7 +182,7 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
 	cfg.Namespace = nsp
-	if err := protocol.ValidateEvent(cfg.Event); err != nil {
+	if err := siopacket.ValidateEvent(cfg.Event); err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
 	if len(cfg.Event)+len(nsp) > 256 {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
-	"github.com/sioredis/sioredis/protocol"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // Delivery states in API answers.
@@ -104,7 +104,7 @@ func (a *App) readPost(w http.ResponseWriter, r *http.Request) (Post, int, error
 			if f.raw == nil {
 				continue
 			}
-			if err := protocol.CheckJSONText(f.raw); err != nil {
+			if err := jsvalue.CheckJSONText(f.raw); err != nil {
 				return Post{}, http.StatusBadRequest, &FieldError{Field: f.name, Reason: err.Error()}
 			}
 			if err := json.Unmarshal(f.raw, f.dst); err != nil {

@@ -1,4 +1,4 @@
-package protocol
+package jsvalue
 
 import (
 	"encoding/binary"
@@ -118,8 +118,8 @@ func (d *mpDecoder) uintN(size int) (uint64, error) {
 }
 
 func (d *mpDecoder) value(depth int) (any, error) {
-	if depth >= maxDepth {
-		return nil, d.fail("nested deeper than %d levels", maxDepth)
+	if depth >= MaxDepth {
+		return nil, d.fail("nested deeper than %d levels", MaxDepth)
 	}
 	if d.pos >= len(d.buf) {
 		return nil, d.fail("unexpected end of input")
@@ -367,9 +367,9 @@ func propertyName(k any) string {
 	case int64:
 		return strconv.FormatInt(k, 10)
 	case uint64:
-		return jsNumberString(float64(k)) // JavaScript numbers are doubles
+		return NumberString(float64(k)) // JavaScript numbers are doubles
 	case float64:
-		return jsNumberString(k)
+		return NumberString(k)
 	case []byte:
 		return string(k) // Buffer#toString decodes UTF-8
 	case []any:
@@ -390,7 +390,7 @@ func propertyName(k any) string {
 }
 
 // jsNumberString formats a float64 as JavaScript's Number#toString does.
-func jsNumberString(f float64) string {
+func NumberString(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		return "NaN"
@@ -409,4 +409,37 @@ func jsNumberString(f float64) string {
 		s = s[:i+1] + "+" + s[i+1:]
 	}
 	return s
+}
+
+// DecodeMsgpackOrdered decodes exactly one msgpack value like DecodeMsgpack, except
+// that maps are Object values whose keys keep their order on the wire (a duplicate
+// key keeps its first place and takes the last value, as in JavaScript).
+func DecodeMsgpackOrdered(b []byte) (any, error) {
+	d := mpDecoder{buf: b}
+	if _, err := d.value(0); err != nil {
+		return nil, err
+	}
+	if d.pos != len(d.buf) {
+		return nil, errorf(ErrMalformed, "msgpack: %d trailing bytes after the value", len(d.buf)-d.pos)
+	}
+	d = mpDecoder{buf: b, build: true, ordered: true}
+	return d.value(0)
+}
+
+// orderedMap builds a msgpack map as an Object; a duplicate key keeps its
+// first place and takes the last value, as a JavaScript object does.
+func (d *mpDecoder) orderedMap(n uint64, depth int) (any, error) {
+	o := make(Object, 0, n)
+	for range n {
+		k, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		o = o.set(propertyName(k), v)
+	}
+	return o, nil
 }

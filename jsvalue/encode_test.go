@@ -1,4 +1,4 @@
-package protocol
+package jsvalue
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 
 func mp(t *testing.T, v any) string {
 	t.Helper()
-	w := writer{}
+	w := Writer{}
 	if err := w.value(v, 0); err != nil {
 		t.Fatalf("encode %#v: %v", v, err)
 	}
@@ -24,7 +24,7 @@ func mp(t *testing.T, v any) string {
 
 func js(t *testing.T, v any) string {
 	t.Helper()
-	w := writer{json: true}
+	w := Writer{json: true}
 	if err := w.value(v, 0); err != nil {
 		t.Fatalf("encode %#v: %v", v, err)
 	}
@@ -162,7 +162,7 @@ func TestStructsFollowEncodingJSON(t *testing.T) {
 	}
 	// The msgpack encoding carries the same value.
 	var fromMsgpack, fromJSON any
-	w := writer{}
+	w := Writer{}
 	if err := w.value(&m, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestUnsupportedValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, asJSON := range []bool{false, true} {
-				w := writer{json: asJSON}
+				w := Writer{json: asJSON}
 				err := w.value(tt.in, 0)
 				if !errors.Is(err, ErrUnsupportedValue) {
 					t.Fatalf("json=%v: got %v, want ErrUnsupportedValue", asJSON, err)

@@ -1,4 +1,4 @@
-package protocol
+package siopacket
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 type sioFile struct {
@@ -42,7 +44,7 @@ func TestAppendEventData(t *testing.T) {
 		{
 			name:  "binary in maps and slices",
 			event: "e",
-			args:  []any{map[string]any{"b": []any{[]byte{9}}, "a": 1}, Object{{"z", []byte{8}}, {"y", 2}}},
+			args:  []any{map[string]any{"b": []any{[]byte{9}}, "a": 1}, jsvalue.Object{{Key: "z", Value: []byte{8}}, {Key: "y", Value: 2}}},
 			want:  `["e",{"a":1,"b":[{"_placeholder":true,"num":0}]},{"z":{"_placeholder":true,"num":1},"y":2}]`,
 			bufs:  [][]byte{{9}, {8}},
 		},
@@ -105,8 +107,8 @@ func TestAppendEventDataErrors(t *testing.T) {
 	}{
 		{name: "empty event", event: "", want: ErrInvalidEvent},
 		{name: "reserved event", event: "disconnecting", want: ErrReservedEvent},
-		{name: "channel", event: "e", args: []any{[]byte{1}, make(chan int)}, want: ErrUnsupportedValue},
-		{name: "raw JSON invalid", event: "e", args: []any{json.RawMessage(`{`)}, want: ErrUnsupportedValue},
+		{name: "channel", event: "e", args: []any{[]byte{1}, make(chan int)}, want: jsvalue.ErrUnsupportedValue},
+		{name: "raw JSON invalid", event: "e", args: []any{json.RawMessage(`{`)}, want: jsvalue.ErrUnsupportedValue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +123,7 @@ func TestAppendEventDataErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := AppendAckData(nil, []any{func() {}}, nil); !errors.Is(err, ErrUnsupportedValue) {
+	if _, _, err := AppendAckData(nil, []any{func() {}}, nil); !errors.Is(err, jsvalue.ErrUnsupportedValue) {
 		t.Errorf("ack with a func: err = %v", err)
 	}
 }
@@ -130,16 +132,16 @@ func TestAppendEventDataErrors(t *testing.T) {
 // JSON mode of the Redis encoders writes it.
 func TestEventDataMatchesJSONMode(t *testing.T) {
 	args := []any{benchMessage(), "text", 42, 1.5, true, nil, map[string]any{"k": []any{1, "2"}}}
-	w := writer{json: true}
-	if err := w.eventData("e", args); err != nil {
+	w := jsvalue.JSONWriter(nil)
+	if err := WriteEventData(&w, "e", args); err != nil {
 		t.Fatal(err)
 	}
 	out, bufs, err := AppendEventData(nil, "e", args, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(out) != string(w.buf) || len(bufs) != 0 {
-		t.Fatalf("got  %s\nwant %s", out, w.buf)
+	if string(out) != string(w.Bytes()) || len(bufs) != 0 {
+		t.Fatalf("got  %s\nwant %s", out, w.Bytes())
 	}
 }
 
@@ -164,4 +166,36 @@ func BenchmarkAppendEventData_Struct(b *testing.B) {
 		buf, atts, _ = AppendEventData(buf[:0], "my_event_name", args, atts[:0])
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// chat is a typical event argument: a saved chat message.
+type chat struct {
+	ID     string    `json:"id"`
+	At     time.Time `json:"created_at"`
+	Body   string    `json:"body"`
+	Author string    `json:"author,omitempty"`
+	Tags   []string  `json:"tags"`
+}
+
+func benchMessage() *chat {
+	return &chat{ID: "m1", At: time.Date(2017, 12, 19, 14, 0, 0, 0, time.UTC), Body: "hello", Author: "ann", Tags: []string{"a"}}
+}
+
+func TestValidateEvent(t *testing.T) {
+	for _, ev := range reservedEvents {
+		if err := ValidateEvent(ev); !errors.Is(err, ErrReservedEvent) {
+			t.Errorf("event %q: got %v", ev, err)
+		}
+	}
+	for _, ev := range reservedServerEvents {
+		if err := ValidateServerEvent(ev); !errors.Is(err, ErrReservedEvent) {
+			t.Errorf("server event %q: got %v", ev, err)
+		}
+	}
+	if err := ValidateEvent(""); !errors.Is(err, ErrInvalidEvent) {
+		t.Errorf("empty event: %v", err)
+	}
+	if err := ValidateEvent("connection"); err != nil {
+		t.Errorf("connection is a valid client event: %v", err)
+	}
 }

@@ -1,4 +1,4 @@
-package protocol
+package jsvalue
 
 import (
 	"strconv"
@@ -10,7 +10,7 @@ import (
 // value JSON.parse would produce: object key order is kept, numbers follow
 // the JavaScript number rules, strings are unescaped. It accepts exactly one
 // JSON value surrounded by optional white space.
-func (w *writer) rawJSON(data []byte, depth int) error {
+func (w *Writer) rawJSON(data []byte, depth int) error {
 	p := jsonParser{data: data, w: w}
 	p.skipSpace()
 	if err := p.value(depth); err != nil {
@@ -26,7 +26,7 @@ func (w *writer) rawJSON(data []byte, depth int) error {
 type jsonParser struct {
 	data []byte
 	pos  int
-	w    *writer
+	w    *Writer
 }
 
 func (p *jsonParser) fail(what string) error {
@@ -53,7 +53,7 @@ func (p *jsonParser) literal(lit string) bool {
 }
 
 func (p *jsonParser) value(depth int) error {
-	if depth >= maxDepth {
+	if depth >= MaxDepth {
 		return errDepth()
 	}
 	if p.pos >= len(p.data) {
@@ -69,21 +69,21 @@ func (p *jsonParser) value(depth int) error {
 		if err != nil {
 			return err
 		}
-		p.w.stringValue(s)
+		p.w.Str(s)
 		return nil
 	case c == 't':
 		if p.literal("true") {
-			p.w.boolValue(true)
+			p.w.Bool(true)
 			return nil
 		}
 	case c == 'f':
 		if p.literal("false") {
-			p.w.boolValue(false)
+			p.w.Bool(false)
 			return nil
 		}
 	case c == 'n':
 		if p.literal("null") {
-			p.w.nilValue()
+			p.w.Null()
 			return nil
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -96,7 +96,7 @@ func (p *jsonParser) object(depth int) error {
 	p.pos++ // {
 	start := len(p.w.buf)
 	if p.w.json {
-		p.w.beginMap(0)
+		p.w.BeginObject(0)
 	}
 	n := 0
 	p.skipSpace()
@@ -118,7 +118,7 @@ func (p *jsonParser) object(depth int) error {
 			}
 			p.pos++
 			p.skipSpace()
-			p.w.key(k)
+			p.w.Key(k)
 			if err := p.value(depth + 1); err != nil {
 				return err
 			}
@@ -136,7 +136,7 @@ func (p *jsonParser) object(depth int) error {
 		}
 	}
 	if p.w.json {
-		p.w.endMap()
+		p.w.EndObject()
 		return nil
 	}
 	// JSON.parse keeps the last of duplicate keys; a msgpack map with
@@ -150,7 +150,7 @@ func (p *jsonParser) array(depth int) error {
 	p.pos++ // [
 	start := len(p.w.buf)
 	if p.w.json {
-		p.w.beginArray(0)
+		p.w.BeginArray(0)
 	}
 	n := 0
 	p.skipSpace()
@@ -176,7 +176,7 @@ func (p *jsonParser) array(depth int) error {
 		}
 	}
 	if p.w.json {
-		p.w.endArray()
+		p.w.EndArray()
 		return nil
 	}
 	var hdr [5]byte
@@ -224,11 +224,11 @@ func (p *jsonParser) number() error {
 		// Exact for every integer that fits 64 bits; JavaScript would round
 		// beyond 2^53, but the value on the wire stays the one written.
 		if i, err := strconv.ParseInt(string(text), 10, 64); err == nil {
-			p.w.intValue(i)
+			p.w.Int(i)
 			return nil
 		}
 		if u, err := strconv.ParseUint(string(text), 10, 64); err == nil {
-			p.w.uintValue(u)
+			p.w.Uint(u)
 			return nil
 		}
 	}
@@ -238,7 +238,7 @@ func (p *jsonParser) number() error {
 	f, _ := strconv.ParseFloat(string(text), 64)
 	// Out-of-range literals parse to ±Inf in Go and to Infinity in
 	// JavaScript, which JSON cannot carry.
-	if e := p.w.floatValue(f); e != nil {
+	if e := p.w.Float(f); e != nil {
 		return p.fail("number out of range")
 	}
 	return nil

@@ -1,9 +1,8 @@
-package protocol
+package jsvalue
 
 import (
 	"encoding"
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
@@ -12,13 +11,10 @@ import (
 	"time"
 )
 
-// maxDepth bounds nesting. A cyclic value reaches it and is reported as an
-// error instead of overflowing the stack; no real payload comes near it.
-const maxDepth = 1000
-
-func errorf(sentinel error, format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
-}
+// MaxDepth is the deepest nesting the encoders and decoders accept. A cyclic
+// value reaches it and is reported as an error instead of overflowing the
+// stack; no real payload comes near it.
+const MaxDepth = 1000
 
 var (
 	timeType          = reflect.TypeFor[time.Time]()
@@ -33,74 +29,74 @@ var (
 // omitempty/omitzero, ",string", embedded structs, json.Marshaler and
 // encoding.TextMarshaler, sorted map keys), except that []byte is binary and
 // time.Time is the string a JavaScript Date serialises to.
-func (w *writer) value(v any, depth int) error {
+func (w *Writer) value(v any, depth int) error {
 	// Fast paths for the types that decoded JSON and typical payloads use.
 	switch x := v.(type) {
 	case nil:
-		w.nilValue()
+		w.Null()
 		return nil
 	case string:
-		w.stringValue(x)
+		w.Str(x)
 		return nil
 	case bool:
-		w.boolValue(x)
+		w.Bool(x)
 		return nil
 	case int:
-		w.intValue(int64(x))
+		w.Int(int64(x))
 		return nil
 	case int64:
-		w.intValue(x)
+		w.Int(x)
 		return nil
 	case float64:
-		return w.floatValue(x)
+		return w.Float(x)
 	case []byte:
 		if x == nil {
-			w.nilValue()
+			w.Null()
 			return nil
 		}
-		return w.bytesValue(x)
+		return w.Binary(x)
 	case json.RawMessage:
 		return w.rawJSON(x, depth)
 	case json.Number:
 		return w.rawJSON([]byte(x), depth)
 	case Object:
-		if depth >= maxDepth {
+		if depth >= MaxDepth {
 			return errDepth()
 		}
-		w.beginMap(len(x))
+		w.BeginObject(len(x))
 		for _, m := range x {
-			w.key(m.Key)
+			w.Key(m.Key)
 			if err := w.value(m.Value, depth+1); err != nil {
 				return err
 			}
 		}
-		w.endMap()
+		w.EndObject()
 		return nil
 	case time.Time:
 		w.timeValue(x)
 		return nil
 	case []any:
 		if x == nil {
-			w.nilValue()
+			w.Null()
 			return nil
 		}
-		if depth >= maxDepth {
+		if depth >= MaxDepth {
 			return errDepth()
 		}
-		w.beginArray(len(x))
+		w.BeginArray(len(x))
 		for _, e := range x {
 			if err := w.value(e, depth+1); err != nil {
 				return err
 			}
 		}
-		w.endArray()
+		w.EndArray()
 		return nil
 	case map[string]any:
 		if x == nil {
-			w.nilValue()
+			w.Null()
 			return nil
 		}
-		if depth >= maxDepth {
+		if depth >= MaxDepth {
 			return errDepth()
 		}
 		var arr [16]string
@@ -109,53 +105,33 @@ func (w *writer) value(v any, depth int) error {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		w.beginMap(len(keys))
+		w.BeginObject(len(keys))
 		for _, k := range keys {
-			w.key(k)
+			w.Key(k)
 			if err := w.value(x[k], depth+1); err != nil {
 				return err
 			}
 		}
-		w.endMap()
+		w.EndObject()
 		return nil
 	}
 	return w.reflectValue(reflect.ValueOf(v), depth)
 }
 
-// Object is a map whose keys keep their order on the wire, as the keys of a
-// JavaScript object do. Plain Go maps are written with sorted keys.
-type Object []Member
-
-// Member is one key and value of an Object.
-type Member struct {
-	Key   string
-	Value any
-}
-
-// MarshalJSON writes o as a JSON object with its keys in order.
-func (o Object) MarshalJSON() ([]byte, error) {
-	w := writer{json: true}
-	if err := w.value(o, 0); err != nil {
-		return nil, err
-	}
-	return w.buf, nil
-}
-
 func errDepth() error {
-	return errorf(ErrUnsupportedValue, "value is cyclic or nested deeper than %d levels", maxDepth)
+	return errorf(ErrUnsupportedValue, "value is cyclic or nested deeper than %d levels", MaxDepth)
 }
 
-// errBinaryInJSON is returned by the JSON writer when it meets binary data:
-// the caller then encodes the whole message as msgpack instead.
-var errBinaryInJSON = fmt.Errorf("binary data cannot be written as JSON")
-
-func (w *writer) bytesValue(p []byte) error {
+// Binary writes binary data: msgpack bin, a placeholder with a
+// PlaceholderWriter, or ErrBinaryInJSON with a JSONWriter. A nil p is
+// binary too (an empty one); Value writes a nil []byte as null.
+func (w *Writer) Binary(p []byte) error {
 	if w.json {
 		if w.placeholders {
 			w.placeholder(p)
 			return nil
 		}
-		return errBinaryInJSON
+		return ErrBinaryInJSON
 	}
 	w.binValue(p)
 	return nil
@@ -163,9 +139,9 @@ func (w *writer) bytesValue(p []byte) error {
 
 // timeValue writes t as Date#toJSON does: UTC, millisecond precision,
 // "2017-12-19T14:00:00.000Z", with the ±YYYYYY form outside years 0..9999.
-func (w *writer) timeValue(t time.Time) {
+func (w *Writer) timeValue(t time.Time) {
 	var tmp [40]byte
-	w.stringValue(string(appendJSDate(tmp[:0], t))) // the conversion does not escape: no allocation
+	w.Str(string(appendJSDate(tmp[:0], t))) // the conversion does not escape: no allocation
 }
 
 func appendJSDate(b []byte, t time.Time) []byte {
@@ -198,18 +174,18 @@ func appendPad(b []byte, v, width int) []byte {
 	return append(b, s...)
 }
 
-func (w *writer) reflectValue(v reflect.Value, depth int) error {
+func (w *Writer) reflectValue(v reflect.Value, depth int) error {
 	return w.reflectValueKind(v, depth, -1)
 }
 
 // reflectValueKind writes v; mk is the marshaler kind of v's type when the
 // caller knows it (struct fields of a static type), -1 otherwise.
-func (w *writer) reflectValueKind(v reflect.Value, depth int, mk int) error {
-	if depth >= maxDepth {
+func (w *Writer) reflectValueKind(v reflect.Value, depth int, mk int) error {
+	if depth >= MaxDepth {
 		return errDepth()
 	}
 	if !v.IsValid() {
-		w.nilValue()
+		w.Null()
 		return nil
 	}
 	t := v.Type()
@@ -243,42 +219,42 @@ func (w *writer) reflectValueKind(v reflect.Value, depth int, mk int) error {
 	}
 	switch t.Kind() {
 	case reflect.Bool:
-		w.boolValue(v.Bool())
+		w.Bool(v.Bool())
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		w.intValue(v.Int())
+		w.Int(v.Int())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		w.uintValue(v.Uint())
+		w.Uint(v.Uint())
 	case reflect.Float32:
 		// Shortest float32 text, read back as float64: 0.1 stays 0.1 (as in
 		// encoding/json), not 0.10000000149011612.
 		var tmp [32]byte
 		f, _ := strconv.ParseFloat(string(strconv.AppendFloat(tmp[:0], v.Float(), 'g', -1, 32)), 64)
-		return w.floatValue(f)
+		return w.Float(f)
 	case reflect.Float64:
-		return w.floatValue(v.Float())
+		return w.Float(v.Float())
 	case reflect.String:
-		w.stringValue(v.String())
+		w.Str(v.String())
 	case reflect.Interface, reflect.Pointer:
 		if v.IsNil() {
-			w.nilValue()
+			w.Null()
 			return nil
 		}
 		return w.reflectValue(v.Elem(), depth+1)
 	case reflect.Slice:
 		if v.IsNil() {
-			w.nilValue()
+			w.Null()
 			return nil
 		}
 		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(jsonMarshalerType) &&
 			!reflect.PointerTo(t.Elem()).Implements(textMarshalerType) {
-			return w.bytesValue(v.Bytes())
+			return w.Binary(v.Bytes())
 		}
 		return w.arrayValue(v, depth)
 	case reflect.Array:
 		return w.arrayValue(v, depth)
 	case reflect.Map:
 		if v.IsNil() {
-			w.nilValue()
+			w.Null()
 			return nil
 		}
 		return w.mapValue(v, depth)
@@ -332,19 +308,19 @@ func marshalerKindOf(t reflect.Type) int {
 	return k &^ marshalerKnown
 }
 
-func (w *writer) arrayValue(v reflect.Value, depth int) error {
+func (w *Writer) arrayValue(v reflect.Value, depth int) error {
 	n := v.Len()
-	w.beginArray(n)
+	w.BeginArray(n)
 	for i := range n {
 		if err := w.reflectValue(v.Index(i), depth+1); err != nil {
 			return err
 		}
 	}
-	w.endArray()
+	w.EndArray()
 	return nil
 }
 
-func (w *writer) mapValue(v reflect.Value, depth int) error {
+func (w *Writer) mapValue(v reflect.Value, depth int) error {
 	type entry struct {
 		key string
 		val reflect.Value
@@ -359,14 +335,14 @@ func (w *writer) mapValue(v reflect.Value, depth int) error {
 		entries = append(entries, entry{k, iter.Value()})
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
-	w.beginMap(len(entries))
+	w.BeginObject(len(entries))
 	for _, e := range entries {
-		w.key(e.key)
+		w.Key(e.key)
 		if err := w.reflectValue(e.val, depth+1); err != nil {
 			return err
 		}
 	}
-	w.endMap()
+	w.EndObject()
 	return nil
 }
 
@@ -396,9 +372,9 @@ func mapKeyString(k reflect.Value) (string, error) {
 	return "", errorf(ErrUnsupportedValue, "map key type %s", k.Type())
 }
 
-func (w *writer) marshalerValue(v reflect.Value, depth int) error {
+func (w *Writer) marshalerValue(v reflect.Value, depth int) error {
 	if v.Kind() == reflect.Pointer && v.IsNil() {
-		w.nilValue()
+		w.Null()
 		return nil
 	}
 	b, err := v.Interface().(json.Marshaler).MarshalJSON()
@@ -408,20 +384,20 @@ func (w *writer) marshalerValue(v reflect.Value, depth int) error {
 	return w.rawJSON(b, depth)
 }
 
-func (w *writer) textMarshalerValue(v reflect.Value) error {
+func (w *Writer) textMarshalerValue(v reflect.Value) error {
 	if v.Kind() == reflect.Pointer && v.IsNil() {
-		w.nilValue()
+		w.Null()
 		return nil
 	}
 	b, err := v.Interface().(encoding.TextMarshaler).MarshalText()
 	if err != nil {
 		return errorf(ErrUnsupportedValue, "MarshalText of %s: %w", v.Type(), err)
 	}
-	w.stringValue(string(b))
+	w.Str(string(b))
 	return nil
 }
 
-func (w *writer) structValue(v reflect.Value, depth int) error {
+func (w *Writer) structValue(v reflect.Value, depth int) error {
 	sf := cachedFields(v.Type())
 	fields := sf.fields
 	// msgpack needs the count in the header: count the fields that will be
@@ -435,7 +411,7 @@ func (w *writer) structValue(v reflect.Value, depth int) error {
 			}
 		}
 	}
-	w.beginMap(n)
+	w.BeginObject(n)
 	for i := range fields {
 		f := &fields[i]
 		fv, ok := f.get(v)
@@ -453,13 +429,13 @@ func (w *writer) structValue(v reflect.Value, depth int) error {
 			return err
 		}
 	}
-	w.endMap()
+	w.EndObject()
 	return nil
 }
 
 // quotedValue implements the ",string" option: scalars become strings.
 // rawKey writes a struct field's precomputed key.
-func (w *writer) rawKey(f *field) {
+func (w *Writer) rawKey(f *field) {
 	if w.json {
 		w.sep()
 		w.buf = append(w.buf, f.jsonKey...)
@@ -469,10 +445,10 @@ func (w *writer) rawKey(f *field) {
 	w.buf = append(w.buf, f.msgpackKey...)
 }
 
-func (w *writer) quotedValue(v reflect.Value) error {
+func (w *Writer) quotedValue(v reflect.Value) error {
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
-			w.nilValue()
+			w.Null()
 			return nil
 		}
 		v = v.Elem()
@@ -480,19 +456,19 @@ func (w *writer) quotedValue(v reflect.Value) error {
 	var tmp [64]byte
 	switch v.Kind() {
 	case reflect.Bool:
-		w.stringValue(strconv.FormatBool(v.Bool()))
+		w.Str(strconv.FormatBool(v.Bool()))
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		w.stringValue(string(strconv.AppendInt(tmp[:0], v.Int(), 10)))
+		w.Str(string(strconv.AppendInt(tmp[:0], v.Int(), 10)))
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		w.stringValue(string(strconv.AppendUint(tmp[:0], v.Uint(), 10)))
+		w.Str(string(strconv.AppendUint(tmp[:0], v.Uint(), 10)))
 	case reflect.Float32, reflect.Float64:
 		bits := 64
 		if v.Kind() == reflect.Float32 {
 			bits = 32
 		}
-		w.stringValue(strconv.FormatFloat(v.Float(), 'g', -1, bits))
+		w.Str(strconv.FormatFloat(v.Float(), 'g', -1, bits))
 	case reflect.String:
-		w.stringValue(string(appendJSONString(tmp[:0], v.String())))
+		w.Str(string(appendJSONString(tmp[:0], v.String())))
 	default:
 		return w.reflectValue(v, 0)
 	}
@@ -587,10 +563,10 @@ func cachedFields(t reflect.Type) *structFields {
 		if f.omitEmpty || f.omitZero {
 			sf.mayOmit = true
 		}
-		mw := writer{}
-		mw.key(f.name)
-		jw := writer{json: true}
-		jw.key(f.name)
+		mw := Writer{}
+		mw.Key(f.name)
+		jw := Writer{json: true}
+		jw.Key(f.name)
 		f.msgpackKey, f.jsonKey = mw.buf, jw.buf
 		f.marshalerKind = -1
 		if ft.Kind() != reflect.Interface {
@@ -751,7 +727,30 @@ func isZeroFunc(t reflect.Type) func(reflect.Value) bool {
 // AppendMsgpack appends v as msgpack, as notepack.io writes the same JavaScript value (the values this package
 // accepts, with its rules for Go types).
 func AppendMsgpack(dst []byte, v any) ([]byte, error) {
-	w := writer{buf: dst}
+	w := Writer{buf: dst}
+	if err := w.value(v, 0); err != nil {
+		return dst, err
+	}
+	return w.buf, nil
+}
+
+// placeholder writes the placeholder of the next attachment, with the key
+// order of socket.io-parser ({ _placeholder: true, num }).
+func (w *Writer) placeholder(p []byte) {
+	w.sep()
+	w.buf = append(w.buf, `{"_placeholder":true,"num":`...)
+	w.buf = strconv.AppendInt(w.buf, int64(w.binaries), 10)
+	w.buf = append(w.buf, '}')
+	w.needComma = true
+	w.binaries++
+	w.attachments = append(w.attachments, p)
+}
+
+// AppendJSON appends v as JSON, exactly as JSON.stringify writes the same
+// JavaScript value. Binary data cannot be written: it returns ErrBinaryInJSON
+// (a PlaceholderWriter writes binary as socket.io-parser does).
+func AppendJSON(dst []byte, v any) ([]byte, error) {
+	w := JSONWriter(dst)
 	if err := w.value(v, 0); err != nil {
 		return dst, err
 	}

@@ -1,4 +1,4 @@
-package protocol
+package jsvalue
 
 import (
 	"bytes"
