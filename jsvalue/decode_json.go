@@ -126,4 +126,3 @@ func orderedJSON(dec *json.Decoder, depth int) (any, error) {
 	}
 	return tok, nil
 }
-

@@ -28,4 +28,3 @@ func (o Object) set(key string, v any) Object {
 	}
 	return append(o, Member{Key: key, Value: v})
 }
-
