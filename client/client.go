@@ -786,8 +786,7 @@ func (s *Socket) OnConnectError(fn func(err *ConnectError)) {
 	s.onConnErr = fn
 }
 
-// Emit sends an event. Arguments are encoded as the server package encodes them (package protocol: JSON as
-// JSON.stringify writes it, []byte anywhere as a binary attachment). While the socket is not connected the
+// Emit sends an event. Arguments follow the argument-encoding rule of package jsvalue, as the server's do. While the socket is not connected the
 // packet is buffered (see Options.MaxBufferedPackets); ErrBufferFull when the buffer is full.
 func (s *Socket) Emit(event string, args ...any) error { return s.emit(false, event, args, -1) }
 

@@ -345,10 +345,8 @@ func (e *Emitter) broadcastChannel() string {
 }
 
 // Emit sends event with args to every socket the emitter targets, through
-// the servers of the cluster. Arguments are encoded with encoding/json's
-// rules (struct tags, omitempty, json.Marshaler, json.RawMessage...), except
-// that []byte reaches clients as binary and time.Time as the ISO-8601 string
-// a JavaScript Date serialises to. Nothing is published when the event name
+// the servers of the cluster. Arguments follow the argument-encoding rule of
+// package jsvalue. Nothing is published when the event name
 // is reserved or an argument cannot be encoded. Events sent this way cannot
 // be acknowledged.
 func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {

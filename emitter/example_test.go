@@ -54,7 +54,7 @@ func Example() {
 	// Output:
 	// socket.io#/#room_777#
 	// emitter / [room_777] my_event_name
-	// [{"body":"message_body","created_at":"2017-12-19T14:00:00.000Z","id":"message_id"}]
+	// [{"id":"message_id","created_at":"2017-12-19T14:00:00.000Z","body":"message_body"}]
 }
 
 // Operators return new emitters: a base emitter can be shared and refined

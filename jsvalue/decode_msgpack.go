@@ -60,7 +60,7 @@ type mpDecoder struct {
 	buf   []byte
 	pos   int
 	build bool
-	// ordered builds maps as Object, keys in wire order (see ArgsInOrder).
+	// ordered builds maps as Object, keys in wire order (DecodeMsgpackOrdered).
 	ordered bool
 	// notepack2 reads extension type 0 as notepack.io 2 writes it (DecodeNotepack2).
 	notepack2 bool

@@ -217,17 +217,6 @@ func (e *Event) decode(prefix string) bool {
 	default:
 		e.Message, e.Err = protocol.DecodePubSub(prefix, e.Channel, e.Source == SourceSharded, e.Payload)
 	}
-	if e.Message != nil && len(e.Message.Args) > 0 {
-		// Keep objects' keys in wire order, as clients see them.
-		body := e.Payload
-		if e.Source == SourceStream {
-			data, _ := e.Fields["data"].(string)
-			body = []byte(data)
-		}
-		if args, ok := protocol.ArgsInOrder(e.Message, body); ok {
-			e.Message.Args = args
-		}
-	}
 	return true
 }
 

@@ -250,28 +250,6 @@ func (w *writer) serverSideEmitResponse(requestID string, args []any) error {
 	return nil
 }
 
-// ServerSideEmitAck returns the acknowledgement carried by m, a SERVER_SIDE_EMIT response decoded by
-// DecodeClassicResponse (KindServerSideEmitResponse) from payload: one value, or none when the response has no
-// "data" (the answering server acknowledged without an argument). It reads payload again so that objects are
-// Object values whose keys keep their wire order (m.Data holds Go maps); when payload does not hold a response it
-// falls back to m.Data.
-func ServerSideEmitAck(m *Message, payload []byte) []any {
-	if tree, err := decodeOrdered(payload); err == nil {
-		if body, ok := tree.(jsvalue.Object); ok {
-			for _, e := range body {
-				if e.Key == "data" {
-					return []any{e.Value}
-				}
-			}
-			return nil
-		}
-	}
-	if m == nil || m.Data == nil {
-		return nil
-	}
-	return []any{m.Data}
-}
-
 // BroadcastFlags returns the flags of a decoded broadcast or BROADCAST request that a receiving server acts on:
 // volatile and compress (CompressUnset when absent), and the acknowledgement timeout (0 when absent).
 func (m *Message) BroadcastFlags() (f Flags, timeout time.Duration) {
@@ -338,10 +316,10 @@ func sortedObject(m map[string]string) jsvalue.Object {
 	return out
 }
 
-// HandshakeOf reads a handshake decoded from a REMOTE_FETCH response (the map of DecodeClassicResponse's Data).
+// HandshakeOf reads a handshake decoded from a REMOTE_FETCH response (an object of DecodeClassicResponse's Data).
 // Missing or mistyped fields stay zero.
 func HandshakeOf(v any) Handshake {
-	m, _ := v.(map[string]any)
+	m, _ := asMap(v)
 	var h Handshake
 	h.Headers = stringMap(m["headers"])
 	h.Query = stringMap(m["query"])
@@ -362,7 +340,7 @@ func HandshakeOf(v any) Handshake {
 }
 
 func stringMap(v any) map[string]string {
-	m, _ := v.(map[string]any)
+	m, _ := asMap(v)
 	out := make(map[string]string, len(m))
 	for k, x := range m {
 		if s, ok := x.(string); ok {
@@ -374,7 +352,7 @@ func stringMap(v any) map[string]string {
 
 // FetchedSocketOf reads one socket of a REMOTE_FETCH response (an element of DecodeClassicResponse's Data).
 func FetchedSocketOf(v any) (FetchedSocket, bool) {
-	m, ok := v.(map[string]any)
+	m, ok := asMap(v)
 	if !ok {
 		return FetchedSocket{}, false
 	}

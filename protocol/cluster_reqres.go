@@ -169,30 +169,3 @@ func AppendClusterClientCount(dst []byte, enc ClusterEncoding, uid, nsp, request
 		return nil
 	})
 }
-
-// ClusterPacket returns the one value that a SERVER_SIDE_EMIT_RESPONSE or a BROADCAST_ACK carries in
-// data.packet, read again from payload (the whole message, or the data field of a stream entry) so that objects
-// are Object values keeping their key order; ok is false when payload holds no such value (a server that
-// acknowledged without an argument).
-func ClusterPacket(payload []byte) (v any, ok bool) {
-	tree, err := decodeOrdered(payload)
-	if err != nil {
-		return nil, false
-	}
-	body, _ := tree.(jsvalue.Object)
-	packet := func(o jsvalue.Object) (any, bool) {
-		for _, f := range o {
-			if f.Key == "packet" {
-				return f.Value, f.Value != nil
-			}
-		}
-		return nil, false
-	}
-	for _, e := range body {
-		if e.Key == "data" {
-			data, _ := e.Value.(jsvalue.Object)
-			return packet(data)
-		}
-	}
-	return packet(body)
-}

@@ -94,15 +94,17 @@ func TestClusterReqResJSON(t *testing.T) {
 	if want := `{"uid":"u","nsp":"/","type":12,"data":{"requestId":"r","packet":{"z":1,"a":2}}}`; err != nil || string(b) != want {
 		t.Errorf("broadcast ack\n%s %v\nwant\n%s", b, err, want)
 	}
-	if v, ok := ClusterPacket(b); !ok || v.(jsvalue.Object)[0].Key != "z" {
-		t.Errorf("packet %v %v: want the object with its key order", v, ok)
+	if m, err := DecodeClusterMessage(b); err != nil || m.Kind != KindBroadcastAck {
+		t.Errorf("broadcast ack decoded: %+v %v", m, err)
+	} else if v, ok := m.Data.(jsvalue.Object); !ok || v[0].Key != "z" {
+		t.Errorf("packet %#v: want the object with its key order", m.Data)
 	}
 	b, err = AppendClusterPacketResponse(nil, enc, "u", "/", ClusterServerSideEmitResponse, "r", nil)
 	if want := `{"uid":"u","nsp":"/","type":10,"data":{"requestId":"r"}}`; err != nil || string(b) != want {
 		t.Errorf("answer without a value\n%s %v\nwant\n%s", b, err, want)
 	}
-	if _, ok := ClusterPacket(b); ok {
-		t.Error("a packet found in an answer without a value")
+	if m, err := DecodeClusterMessage(b); err != nil || m.Kind != KindServerSideEmitResponse || m.Args != nil || m.Data != nil {
+		t.Errorf("an answer without a value decoded as %+v %v", m, err)
 	}
 	op := &Op{Kind: OpServerSideEmit, Nsp: "/", Event: "e"}
 	if _, err := AppendClusterServerSideEmitWithAck(nil, enc, "u", "", op); !errors.Is(err, ErrUnsupportedValue) {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 // Payloads recorded from the Node libraries (docs: protocol notes §2 and
@@ -22,11 +24,11 @@ func TestDecodeRecordedPayloads(t *testing.T) {
 		{name: "tutorial example, flags as an empty array", channel: "socket.io#/#room_777#",
 			hex: "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 02 a4 64 61 74 61 92 ad 6d 79 5f 65 76 65 6e 74 5f 6e 61 6d 65 81 a3 66 6f 6f a3 62 61 72 a3 6e 73 70 a1 2f 82 a5 72 6f 6f 6d 73 91 a8 72 6f 6f 6d 5f 37 37 37 a5 66 6c 61 67 73 90",
 			want: Message{Format: FormatLegacy, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: NoType, UID: "emitter", Nsp: "/",
-				Rooms: []string{"room_777"}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{map[string]any{"foo": "bar"}}}},
+				Rooms: []string{"room_777"}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{jsvalue.Object{{Key: "foo", Value: "bar"}}}}},
 		{name: "official emitter 5.1 to one room", channel: "socket.io#/#room_777#",
 			hex: "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 02 a4 64 61 74 61 92 ad 6d 79 5f 65 76 65 6e 74 5f 6e 61 6d 65 81 a3 66 6f 6f a3 62 61 72 a3 6e 73 70 a1 2f 83 a5 72 6f 6f 6d 73 91 a8 72 6f 6f 6d 5f 37 37 37 a5 66 6c 61 67 73 80 a6 65 78 63 65 70 74 90",
 			want: Message{Format: FormatClassic, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: NoType, UID: "emitter", Nsp: "/",
-				Rooms: []string{"room_777"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{map[string]any{"foo": "bar"}}}},
+				Rooms: []string{"room_777"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{jsvalue.Object{{Key: "foo", Value: "bar"}}}}},
 		{name: "official emitter except volatile compress", channel: "socket.io#/admin#",
 			hex: "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a1 78 01 a3 6e 73 70 a6 2f 61 64 6d 69 6e 83 a5 72 6f 6f 6d 73 90 a5 66 6c 61 67 73 82 a8 76 6f 6c 61 74 69 6c 65 c3 a8 63 6f 6d 70 72 65 73 73 c2 a6 65 78 63 65 70 74 91 a2 72 31",
 			want: Message{Format: FormatClassic, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: NoType, UID: "emitter", Nsp: "/admin",
@@ -75,10 +77,10 @@ func TestDecodeRecordedPayloads(t *testing.T) {
 		{name: "fetchSockets response", channel: "socket.io-response#/#",
 			text: `{"requestId":"q1","sockets":[{"id":"s1","handshake":{},"rooms":["s1"],"data":{}}]}`,
 			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindFetchSocketsResponse, Type: NoType, Nsp: "/", RequestID: "q1",
-				Data: []any{map[string]any{"id": "s1", "handshake": map[string]any{}, "rooms": []any{"s1"}, "data": map[string]any{}}}}},
+				Data: []any{jsvalue.Object{{Key: "id", Value: "s1"}, {Key: "handshake", Value: jsvalue.Object{}}, {Key: "rooms", Value: []any{"s1"}}, {Key: "data", Value: jsvalue.Object{}}}}}},
 		{name: "serverSideEmit response", channel: "socket.io-response#/#AbC123#",
 			text: `{"type":6,"requestId":"q5","data":"pong"}`,
-			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindServerSideEmitResponse, Type: 6, Nsp: "/", RequestID: "q5", Data: "pong"}},
+			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindServerSideEmitResponse, Type: 6, Nsp: "/", RequestID: "q5", Data: "pong", Args: []any{"pong"}}},
 		{name: "broadcast client count", channel: "socket.io-response#/#",
 			text: `{"type":8,"requestId":"q6","clientCount":3}`,
 			want: Message{Format: FormatClassic, Encoding: EncodingJSON, Kind: KindBroadcastClientCount, Type: 8, Nsp: "/", RequestID: "q6", Data: int64(3)}},
@@ -88,7 +90,7 @@ func TestDecodeRecordedPayloads(t *testing.T) {
 		{name: "sharded broadcast (JSON)", channel: "socket.io#/#", sharded: true,
 			text: `{"uid":"emitter","nsp":"/","type":3,"data":{"packet":{"type":2,"data":["my_event_name",{"foo":"bar"}],"nsp":"/"},"opts":{"rooms":["room_777"],"flags":{},"except":[]}}}`,
 			want: Message{Format: FormatCluster, Encoding: EncodingJSON, Kind: KindBroadcast, Type: 3, UID: "emitter", Nsp: "/",
-				Rooms: []string{"room_777"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{map[string]any{"foo": "bar"}}}},
+				Rooms: []string{"room_777"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{jsvalue.Object{{Key: "foo", Value: "bar"}}}}},
 		{name: "sharded binary broadcast (notepack)", channel: "socket.io#/#", sharded: true,
 			hex: "84 a3 75 69 64 a7 65 6d 69 74 74 65 72 a3 6e 73 70 a1 2f a4 74 79 70 65 03 a4 64 61 74 61 82 a6 70 61 63 6b 65 74 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a3 62 69 6e c4 03 01 02 03 a3 6e 73 70 a1 2f a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a5 66 6c 61 67 73 80 a6 65 78 63 65 70 74 90",
 			want: Message{Format: FormatCluster, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: 3, UID: "emitter", Nsp: "/",
@@ -137,7 +139,7 @@ func TestDecodeStreamEntry(t *testing.T) {
 		{"JSON broadcast", map[string]any{"uid": "emitter", "nsp": "/", "type": "3",
 			"data": `{"packet":{"type":2,"data":["my_event_name",{"foo":"bar"}],"nsp":"/"},"opts":{"rooms":["room_777"],"flags":{},"except":[]}}`},
 			Message{Format: FormatStream, Encoding: EncodingJSON, Kind: KindBroadcast, Type: 3, UID: "emitter", Nsp: "/",
-				Rooms: []string{"room_777"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{map[string]any{"foo": "bar"}}}},
+				Rooms: []string{"room_777"}, Except: []string{}, Flags: map[string]any{}, PacketType: 2, Event: "my_event_name", Args: []any{jsvalue.Object{{Key: "foo", Value: "bar"}}}}},
 		{"binary broadcast (base64 msgpack)", map[string]any{"uid": "emitter", "nsp": "/", "type": "3",
 			"data": "gqZwYWNrZXSDpHR5cGUCpGRhdGGSo2JpbsQDAQIDo25zcKEvpG9wdHODpXJvb21zkKVmbGFnc4CmZXhjZXB0kA=="},
 			Message{Format: FormatStream, Encoding: EncodingMsgpack, Kind: KindBroadcast, Type: 3, UID: "emitter", Nsp: "/",
@@ -232,7 +234,7 @@ func projection(m *Message) roundTrip {
 // Everything our encoders write decodes back to the operation.
 func TestDecodeRoundTrip(t *testing.T) {
 	binArgs := []any{"s", 1, -2.5, true, nil, []byte{0, 255}, map[string]any{"k": []any{1, "x"}}}
-	binWant := []any{"s", int64(1), -2.5, true, nil, []byte{0, 255}, map[string]any{"k": []any{int64(1), "x"}}}
+	binWant := []any{"s", int64(1), -2.5, true, nil, []byte{0, 255}, jsvalue.Object{{Key: "k", Value: []any{int64(1), "x"}}}}
 	textArgs := []any{"s", 1, -2.5, true, nil}
 	textWant := []any{"s", int64(1), -2.5, true, nil}
 	tests := []struct {

@@ -11,9 +11,10 @@ import (
 // Sentinel errors returned (wrapped) by the encoders and validators of this
 // package. Callers test them with errors.Is; the emitter re-exports them.
 var (
-	// ErrReservedEvent is siopacket.ErrReservedEvent.
+	// ErrReservedEvent reports an event name that Socket.IO reserves for its
+	// own use (the error of socketio and emitter too).
 	ErrReservedEvent = siopacket.ErrReservedEvent
-	// ErrInvalidEvent is siopacket.ErrInvalidEvent.
+	// ErrInvalidEvent reports an empty event name.
 	ErrInvalidEvent = siopacket.ErrInvalidEvent
 	// ErrInvalidNamespace reports a namespace that is empty or contains Redis
 	// glob characters (which would end up in the servers' PSUBSCRIBE pattern).
@@ -28,7 +29,8 @@ var (
 	ErrUnsupportedValue = jsvalue.ErrUnsupportedValue
 	// ErrTooLarge reports an encoded message larger than the configured limit.
 	ErrTooLarge = errors.New("sioredis: message too large")
-	// ErrTooManyAttachments is siopacket.ErrTooManyAttachments.
+	// ErrTooManyAttachments reports an event carrying more binary values than
+	// Op.MaxAttachments allows.
 	ErrTooManyAttachments = siopacket.ErrTooManyAttachments
 	// ErrMalformed reports input that a decoder could not parse; it is
 	// jsvalue.ErrMalformed.

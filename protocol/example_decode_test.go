@@ -1,6 +1,7 @@
 package protocol_test
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/sioredis/sioredis/protocol"
@@ -16,12 +17,13 @@ func ExampleDecodePubSub() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(m.Kind, m.Format, m.UID, m.Nsp, m.Rooms, m.Event, m.Args)
+	args, _ := json.Marshal(m.Args) // objects are jsvalue.Object: their keys in wire order
+	fmt.Println(m.Kind, m.Format, m.UID, m.Nsp, m.Rooms, m.Event, string(args))
 
 	m, _ = protocol.DecodePubSub("socket.io", "socket.io-request#/#", false,
 		[]byte(`{"type":2,"opts":{"rooms":["room1"],"except":[]},"rooms":["room3"]}`))
 	fmt.Println(m.Kind, m.Encoding, m.Nsp, m.Rooms, m.TargetRooms)
 	// Output:
-	// broadcast classic emitter / [room_777] my_event_name [map[foo:bar]]
+	// broadcast classic emitter / [room_777] my_event_name [{"foo":"bar"}]
 	// socketsJoin json / [room1] [room3]
 }

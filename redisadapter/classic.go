@@ -103,14 +103,10 @@ func (l *link) decodeBroadcast(info protocol.ChannelInfo, payload []byte) (*sock
 	if msg.UID == l.a.uid || msg.Nsp != l.nsp {
 		return nil, nil
 	}
-	args, ok := protocol.ArgsInOrder(msg, payload)
-	if !ok {
-		args = msg.Args
-	}
 	f, _ := msg.BroadcastFlags()
 	return &socketio.ClusterMessage{
 		Type: socketio.ClusterBroadcast, From: msg.UID, Rooms: msg.Rooms, Except: msg.Except,
-		Volatile: f.Volatile, Compress: f.Compress, Event: msg.Event, Args: args,
+		Volatile: f.Volatile, Compress: f.Compress, Event: msg.Event, Args: msg.Args,
 		// As the official adapter does, a broadcast on a room's channel is for the servers that have the room.
 		OnlyIfRoom: info.Suffix,
 	}, nil
@@ -133,7 +129,7 @@ func (l *link) decodeRequest(payload []byte) (*socketio.ClusterMessage, error) {
 		return m, nil
 	case protocol.KindSocketsJoin, protocol.KindSocketsLeave, protocol.KindDisconnectSockets, protocol.KindFetchSockets,
 		protocol.KindBroadcastWithAck, protocol.KindServerSideEmit:
-		return clusterMessageOf(msg, payload), nil
+		return clusterMessageOf(msg), nil
 	}
 	return nil, nil // requests of the older socket-id form, which this server does not answer
 }
@@ -146,7 +142,7 @@ func (l *link) decodeResponse(payload []byte) (*socketio.ClusterMessage, error) 
 	m := &socketio.ClusterMessage{RequestID: msg.RequestID}
 	switch msg.Kind {
 	case protocol.KindServerSideEmitResponse:
-		m.Type, m.Args = socketio.ClusterServerSideEmitResponse, protocol.ServerSideEmitAck(msg, payload)
+		m.Type, m.Args = socketio.ClusterServerSideEmitResponse, msg.Args
 	case protocol.KindBroadcastClientCount:
 		n, _ := msg.Data.(int64)
 		m.Type, m.ClientCount = socketio.ClusterBroadcastClientCount, int(n)

@@ -60,21 +60,14 @@ func clusterResponse(enc protocol.ClusterEncoding, uid, nsp string, m *socketio.
 	return nil, fmt.Errorf("redisadapter: the ClusterAdapter format has no %s message", m.Type)
 }
 
-// fromClusterAdapter returns the ClusterMessage of a decoded ClusterAdapter message (body is what it was decoded
-// from, read again for the key order of objects), or nil for the types socketio does not take (heartbeats, an
-// adapter closing, unknown types).
-func clusterMessageOf(msg *protocol.Message, body []byte) *socketio.ClusterMessage {
+// clusterMessageOf returns the ClusterMessage of a decoded ClusterAdapter message, or nil for the types socketio
+// does not take (heartbeats, an adapter closing, unknown types).
+func clusterMessageOf(msg *protocol.Message) *socketio.ClusterMessage {
 	m := &socketio.ClusterMessage{From: msg.UID, RequestID: msg.RequestID, Rooms: msg.Rooms, Except: msg.Except}
-	args := func() []any {
-		if a, ok := protocol.ArgsInOrder(msg, body); ok {
-			return a
-		}
-		return msg.Args
-	}
 	switch msg.Kind {
 	case protocol.KindBroadcast, protocol.KindBroadcastWithAck:
 		f, timeout := msg.BroadcastFlags()
-		m.Type, m.Event, m.Args, m.Volatile, m.Compress, m.Timeout = socketio.ClusterBroadcast, msg.Event, args(), f.Volatile, f.Compress, timeout
+		m.Type, m.Event, m.Args, m.Volatile, m.Compress, m.Timeout = socketio.ClusterBroadcast, msg.Event, msg.Args, f.Volatile, f.Compress, timeout
 	case protocol.KindSocketsJoin:
 		m.Type, m.TargetRooms = socketio.ClusterSocketsJoin, msg.TargetRooms
 	case protocol.KindSocketsLeave:
@@ -84,7 +77,7 @@ func clusterMessageOf(msg *protocol.Message, body []byte) *socketio.ClusterMessa
 	case protocol.KindFetchSockets:
 		m.Type = socketio.ClusterFetchSockets
 	case protocol.KindServerSideEmit:
-		m.Type, m.Event, m.Args = socketio.ClusterServerSideEmit, msg.Event, args()
+		m.Type, m.Event, m.Args = socketio.ClusterServerSideEmit, msg.Event, msg.Args
 	case protocol.KindFetchSocketsResponse:
 		m.Type = socketio.ClusterFetchSocketsResponse
 		list, _ := msg.Data.([]any)
@@ -95,15 +88,12 @@ func clusterMessageOf(msg *protocol.Message, body []byte) *socketio.ClusterMessa
 		}
 	case protocol.KindServerSideEmitResponse:
 		m.Type = socketio.ClusterServerSideEmitResponse
-		if v, ok := protocol.ClusterPacket(body); ok {
-			m.Args = []any{v}
-		}
+		m.Args = msg.Args
 	case protocol.KindBroadcastClientCount:
 		n, _ := msg.Data.(int64)
 		m.Type, m.ClientCount = socketio.ClusterBroadcastClientCount, int(n)
 	case protocol.KindBroadcastAck:
-		v, _ := protocol.ClusterPacket(body)
-		m.Type, m.Args = socketio.ClusterBroadcastAck, []any{v}
+		m.Type, m.Args = socketio.ClusterBroadcastAck, []any{msg.Data}
 	default:
 		return nil
 	}

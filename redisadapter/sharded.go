@@ -505,7 +505,7 @@ func (l *shardLink) decode(payload []byte) (*socketio.ClusterMessage, error) {
 	if msg.UID == l.a.uid || msg.Nsp != l.nsp {
 		return nil, nil
 	}
-	m := clusterMessageOf(msg, payload)
+	m := clusterMessageOf(msg)
 	if m == nil {
 		return nil, nil
 	}

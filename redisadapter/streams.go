@@ -503,7 +503,7 @@ func (a *StreamsAdapter) dispatch(e redis.XMessage) {
 			l.heartbeat(a.ctx, protocol.ClusterHeartbeat) // the new server learns of this one
 		}
 	}
-	m := clusterMessageOf(msg, []byte(protocol.StreamEntryData(e.Values)))
+	m := clusterMessageOf(msg)
 	if m == nil {
 		return
 	}
@@ -530,7 +530,7 @@ func (a *StreamsAdapter) receive(pm pubsub.Message) {
 	if msg.UID == a.uid || (msg.Nsp != "" && msg.Nsp != l.nsp) {
 		return
 	}
-	if m := clusterMessageOf(msg, payload); m != nil {
+	if m := clusterMessageOf(msg); m != nil {
 		a.obs.received()
 		l.gate.run(func() { l.h.HandleClusterMessage(m) })
 	}
@@ -748,8 +748,7 @@ func (l *streamLink) MissedSince(ctx context.Context, offset string) ([]*socketi
 				// An entry that does not decode was reported by the readers when it was read.
 				continue
 			}
-			data := protocol.StreamEntryData(e.Values)
-			if m := clusterMessageOf(msg, []byte(data)); m != nil {
+			if m := clusterMessageOf(msg); m != nil {
 				m.Offset = e.ID
 				out = append(out, m)
 			}

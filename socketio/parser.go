@@ -219,9 +219,8 @@ func packetMessages(text []byte, bufs [][]byte) []engineio.Message {
 }
 
 // encodeEvent returns the messages of an EVENT packet ([event, ...args]; id >= 0 asks for an acknowledgement)
-// or, when event is "", of the ACK packet id carrying args. The arguments are encoded by package protocol,
-// exactly as the Redis emitter encodes them: []byte anywhere is a binary attachment (copied, so the caller may
-// reuse it once the call returns), time.Time the string of a JavaScript Date. More than
+// or, when event is "", of the ACK packet id carrying args. The arguments follow the rule of package jsvalue;
+// binary attachments are copied, so the caller may reuse them once the call returns. More than
 // siopacket.MaxClientAttachments attachments, which socket.io-client would refuse, is ErrTooManyAttachments.
 func encodeEvent(nsp string, id int64, event string, args []any) ([]engineio.Message, error) {
 	typ := PacketEvent

@@ -53,8 +53,8 @@ type Packet struct {
 	Nsp string
 	// ID is the acknowledgement id of an EVENT asking for one and of an ACK, NoAckID otherwise.
 	ID int64
-	// Event is the name of an EVENT; Args are its arguments, or those of an ACK. The values follow the rules of
-	// Socket.Emit: []byte is binary, time.Time the string of a JavaScript Date.
+	// Event is the name of an EVENT; Args are its arguments, or those of an ACK. The values follow the
+	// argument-encoding rule of package jsvalue.
 	Event string
 	Args  []any
 	// Data is the payload of a CONNECT (a map[string]string: "sid", and "pid" with connection state recovery)

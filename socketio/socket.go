@@ -224,9 +224,7 @@ func (s *Socket) OnDisconnect(h func(reason DisconnectReason)) {
 }
 
 // Emit sends an event to the client. It does not wait for the network: the packet is queued for the connection's
-// writer. The arguments are encoded as package protocol encodes them for the Redis emitter: encoding/json's
-// rules, except that []byte anywhere (an argument, a struct field, an element) is sent as binary (an ArrayBuffer,
-// or a Buffer in Node) and time.Time as the string of a JavaScript Date ("2017-12-19T14:00:00.000Z"). It returns
+// writer. The arguments follow the argument-encoding rule of package jsvalue, as everywhere in sioredis. It returns
 // an error wrapping ErrInvalidEvent, ErrReservedEvent, ErrUnsupportedValue or ErrTooManyAttachments, or
 // ErrDisconnected.
 //

@@ -73,15 +73,9 @@ func ValidateServerEvent(event string) error {
 	return nil
 }
 
-// The payload of the Socket.IO packets a server sends to its clients: the
-// JSON array of an EVENT ([event, ...args]) or an ACK ([...args]), written
-// by the same writer as the Redis messages of this package, so that an
-// argument means the same thing whether a server sends it to its own clients
-// or an emitter publishes it through Redis: []byte anywhere is binary and
-// time.Time is the string of a JavaScript Date. The JSON is what
-// JSON.stringify writes, except that binary values are replaced, as the
-// Socket.IO parser replaces them, by {"_placeholder":true,"num":N}, N
-// counting the packet's binary attachments from 0 in the order they appear.
+// The payload of EVENT and ACK packets is the JSON array [event, ...args] or
+// [...args], written by a jsvalue.PlaceholderWriter: JSON.stringify's text
+// with binary values replaced by socket.io-parser's placeholders.
 
 // MaxClientAttachments is the most binary attachments the parser of
 // socket.io-client 4 accepts in one packet by default (its maxAttachments
@@ -96,7 +90,7 @@ const MaxClientAttachments = 10
 // name is checked with ValidateEvent. The attachments alias the caller's
 // slices: they must not change until the packet has been sent.
 //
-// The arguments follow the rules of the package documentation. On error dst
+// The arguments follow the rule of package jsvalue. On error dst
 // and attachments are returned unchanged in length; errors wrap
 // ErrInvalidEvent, ErrReservedEvent or ErrUnsupportedValue.
 func AppendEventData(dst []byte, event string, args []any, attachments [][]byte) ([]byte, [][]byte, error) {
