@@ -53,9 +53,6 @@ var readBufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return 
 // errPeerClosed ends reading after the client's close frame.
 var errPeerClosed = errors.New("engineio: websocket closed by the client")
 
-// errBadProbe ends a probing connection that broke the upgrade sequence.
-var errBadProbe = errors.New("engineio: bad upgrade probe")
-
 func (s *Server) newWS(c *Conn, nc net.Conn, early []byte, r *http.Request) *wsConn {
 	w := &wsConn{c: c, nc: nc, early: early, b64: c.eio3 && wantsBase64(r)}
 	w.dec.Server = true
@@ -267,54 +264,6 @@ func (w *wsConn) fail(err error) {
 		return
 	}
 	w.c.close(reason, false)
-}
-
-// probe handles the messages of a connection probing an upgrade: "2probe", answered with "3probe", then "5"
-// (upgrade), possibly after noops.
-func (w *wsConn) probe(data []byte, binary bool) error {
-	p, err := ParsePacket(data, binary)
-	if err != nil || binary {
-		return errBadProbe
-	}
-	switch {
-	case !w.probed && p.Type == PacketPing && string(p.Data) == probeData:
-		// Probed before the answer goes out: a GET the client sends once it has the answer must find it so.
-		w.probed = true
-		w.c.mu.Lock()
-		w.c.probed = true
-		w.c.mu.Unlock()
-		w.c.signal() // a pending GET answers with noop, so that the client can finish pausing polling
-		pong := appendFrame(nil, Packet{Type: PacketPong, Data: []byte(probeData)}, false)
-		return w.writeFrame(pong) // an error ends the probe (fail, abortUpgrade)
-	case w.probed && p.Type == PacketNoop && len(p.Data) == 0:
-		return nil
-	case w.probed && p.Type == PacketUpgrade && len(p.Data) == 0:
-		if !w.c.completeUpgrade(w) {
-			return errBadProbe
-		}
-		w.active = true
-		return nil
-	}
-	return errBadProbe
-}
-
-// probeData is the data of the ping and pong that open an upgrade ("2probe", "3probe").
-const probeData = "probe"
-
-// writeFrame writes one frame at once (control frames, the probe).
-func (w *wsConn) writeFrame(frame []byte) error {
-	w.wmu.Lock()
-	defer w.wmu.Unlock()
-	_, err := w.nc.Write(frame)
-	return err
-}
-
-// writeBuffers writes frames with one system call where the connection allows it.
-func (w *wsConn) writeBuffers(bufs *net.Buffers) error {
-	w.wmu.Lock()
-	defer w.wmu.Unlock()
-	_, err := bufs.WriteTo(w.nc)
-	return err
 }
 
 // sendClose writes a close frame, once; the connection is then closed when the client ends it (or shortly after).
