@@ -205,7 +205,7 @@ func (c *Conn) Send(d Delivery, msgs ...Message) error {
 		return ErrDropped
 	}
 	if c.fullLocked(len(msgs)) {
-		c.closeSlowLocked()
+		c.closeSlowAndUnlock()
 		return ErrClosed
 	}
 	size := 0
@@ -223,7 +223,7 @@ func (c *Conn) Send(d Delivery, msgs ...Message) error {
 	}
 	// A broadcast (prepared frames) is left to the flushers, which write each connection's packets together;
 	// anything else is written at once if nobody is writing.
-	c.wakeLocked(msgs[0].frame == nil)
+	c.wakeAndUnlock(msgs[0].frame == nil)
 	return nil
 }
 
@@ -238,8 +238,9 @@ func (c *Conn) fullLocked(n int) bool {
 	return len(c.queue)+n > limit
 }
 
-// closeSlowLocked closes a client that does not read what it is sent, and unlocks mu.
-func (c *Conn) closeSlowLocked() {
+// closeSlowAndUnlock closes a client that does not read what it is sent. It is called with mu held and unlocks it
+// before closing.
+func (c *Conn) closeSlowAndUnlock() {
 	queued := len(c.queue)
 	c.mu.Unlock()
 	c.srv.cfg.Logger.Warn("engineio: closing slow client", "sid", c.id, "queued", queued)
@@ -268,7 +269,7 @@ func (c *Conn) sendControl(t PacketType, data []byte) {
 		return
 	}
 	c.queue = append(c.queue, queued{p: Packet{Type: t, Data: data}, groupStart: true})
-	c.wakeLocked(true)
+	c.wakeAndUnlock(true)
 }
 
 // sendPong queues the pong answering a v3 client's ping. It counts against Config.MaxQueuedMessages like any
@@ -280,11 +281,11 @@ func (c *Conn) sendPong() {
 		return
 	}
 	if c.fullLocked(1) {
-		c.closeSlowLocked()
+		c.closeSlowAndUnlock()
 		return
 	}
 	c.queue = append(c.queue, queued{p: Packet{Type: PacketPong}, groupStart: true})
-	c.wakeLocked(true)
+	c.wakeAndUnlock(true)
 }
 
 // sendFrame queues a ready WebSocket frame (a pong) for the writer. It counts against Config.MaxQueuedMessages
@@ -296,11 +297,11 @@ func (c *Conn) sendFrame(frame []byte) {
 		return
 	}
 	if c.fullLocked(1) {
-		c.closeSlowLocked()
+		c.closeSlowAndUnlock()
 		return
 	}
 	c.queue = append(c.queue, queued{frame: frame, groupStart: true})
-	c.wakeLocked(true)
+	c.wakeAndUnlock(true)
 }
 
 // takeLocked swaps the queue with buf and returns what was queued.
@@ -311,10 +312,12 @@ func (c *Conn) takeLocked(buf []queued) []queued {
 	return batch
 }
 
-// wakeLocked tells the writer there is something to do, starting the WebSocket writer if needed, and unlocks mu.
-// With inline, a WebSocket nobody is writing to is written at once by the calling goroutine (without blocking:
-// what the socket does not take goes to a writer goroutine); otherwise the flushers do it.
-func (c *Conn) wakeLocked(inline bool) {
+// wakeAndUnlock tells the writer there is something to do, starting the WebSocket writer if needed. It is called
+// with mu held and unlocks it: under mu it only claims the writer's place (writing); the write, or the wake-up of
+// the long-polling GET, comes after. With inline, a WebSocket nobody is writing to is written at once by the
+// calling goroutine (without blocking: what the socket does not take goes to a writer goroutine); otherwise the
+// flushers do it.
+func (c *Conn) wakeAndUnlock(inline bool) {
 	ws := c.ws
 	start := ws != nil && !c.writing && c.state != stateClosed
 	if start {
@@ -365,7 +368,7 @@ func (c *Conn) close(reason CloseReason, graceful bool) {
 	if graceful {
 		c.state, c.reason = stateClosing, reason
 		c.closeTimer = time.AfterFunc(c.srv.cfg.CloseTimeout, func() { c.close(reason, false) })
-		c.wakeLocked(false)
+		c.wakeAndUnlock(false)
 		return
 	}
 	c.state, c.reason = stateClosed, reason

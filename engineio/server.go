@@ -296,7 +296,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, eio3 boo
 	c.mu.Lock()
 	c.ws = ws
 	c.queue = append(c.queue, queued{p: Packet{Type: PacketOpen, Data: s.openData(c.id, false)}})
-	c.wakeLocked(true)
+	c.wakeAndUnlock(true)
 	s.handler.OnOpen(c)
 	c.startHeartbeat()
 	ws.run()

@@ -86,7 +86,7 @@ func (c *Conn) completeUpgrade(ws *wsConn) bool {
 		m.ConnUpgraded(from, TransportWebSocket)
 	}
 	c.signal() // a long-polling GET still waiting ends
-	c.wakeLocked(false)
+	c.wakeAndUnlock(false)
 	return true
 }
 

@@ -141,7 +141,7 @@ func (c *Conn) flushReady(ws *wsConn, b *frameBatch) {
 		b.bufs = all
 		b.reset()
 	}
-	c.srv.wg.Done() // the writer's count, taken in wakeLocked
+	c.srv.wg.Done() // the writer's count, taken in wakeAndUnlock
 }
 
 // consume drops the first n bytes of bufs.
@@ -162,7 +162,7 @@ func consume(bufs *net.Buffers, n int) {
 // writeWS is the connection's writer goroutine on WebSocket when the socket cannot be written without waiting:
 // it first writes rest, then everything queued, and ends when the queue is empty.
 func (c *Conn) writeWS(ws *wsConn, rest net.Buffers) {
-	defer c.srv.wg.Done() // the writer's count, taken in wakeLocked
+	defer c.srv.wg.Done() // the writer's count, taken in wakeAndUnlock
 	if len(rest) > 0 {
 		if err := ws.writeBuffers(&rest); err != nil {
 			c.writeFailed()
