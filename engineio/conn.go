@@ -23,14 +23,22 @@ import (
 //
 //	wsConn.readMu → Conn.recvMu → Conn.mu → heartbeat.mu
 //
-// (the reader decodes frames under readMu and hands each packet to the Handler under recvMu; a Handler's Send
-// takes mu; closing under mu cancels the heartbeat entry). wsConn.wmu, flushPool.mu, Server.mu and
-// clientClosed.mu are taken with no other lock of this package held, and Handler calls never run under mu.
+// (the reader decodes frames under readMu and hands each message to the Handler under recvMu; a Handler's Send
+// takes mu; finish cancels the heartbeat entry under mu). wsConn.wmu, flushPool.mu, Server.mu and
+// clientClosed.mu, like heartbeat.mu and the locks of internal/netpoll and internal/workpool, are leaves: any of
+// the locks above may be held when one of them is taken (a Send from OnMessage may write to the socket at once,
+// under readMu and recvMu), and no other lock is taken while one of them is held. Handler calls never run under
+// mu; Metrics calls may.
 type Conn struct {
-	srv *Server
-	id  string
-	req reqInfo
+	// Set at creation, read without a lock.
+	srv  *Server
+	id   string
+	req  reqInfo
+	eio3 bool          // Engine.IO protocol v3 (Config.AllowEIO3)
+	b64  bool          // v3 long-polling: binary in base64 text payloads ("b64" query parameter)
+	wake chan struct{} // capacity 1: something to write, or a state change (nil for WebSocket-only connections)
 
+	// Guarded by mu.
 	mu         sync.Mutex
 	transport  string
 	state      connState
@@ -40,24 +48,23 @@ type Conn struct {
 	postActive bool
 	upgrading  bool    // a WebSocket is probing this long-polling session
 	probed     bool    // ... and has sent its probe: pending GETs get a noop
-	eio3       bool    // Engine.IO protocol v3 (Config.AllowEIO3); set at creation, read without mu
-	b64        bool    // v3 long-polling: binary in base64 text payloads ("b64" query parameter); set at creation
+	writing    bool    // the WebSocket writer goroutine is running
+	finished   bool    // finish has run
 	ws         *wsConn // the WebSocket transport
 	probe      *wsConn // a WebSocket probing an upgrade
-	writing    bool    // the WebSocket writer goroutine is running
-	hbDue      int64   // the heartbeat wheel's due tick for this connection (0: none), under the wheel's lock
-	hbPong     bool    // ... a pong deadline rather than a ping
 	closeTimer *time.Timer
+	done       chan struct{} // closed when the connection is closed; made by Done on first use
+	value      any           // set by SetValue
 
-	wake     chan struct{} // capacity 1: something to write, or a state change (nil for WebSocket-only connections)
-	done     chan struct{} // closed when the connection is closed; made by Done on first use
-	finished bool          // finish has run (under mu)
+	// Guarded by the heartbeat wheel's lock (heartbeat.mu).
+	hbDue  int64 // the due time of its event, in nanoseconds since the wheel's base (0: none)
+	hbPong bool  // ... a pong deadline rather than a ping
 
-	recvMu   sync.Mutex // serialises Handler calls
-	notified bool       // OnClose was called (under recvMu)
+	// Guarded by recvMu, which also serialises Handler calls.
+	recvMu   sync.Mutex
+	notified bool // OnClose was called
 
 	finishOnce sync.Once
-	value      any // set by SetValue, under mu
 }
 
 // SetValue attaches an application value to the connection (typically in Handler.OnOpen).

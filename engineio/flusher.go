@@ -8,14 +8,18 @@ import "sync"
 // without blocking, one connection at a time, so that a broadcast wakes no goroutine per connection and a
 // connection's packets queued meanwhile go out in one system call. Flushers exist only while there is work.
 type flushPool struct {
+	// Set at creation.
+	max int             // the most flushers at once
+	wg  *sync.WaitGroup // the server's: one per flusher
+
+	// Guarded by mu.
 	mu      sync.Mutex
-	q       []*Conn
+	q       []*Conn // the connections to flush, from head on
 	head    int
-	workers int
-	max     int
-	wg      *sync.WaitGroup
+	workers int // flushers running
 }
 
+// push queues c for a flusher, starting one if fewer than max run.
 func (p *flushPool) push(c *Conn) {
 	p.mu.Lock()
 	p.q = append(p.q, c)
@@ -30,6 +34,7 @@ func (p *flushPool) push(c *Conn) {
 	}
 }
 
+// work is a flusher: it flushes the queued connections one at a time (flushReady) and ends when none is left.
 func (p *flushPool) work() {
 	defer p.wg.Done()
 	var b frameBatch

@@ -53,22 +53,24 @@ func PrepareMessages(msgs []Message) {
 // Server is an Engine.IO v4 server. It is an http.Handler: mount it at the path clients use (by default
 // "/engine.io/", or "/socket.io/" under Socket.IO) in any router. It is safe for concurrent use.
 type Server struct {
+	// Set at creation, read without a lock.
 	cfg     Config
 	handler Handler
-	open    []byte // the handshake data but the sid: `","upgrades":...}`
+	hb      *heartbeat     // the heartbeat wheel (with a lock of its own)
+	readers *workpool.Pool // the goroutines reading WebSockets the poller reports readable, kept warm
 
-	mu       sync.Mutex
-	conns    map[string]*Conn
-	closed   bool
-	pollr    *netpoll.Poller // watches idle WebSocket connections; started with the first one
-	pollErr  error
+	// Guarded by mu.
+	mu      sync.Mutex
+	conns   map[string]*Conn
+	closed  bool
+	pollr   *netpoll.Poller // watches idle WebSocket connections; started with the first one
+	pollErr error
+
+	// With locks of their own.
 	flushers flushPool
-	hb       *heartbeat
 	byClient clientClosed // long-polling sessions the client closed lately, for the GET it may have in flight
 
 	wg sync.WaitGroup // one per connection until its OnClose returns, one per writer or reader goroutine
-
-	readers *workpool.Pool // the goroutines reading WebSockets the poller reports readable, kept warm
 }
 
 // NewServer returns a server that hands its connections to h.

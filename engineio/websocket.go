@@ -28,23 +28,30 @@ import (
 // of the Conn's own (writeWS) waits for it until the queue is empty. Over TLS or without a poller, that goroutine
 // does all the writing. Either way there is one writer at a time, and none while there is nothing to send.
 type wsConn struct {
-	c  *Conn
-	nc net.Conn
-	rc syscall.RawConn                      // for non-blocking reads and writes; nil over TLS or without a poller
-	pr atomic.Pointer[netpoll.Registration] // nil when a goroutine reads
+	// Set at creation, read without a lock.
+	c   *Conn
+	nc  net.Conn
+	rc  syscall.RawConn // for non-blocking reads and writes; nil over TLS or without a poller
+	b64 bool            // a v3 client that sends and takes binary messages in base64 text frames
 
-	readMu sync.Mutex // one reader at a time; guards dec, early and the probe state
+	// Guarded by readMu: one reader at a time (see Conn for the lock order).
+	readMu sync.Mutex
+	active bool // the Conn's transport (false while probing); set before reading starts when it is from the start
+	probed bool // "3probe" sent
 	dec    wsproto.Decoder
 	early  []byte // bytes read by the HTTP server before the hijack, decoded first
-	active bool   // the Conn's transport (false while probing)
-	probed bool   // "3probe" sent
-	b64    bool   // a v3 client that sends and takes binary messages in base64 text frames
 
-	wmu        sync.Mutex  // serialises writes to nc
-	closeSent  atomic.Bool // a close frame was written: wait for the client's end before closing
-	closed     atomic.Bool // released: data messages are ignored
-	lingering  atomic.Bool // release is waiting for the client's end (counted in the server's WaitGroup)
-	released   atomic.Bool // closeNow has run
+	// wmu serialises writes to nc; it guards no field.
+	wmu sync.Mutex
+
+	// Atomic: read and written without a lock.
+	closeSent atomic.Bool                          // a close frame was written: wait for the client's end
+	closed    atomic.Bool                          // released: data messages are ignored
+	lingering atomic.Bool                          // release waits for the client's end (counted in Server.wg)
+	released  atomic.Bool                          // closeNow has run
+	pr        atomic.Pointer[netpoll.Registration] // nil when a goroutine reads
+
+	// Guarded by the Conn's mu.
 	upgradeEnd *time.Timer // bounds the probe
 }
 
