@@ -22,10 +22,13 @@ import (
 // A connection is scheduled again by overwriting its due time; the entry left behind is stale and skipped
 // (entries are checked against the connection's current due time).
 type heartbeat struct {
+	// Set at creation, read without a lock.
 	tick time.Duration
 	lead time.Duration // pings are scheduled this much early
 	base time.Time     // the origin of due times (monotonic)
+	kick chan struct{} // capacity 1: an entry was added to pending (a delay shorter than a tick)
 
+	// Guarded by mu (and so are Conn.hbDue and Conn.hbPong).
 	mu      sync.Mutex
 	slots   [][]hbEntry
 	cur     int64     // the tick entered last: its entries are in pending
@@ -34,7 +37,6 @@ type heartbeat struct {
 	closed  bool      // close was called: nothing is scheduled any more
 	stop    chan struct{}
 	done    chan struct{}
-	kick    chan struct{} // capacity 1: an entry was added to pending (a delay shorter than a tick)
 }
 
 type hbEntry struct {

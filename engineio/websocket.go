@@ -28,23 +28,30 @@ import (
 // of the Conn's own (writeWS) waits for it until the queue is empty. Over TLS or without a poller, that goroutine
 // does all the writing. Either way there is one writer at a time, and none while there is nothing to send.
 type wsConn struct {
-	c  *Conn
-	nc net.Conn
-	rc syscall.RawConn                      // for non-blocking reads and writes; nil over TLS or without a poller
-	pr atomic.Pointer[netpoll.Registration] // nil when a goroutine reads
+	// Set at creation, read without a lock.
+	c   *Conn
+	nc  net.Conn
+	rc  syscall.RawConn // for non-blocking reads and writes; nil over TLS or without a poller
+	b64 bool            // a v3 client that sends and takes binary messages in base64 text frames
 
-	readMu sync.Mutex // one reader at a time; guards dec, early and the probe state
+	// Guarded by readMu: one reader at a time (see Conn for the lock order).
+	readMu sync.Mutex
+	active bool // the Conn's transport (false while probing); set before reading starts when it is from the start
+	probed bool // "3probe" sent
 	dec    wsproto.Decoder
 	early  []byte // bytes read by the HTTP server before the hijack, decoded first
-	active bool   // the Conn's transport (false while probing)
-	probed bool   // "3probe" sent
-	b64    bool   // a v3 client that sends and takes binary messages in base64 text frames
 
-	wmu        sync.Mutex  // serialises writes to nc
-	closeSent  atomic.Bool // a close frame was written: wait for the client's end before closing
-	closed     atomic.Bool // released: data messages are ignored
-	lingering  atomic.Bool // release is waiting for the client's end (counted in the server's WaitGroup)
-	released   atomic.Bool // closeNow has run
+	// wmu serialises writes to nc; it guards no field.
+	wmu sync.Mutex
+
+	// Atomic: read and written without a lock.
+	closeSent atomic.Bool                          // a close frame was written: wait for the client's end
+	closed    atomic.Bool                          // released: data messages are ignored
+	lingering atomic.Bool                          // release waits for the client's end (counted in Server.wg)
+	released  atomic.Bool                          // closeNow has run
+	pr        atomic.Pointer[netpoll.Registration] // nil when a goroutine reads
+
+	// Guarded by the Conn's mu.
 	upgradeEnd *time.Timer // bounds the probe
 }
 
@@ -52,9 +59,6 @@ var readBufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return 
 
 // errPeerClosed ends reading after the client's close frame.
 var errPeerClosed = errors.New("engineio: websocket closed by the client")
-
-// errBadProbe ends a probing connection that broke the upgrade sequence.
-var errBadProbe = errors.New("engineio: bad upgrade probe")
 
 func (s *Server) newWS(c *Conn, nc net.Conn, early []byte, r *http.Request) *wsConn {
 	w := &wsConn{c: c, nc: nc, early: early, b64: c.eio3 && wantsBase64(r)}
@@ -267,54 +271,6 @@ func (w *wsConn) fail(err error) {
 		return
 	}
 	w.c.close(reason, false)
-}
-
-// probe handles the messages of a connection probing an upgrade: "2probe", answered with "3probe", then "5"
-// (upgrade), possibly after noops.
-func (w *wsConn) probe(data []byte, binary bool) error {
-	p, err := ParsePacket(data, binary)
-	if err != nil || binary {
-		return errBadProbe
-	}
-	switch {
-	case !w.probed && p.Type == PacketPing && string(p.Data) == probeData:
-		// Probed before the answer goes out: a GET the client sends once it has the answer must find it so.
-		w.probed = true
-		w.c.mu.Lock()
-		w.c.probed = true
-		w.c.mu.Unlock()
-		w.c.signal() // a pending GET answers with noop, so that the client can finish pausing polling
-		pong := appendFrame(nil, Packet{Type: PacketPong, Data: []byte(probeData)}, false)
-		return w.writeFrame(pong) // an error ends the probe (fail, abortUpgrade)
-	case w.probed && p.Type == PacketNoop && len(p.Data) == 0:
-		return nil
-	case w.probed && p.Type == PacketUpgrade && len(p.Data) == 0:
-		if !w.c.completeUpgrade(w) {
-			return errBadProbe
-		}
-		w.active = true
-		return nil
-	}
-	return errBadProbe
-}
-
-// probeData is the data of the ping and pong that open an upgrade ("2probe", "3probe").
-const probeData = "probe"
-
-// writeFrame writes one frame at once (control frames, the probe).
-func (w *wsConn) writeFrame(frame []byte) error {
-	w.wmu.Lock()
-	defer w.wmu.Unlock()
-	_, err := w.nc.Write(frame)
-	return err
-}
-
-// writeBuffers writes frames with one system call where the connection allows it.
-func (w *wsConn) writeBuffers(bufs *net.Buffers) error {
-	w.wmu.Lock()
-	defer w.wmu.Unlock()
-	_, err := bufs.WriteTo(w.nc)
-	return err
 }
 
 // sendClose writes a close frame, once; the connection is then closed when the client ends it (or shortly after).
