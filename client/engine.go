@@ -182,6 +182,10 @@ func (e *engine) readLoop(pending []eioPacket) {
 		for _, p := range pending {
 			switch p.typ {
 			case '2':
+				// Only a ping proves the server's heartbeat alive (as in socket.io-client): a server that
+				// stops pinging but still sends messages has lost its heartbeat, and the session is closed
+				// pingInterval + pingTimeout after the last ping (or the handshake).
+				e.timer.Reset(e.deadline())
 				e.send(eioPacket{typ: '3', data: p.data})
 			case '1':
 				e.fail("transport close", ErrTransportClosed)
@@ -209,7 +213,6 @@ func (e *engine) readLoop(pending []eioPacket) {
 			e.fail("transport close", fmt.Errorf("%w: %w", ErrTransportClosed, err))
 			return
 		}
-		e.timer.Reset(e.deadline())
 		pending = pkts
 	}
 }
