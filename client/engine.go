@@ -429,7 +429,7 @@ func dialWS(ctx context.Context, e *engine, sid string) (*websocket, error) {
 		return nil, err
 	}
 	if u.Scheme == "https" {
-		tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"http/1.1"}})
+		tc := tls.Client(conn, wsTLSConfig(e.opts, u.Hostname()))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, err
@@ -466,6 +466,26 @@ func dialWS(ctx context.Context, e *engine, sid string) (*websocket, error) {
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return &websocket{conn: conn, rest: rest, dec: wsproto.Decoder{MaxMessage: 100 << 20}}, nil
+}
+
+// wsTLSConfig returns the TLS configuration of a WebSocket to host (see Options.TLSConfig).
+func wsTLSConfig(opts *Options, host string) *tls.Config {
+	cfg := opts.TLSConfig
+	if cfg == nil {
+		if t, ok := opts.HTTPClient.Transport.(*http.Transport); ok {
+			cfg = t.TLSClientConfig
+		}
+	}
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	cfg.NextProtos = []string{"http/1.1"} // the upgrade is an HTTP/1.1 request
+	return cfg
 }
 
 func (w *websocket) read(ctx context.Context) ([]eioPacket, error) {
