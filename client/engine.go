@@ -261,9 +261,14 @@ func (e *engine) probe() {
 		ws.close()
 		return
 	}
-	// Pause polling: wait for the reader to park and the writer to finish, no longer than the probe's deadline
-	// (a GET the server never answers must not hold the writes back: give up the upgrade instead).
-	stop := context.AfterFunc(ctx, func() {
+	// Pause polling: wait for the reader to park and the writer to finish. Writes, pongs included, are held
+	// meanwhile, and the server waits pingTimeout for a pong: a GET the server (or a proxy) does not answer
+	// must not hold them back, so the upgrade is given up after pingTimeout/2 (or at the probe's deadline).
+	// A pause bounded by the probe's deadline alone (pingInterval + pingTimeout from the probe's start) would
+	// lose the race with both heartbeats, and the session with it.
+	pctx, pcancel := context.WithTimeout(ctx, time.Duration(e.hs.PingTimeout)*time.Millisecond/2)
+	defer pcancel()
+	stop := context.AfterFunc(pctx, func() {
 		e.mu.Lock()
 		e.cond.Broadcast()
 		e.mu.Unlock()
@@ -272,10 +277,10 @@ func (e *engine) probe() {
 	e.mu.Lock()
 	e.pausing = true
 	e.cond.Broadcast()
-	for !e.closed && (!e.paused || e.writing) && ctx.Err() == nil {
+	for !e.closed && (!e.paused || e.writing) && pctx.Err() == nil {
 		e.cond.Wait()
 	}
-	if e.closed || ctx.Err() != nil {
+	if e.closed || pctx.Err() != nil {
 		e.pausing = false
 		e.cond.Broadcast()
 		e.mu.Unlock()
