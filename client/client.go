@@ -19,6 +19,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,9 +60,15 @@ type Options struct {
 	Query url.Values
 	// Header is added to every HTTP request (polling and the WebSocket handshake).
 	Header http.Header
-	// HTTPClient makes the polling requests; default a client of its own (its idle connections are closed by
-	// Close).
+	// HTTPClient makes the polling requests; default a client of its own, given TLSConfig (its idle
+	// connections are closed by Close).
 	HTTPClient *http.Client
+	// TLSConfig configures the TLS of an https or wss server: its roots of trust, client certificates. It is
+	// used for the WebSocket connections, and for polling when HTTPClient is nil. When nil, the WebSocket
+	// uses the TLS configuration of HTTPClient's Transport if that is an *http.Transport (so that
+	// httptest.Server.Client() is enough), else the system's roots. The WebSocket always negotiates
+	// http/1.1, whatever NextProtos says, and defaults ServerName to the URL's host.
+	TLSConfig *tls.Config
 	// NoReconnection turns reconnection off: a lost connection stays lost.
 	NoReconnection bool
 	// ReconnectionAttempts bounds the attempts after a connection is lost (or the first one failed); 0 means
@@ -186,7 +193,10 @@ func NewManager(rawURL string, opts Options) (*Manager, error) {
 	}
 	m := &Manager{opts: opts, sockets: map[string]*Socket{}, wake: make(chan struct{}, 1)}
 	if m.opts.HTTPClient == nil {
-		m.own = &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second}
+		m.own = &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second, ForceAttemptHTTP2: true}
+		if opts.TLSConfig != nil {
+			m.own.TLSClientConfig = opts.TLSConfig.Clone()
+		}
 		m.opts.HTTPClient = &http.Client{Transport: m.own}
 	}
 	m.taskCond = sync.NewCond(&m.mu)

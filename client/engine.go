@@ -182,6 +182,10 @@ func (e *engine) readLoop(pending []eioPacket) {
 		for _, p := range pending {
 			switch p.typ {
 			case '2':
+				// Only a ping proves the server's heartbeat alive (as in socket.io-client): a server that
+				// stops pinging but still sends messages has lost its heartbeat, and the session is closed
+				// pingInterval + pingTimeout after the last ping (or the handshake).
+				e.timer.Reset(e.deadline())
 				e.send(eioPacket{typ: '3', data: p.data})
 			case '1':
 				e.fail("transport close", ErrTransportClosed)
@@ -209,7 +213,6 @@ func (e *engine) readLoop(pending []eioPacket) {
 			e.fail("transport close", fmt.Errorf("%w: %w", ErrTransportClosed, err))
 			return
 		}
-		e.timer.Reset(e.deadline())
 		pending = pkts
 	}
 }
@@ -258,9 +261,14 @@ func (e *engine) probe() {
 		ws.close()
 		return
 	}
-	// Pause polling: wait for the reader to park and the writer to finish, no longer than the probe's deadline
-	// (a GET the server never answers must not hold the writes back: give up the upgrade instead).
-	stop := context.AfterFunc(ctx, func() {
+	// Pause polling: wait for the reader to park and the writer to finish. Writes, pongs included, are held
+	// meanwhile, and the server waits pingTimeout for a pong: a GET the server (or a proxy) does not answer
+	// must not hold them back, so the upgrade is given up after pingTimeout/2 (or at the probe's deadline).
+	// A pause bounded by the probe's deadline alone (pingInterval + pingTimeout from the probe's start) would
+	// lose the race with both heartbeats, and the session with it.
+	pctx, pcancel := context.WithTimeout(ctx, time.Duration(e.hs.PingTimeout)*time.Millisecond/2)
+	defer pcancel()
+	stop := context.AfterFunc(pctx, func() {
 		e.mu.Lock()
 		e.cond.Broadcast()
 		e.mu.Unlock()
@@ -269,10 +277,10 @@ func (e *engine) probe() {
 	e.mu.Lock()
 	e.pausing = true
 	e.cond.Broadcast()
-	for !e.closed && (!e.paused || e.writing) && ctx.Err() == nil {
+	for !e.closed && (!e.paused || e.writing) && pctx.Err() == nil {
 		e.cond.Wait()
 	}
-	if e.closed || ctx.Err() != nil {
+	if e.closed || pctx.Err() != nil {
 		e.pausing = false
 		e.cond.Broadcast()
 		e.mu.Unlock()
@@ -426,7 +434,7 @@ func dialWS(ctx context.Context, e *engine, sid string) (*websocket, error) {
 		return nil, err
 	}
 	if u.Scheme == "https" {
-		tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), NextProtos: []string{"http/1.1"}})
+		tc := tls.Client(conn, wsTLSConfig(e.opts, u.Hostname()))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			return nil, err
@@ -463,6 +471,26 @@ func dialWS(ctx context.Context, e *engine, sid string) (*websocket, error) {
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return &websocket{conn: conn, rest: rest, dec: wsproto.Decoder{MaxMessage: 100 << 20}}, nil
+}
+
+// wsTLSConfig returns the TLS configuration of a WebSocket to host (see Options.TLSConfig).
+func wsTLSConfig(opts *Options, host string) *tls.Config {
+	cfg := opts.TLSConfig
+	if cfg == nil {
+		if t, ok := opts.HTTPClient.Transport.(*http.Transport); ok {
+			cfg = t.TLSClientConfig
+		}
+	}
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	cfg.NextProtos = []string{"http/1.1"} // the upgrade is an HTTP/1.1 request
+	return cfg
 }
 
 func (w *websocket) read(ctx context.Context) ([]eioPacket, error) {

@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -69,6 +71,35 @@ func ExampleManager() {
 	}
 	fmt.Println(m.Transport(), m.Socket("/admin", nil).Connected())
 	// Output: websocket true
+}
+
+// A server with a certificate of its own (here httptest's), trusted through Options.TLSConfig for polling and
+// the wss upgrade alike.
+func ExampleOptions_tls() {
+	srv, _ := socketio.NewServer(socketio.Config{})
+	srv.Of("/").OnConnection(func(ctx context.Context, s *socketio.Socket) {
+		socketio.HandleAck(s, "hello", func(ctx context.Context, s *socketio.Socket, _ any) string { return "hello over tls" })
+	})
+	hs := httptest.NewTLSServer(srv)
+	defer hs.Close()
+	defer srv.Shutdown(context.Background())
+	roots := x509.NewCertPool()
+	roots.AddCert(hs.Certificate())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := client.Dial(ctx, hs.URL, client.Options{TLSConfig: &tls.Config{RootCAs: roots}}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	answer, err := client.EmitWithAckAs[string](ctx, s, "hello")
+	for s.Manager().Transport() != "websocket" && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println(answer, err, s.Manager().Transport())
+	// Output: hello over tls <nil> websocket
 }
 
 func ExampleConnectError() {

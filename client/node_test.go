@@ -20,6 +20,8 @@ type nodeServer struct {
 	port     int
 	recovery time.Duration
 	parser   string // "msgpack" for socket.io-msgpack-parser
+	tlsCert  string // PEM files: the server serves https when set
+	tlsKey   string
 	cmd      *exec.Cmd
 	stdin    interface{ Close() error }
 }
@@ -43,6 +45,9 @@ func (n *nodeServer) start() {
 	for i := 0; ; i++ {
 		cmd := exec.Command("node", script, strconv.Itoa(n.port), strconv.FormatInt(n.recovery.Milliseconds(), 10), n.parser)
 		cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(peers, "node_modules"))
+		if n.tlsCert != "" {
+			cmd.Env = append(cmd.Env, "TLS_CERT="+n.tlsCert, "TLS_KEY="+n.tlsKey)
+		}
 		cmd.Stderr = os.Stderr
 		stdin, _ := cmd.StdinPipe()
 		stdout, _ := cmd.StdoutPipe()
@@ -75,4 +80,9 @@ func (n *nodeServer) stop() {
 	n.cmd = nil
 }
 
-func (n *nodeServer) URL() string { return "http://127.0.0.1:" + strconv.Itoa(n.port) }
+func (n *nodeServer) URL() string {
+	if n.tlsCert != "" {
+		return "https://127.0.0.1:" + strconv.Itoa(n.port)
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(n.port)
+}

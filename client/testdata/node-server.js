@@ -1,11 +1,16 @@
 // A socket.io 4 server for the Go client's interop tests (run with NODE_PATH=testpeers/node_modules):
 // node node-server.js PORT RECOVERY_MS [msgpack]. It prints {"port":N} when listening and exits when stdin closes.
+// With TLS_CERT and TLS_KEY (PEM files) in its environment it serves https.
+const fs = require("fs");
 const http = require("http");
+const https = require("https");
 const { Server } = require("socket.io");
 
 const port = Number(process.argv[2] || 0);
 const recoveryMs = Number(process.argv[3] || 0);
-const httpServer = http.createServer();
+const httpServer = process.env.TLS_CERT
+  ? https.createServer({ cert: fs.readFileSync(process.env.TLS_CERT), key: fs.readFileSync(process.env.TLS_KEY) })
+  : http.createServer();
 const opts = { pingInterval: 300, pingTimeout: 300 };
 if (recoveryMs > 0) opts.connectionStateRecovery = { maxDisconnectionDuration: recoveryMs };
 if (process.argv[4] === "msgpack") opts.parser = require("socket.io-msgpack-parser");
@@ -29,6 +34,36 @@ function setup(nsp) {
     socket.on("auth", (cb) => cb(socket.handshake.auth));
     socket.on("kick", () => socket.disconnect());
     socket.on("tick-all", (n) => io.of(nsp.name).emit("tick", n));
+    heartbeat(socket);
+  });
+}
+
+// heartbeat gives the client's heartbeat tests the engine's view: "pongs" acks {pongs, maxLatency} (how many pongs
+// came, and the longest time in ms from a ping written to its pong read), and "stop-ping" stops the engine's
+// pings (and its wait for pongs) while its transport stays open and a "tick" event goes out every 100 ms.
+function heartbeat(socket) {
+  const conn = socket.conn;
+  let sentAt = 0;
+  let pongs = 0;
+  let maxLatency = 0;
+  conn.on("packetCreate", (p) => {
+    if (p.type === "ping") sentAt = Date.now();
+  });
+  conn.on("packet", (p) => {
+    if (p.type === "pong" && sentAt) {
+      pongs++;
+      maxLatency = Math.max(maxLatency, Date.now() - sentAt);
+    }
+  });
+  socket.on("pongs", (cb) => cb({ pongs, maxLatency }));
+  socket.on("stop-ping", () => {
+    clearTimeout(conn.pingIntervalTimer);
+    clearTimeout(conn.pingTimeoutTimer);
+    conn.pingIntervalTimer = conn.pingTimeoutTimer = null;
+    conn.schedulePing = () => {};
+    conn.resetPingTimeout = () => {};
+    const t = setInterval(() => socket.emit("tick", Date.now()), 100);
+    conn.once("close", () => clearInterval(t));
   });
 }
 setup(io.of("/"));
