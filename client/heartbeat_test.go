@@ -18,15 +18,7 @@ type pongStats struct {
 func TestHeartbeat(t *testing.T) {
 	t.Parallel()
 	n := startNodeServer(t, 0)
-	for _, tc := range []struct {
-		name string
-		tr   []Transport
-		want string
-	}{
-		{"polling", []Transport{Polling}, "polling"},
-		{"websocket", []Transport{WebSocket}, "websocket"},
-		{"upgrade", []Transport{Polling, WebSocket}, "websocket"},
-	} {
+	for _, tc := range transportCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := dial(t, n.URL(), fastOpts(tc.tr...), nil)

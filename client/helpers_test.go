@@ -163,3 +163,15 @@ func forPeers(t *testing.T, recovery time.Duration, fn func(t *testing.T, g peer
 		fn(t, startNodeServer(t, recovery))
 	})
 }
+
+// transportCases are the three ways a client can run: polling only, WebSocket only, and polling upgraded to
+// WebSocket (want is the transport it ends on).
+var transportCases = []struct {
+	name string
+	tr   []Transport
+	want string
+}{
+	{"polling", []Transport{Polling}, "polling"},
+	{"websocket", []Transport{WebSocket}, "websocket"},
+	{"upgrade", []Transport{Polling, WebSocket}, "websocket"},
+}

@@ -54,15 +54,7 @@ func echoServer(srv *socketio.Server) {
 func TestTransports(t *testing.T) {
 	t.Parallel()
 	forPeers(t, 0, func(t *testing.T, g peer) {
-		for _, tc := range []struct {
-			name string
-			tr   []Transport
-			want string
-		}{
-			{"polling", []Transport{Polling}, "polling"},
-			{"websocket", []Transport{WebSocket}, "websocket"},
-			{"upgrade", []Transport{Polling, WebSocket}, "websocket"},
-		} {
+		for _, tc := range transportCases {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
 				s := dial(t, g.URL(), fastOpts(tc.tr...), nil)

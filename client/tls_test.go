@@ -120,16 +120,6 @@ func checkEcho(t *testing.T, s *Socket, want string) {
 	}
 }
 
-var tlsTransports = []struct {
-	name string
-	tr   []Transport
-	want string
-}{
-	{"polling", []Transport{Polling}, "polling"},
-	{"websocket", []Transport{WebSocket}, "websocket"},
-	{"upgrade", []Transport{Polling, WebSocket}, "websocket"},
-}
-
 // TestTLS connects over https and wss to the Go server (which also speaks HTTP/2, so polling uses it and the
 // WebSocket must ask for http/1.1) and to Node's socket.io 4.8 over https, the server's self-signed certificate
 // trusted through Options.TLSConfig, or through Options.HTTPClient alone; and checks that an untrusted
@@ -157,7 +147,7 @@ func TestTLS(t *testing.T) {
 			defer cancel()
 			_ = srv.Shutdown(ctx)
 		})
-		for _, tc := range tlsTransports {
+		for _, tc := range transportCases {
 			t.Run("TLSConfig/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				opts := fastOpts(tc.tr...)
@@ -198,7 +188,7 @@ func TestTLS(t *testing.T) {
 		n := &nodeServer{tb: t, tlsCert: certFile, tlsKey: keyFile}
 		n.start()
 		t.Cleanup(n.stop)
-		for _, tc := range tlsTransports {
+		for _, tc := range transportCases {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
 				opts := fastOpts(tc.tr...)
