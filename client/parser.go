@@ -6,22 +6,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
+
+	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
 // Socket.IO v5 packet types.
 const (
-	pConnect      = 0
-	pDisconnect   = 1
-	pEvent        = 2
-	pAck          = 3
-	pConnectError = 4
-	pBinaryEvent  = 5
-	pBinaryAck    = 6
+	pConnect      = siopacket.Connect
+	pDisconnect   = siopacket.Disconnect
+	pEvent        = siopacket.Event
+	pAck          = siopacket.Ack
+	pConnectError = siopacket.ConnectError
+	pBinaryEvent  = siopacket.BinaryEvent
+	pBinaryAck    = siopacket.BinaryAck
 )
 
 // maxAttachments bounds the attachments one incoming packet may announce (socket.io-client's default).
-const maxAttachments = 10
+const maxAttachments = siopacket.MaxClientAttachments
 
 // maxDepth bounds the nesting of decoded argument values.
 const maxDepth = 100
@@ -38,56 +39,16 @@ type packet struct {
 // decodePacket decodes the text of a Socket.IO packet (an Engine.IO message): type, attachment count, namespace,
 // ack id and JSON data, as socket.io-parser writes them. The data is checked to be JSON, not interpreted.
 func decodePacket(s []byte) (packet, error) {
-	p := packet{id: -1, nsp: "/"}
-	if len(s) == 0 {
-		return p, fmt.Errorf("%w: empty packet", ErrBadPacket)
+	h, data, err := siopacket.ParseHeader(s, maxAttachments)
+	p := packet{typ: h.Type, attachments: h.Attachments, nsp: h.Nsp, id: h.ID}
+	if err != nil {
+		return p, fmt.Errorf("%w: %w", ErrBadPacket, err)
 	}
-	if s[0] < '0' || s[0] > '6' {
-		return p, fmt.Errorf("%w: unknown packet type %q", ErrBadPacket, s[0])
-	}
-	p.typ = int(s[0] - '0')
-	i := 1
-	if p.typ == pBinaryEvent || p.typ == pBinaryAck {
-		j := i
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
-		}
-		if j == i || j >= len(s) || s[j] != '-' || j-i > 3 {
-			return p, fmt.Errorf("%w: bad attachment count", ErrBadPacket)
-		}
-		n, _ := strconv.Atoi(string(s[i:j]))
-		if n > maxAttachments {
-			return p, fmt.Errorf("%w: %d attachments", ErrBadPacket, n)
-		}
-		p.attachments = n
-		i = j + 1
-	}
-	if i < len(s) && s[i] == '/' {
-		j := bytes.IndexByte(s[i:], ',')
-		if j < 0 {
-			p.nsp = string(s[i:])
-			i = len(s)
-		} else {
-			p.nsp = string(s[i : i+j])
-			i += j + 1
-		}
-	}
-	j := i
-	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-		j++
-	}
-	if j > i {
-		if j-i > 15 {
-			return p, fmt.Errorf("%w: ack id too long", ErrBadPacket)
-		}
-		p.id, _ = strconv.ParseInt(string(s[i:j]), 10, 64)
-		i = j
-	}
-	if i < len(s) {
-		if !json.Valid(s[i:]) {
+	if data != nil {
+		if !json.Valid(data) {
 			return p, fmt.Errorf("%w: data is not JSON", ErrBadPacket)
 		}
-		p.data = json.RawMessage(bytes.Clone(s[i:]))
+		p.data = json.RawMessage(bytes.Clone(data))
 	}
 	switch p.typ {
 	case pEvent, pBinaryEvent:
@@ -163,27 +124,7 @@ func appendPayload(dst []byte, pkts []eioPacket) []byte {
 
 // encodePacket writes a Socket.IO packet as Engine.IO messages: the header and JSON data, then the attachments.
 func encodePacket(typ int, nsp string, id int64, data []byte, attachments [][]byte) []eioPacket {
-	if len(attachments) > 0 {
-		switch typ {
-		case pEvent:
-			typ = pBinaryEvent
-		case pAck:
-			typ = pBinaryAck
-		}
-	}
-	b := make([]byte, 0, len(data)+len(nsp)+16)
-	b = append(b, byte('0'+typ))
-	if typ == pBinaryEvent || typ == pBinaryAck {
-		b = strconv.AppendInt(b, int64(len(attachments)), 10)
-		b = append(b, '-')
-	}
-	if nsp != "/" && nsp != "" {
-		b = append(b, nsp...)
-		b = append(b, ',')
-	}
-	if id >= 0 {
-		b = strconv.AppendInt(b, id, 10)
-	}
+	b := siopacket.AppendHeader(make([]byte, 0, len(data)+len(nsp)+16), typ, nsp, id, len(attachments))
 	b = append(b, data...)
 	out := make([]eioPacket, 0, 1+len(attachments))
 	out = append(out, eioPacket{typ: '4', data: b})

@@ -1,18 +1,11 @@
 package socketio
 
-// The Socket.IO v5 packet format of the default parser, in one place:
-//
-//	<type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
-//
-// followed, for BINARY_EVENT and BINARY_ACK, by one binary Engine.IO message per attachment; the payload refers
-// to attachment k with {"_placeholder":true,"num":k}.
+// The default parser: the packet text of socket.io-parser (its header is internal/siopacket's).
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
@@ -60,54 +53,13 @@ type packet struct {
 // then need their attachments, at most maxAttachments (a packet announcing more is refused, as
 // socket.io-parser refuses it).
 func decodePacket(b []byte, maxAttachments int) (packet, error) {
-	p := packet{nsp: "/", id: -1}
-	if len(b) == 0 || b[0] < '0' || b[0] > '6' {
-		return p, fmt.Errorf("%w: unknown packet type", ErrBadPacket)
+	h, data, err := siopacket.ParseHeader(b, maxAttachments)
+	p := packet{typ: PacketType(h.Type), nsp: h.Nsp, id: h.ID, attachments: h.Attachments, data: data}
+	if err != nil {
+		return p, fmt.Errorf("%w: %w", ErrBadPacket, err)
 	}
-	p.typ = PacketType(b[0] - '0')
-	i := 1
-	if p.typ == PacketBinaryEvent || p.typ == PacketBinaryAck {
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if j == i || j >= len(b) || b[j] != '-' || j-i > 4 {
-			return p, fmt.Errorf("%w: bad attachment count", ErrBadPacket)
-		}
-		n, _ := strconv.Atoi(string(b[i:j]))
-		if n > maxAttachments {
-			return p, fmt.Errorf("%w: %d attachments, at most %d", ErrBadPacket, n, maxAttachments)
-		}
-		p.attachments = n
-		i = j + 1
-	}
-	if i < len(b) && b[i] == '/' {
-		j := bytes.IndexByte(b[i:], ',')
-		if j < 0 {
-			p.nsp = string(b[i:])
-			i = len(b)
-		} else {
-			p.nsp = string(b[i : i+j])
-			i += j + 1
-		}
-	}
-	if i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		id, err := strconv.ParseInt(string(b[i:j]), 10, 64)
-		if err != nil || id > math.MaxInt32*2 {
-			return p, fmt.Errorf("%w: bad ack id", ErrBadPacket)
-		}
-		p.id = id
-		i = j
-	}
-	if i < len(b) {
-		p.data = b[i:]
-		if !json.Valid(p.data) {
-			return p, fmt.Errorf("%w: payload is not JSON", ErrBadPacket)
-		}
+	if p.data != nil && !json.Valid(p.data) {
+		return p, fmt.Errorf("%w: payload is not JSON", ErrBadPacket)
 	}
 	if err := p.validate(); err != nil {
 		return p, err
@@ -186,27 +138,7 @@ func encodePacket(typ PacketType, nsp string, id int64, data []byte, bufs [][]by
 
 // appendHeader appends the header of a packet: type, attachment count, namespace, ack id.
 func appendHeader(dst []byte, typ PacketType, nsp string, id int64, attachments int) []byte {
-	if attachments > 0 {
-		switch typ {
-		case PacketEvent:
-			typ = PacketBinaryEvent
-		case PacketAck:
-			typ = PacketBinaryAck
-		}
-	}
-	dst = append(dst, '0'+byte(typ))
-	if typ == PacketBinaryEvent || typ == PacketBinaryAck {
-		dst = strconv.AppendInt(dst, int64(attachments), 10)
-		dst = append(dst, '-')
-	}
-	if nsp != "/" && nsp != "" {
-		dst = append(dst, nsp...)
-		dst = append(dst, ',')
-	}
-	if id >= 0 {
-		dst = strconv.AppendInt(dst, id, 10)
-	}
-	return dst
+	return siopacket.AppendHeader(dst, int(typ), nsp, id, attachments)
 }
 
 func packetMessages(text []byte, bufs [][]byte) []engineio.Message {
