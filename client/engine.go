@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/eiopacket"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
@@ -500,13 +501,12 @@ func (w *websocket) read(ctx context.Context) ([]eioPacket, error) {
 	var closeErr error
 	h := func(op wsproto.Opcode, payload []byte) error {
 		switch op {
-		case wsproto.OpText:
-			if len(payload) == 0 {
-				return fmt.Errorf("%w: empty message", ErrBadPacket)
+		case wsproto.OpText, wsproto.OpBinary:
+			p, err := eiopacket.Parse(payload, op == wsproto.OpBinary)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrBadPacket, err)
 			}
-			out = append(out, eioPacket{typ: payload[0], data: bytes.Clone(payload[1:])})
-		case wsproto.OpBinary:
-			out = append(out, eioPacket{typ: '4', data: bytes.Clone(payload), binary: true})
+			out = append(out, fromWire(p))
 		case wsproto.OpPing:
 			w.wmu.Lock()
 			_, _ = w.conn.Write(maskedFrame(wsproto.OpPong, payload))

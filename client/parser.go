@@ -2,11 +2,11 @@ package client
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/sioredis/sioredis/internal/eiopacket"
 	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
@@ -82,44 +82,28 @@ type eioPacket struct {
 // errBadPayload is wrapped by decodePayload's errors.
 var errBadPayload = errors.New("bad polling payload")
 
-// decodePayload decodes a long-polling payload: packets separated by 0x1e, binary ones as "b" + base64.
+// decodePayload decodes a long-polling payload (internal/eiopacket's format).
 func decodePayload(b []byte) ([]eioPacket, error) {
 	var out []eioPacket
-	for part := range bytes.SplitSeq(b, []byte{0x1e}) {
-		if len(part) == 0 {
-			return nil, fmt.Errorf("%w: empty packet", errBadPayload)
-		}
-		if part[0] == 'b' {
-			d, err := base64.StdEncoding.DecodeString(string(part[1:]))
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", errBadPayload, err)
-			}
-			out = append(out, eioPacket{typ: '4', data: d, binary: true})
-			continue
-		}
-		if part[0] < '0' || part[0] > '6' {
-			return nil, fmt.Errorf("%w: packet type %q", errBadPayload, part[0])
-		}
-		out = append(out, eioPacket{typ: part[0], data: bytes.Clone(part[1:])})
+	if err := eiopacket.EachInPayload(b, func(p eiopacket.Packet) { out = append(out, fromWire(p)) }); err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadPayload, err)
 	}
 	return out, nil
 }
 
 // appendPayload encodes packets as a long-polling payload.
 func appendPayload(dst []byte, pkts []eioPacket) []byte {
+	wire := make([]eiopacket.Packet, len(pkts))
 	for i, p := range pkts {
-		if i > 0 {
-			dst = append(dst, 0x1e)
-		}
-		if p.binary {
-			dst = append(dst, 'b')
-			dst = base64.StdEncoding.AppendEncode(dst, p.data)
-			continue
-		}
-		dst = append(dst, p.typ)
-		dst = append(dst, p.data...)
+		wire[i] = eiopacket.Packet{Type: eiopacket.Type(p.typ - '0'), Data: p.data, Binary: p.binary}
 	}
-	return dst
+	return eiopacket.AppendPayload(dst, wire)
+}
+
+// fromWire converts a decoded Engine.IO packet to the client's form, copying its data (the decoders alias their
+// input, which the transports reuse).
+func fromWire(p eiopacket.Packet) eioPacket {
+	return eioPacket{typ: '0' + byte(p.Type), data: bytes.Clone(p.Data), binary: p.Binary}
 }
 
 // encodePacket writes a Socket.IO packet as Engine.IO messages: the header and JSON data, then the attachments.

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/eiopacket"
 )
 
 // This file holds the Conn: its state, its queue (Send), its close and the dispatch of what it receives. Its
@@ -90,7 +92,7 @@ const (
 )
 
 type queued struct {
-	p          Packet
+	p          eiopacket.Packet
 	frame      []byte // the WebSocket frame of p, when encoded once for many connections (PrepareMessages)
 	volatile   bool
 	groupStart bool
@@ -221,7 +223,7 @@ func (c *Conn) Send(d Delivery, msgs ...Message) error {
 		if c.eio3 && m.Binary {
 			frame = nil // v3 frames binary messages otherwise (appendFrameV3)
 		}
-		c.queue = append(c.queue, queued{p: Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}, frame: frame,
+		c.queue = append(c.queue, queued{p: eiopacket.Packet{Type: eiopacket.Message, Data: m.Data, Binary: m.Binary}, frame: frame,
 			volatile: volatile, groupStart: i == 0})
 		size += len(m.Data)
 	}
@@ -269,13 +271,13 @@ func (c *Conn) dropVolatileLocked() {
 }
 
 // sendControl queues a control packet (ping, noop).
-func (c *Conn) sendControl(t PacketType, data []byte) {
+func (c *Conn) sendControl(t eiopacket.Type, data []byte) {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
 		return
 	}
-	c.queue = append(c.queue, queued{p: Packet{Type: t, Data: data}, groupStart: true})
+	c.queue = append(c.queue, queued{p: eiopacket.Packet{Type: t, Data: data}, groupStart: true})
 	c.wakeAndUnlock(true)
 }
 
@@ -291,7 +293,7 @@ func (c *Conn) sendPong() {
 		c.closeSlowAndUnlock()
 		return
 	}
-	c.queue = append(c.queue, queued{p: Packet{Type: PacketPong}, groupStart: true})
+	c.queue = append(c.queue, queued{p: eiopacket.Packet{Type: eiopacket.Pong}, groupStart: true})
 	c.wakeAndUnlock(true)
 }
 
@@ -419,9 +421,9 @@ func (c *Conn) finish(reason CloseReason, ws, probe *wsConn) {
 }
 
 // deliver hands a received packet to the protocol logic and the handler.
-func (c *Conn) deliver(p Packet) {
+func (c *Conn) deliver(p eiopacket.Packet) {
 	switch p.Type {
-	case PacketMessage:
+	case eiopacket.Message:
 		if m := c.srv.cfg.Metrics; m != nil {
 			m.MessageReceived(len(p.Data))
 		}
@@ -430,20 +432,20 @@ func (c *Conn) deliver(p Packet) {
 			c.srv.handler.OnMessage(c, Message{Data: p.Data, Binary: p.Binary})
 		}
 		c.recvMu.Unlock()
-	case PacketPing:
+	case eiopacket.Ping:
 		if c.eio3 {
 			// v3: the client pings, the server answers, and waits for the next ping.
 			c.srv.hb.schedule(c, c.srv.cfg.PingInterval+c.srv.cfg.PingTimeout, true, &c.srv.wg)
 			c.sendPong()
 		}
 		// v4: a ping from the client is ignored.
-	case PacketPong:
+	case eiopacket.Pong:
 		if c.eio3 {
 			c.close(ReasonTransportError, false) // the wrong direction in v3, as the reference server sees it
 			return
 		}
 		c.onPong()
-	case PacketClose:
+	case eiopacket.Close:
 		c.mu.Lock()
 		polling := c.transport == TransportPolling && c.state == stateOpen
 		c.mu.Unlock()
@@ -451,7 +453,7 @@ func (c *Conn) deliver(p Packet) {
 			c.srv.byClient.add(c.id) // before the close: the pending GET, if any, takes it back
 		}
 		c.close(ReasonTransportClose, false)
-	case PacketNoop, PacketUpgrade:
+	case eiopacket.Noop, eiopacket.Upgrade:
 		// Upgrade chatter on the wrong transport: nothing to do.
 	default:
 		c.close(ReasonTransportError, false)
@@ -476,7 +478,7 @@ func (c *Conn) ping() {
 		return
 	}
 	c.srv.hb.schedule(c, c.srv.cfg.PingTimeout, true, &c.srv.wg)
-	c.sendControl(PacketPing, nil)
+	c.sendControl(eiopacket.Ping, nil)
 }
 
 func (c *Conn) onPong() {

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/sioredis/sioredis/internal/eiopacket"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
@@ -67,17 +68,17 @@ func utf16Prefix(b []byte, units int) (int, bool) {
 
 // appendPacketV3 appends the text encoding of one packet: the type digit and the data, or "b", the type digit and
 // the base64 of a binary message.
-func appendPacketV3(dst []byte, p Packet) []byte {
+func appendPacketV3(dst []byte, p eiopacket.Packet) []byte {
 	if p.Binary {
 		dst = append(dst, 'b', '0'+byte(p.Type))
 		return base64.StdEncoding.AppendEncode(dst, p.Data)
 	}
-	return AppendPacket(dst, p)
+	return eiopacket.AppendPacket(dst, p)
 }
 
 // appendPayloadV3 appends the text encoding of a v3 long-polling payload: each packet as "<length>:<packet>",
 // binary messages in base64. No packet at all is "0:", as the reference encoder writes it.
-func appendPayloadV3(dst []byte, packets []Packet) []byte {
+func appendPayloadV3(dst []byte, packets []eiopacket.Packet) []byte {
 	if len(packets) == 0 {
 		return append(dst, '0', ':')
 	}
@@ -96,7 +97,7 @@ func appendPayloadV3(dst []byte, packets []Packet) []byte {
 }
 
 // appendBinaryPayloadV3 appends the XHR2 binary encoding of a v3 long-polling payload.
-func appendBinaryPayloadV3(dst []byte, packets []Packet) []byte {
+func appendBinaryPayloadV3(dst []byte, packets []eiopacket.Packet) []byte {
 	for _, p := range packets {
 		kind := byte(0)
 		if p.Binary {
@@ -118,7 +119,7 @@ func appendBinaryPayloadV3(dst []byte, packets []Packet) []byte {
 }
 
 // hasBinary reports whether packets holds a binary message.
-func hasBinary(packets []Packet) bool {
+func hasBinary(packets []eiopacket.Packet) bool {
 	for _, p := range packets {
 		if p.Binary {
 			return true
@@ -129,38 +130,38 @@ func hasBinary(packets []Packet) bool {
 
 // parseTextPacketV3 decodes one text packet of v3: a type digit and its data, or "b4" and the base64 data of a
 // binary message (clients send only messages in binary). Text data aliases b.
-func parseTextPacketV3(b []byte) (Packet, error) {
+func parseTextPacketV3(b []byte) (eiopacket.Packet, error) {
 	if len(b) > 0 && b[0] == 'b' {
-		if len(b) < 2 || b[1] != '0'+byte(PacketMessage) {
-			return Packet{}, fmt.Errorf("%w: base64 packet that is not a message", ErrBadPacket)
+		if len(b) < 2 || b[1] != '0'+byte(eiopacket.Message) {
+			return eiopacket.Packet{}, fmt.Errorf("%w: base64 packet that is not a message", ErrBadPacket)
 		}
 		data := make([]byte, base64.StdEncoding.DecodedLen(len(b)-2))
 		m, err := base64.StdEncoding.Decode(data, b[2:])
 		if err != nil {
-			return Packet{}, fmt.Errorf("%w: bad base64 in binary packet: %v", ErrBadPacket, err)
+			return eiopacket.Packet{}, fmt.Errorf("%w: bad base64 in binary packet: %v", ErrBadPacket, err)
 		}
-		return Packet{Type: PacketMessage, Data: data[:m], Binary: true}, nil
+		return eiopacket.Packet{Type: eiopacket.Message, Data: data[:m], Binary: true}, nil
 	}
-	return ParsePacket(b, false)
+	return eiopacket.Parse(b, false)
 }
 
 // parsePacketV3 decodes one v3 packet as a WebSocket frame carries it: a text frame as parseTextPacketV3, a
 // binary frame as the type byte followed by the data. Data aliases frame but for base64.
-func parsePacketV3(frame []byte, binary bool) (Packet, error) {
+func parsePacketV3(frame []byte, binary bool) (eiopacket.Packet, error) {
 	if !binary {
 		return parseTextPacketV3(frame)
 	}
-	if len(frame) == 0 || frame[0] > byte(PacketNoop) {
-		return Packet{}, fmt.Errorf("%w: bad binary packet type", ErrBadPacket)
+	if len(frame) == 0 || frame[0] > byte(eiopacket.Noop) {
+		return eiopacket.Packet{}, fmt.Errorf("%w: bad binary packet type", ErrBadPacket)
 	}
-	t := PacketType(frame[0])
-	return Packet{Type: t, Data: frame[1:], Binary: t == PacketMessage}, nil
+	t := eiopacket.Type(frame[0])
+	return eiopacket.Packet{Type: t, Data: frame[1:], Binary: t == eiopacket.Message}, nil
 }
 
 // eachPacketV3 calls fn with each packet of a v3 long-polling payload, binary (XHR2 framing, the body of a POST
 // sent as application/octet-stream) or text, in order, and stops at the first that does not decode, whose error
 // it returns. Empty text packets ("0:") are skipped, as the reference decoder skips them.
-func eachPacketV3(body []byte, binary bool, fn func(Packet)) error {
+func eachPacketV3(body []byte, binary bool, fn func(eiopacket.Packet)) error {
 	if len(body) == 0 {
 		return fmt.Errorf("%w: empty payload", ErrBadPacket)
 	}
@@ -193,7 +194,7 @@ func eachPacketV3(body []byte, binary bool, fn func(Packet)) error {
 	return nil
 }
 
-func eachBinaryPacketV3(body []byte, fn func(Packet)) error {
+func eachBinaryPacketV3(body []byte, fn func(eiopacket.Packet)) error {
 	for len(body) > 0 {
 		kind := body[0]
 		if kind > 1 {
@@ -211,14 +212,14 @@ func eachBinaryPacketV3(body []byte, fn func(Packet)) error {
 		}
 		msg := body[i+1 : i+1+n]
 		body = body[i+1+n:]
-		var p Packet
+		var p eiopacket.Packet
 		var err error
 		if kind == 0 {
 			if !utf8.Valid(msg) {
 				return fmt.Errorf("%w: text packet is not UTF-8", ErrBadPacket)
 			}
 			p, err = parseTextPacketV3(msg)
-		} else if p, err = parsePacketV3(msg, true); err == nil && p.Type != PacketMessage {
+		} else if p, err = parsePacketV3(msg, true); err == nil && p.Type != eiopacket.Message {
 			err = fmt.Errorf("%w: binary packet that is not a message", ErrBadPacket)
 		}
 		if err != nil {
@@ -233,7 +234,7 @@ func eachBinaryPacketV3(body []byte, fn func(Packet)) error {
 // the type byte and the data, or, with b64, a text frame holding "b4" and the base64 of the data; any other
 // packet as appendFrame does. With headerOnly, the data of a binary frame is left out (the caller writes it from
 // where it is).
-func appendFrameV3(dst []byte, p Packet, b64, headerOnly bool) []byte {
+func appendFrameV3(dst []byte, p eiopacket.Packet, b64, headerOnly bool) []byte {
 	switch {
 	case p.Binary && b64:
 		n := base64.StdEncoding.EncodedLen(len(p.Data))

@@ -4,22 +4,24 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/sioredis/sioredis/internal/eiopacket"
 )
 
 func TestAppendPayloadV3(t *testing.T) {
 	tests := []struct {
 		name    string
-		packets []Packet
+		packets []eiopacket.Packet
 		want    string
 	}{
 		{"none", nil, "0:"},
-		{"one message", []Packet{{Type: PacketMessage, Data: []byte("hello")}}, "6:4hello"},
-		{"open", []Packet{{Type: PacketOpen, Data: []byte(`{"sid":"x"}`)}}, `12:0{"sid":"x"}`},
+		{"one message", []eiopacket.Packet{{Type: eiopacket.Message, Data: []byte("hello")}}, "6:4hello"},
+		{"open", []eiopacket.Packet{{Type: eiopacket.Open, Data: []byte(`{"sid":"x"}`)}}, `12:0{"sid":"x"}`},
 		// The length counts UTF-16 code units as JavaScript does: € is one, 😀 (outside the BMP) two.
-		{"utf-16 length", []Packet{{Type: PacketMessage, Data: []byte("€😀")}}, "4:4€😀"},
-		{"several", []Packet{{Type: PacketMessage, Data: []byte("a")}, {Type: PacketPong}, {Type: PacketNoop}}, "2:4a1:31:6"},
-		{"binary as base64", []Packet{{Type: PacketMessage, Data: []byte{1, 2, 3}, Binary: true}}, "6:b4AQID"},
-		{"ten and more", []Packet{{Type: PacketMessage, Data: []byte("0123456789")}}, "11:40123456789"},
+		{"utf-16 length", []eiopacket.Packet{{Type: eiopacket.Message, Data: []byte("€😀")}}, "4:4€😀"},
+		{"several", []eiopacket.Packet{{Type: eiopacket.Message, Data: []byte("a")}, {Type: eiopacket.Pong}, {Type: eiopacket.Noop}}, "2:4a1:31:6"},
+		{"binary as base64", []eiopacket.Packet{{Type: eiopacket.Message, Data: []byte{1, 2, 3}, Binary: true}}, "6:b4AQID"},
+		{"ten and more", []eiopacket.Packet{{Type: eiopacket.Message, Data: []byte("0123456789")}}, "11:40123456789"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -31,10 +33,10 @@ func TestAppendPayloadV3(t *testing.T) {
 }
 
 func TestAppendBinaryPayloadV3(t *testing.T) {
-	got := appendBinaryPayloadV3(nil, []Packet{
-		{Type: PacketMessage, Data: []byte("hé")},
-		{Type: PacketMessage, Data: []byte{1, 2, 3}, Binary: true},
-		{Type: PacketMessage, Data: bytes.Repeat([]byte{7}, 11), Binary: true},
+	got := appendBinaryPayloadV3(nil, []eiopacket.Packet{
+		{Type: eiopacket.Message, Data: []byte("hé")},
+		{Type: eiopacket.Message, Data: []byte{1, 2, 3}, Binary: true},
+		{Type: eiopacket.Message, Data: bytes.Repeat([]byte{7}, 11), Binary: true},
 	})
 	want := []byte{0, 4, 255, '4', 'h', 0xc3, 0xa9} // text: its UTF-8 bytes, counted in bytes
 	want = append(want, 1, 4, 255, 4, 1, 2, 3)      // binary: the type byte, then the data
@@ -46,23 +48,23 @@ func TestAppendBinaryPayloadV3(t *testing.T) {
 }
 
 func TestDecodePayloadV3(t *testing.T) {
-	msg := func(s string) Packet { return Packet{Type: PacketMessage, Data: []byte(s)} }
-	bin := func(b ...byte) Packet { return Packet{Type: PacketMessage, Data: b, Binary: true} }
+	msg := func(s string) eiopacket.Packet { return eiopacket.Packet{Type: eiopacket.Message, Data: []byte(s)} }
+	bin := func(b ...byte) eiopacket.Packet { return eiopacket.Packet{Type: eiopacket.Message, Data: b, Binary: true} }
 	tests := []struct {
 		name    string
 		body    string
 		binary  bool
-		want    []Packet
+		want    []eiopacket.Packet
 		wantErr bool
 	}{
-		{"one message", "6:4hello", false, []Packet{msg("hello")}, false},
-		{"several", "2:4a1:21:4", false, []Packet{msg("a"), {Type: PacketPing, Data: []byte{}}, msg("")}, false},
-		{"utf-16 length", "4:4€😀2:4é", false, []Packet{msg("€😀"), msg("é")}, false},
-		{"base64", "6:b4AQID", false, []Packet{bin(1, 2, 3)}, false},
-		{"empty packets skipped", "0:2:4a0:", false, []Packet{msg("a")}, false},
-		{"xhr2", "\x00\x03\xff4hi\x01\x04\xff\x04\x01\x02\x03", true, []Packet{msg("hi"), bin(1, 2, 3)}, false},
-		{"xhr2 two digits", "\x01\x01\x02\xff\x04" + "ABCDEFGHIJK", true, []Packet{bin([]byte("ABCDEFGHIJK")...)}, false},
-		{"xhr2 text in base64", "\x00\x06\xffb4AQID", true, []Packet{bin(1, 2, 3)}, false},
+		{"one message", "6:4hello", false, []eiopacket.Packet{msg("hello")}, false},
+		{"several", "2:4a1:21:4", false, []eiopacket.Packet{msg("a"), {Type: eiopacket.Ping, Data: []byte{}}, msg("")}, false},
+		{"utf-16 length", "4:4€😀2:4é", false, []eiopacket.Packet{msg("€😀"), msg("é")}, false},
+		{"base64", "6:b4AQID", false, []eiopacket.Packet{bin(1, 2, 3)}, false},
+		{"empty packets skipped", "0:2:4a0:", false, []eiopacket.Packet{msg("a")}, false},
+		{"xhr2", "\x00\x03\xff4hi\x01\x04\xff\x04\x01\x02\x03", true, []eiopacket.Packet{msg("hi"), bin(1, 2, 3)}, false},
+		{"xhr2 two digits", "\x01\x01\x02\xff\x04" + "ABCDEFGHIJK", true, []eiopacket.Packet{bin([]byte("ABCDEFGHIJK")...)}, false},
+		{"xhr2 text in base64", "\x00\x06\xffb4AQID", true, []eiopacket.Packet{bin(1, 2, 3)}, false},
 
 		{"empty body", "", false, nil, true},
 		{"no length", ":4a", false, nil, true},
@@ -87,8 +89,8 @@ func TestDecodePayloadV3(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got []Packet
-			err := eachPacketV3([]byte(tt.body), tt.binary, func(p Packet) { got = append(got, p) })
+			var got []eiopacket.Packet
+			err := eachPacketV3([]byte(tt.body), tt.binary, func(p eiopacket.Packet) { got = append(got, p) })
 			if tt.wantErr {
 				if !errors.Is(err, ErrBadPacket) {
 					t.Fatalf("err = %v, want ErrBadPacket", err)
@@ -110,15 +112,15 @@ func TestParsePacketV3(t *testing.T) {
 		name    string
 		frame   string
 		binary  bool
-		want    Packet
+		want    eiopacket.Packet
 		wantErr bool
 	}{
-		{"text", "4hello", false, Packet{Type: PacketMessage, Data: []byte("hello")}, false},
-		{"binary frame: type byte first", "\x04\x01\x02", true, Packet{Type: PacketMessage, Data: []byte{1, 2}, Binary: true}, false},
-		{"base64 text frame", "b4AQI=", false, Packet{Type: PacketMessage, Data: []byte{1, 2}, Binary: true}, false},
-		{"ping", "2", false, Packet{Type: PacketPing, Data: []byte{}}, false},
-		{"empty binary frame", "", true, Packet{}, true},
-		{"binary frame, type 7", "\x07", true, Packet{}, true},
+		{"text", "4hello", false, eiopacket.Packet{Type: eiopacket.Message, Data: []byte("hello")}, false},
+		{"binary frame: type byte first", "\x04\x01\x02", true, eiopacket.Packet{Type: eiopacket.Message, Data: []byte{1, 2}, Binary: true}, false},
+		{"base64 text frame", "b4AQI=", false, eiopacket.Packet{Type: eiopacket.Message, Data: []byte{1, 2}, Binary: true}, false},
+		{"ping", "2", false, eiopacket.Packet{Type: eiopacket.Ping, Data: []byte{}}, false},
+		{"empty binary frame", "", true, eiopacket.Packet{}, true},
+		{"binary frame, type 7", "\x07", true, eiopacket.Packet{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,7 +131,7 @@ func TestParsePacketV3(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !samePackets([]Packet{got}, []Packet{tt.want}) {
+			if err != nil || !samePackets([]eiopacket.Packet{got}, []eiopacket.Packet{tt.want}) {
 				t.Errorf("got %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
@@ -137,7 +139,7 @@ func TestParsePacketV3(t *testing.T) {
 }
 
 func TestAppendFrameV3(t *testing.T) {
-	p := Packet{Type: PacketMessage, Data: []byte{1, 2}, Binary: true}
+	p := eiopacket.Packet{Type: eiopacket.Message, Data: []byte{1, 2}, Binary: true}
 	if got, want := appendFrameV3(nil, p, false, false), []byte{0x82, 3, 4, 1, 2}; !bytes.Equal(got, want) {
 		t.Errorf("binary frame %v, want %v", got, want)
 	}
@@ -147,13 +149,13 @@ func TestAppendFrameV3(t *testing.T) {
 	if got, want := appendFrameV3(nil, p, true, false), append([]byte{0x81, 6}, "b4AQI="...); !bytes.Equal(got, want) {
 		t.Errorf("base64 frame %q, want %q", got, want)
 	}
-	text := Packet{Type: PacketMessage, Data: []byte("hi")}
+	text := eiopacket.Packet{Type: eiopacket.Message, Data: []byte("hi")}
 	if got, want := appendFrameV3(nil, text, true, false), append([]byte{0x81, 3}, "4hi"...); !bytes.Equal(got, want) {
 		t.Errorf("text frame %q, want %q", got, want)
 	}
 }
 
-func samePackets(a, b []Packet) bool {
+func samePackets(a, b []eiopacket.Packet) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -174,8 +176,8 @@ func FuzzDecodePayloadV3(f *testing.F) {
 	f.Add([]byte("\x00\x03\xff4hi\x01\x04\xff\x04\x01\x02\x03"), true)
 	f.Add([]byte("\x01\x01\x02\xff\x04ABCDEFGHIJK"), true)
 	f.Fuzz(func(t *testing.T, body []byte, binary bool) {
-		var got []Packet
-		if err := eachPacketV3(body, binary, func(p Packet) { got = append(got, p) }); err != nil {
+		var got []eiopacket.Packet
+		if err := eachPacketV3(body, binary, func(p eiopacket.Packet) { got = append(got, p) }); err != nil {
 			if !errors.Is(err, ErrBadPacket) {
 				t.Fatalf("error %v does not wrap ErrBadPacket", err)
 			}
@@ -194,8 +196,8 @@ func FuzzDecodePayloadV3(f *testing.F) {
 			if len(got) == 0 {
 				continue
 			}
-			var again []Packet
-			if err := eachPacketV3(enc, framing, func(p Packet) { again = append(again, p) }); err != nil {
+			var again []eiopacket.Packet
+			if err := eachPacketV3(enc, framing, func(p eiopacket.Packet) { again = append(again, p) }); err != nil {
 				if framing && !binary {
 					continue // text data that is not UTF-8 has no XHR2 text form
 				}

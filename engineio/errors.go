@@ -3,12 +3,14 @@ package engineio
 import (
 	"errors"
 	"fmt"
+
+	"github.com/sioredis/sioredis/internal/eiopacket"
 )
 
 // Sentinel errors, for errors.Is.
 var (
 	// ErrBadPacket is wrapped by the errors of the packet decoders.
-	ErrBadPacket = errors.New("engineio: malformed packet")
+	ErrBadPacket = eiopacket.ErrBadPacket
 	// ErrClosed is returned by Conn.Send once the connection is closing or closed.
 	ErrClosed = errors.New("engineio: connection closed")
 	// ErrDropped is returned by Conn.Send when a volatile message was dropped because the client was not ready.

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/eiopacket"
 )
 
 // This file holds the long-polling transport: the GET that waits for what a session has queued, the POST that
@@ -91,7 +93,7 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	state, reason, probed := c.state, c.reason, c.probed
 	c.mu.Unlock()
 
-	packets := make([]Packet, 0, len(batch)+1)
+	packets := make([]eiopacket.Packet, 0, len(batch)+1)
 	for _, q := range batch {
 		packets = append(packets, q.p)
 	}
@@ -102,11 +104,11 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	case closeNow && reason == ReasonTransportClose:
 		// The client closed the session itself (a close packet in a POST): the GET it left pending just ends.
 		c.srv.byClient.take(c.id)
-		packets = append(packets, Packet{Type: PacketNoop})
+		packets = append(packets, eiopacket.Packet{Type: eiopacket.Noop})
 	case closeNow:
-		packets = append(packets, Packet{Type: PacketClose})
+		packets = append(packets, eiopacket.Packet{Type: eiopacket.Close})
 	case len(packets) == 0 && probed:
-		packets = append(packets, Packet{Type: PacketNoop})
+		packets = append(packets, eiopacket.Packet{Type: eiopacket.Noop})
 	}
 	var body []byte
 	contentType := "text/plain; charset=UTF-8"
@@ -116,7 +118,7 @@ func (c *Conn) servePollGet(w http.ResponseWriter, r *http.Request) {
 	case c.eio3:
 		body = appendPayloadV3(nil, packets)
 	default:
-		body = AppendPayload(nil, packets)
+		body = eiopacket.AppendPayload(nil, packets)
 	}
 	w.Header().Set("Content-Type", contentType)
 	c.srv.responseHeaders(w.Header(), r, false)
@@ -164,7 +166,7 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 	if c.eio3 {
 		err = eachPacketV3(body, r.Header.Get("Content-Type") == "application/octet-stream", c.deliver)
 	} else {
-		err = eachPacket(body, c.deliver)
+		err = eiopacket.EachInPayload(body, c.deliver)
 	}
 	if err != nil {
 		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest})
@@ -205,12 +207,12 @@ func readBody(r *http.Request, limit int64) ([]byte, bool, error) {
 func (s *Server) pollClosed(w http.ResponseWriter, sid string, closedByClient, eio3 bool) {
 	if closedByClient || s.byClient.take(sid) {
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-		noop := Packet{Type: PacketNoop}
+		noop := eiopacket.Packet{Type: eiopacket.Noop}
 		if eio3 {
-			_, _ = w.Write(appendPayloadV3(nil, []Packet{noop}))
+			_, _ = w.Write(appendPayloadV3(nil, []eiopacket.Packet{noop}))
 			return
 		}
-		_, _ = w.Write(AppendPacket(nil, noop))
+		_, _ = w.Write(eiopacket.AppendPacket(nil, noop))
 		return
 	}
 	writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownSID})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sioredis/sioredis/engineio/internal/netpoll"
 	"github.com/sioredis/sioredis/engineio/internal/workpool"
+	"github.com/sioredis/sioredis/internal/eiopacket"
 	"github.com/sioredis/sioredis/internal/randid"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
@@ -45,7 +46,7 @@ type Message struct {
 func PrepareMessages(msgs []Message) {
 	for i := range msgs {
 		m := &msgs[i]
-		p := Packet{Type: PacketMessage, Data: m.Data, Binary: m.Binary}
+		p := eiopacket.Packet{Type: eiopacket.Message, Data: m.Data, Binary: m.Binary}
 		m.frame = appendFrame(make([]byte, 0, wsproto.MaxHeaderLen+1+len(m.Data)), p, false)
 	}
 }
@@ -268,12 +269,12 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, transport str
 	c.startHeartbeat()
 	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 	s.responseHeaders(w.Header(), r, true)
-	open := Packet{Type: PacketOpen, Data: s.openData(c.id, true)}
+	open := eiopacket.Packet{Type: eiopacket.Open, Data: s.openData(c.id, true)}
 	if eio3 {
-		_, _ = w.Write(appendPayloadV3(nil, []Packet{open}))
+		_, _ = w.Write(appendPayloadV3(nil, []eiopacket.Packet{open}))
 		return
 	}
-	_, _ = w.Write(AppendPacket(nil, open))
+	_, _ = w.Write(eiopacket.AppendPacket(nil, open))
 }
 
 // serveWebSocket runs a session that starts on WebSocket.
@@ -297,7 +298,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request, eio3 boo
 	// The open packet goes first, through the writer like everything else.
 	c.mu.Lock()
 	c.ws = ws
-	c.queue = append(c.queue, queued{p: Packet{Type: PacketOpen, Data: s.openData(c.id, false)}})
+	c.queue = append(c.queue, queued{p: eiopacket.Packet{Type: eiopacket.Open, Data: s.openData(c.id, false)}})
 	c.wakeAndUnlock(true)
 	s.handler.OnOpen(c)
 	c.startHeartbeat()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/eiopacket"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
@@ -104,23 +105,23 @@ func (c *Conn) abortUpgrade(ws *wsConn) bool {
 // probe handles the messages of a connection probing an upgrade: "2probe", answered with "3probe", then "5"
 // (upgrade), possibly after noops.
 func (w *wsConn) probe(data []byte, binary bool) error {
-	p, err := ParsePacket(data, binary)
+	p, err := eiopacket.Parse(data, binary)
 	if err != nil || binary {
 		return errBadProbe
 	}
 	switch {
-	case !w.probed && p.Type == PacketPing && string(p.Data) == probeData:
+	case !w.probed && p.Type == eiopacket.Ping && string(p.Data) == probeData:
 		// Probed before the answer goes out: a GET the client sends once it has the answer must find it so.
 		w.probed = true
 		w.c.mu.Lock()
 		w.c.probed = true
 		w.c.mu.Unlock()
 		w.c.signal() // a pending GET answers with noop, so that the client can finish pausing polling
-		pong := appendFrame(nil, Packet{Type: PacketPong, Data: []byte(probeData)}, false)
+		pong := appendFrame(nil, eiopacket.Packet{Type: eiopacket.Pong, Data: []byte(probeData)}, false)
 		return w.writeFrame(pong) // an error ends the probe (fail, abortUpgrade)
-	case w.probed && p.Type == PacketNoop && len(p.Data) == 0:
+	case w.probed && p.Type == eiopacket.Noop && len(p.Data) == 0:
 		return nil
-	case w.probed && p.Type == PacketUpgrade && len(p.Data) == 0:
+	case w.probed && p.Type == eiopacket.Upgrade && len(p.Data) == 0:
 		if !w.c.completeUpgrade(w) {
 			return errBadProbe
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio/internal/netpoll"
+	"github.com/sioredis/sioredis/internal/eiopacket"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
@@ -213,17 +214,17 @@ func (w *wsConn) handle(op wsproto.Opcode, payload []byte) error {
 		if !w.active {
 			return w.probe(payload, op == wsproto.OpBinary)
 		}
-		var p Packet
+		var p eiopacket.Packet
 		var err error
 		if w.c.eio3 {
 			p, err = parsePacketV3(payload, op == wsproto.OpBinary)
 		} else {
-			p, err = ParsePacket(payload, op == wsproto.OpBinary)
+			p, err = eiopacket.Parse(payload, op == wsproto.OpBinary)
 		}
 		if err != nil {
 			return err
 		}
-		if p.Type == PacketMessage {
+		if p.Type == eiopacket.Message {
 			p.Data = bytes.Clone(p.Data) // payload is the read buffer; the handler may keep the data
 		}
 		w.c.deliver(p)

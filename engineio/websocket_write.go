@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/sioredis/sioredis/engineio/internal/netpoll"
+	"github.com/sioredis/sioredis/internal/eiopacket"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
 
@@ -213,4 +214,20 @@ func (w *wsConn) writeBuffers(bufs *net.Buffers) error {
 	defer w.wmu.Unlock()
 	_, err := bufs.WriteTo(w.nc)
 	return err
+}
+
+// appendFrame appends the WebSocket frame carrying p: a binary frame holding the data of a binary message, or a
+// text frame holding its eiopacket.AppendPacket encoding. With header only, the data itself is left out (the caller writes
+// it from where it is).
+func appendFrame(dst []byte, p eiopacket.Packet, headerOnly bool) []byte {
+	if p.Binary {
+		dst = wsproto.AppendHeader(dst, wsproto.OpBinary, len(p.Data))
+	} else {
+		dst = wsproto.AppendHeader(dst, wsproto.OpText, 1+len(p.Data))
+		dst = append(dst, '0'+byte(p.Type))
+	}
+	if headerOnly {
+		return dst
+	}
+	return append(dst, p.Data...)
 }

@@ -1,4 +1,4 @@
-package engineio
+package eiopacket
 
 import (
 	"bytes"
@@ -14,18 +14,18 @@ func TestDecodePayload(t *testing.T) {
 		want    []Packet
 		wantErr bool
 	}{
-		{"one message", "4hello", []Packet{{Type: PacketMessage, Data: []byte("hello")}}, false},
+		{"one message", "4hello", []Packet{{Type: Message, Data: []byte("hello")}}, false},
 		{"several", "4test1\x1e4test2\x1e2", []Packet{
-			{Type: PacketMessage, Data: []byte("test1")},
-			{Type: PacketMessage, Data: []byte("test2")},
-			{Type: PacketPing, Data: []byte{}},
+			{Type: Message, Data: []byte("test1")},
+			{Type: Message, Data: []byte("test2")},
+			{Type: Ping, Data: []byte{}},
 		}, false},
 		{"text and binary", "4hello\x1ebAQIDBA==", []Packet{
-			{Type: PacketMessage, Data: []byte("hello")},
-			{Type: PacketMessage, Data: []byte{1, 2, 3, 4}, Binary: true},
+			{Type: Message, Data: []byte("hello")},
+			{Type: Message, Data: []byte{1, 2, 3, 4}, Binary: true},
 		}, false},
-		{"utf-8", "4€😀", []Packet{{Type: PacketMessage, Data: []byte("€😀")}}, false},
-		{"empty binary", "b", []Packet{{Type: PacketMessage, Data: []byte{}, Binary: true}}, false},
+		{"utf-8", "4€😀", []Packet{{Type: Message, Data: []byte("€😀")}}, false},
+		{"empty binary", "b", []Packet{{Type: Message, Data: []byte{}, Binary: true}}, false},
 		{"empty body", "", nil, true},
 		{"bad type", "abc", nil, true},
 		{"type 7", "7", nil, true},
@@ -62,10 +62,10 @@ func TestAppendPayload(t *testing.T) {
 		packets []Packet
 		want    string
 	}{
-		{"message", []Packet{{Type: PacketMessage, Data: []byte("hello")}}, "4hello"},
-		{"ping and noop", []Packet{{Type: PacketPing}, {Type: PacketNoop}}, "2\x1e6"},
-		{"binary", []Packet{{Type: PacketMessage, Data: []byte("hello")}, {Type: PacketMessage, Data: []byte{1, 2, 3, 4}, Binary: true}}, "4hello\x1ebAQIDBA=="},
-		{"close", []Packet{{Type: PacketClose}}, "1"},
+		{"message", []Packet{{Type: Message, Data: []byte("hello")}}, "4hello"},
+		{"ping and noop", []Packet{{Type: Ping}, {Type: Noop}}, "2\x1e6"},
+		{"binary", []Packet{{Type: Message, Data: []byte("hello")}, {Type: Message, Data: []byte{1, 2, 3, 4}, Binary: true}}, "4hello\x1ebAQIDBA=="},
+		{"close", []Packet{{Type: Close}}, "1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,7 +106,7 @@ func FuzzParsePacket(f *testing.F) {
 	f.Add([]byte("5"), false)
 	f.Add([]byte{1, 2, 3}, true)
 	f.Fuzz(func(t *testing.T, frame []byte, binary bool) {
-		p, err := ParsePacket(frame, binary)
+		p, err := Parse(frame, binary)
 		if err != nil {
 			return
 		}
@@ -119,7 +119,7 @@ func FuzzParsePacket(f *testing.F) {
 // TestEachPacket: packets are handed over as decoded, up to the first bad one, whose error ends the payload.
 func TestEachPacket(t *testing.T) {
 	var got []string
-	err := eachPacket([]byte("4a\x1e2\x1e\x1e4b"), func(p Packet) { got = append(got, p.Type.String()+":"+string(p.Data)) })
+	err := EachInPayload([]byte("4a\x1e2\x1e\x1e4b"), func(p Packet) { got = append(got, p.Type.String()+":"+string(p.Data)) })
 	if !errors.Is(err, ErrBadPacket) {
 		t.Errorf("err = %v, want ErrBadPacket", err)
 	}
