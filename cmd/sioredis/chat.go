@@ -37,9 +37,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing; one process per file), or a PostgreSQL URL postgres://user:password@host/db shared by several instances")
 	claimPoll := fs.Duration("claim-poll", time.Second, "with PostgreSQL: how often an instance that is not publishing tries to take over the outbox (the longest messages wait after the publishing instance dies)")
 	var conn connFlags
-	fs.StringVar(&conn.redisURL, "redis", os.Getenv("REDIS_URL"), "Redis URL (default $REDIS_URL): publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
-	fs.BoolVar(&conn.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
-	fs.StringVar(&conn.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master (--redis lists sentinels)")
+	conn.registerRedis(fs, os.Getenv("REDIS_URL"), "Redis URL (default $REDIS_URL): publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
 	prefix := fs.String("prefix", "socket.io", "the Redis adapter's key prefix (the stream name and channel prefix with --mode streams)")
 	clusterMode := fs.String("mode", "classic", "cluster format with --redis: classic (@socket.io/redis-adapter createAdapter), sharded (createShardedAdapter, Redis >= 7) or streams (@socket.io/redis-streams-adapter, nothing lost across a Redis restart)")
 	nsp := fs.String("nsp", "/", "namespace of the chat")

@@ -84,12 +84,18 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.verbose, "v", false, "log what is published to stderr")
 }
 
+// registerRedis registers the flags that say how to reach Redis: --redis (with the command's default and help),
+// --cluster and --sentinel-master.
+func (c *connFlags) registerRedis(fs *flag.FlagSet, def, help string) {
+	fs.StringVar(&c.redisURL, "redis", def, help)
+	fs.BoolVar(&c.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
+	fs.StringVar(&c.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master (--redis lists sentinels)")
+}
+
 // registerCluster registers the flags that say which Redis and which adapter format: those of register but the
 // namespace, the timeout and -v (the commands that serve many requests, such as api, take those per request).
 func (c *connFlags) registerCluster(fs *flag.FlagSet) {
-	fs.StringVar(&c.redisURL, "redis", defaultRedisURL(), "Redis URL (default $REDIS_URL, then redis://127.0.0.1:6379), or comma-separated node or sentinel addresses with --cluster or --sentinel-master")
-	fs.BoolVar(&c.cluster, "cluster", false, "connect to a Redis Cluster")
-	fs.StringVar(&c.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master")
+	c.registerRedis(fs, defaultRedisURL(), "Redis URL (default $REDIS_URL, then redis://127.0.0.1:6379), or comma-separated node or sentinel addresses with --cluster or --sentinel-master")
 	fs.StringVar(&c.mode, "mode", "classic", "adapter format: classic, sharded, streams or legacy")
 	fs.StringVar(&c.prefix, "prefix", "socket.io", "key prefix (classic, legacy), channel prefix (sharded) or stream name (streams)")
 	fs.StringVar(&c.subscription, "subscription-mode", "static", "sharded servers' subscriptionMode: static, dynamic or dynamic-private")

@@ -63,9 +63,7 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var f monitorFlags
 	var mode string
 	def := defaultRedisURL()
-	fs.StringVar(&f.conn.redisURL, "redis", def, "Redis URL, or comma-separated node or sentinel addresses with --cluster or --sentinel-master")
-	fs.BoolVar(&f.conn.cluster, "cluster", false, "connect to a Redis Cluster")
-	fs.StringVar(&f.conn.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master")
+	f.conn.registerRedis(fs, def, "Redis URL, or comma-separated node or sentinel addresses with --cluster or --sentinel-master")
 	fs.StringVar(&mode, "mode", "all", "what to watch: classic, sharded, streams or all")
 	fs.StringVar(&f.cfg.Prefix, "prefix", protocol.DefaultPrefix, "key prefix (classic), channel prefix (sharded, streams) and stream name (streams)")
 	fs.StringVar(&f.cfg.Namespace, "nsp", "", "show only this namespace (sharded: the namespace to subscribe to, default /)")
