@@ -12,11 +12,12 @@
 const assert = require("node:assert/strict");
 const { io } = require("socket.io-client");
 const { parseArgs, print, log } = require("./lib/common");
+const { transportsFor, once, runScenarios } = require("./lib/suite");
 
 const args = parseArgs(process.argv.slice(2));
 const URL = args.url;
 const MODE = args.mode || "websocket";
-const TRANSPORTS = { polling: ["polling"], websocket: ["websocket"], upgrade: ["polling", "websocket"] }[MODE];
+const TRANSPORTS = transportsFor(MODE);
 if (!URL || !TRANSPORTS) {
   log("usage: --url URL --mode polling|websocket|upgrade");
   process.exit(2);
@@ -30,15 +31,6 @@ function connect(opts = {}) {
   return s;
 }
 
-function once(emitter, event, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timeout waiting for ${event}`)), ms);
-    emitter.once(event, (...a) => {
-      clearTimeout(t);
-      resolve(a);
-    });
-  });
-}
 
 async function connected(s) {
   if (s.connected) return;
@@ -135,22 +127,4 @@ const scenarios = {
   },
 };
 
-async function main() {
-  for (const name of Object.keys(scenarios)) {
-    try {
-      await scenarios[name]();
-      print({ type: "result", name, ok: true });
-    } catch (e) {
-      print({ type: "result", name, ok: false, error: String(e && e.stack || e) });
-    } finally {
-      while (opened.length) opened.pop().disconnect();
-    }
-  }
-  print({ type: "done" });
-  process.exit(0);
-}
-
-main().catch((e) => {
-  log("fatal:", e && e.stack || e);
-  process.exit(1);
-});
+runScenarios(scenarios, Object.keys(scenarios), opened);

@@ -12,11 +12,12 @@
 const assert = require("node:assert/strict");
 const ioc = require("socket.io-client-v2");
 const { parseArgs, print, log } = require("./lib/common");
+const { transportsFor, once, runScenarios } = require("./lib/suite");
 
 const args = parseArgs(process.argv.slice(2));
 const URL = args.url;
 const MODE = args.mode || "websocket";
-const TRANSPORTS = { polling: ["polling"], websocket: ["websocket"], upgrade: ["polling", "websocket"], base64: ["polling", "websocket"] }[MODE];
+const TRANSPORTS = transportsFor(MODE);
 if (!URL || !TRANSPORTS) {
   log("usage: --url URL --mode polling|websocket|upgrade|base64");
   process.exit(2);
@@ -33,17 +34,6 @@ function connect(nsp = "/", opts = {}) {
   return s;
 }
 
-function once(emitter, event, ms = 5000) {
-  const p = new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`timeout waiting for ${event}`)), ms);
-    emitter.once(event, (...a) => {
-      clearTimeout(t);
-      resolve(a);
-    });
-  });
-  p.catch(() => {}); // a scenario that fails before awaiting it reports its own error, not this one
-  return p;
-}
 
 // Connected, or the ERROR packet's data (socket.io-client 2 emits it as "error").
 async function connected(s) {
@@ -284,23 +274,4 @@ const scenarios = {
   },
 };
 
-async function main() {
-  const names = args.only ? [args.only] : Object.keys(scenarios);
-  for (const name of names) {
-    try {
-      await scenarios[name]();
-      print({ type: "result", name, ok: true });
-    } catch (e) {
-      print({ type: "result", name, ok: false, error: String((e && e.stack) || e) });
-    } finally {
-      while (opened.length) opened.pop().close();
-    }
-  }
-  print({ type: "done" });
-  process.exit(0);
-}
-
-main().catch((e) => {
-  log("fatal:", (e && e.stack) || e);
-  process.exit(1);
-});
+runScenarios(scenarios, args.only ? [args.only] : Object.keys(scenarios), opened);
