@@ -23,14 +23,27 @@ func (w *Writer) rawJSON(data []byte, depth int) error {
 	return nil
 }
 
+// jsonParser reads JSON text, either into a Writer (rawJSON) or into values
+// (decodeJSONOrdered); the syntax, the strings and the numbers are read by the
+// same code for both.
 type jsonParser struct {
 	data []byte
 	pos  int
 	w    *Writer
+	// decoding selects the sentinel of the parser's errors: ErrMalformed for
+	// a decoder's input, ErrUnsupportedValue for JSON inside a value being
+	// encoded. (A flag, not the error itself: a pointer field read for an
+	// error would make the escape analysis move the caller's Writer to the
+	// heap.)
+	decoding bool
 }
 
 func (p *jsonParser) fail(what string) error {
-	return errorf(ErrUnsupportedValue, "invalid JSON at offset %d: %s", p.pos, what)
+	bad := ErrUnsupportedValue
+	if p.decoding {
+		bad = ErrMalformed
+	}
+	return errorf(bad, "invalid JSON at offset %d: %s", p.pos, what)
 }
 
 func (p *jsonParser) skipSpace() {
@@ -184,9 +197,11 @@ func (p *jsonParser) array(depth int) error {
 	return nil
 }
 
-func (p *jsonParser) number() error {
+// scanNumber reads the number at p.pos and returns its text, and whether it
+// is written as an integer (no fraction, no exponent).
+func (p *jsonParser) scanNumber() (text []byte, isInt bool, err error) {
 	start := p.pos
-	isInt := true
+	isInt = true
 	if p.data[p.pos] == '-' {
 		p.pos++
 	}
@@ -200,13 +215,13 @@ func (p *jsonParser) number() error {
 	intStart := p.pos
 	nd := digits()
 	if nd == 0 || (nd > 1 && p.data[intStart] == '0') {
-		return p.fail("invalid number")
+		return nil, false, p.fail("invalid number")
 	}
 	if p.pos < len(p.data) && p.data[p.pos] == '.' {
 		isInt = false
 		p.pos++
 		if digits() == 0 {
-			return p.fail("invalid number")
+			return nil, false, p.fail("invalid number")
 		}
 	}
 	if p.pos < len(p.data) && (p.data[p.pos] == 'e' || p.data[p.pos] == 'E') {
@@ -216,10 +231,17 @@ func (p *jsonParser) number() error {
 			p.pos++
 		}
 		if digits() == 0 {
-			return p.fail("invalid number")
+			return nil, false, p.fail("invalid number")
 		}
 	}
-	text := p.data[start:p.pos]
+	return p.data[start:p.pos], isInt, nil
+}
+
+func (p *jsonParser) number() error {
+	text, isInt, err := p.scanNumber()
+	if err != nil {
+		return err
+	}
 	if isInt {
 		// Exact for every integer that fits 64 bits; JavaScript would round
 		// beyond 2^53, but the value on the wire stays the one written.

@@ -1,0 +1,111 @@
+package jsvalue
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"testing"
+)
+
+// refDecodeJSONOrdered is an independent ordered decoder built on
+// encoding/json's tokenizer (the implementation DecodeJSONOrdered had before
+// its own parser): the reference of FuzzDecodeJSONOrdered.
+func refDecodeJSONOrdered(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	v, err := refOrderedJSON(dec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errorf(ErrMalformed, "json: data after the value")
+	}
+	return v, nil
+}
+
+func refOrderedJSON(dec *json.Decoder, depth int) (any, error) {
+	if depth >= MaxDepth {
+		return nil, errorf(ErrMalformed, "json: nested deeper than %d levels", MaxDepth)
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, errorf(ErrMalformed, "json: %v", err)
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '[':
+			list := []any{}
+			for dec.More() {
+				v, err := refOrderedJSON(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				list = append(list, v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, errorf(ErrMalformed, "json: %v", err)
+			}
+			return list, nil
+		case '{':
+			o := Object{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, errorf(ErrMalformed, "json: %v", err)
+				}
+				v, err := refOrderedJSON(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				o = o.set(kt.(string), v)
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, errorf(ErrMalformed, "json: %v", err)
+			}
+			return o, nil
+		}
+	case json.Number:
+		return fromJSON(t, depth)
+	}
+	return tok, nil
+}
+
+func TestDecodeJSONOrdered(t *testing.T) {
+	for _, s := range append(fuzzSeeds, ` {"z":[1,{"b":2,"a":3}],"y":"\ud83d\ude00\ud800x"} `, `[1.0,-0,1e400,-1e400,1e-400,18446744073709551616]`, "\"\xff\"") {
+		got, err := DecodeJSONOrdered([]byte(s))
+		want, werr := refDecodeJSONOrdered([]byte(s))
+		if (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %#v %v\nwant %#v %v", s, got, err, want, werr)
+		}
+	}
+	for _, bad := range []string{"", "{", "[1,]", `{"a" 1}`, "01", "1 2", "nul", `"\x"`, "\"\x01\""} {
+		if _, err := DecodeJSONOrdered([]byte(bad)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: err = %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+// FuzzDecodeJSONOrdered checks the decoder against the reference on any
+// input: the same values where both accept, and refusals (wrapping
+// ErrMalformed) where the reference refuses.
+func FuzzDecodeJSONOrdered(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := DecodeJSONOrdered(data)
+		want, werr := refDecodeJSONOrdered(data)
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error does not wrap ErrMalformed: %v", err)
+		}
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: got error %v, reference %v", data, err, werr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %#v\nwant %#v", data, got, want)
+		}
+	})
+}
