@@ -9,11 +9,19 @@ import (
 )
 
 // command is one Redis write of an emitter: PUBLISH, SPUBLISH or XADD.
+// Commands are pooled with their argument list, so that building the
+// go-redis command costs one allocation (the *redis.IntCmd) instead of the
+// four of client.Publish (the command, its argument slice and the boxed
+// channel and payload).
 type command struct {
 	verb    verb
 	channel string // channel or stream key
 	payload []byte // PUBLISH/SPUBLISH message
 	xadd    *redis.XAddArgs
+
+	// args is the PUBLISH/SPUBLISH argument list: the verb, &channel and
+	// (*payloadArg)(c), which go-redis writes without boxing a copy.
+	args [3]any
 
 	err  error
 	wake chan bool // true: lead the next batch; false: done, err is set
@@ -27,30 +35,35 @@ const (
 	verbXAdd
 )
 
-var commandPool = sync.Pool{New: func() any { return &command{wake: make(chan bool, 1)} }}
+// payloadArg writes a command's payload as a bulk string: go-redis takes an
+// encoding.BinaryMarshaler argument as its bytes, and a pointer stored in an
+// interface needs no allocation.
+type payloadArg command
+
+func (p *payloadArg) MarshalBinary() ([]byte, error) { return p.payload, nil }
+
+var commandPool = sync.Pool{New: func() any {
+	c := &command{wake: make(chan bool, 1)}
+	c.args[1], c.args[2] = &c.channel, (*payloadArg)(c)
+	return c
+}}
 
 // run sends one command on its own.
 func (c *command) run(ctx context.Context, client redis.UniversalClient) error {
-	switch c.verb {
-	case verbSPublish:
-		return client.SPublish(ctx, c.channel, c.payload).Err()
-	case verbXAdd:
+	if c.verb == verbXAdd {
 		return client.XAdd(ctx, c.xadd).Err()
-	default:
-		return client.Publish(ctx, c.channel, c.payload).Err()
 	}
+	return client.Process(ctx, c.publish(ctx))
 }
 
-// queue adds the command to a pipeline.
-func (c *command) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
-	switch c.verb {
-	case verbSPublish:
-		return pipe.SPublish(ctx, c.channel, c.payload)
-	case verbXAdd:
-		return pipe.XAdd(ctx, c.xadd)
-	default:
-		return pipe.Publish(ctx, c.channel, c.payload)
+// publish makes the go-redis PUBLISH or SPUBLISH of c. It refers to c.args,
+// so it is only valid until c returns to the pool.
+func (c *command) publish(ctx context.Context) *redis.IntCmd {
+	c.args[0] = "publish"
+	if c.verb == verbSPublish {
+		c.args[0] = "spublish"
 	}
+	return redis.NewIntCmd(ctx, c.args[:]...)
 }
 
 // maxBatch bounds the commands sent in one round trip.
@@ -167,11 +180,20 @@ func (p *pipeliner) send(ctx context.Context, batch []*command) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	pipe := p.client.Pipeline()
 	cmds := make([]redis.Cmder, len(batch))
+	var xadds redis.Pipeliner // builds the XADD commands, never executed
 	for i, c := range batch {
-		cmds[i] = c.queue(ctx, pipe)
+		if c.verb == verbXAdd {
+			if xadds == nil {
+				xadds = p.client.Pipeline()
+			}
+			cmds[i] = xadds.XAdd(ctx, c.xadd)
+		} else {
+			cmds[i] = c.publish(ctx)
+		}
 	}
+	pipe := p.client.Pipeline()
+	_ = pipe.BatchProcess(ctx, cmds...)
 	_, _ = pipe.Exec(ctx) // each command's own error is read below
 	for i, c := range batch {
 		c.err = cmds[i].Err()
