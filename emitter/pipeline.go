@@ -85,7 +85,15 @@ type pipeliner struct {
 	mu      sync.Mutex
 	leaders int // callers sending a batch now, at most maxLeaders
 	queue   []*command
-	spare   []*command
+	free    []*batch // at most maxLeaders, for the next leaders
+}
+
+// batch is what a leader sends. Its slices and its go-redis pipeline are
+// reused by the next leaders: a pipeline is empty again once executed.
+type batch struct {
+	cmds  []*command
+	rcmds []redis.Cmder
+	pipe  redis.Pipeliner
 }
 
 // maxLeaders bounds the batches in flight at once (each on its own pooled
@@ -138,22 +146,26 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 		}
 	}
 	// Leading: c is not in the queue; take it and everything queued.
-	batch := append(p.spare[:0], c)
+	var b *batch
+	if k := len(p.free); k > 0 {
+		b, p.free = p.free[k-1], p.free[:k-1]
+	} else {
+		b = new(batch)
+	}
 	n := min(len(p.queue), maxBatch-1)
-	batch = append(batch, p.queue[:n]...)
+	b.cmds = append(append(b.cmds[:0], c), p.queue[:n]...)
 	p.queue = append(p.queue[:0], p.queue[n:]...)
-	p.spare = nil
 	p.mu.Unlock()
 
-	p.send(ctx, batch)
-	for _, q := range batch[1:] {
+	p.send(ctx, b)
+	for _, q := range b.cmds[1:] {
 		q.wake <- false
 	}
-	clear(batch)
+	clear(b.cmds)
 
 	p.mu.Lock()
-	if cap(batch) <= 4*maxBatch {
-		p.spare = batch[:0]
+	if cap(b.cmds) <= 4*maxBatch && len(p.free) < maxLeaders {
+		p.free = append(p.free, b)
 	}
 	if len(p.queue) > 0 {
 		next := p.queue[0]
@@ -171,31 +183,31 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 // plain command, bound to its caller's context; a larger batch must not be
 // cut short by the leader's context alone, so it runs without its
 // cancellation (the client's own timeouts still bound it).
-func (p *pipeliner) send(ctx context.Context, batch []*command) {
+func (p *pipeliner) send(ctx context.Context, b *batch) {
 	if p.metrics != nil {
-		p.metrics.Batch(len(batch))
+		p.metrics.Batch(len(b.cmds))
 	}
-	if len(batch) == 1 {
-		batch[0].err = batch[0].run(ctx, p.client)
+	if len(b.cmds) == 1 {
+		b.cmds[0].err = b.cmds[0].run(ctx, p.client)
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	cmds := make([]redis.Cmder, len(batch))
-	var xadds redis.Pipeliner // builds the XADD commands, never executed
-	for i, c := range batch {
+	if b.pipe == nil {
+		b.pipe = p.client.Pipeline()
+	}
+	b.rcmds = b.rcmds[:0]
+	for _, c := range b.cmds {
 		if c.verb == verbXAdd {
-			if xadds == nil {
-				xadds = p.client.Pipeline()
-			}
-			cmds[i] = xadds.XAdd(ctx, c.xadd)
+			b.rcmds = append(b.rcmds, b.pipe.XAdd(ctx, c.xadd)) // queued in b.pipe too
 		} else {
-			cmds[i] = c.publish(ctx)
+			b.rcmds = append(b.rcmds, c.publish(ctx))
 		}
 	}
-	pipe := p.client.Pipeline()
-	_ = pipe.BatchProcess(ctx, cmds...)
-	_, _ = pipe.Exec(ctx) // each command's own error is read below
-	for i, c := range batch {
-		c.err = cmds[i].Err()
+	b.pipe.Discard() // the XADDs queued above: all go in order below
+	_ = b.pipe.BatchProcess(ctx, b.rcmds...)
+	_, _ = b.pipe.Exec(ctx) // each command's own error is read below
+	for i, c := range b.cmds {
+		c.err = b.rcmds[i].Err()
 	}
+	clear(b.rcmds)
 }
