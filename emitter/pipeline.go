@@ -57,7 +57,9 @@ func (c *command) run(ctx context.Context, client redis.UniversalClient) error {
 }
 
 // publish makes the go-redis PUBLISH or SPUBLISH of c. It refers to c.args,
-// so it is only valid until c returns to the pool.
+// so it is only valid until c returns to the pool: go-redis keeps no command
+// once Process or Exec has returned, but a user's hook that kept one would
+// see the arguments of a later emit.
 func (c *command) publish(ctx context.Context) *redis.IntCmd {
 	c.args[0] = "publish"
 	if c.verb == verbSPublish {
@@ -89,7 +91,9 @@ type pipeliner struct {
 }
 
 // batch is what a leader sends. Its slices and its go-redis pipeline are
-// reused by the next leaders: a pipeline is empty again once executed.
+// reused by the next leaders (a pipeline is empty again once executed): a
+// batch belongs to one leader from the moment it leaves p.free, under p.mu,
+// until it is put back there.
 type batch struct {
 	cmds  []*command
 	rcmds []redis.Cmder
