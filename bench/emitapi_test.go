@@ -85,7 +85,7 @@ func BenchmarkEmitAPI(b *testing.B) {
 	for _, c := range envList("BENCH_CONCURRENCY", []int{1, 16, 64}) {
 		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
 			for b.Loop() {
-				direct := goEmitter(b, srv.Addr(), n, c, size)
+				direct := goEmitter(b, srv.Addr(), n, c, size).perSec
 				single := apiEmits(b, hs.URL, n/10, c, 1, size)
 				batched := apiEmits(b, hs.URL, n, c, batch, size)
 				b.ReportMetric(direct, "emitter-emits/s")

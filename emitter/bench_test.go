@@ -2,8 +2,15 @@ package emitter_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
@@ -35,27 +42,55 @@ func BenchmarkEmit_Sequential(b *testing.B) {
 	}
 }
 
-// BenchmarkEmit_Parallel64 is 64 goroutines emitting through one emitter;
-// automatic pipelining shares round trips between them.
-func BenchmarkEmit_Parallel64(b *testing.B) {
+// benchmarkInFlight is c goroutines emitting through one emitter, b.N
+// emits in all: at most c emits in flight, as in the whole-system benchmark
+// (bench.BenchmarkThroughput_PublishRoom), whatever GOMAXPROCS is.
+func benchmarkInFlight(b *testing.B, c int) {
 	srv := testenv.StartRedis(b)
-	e, err := emitter.New(srv.Client(b))
+	var batches batchCounter
+	e, err := emitter.New(srv.Client(b), emitter.WithMetrics(&batches))
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
+	var next atomic.Int64
+	n := int64(b.N)
 	b.ReportAllocs()
-	b.SetParallelism(32) // × GOMAXPROCS goroutines
-	b.RunParallel(func(pb *testing.PB) {
-		room := e.To("room_777")
-		for pb.Next() {
-			if err := room.Emit(ctx, "my_event_name", benchArg); err != nil {
-				b.Error(err)
-				return
+	b.ResetTimer()
+	cpu := startCPU(b, srv.Client(b))
+	var wg sync.WaitGroup
+	for range c {
+		wg.Go(func() {
+			room := e.To("room_777")
+			for next.Add(1) <= n {
+				if err := room.Emit(ctx, "my_event_name", benchArg); err != nil {
+					b.Error(err)
+					return
+				}
 			}
-		}
-	})
+		})
+	}
+	wg.Wait()
+	cpu.report(b)
+	if r := batches.rounds.Load(); r > 0 {
+		b.ReportMetric(float64(batches.cmds.Load())/float64(r), "cmds/roundtrip")
+	}
 }
+
+// batchCounter counts the emitter's round trips and the commands they
+// carry.
+type batchCounter struct{ rounds, cmds atomic.Int64 }
+
+func (*batchCounter) Published(emitter.Mode, int) {}
+func (*batchCounter) PublishFailed(emitter.Mode)  {}
+func (c *batchCounter) Batch(size int)            { c.rounds.Add(1); c.cmds.Add(int64(size)) }
+
+// BenchmarkEmit_Parallel16 is 16 emits in flight: automatic pipelining
+// shares round trips between the goroutines.
+func BenchmarkEmit_Parallel16(b *testing.B) { benchmarkInFlight(b, 16) }
+
+// BenchmarkEmit_Parallel64 is 64 emits in flight.
+func BenchmarkEmit_Parallel64(b *testing.B) { benchmarkInFlight(b, 64) }
 
 // BenchmarkPublish_GoRedisBaseline is the bare go-redis PUBLISH of an
 // already-encoded message: the client's own cost, to subtract from
@@ -71,4 +106,53 @@ func BenchmarkPublish_GoRedisBaseline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// cpuMeter measures the CPU time this process and the redis-server spend
+// during a benchmark: on a shared machine, CPU per emit varies far less
+// than wall time.
+type cpuMeter struct {
+	rdb         *redis.Client
+	self, redis time.Duration
+}
+
+func startCPU(b *testing.B, rdb *redis.Client) *cpuMeter {
+	m := &cpuMeter{rdb: rdb}
+	m.self, m.redis = processCPU(b), redisCPU(b, rdb)
+	return m
+}
+
+// report adds the CPU time per operation since startCPU to b's metrics.
+func (m *cpuMeter) report(b *testing.B) {
+	self, srv := processCPU(b)-m.self, redisCPU(b, m.rdb)-m.redis
+	b.ReportMetric(float64(self.Nanoseconds())/float64(b.N), "go-cpu-ns/op")
+	b.ReportMetric(float64(srv.Nanoseconds())/float64(b.N), "redis-cpu-ns/op")
+}
+
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the server's used_cpu_user + used_cpu_sys (INFO cpu).
+func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				b.Fatalf("INFO cpu %q: %v", line, err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }

@@ -9,11 +9,19 @@ import (
 )
 
 // command is one Redis write of an emitter: PUBLISH, SPUBLISH or XADD.
+// Commands are pooled with their argument list, so that building the
+// go-redis command costs one allocation (the *redis.IntCmd) instead of the
+// four of client.Publish (the command, its argument slice and the boxed
+// channel and payload).
 type command struct {
 	verb    verb
 	channel string // channel or stream key
 	payload []byte // PUBLISH/SPUBLISH message
 	xadd    *redis.XAddArgs
+
+	// args is the PUBLISH/SPUBLISH argument list: the verb, &channel and
+	// (*payloadArg)(c), which go-redis writes without boxing a copy.
+	args [3]any
 
 	err  error
 	wake chan bool // true: lead the next batch; false: done, err is set
@@ -27,30 +35,37 @@ const (
 	verbXAdd
 )
 
-var commandPool = sync.Pool{New: func() any { return &command{wake: make(chan bool, 1)} }}
+// payloadArg writes a command's payload as a bulk string: go-redis takes an
+// encoding.BinaryMarshaler argument as its bytes, and a pointer stored in an
+// interface needs no allocation.
+type payloadArg command
+
+func (p *payloadArg) MarshalBinary() ([]byte, error) { return p.payload, nil }
+
+var commandPool = sync.Pool{New: func() any {
+	c := &command{wake: make(chan bool, 1)}
+	c.args[1], c.args[2] = &c.channel, (*payloadArg)(c)
+	return c
+}}
 
 // run sends one command on its own.
 func (c *command) run(ctx context.Context, client redis.UniversalClient) error {
-	switch c.verb {
-	case verbSPublish:
-		return client.SPublish(ctx, c.channel, c.payload).Err()
-	case verbXAdd:
+	if c.verb == verbXAdd {
 		return client.XAdd(ctx, c.xadd).Err()
-	default:
-		return client.Publish(ctx, c.channel, c.payload).Err()
 	}
+	return client.Process(ctx, c.publish(ctx))
 }
 
-// queue adds the command to a pipeline.
-func (c *command) queue(ctx context.Context, pipe redis.Pipeliner) redis.Cmder {
-	switch c.verb {
-	case verbSPublish:
-		return pipe.SPublish(ctx, c.channel, c.payload)
-	case verbXAdd:
-		return pipe.XAdd(ctx, c.xadd)
-	default:
-		return pipe.Publish(ctx, c.channel, c.payload)
+// publish makes the go-redis PUBLISH or SPUBLISH of c. It refers to c.args,
+// so it is only valid until c returns to the pool: go-redis keeps no command
+// once Process or Exec has returned, but a user's hook that kept one would
+// see the arguments of a later emit.
+func (c *command) publish(ctx context.Context) *redis.IntCmd {
+	c.args[0] = "publish"
+	if c.verb == verbSPublish {
+		c.args[0] = "spublish"
 	}
+	return redis.NewIntCmd(ctx, c.args[:]...)
 }
 
 // maxBatch bounds the commands sent in one round trip.
@@ -72,7 +87,17 @@ type pipeliner struct {
 	mu      sync.Mutex
 	leaders int // callers sending a batch now, at most maxLeaders
 	queue   []*command
-	spare   []*command
+	free    []*batch // at most maxLeaders, for the next leaders
+}
+
+// batch is what a leader sends. Its slices and its go-redis pipeline are
+// reused by the next leaders (a pipeline is empty again once executed): a
+// batch belongs to one leader from the moment it leaves p.free, under p.mu,
+// until it is put back there.
+type batch struct {
+	cmds  []*command
+	rcmds []redis.Cmder
+	pipe  redis.Pipeliner
 }
 
 // maxLeaders bounds the batches in flight at once (each on its own pooled
@@ -125,22 +150,26 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 		}
 	}
 	// Leading: c is not in the queue; take it and everything queued.
-	batch := append(p.spare[:0], c)
+	var b *batch
+	if k := len(p.free); k > 0 {
+		b, p.free = p.free[k-1], p.free[:k-1]
+	} else {
+		b = new(batch)
+	}
 	n := min(len(p.queue), maxBatch-1)
-	batch = append(batch, p.queue[:n]...)
+	b.cmds = append(append(b.cmds[:0], c), p.queue[:n]...)
 	p.queue = append(p.queue[:0], p.queue[n:]...)
-	p.spare = nil
 	p.mu.Unlock()
 
-	p.send(ctx, batch)
-	for _, q := range batch[1:] {
+	p.send(ctx, b)
+	for _, q := range b.cmds[1:] {
 		q.wake <- false
 	}
-	clear(batch)
+	clear(b.cmds)
 
 	p.mu.Lock()
-	if cap(batch) <= 4*maxBatch {
-		p.spare = batch[:0]
+	if cap(b.cmds) <= 4*maxBatch && len(p.free) < maxLeaders {
+		p.free = append(p.free, b)
 	}
 	if len(p.queue) > 0 {
 		next := p.queue[0]
@@ -158,22 +187,31 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 // plain command, bound to its caller's context; a larger batch must not be
 // cut short by the leader's context alone, so it runs without its
 // cancellation (the client's own timeouts still bound it).
-func (p *pipeliner) send(ctx context.Context, batch []*command) {
+func (p *pipeliner) send(ctx context.Context, b *batch) {
 	if p.metrics != nil {
-		p.metrics.Batch(len(batch))
+		p.metrics.Batch(len(b.cmds))
 	}
-	if len(batch) == 1 {
-		batch[0].err = batch[0].run(ctx, p.client)
+	if len(b.cmds) == 1 {
+		b.cmds[0].err = b.cmds[0].run(ctx, p.client)
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	pipe := p.client.Pipeline()
-	cmds := make([]redis.Cmder, len(batch))
-	for i, c := range batch {
-		cmds[i] = c.queue(ctx, pipe)
+	if b.pipe == nil {
+		b.pipe = p.client.Pipeline()
 	}
-	_, _ = pipe.Exec(ctx) // each command's own error is read below
-	for i, c := range batch {
-		c.err = cmds[i].Err()
+	b.rcmds = b.rcmds[:0]
+	for _, c := range b.cmds {
+		if c.verb == verbXAdd {
+			b.rcmds = append(b.rcmds, b.pipe.XAdd(ctx, c.xadd)) // queued in b.pipe too
+		} else {
+			b.rcmds = append(b.rcmds, c.publish(ctx))
+		}
 	}
+	b.pipe.Discard() // the XADDs queued above: all go in order below
+	_ = b.pipe.BatchProcess(ctx, b.rcmds...)
+	_, _ = b.pipe.Exec(ctx) // each command's own error is read below
+	for i, c := range b.cmds {
+		c.err = b.rcmds[i].Err()
+	}
+	clear(b.rcmds)
 }

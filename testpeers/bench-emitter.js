@@ -49,6 +49,7 @@ async function main() {
   const waitSlot = () => new Promise((resolve) => (wake = resolve));
 
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < n && !failure; i++) {
     while (inFlight >= concurrency) await waitSlot();
     emitter.to("room_777").emit("my_event_name", body);
@@ -57,6 +58,7 @@ async function main() {
   }
   while (inFlight > 0) await waitSlot();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
   if (failure) throw failure;
   await client.quit();
   process.stdout.write(
@@ -64,6 +66,7 @@ async function main() {
       emits: n,
       seconds,
       emits_per_sec: n / seconds,
+      cpu_us_per_emit: (cpu.user + cpu.system) / n,
       concurrency,
       payload_bytes: payloadBytes,
     }) + "\n",
