@@ -336,7 +336,7 @@ func (e *Emitter) Compress(compress bool) *Emitter {
 func (e *Emitter) broadcastChannel() string {
 	switch e.cfg.mode {
 	case Sharded:
-		return protocol.ShardedChannel(e.cfg.prefix, e.nsp, e.cfg.shardedMode, true, e.rooms)
+		return protocol.ShardedBroadcastChannel(e.cfg.prefix, e.nsp, e.cfg.shardedMode, e.rooms)
 	case Streams:
 		return protocol.StreamKey(e.cfg.prefix, e.nsp, e.cfg.streamCount)
 	default:
@@ -467,7 +467,7 @@ func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
 		buf, err = protocol.AppendClusterMessage(buf, protocol.EmitterUID, op)
 		channel = e.channel
 		if op.Kind != protocol.OpBroadcast {
-			channel = protocol.ShardedChannel(cfg.prefix, e.nsp, cfg.shardedMode, false, nil)
+			channel = protocol.ShardedChannel(cfg.prefix, e.nsp)
 		}
 	case Streams:
 		buf, binary, err = protocol.AppendStreamData(buf, op)

@@ -162,9 +162,9 @@ func (c Config) plan() Plan {
 		if nsp == "" {
 			nsp = "/"
 		}
-		p.Sharded = append(p.Sharded, protocol.ShardedChannel(c.Prefix, nsp, protocol.ShardedStatic, false, nil))
+		p.Sharded = append(p.Sharded, protocol.ShardedChannel(c.Prefix, nsp))
 		if c.Room != "" {
-			p.Sharded = append(p.Sharded, protocol.ShardedChannel(c.Prefix, nsp, protocol.ShardedDynamicPrivate, true, []string{c.Room}))
+			p.Sharded = append(p.Sharded, protocol.ShardedBroadcastChannel(c.Prefix, nsp, protocol.ShardedDynamicPrivate, []string{c.Room}))
 		}
 	}
 	if streams {
@@ -215,7 +215,11 @@ func (e *Event) decode(prefix string) bool {
 		}
 		e.Message, e.Err = protocol.DecodeStreamEntry(e.Fields)
 	default:
-		e.Message, e.Err = protocol.DecodePubSub(prefix, e.Channel, e.Source == SourceSharded, e.Payload)
+		if e.Source == SourceSharded {
+			e.Message, e.Err = protocol.DecodeSharded(prefix, e.Channel, e.Payload)
+		} else {
+			e.Message, e.Err = protocol.DecodePubSub(prefix, e.Channel, e.Payload)
+		}
 	}
 	return true
 }

@@ -79,18 +79,24 @@ const (
 	ShardedDynamicPrivate
 )
 
-// ShardedChannel is the channel of a sharded-adapter message. Only a
-// broadcast without acknowledgement to exactly one room may use the room
-// channel, and only when the servers subscribe to it (see ShardedMode); the
-// adapter treats a 20-character room as a socket id in dynamic mode.
-func ShardedChannel(prefix, nsp string, mode ShardedMode, broadcast bool, rooms []string) string {
-	if broadcast && len(rooms) == 1 {
+// ShardedChannel is the namespace's channel of the sharded adapter, "P#N#":
+// every server of the namespace SSUBSCRIBEs to it, and every message but a
+// broadcast to one room goes there (see ShardedBroadcastChannel).
+func ShardedChannel(prefix, nsp string) string { return prefix + "#" + nsp + "#" }
+
+// ShardedBroadcastChannel is the channel of a broadcast without
+// acknowledgement to rooms: the room's own channel "P#N#R#" when there is
+// exactly one room and the servers subscribe to it (see ShardedMode; in
+// dynamic mode the adapter treats a 20-character room as a socket id and
+// gives it no channel), otherwise ShardedChannel.
+func ShardedBroadcastChannel(prefix, nsp string, mode ShardedMode, rooms []string) string {
+	if len(rooms) == 1 {
 		r := rooms[0]
 		if mode == ShardedDynamicPrivate || (mode == ShardedDynamic && len(utf16.Encode([]rune(r))) != 20) {
 			return prefix + "#" + nsp + "#" + r + "#"
 		}
 	}
-	return prefix + "#" + nsp + "#"
+	return ShardedChannel(prefix, nsp)
 }
 
 // StreamKey is the stream a streams-adapter server reads namespace nsp

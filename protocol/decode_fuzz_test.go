@@ -117,7 +117,11 @@ func FuzzDecodePubSub(f *testing.F) {
 		f.Add(channels[i%len(channels)], i%3 == 0, s)
 	}
 	f.Fuzz(func(t *testing.T, channel string, sharded bool, data []byte) {
-		m, err := DecodePubSub(DefaultPrefix, channel, sharded, data)
+		decode := DecodePubSub
+		if sharded {
+			decode = DecodeSharded
+		}
+		m, err := decode(DefaultPrefix, channel, data)
 		checkDecoded(t, m, err)
 	})
 }

@@ -59,26 +59,37 @@ func ParseChannel(prefix, channel string) ChannelInfo {
 	return ChannelInfo{Kind: kind, Nsp: nsp, Suffix: suffix}
 }
 
-// DecodePubSub decodes a message received on channel, published by a
-// Socket.IO server or emitter using prefix: a classic request or response,
-// a classic broadcast (a msgpack array), or a ClusterAdapter message (the
-// sharded adapter, SSUBSCRIBEd when sharded is true, and the streams
-// adapter 0.3 pub/sub). A namespace the payload does not carry is taken
-// from the channel.
-func DecodePubSub(prefix, channel string, sharded bool, payload []byte) (*Message, error) {
+// DecodePubSub decodes a message received on channel through a classic
+// subscription (SUBSCRIBE or PSUBSCRIBE), published by a Socket.IO server or
+// emitter using prefix: a classic request or response, a classic broadcast (a
+// msgpack array), or a ClusterAdapter message (the streams adapter 0.3 pub/sub).
+// A namespace the payload does not carry is taken from the channel.
+func DecodePubSub(prefix, channel string, payload []byte) (*Message, error) {
 	info := ParseChannel(prefix, channel)
 	var m *Message
 	var err error
 	switch {
-	case info.Kind == ChannelRequest && !sharded:
+	case info.Kind == ChannelRequest:
 		m, err = DecodeClassicRequest(payload)
-	case info.Kind == ChannelResponse && !sharded:
+	case info.Kind == ChannelResponse:
 		m, err = DecodeClassicResponse(payload)
-	case !sharded && isMsgpackArray(payload):
+	case isMsgpackArray(payload):
 		m, err = DecodeClassicBroadcast(payload)
 	default:
 		m, err = DecodeClusterMessage(payload)
 	}
+	return withChannelNsp(m, err, info)
+}
+
+// DecodeSharded decodes a message received on channel through a sharded
+// subscription (SSUBSCRIBE): a ClusterAdapter message of the sharded adapter.
+// A namespace the payload does not carry is taken from the channel.
+func DecodeSharded(prefix, channel string, payload []byte) (*Message, error) {
+	m, err := DecodeClusterMessage(payload)
+	return withChannelNsp(m, err, ParseChannel(prefix, channel))
+}
+
+func withChannelNsp(m *Message, err error, info ChannelInfo) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}

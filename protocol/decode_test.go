@@ -119,7 +119,11 @@ func TestDecodeRecordedPayloads(t *testing.T) {
 			if tt.hex != "" {
 				payload = unhex(tt.hex)
 			}
-			got, err := DecodePubSub(DefaultPrefix, tt.channel, tt.sharded, payload)
+			decode := DecodePubSub
+			if tt.sharded {
+				decode = DecodeSharded
+			}
+			got, err := decode(DefaultPrefix, tt.channel, payload)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,14 +278,14 @@ func TestDecodeRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				m, err := DecodePubSub(DefaultPrefix, BroadcastChannel(DefaultPrefix, op.Nsp, op.Rooms), false, b)
+				m, err := DecodePubSub(DefaultPrefix, BroadcastChannel(DefaultPrefix, op.Nsp, op.Rooms), b)
 				check("classic", m, err, FormatClassic)
 
 				b, err = AppendClassicBroadcast(nil, EmitterUID, op, true)
 				if err != nil {
 					t.Fatal(err)
 				}
-				m, err = DecodePubSub(DefaultPrefix, BroadcastChannel(DefaultPrefix, op.Nsp, op.Rooms), false, b)
+				m, err = DecodePubSub(DefaultPrefix, BroadcastChannel(DefaultPrefix, op.Nsp, op.Rooms), b)
 				format := FormatLegacy
 				if len(op.Except) > 0 && len(op.Args) == len(textArgs) {
 					format = FormatClassic // except is sent, and no binary makes it type 5
@@ -292,14 +296,14 @@ func TestDecodeRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				m, err := DecodePubSub(DefaultPrefix, RequestChannel(DefaultPrefix, op.Nsp), false, b)
+				m, err := DecodePubSub(DefaultPrefix, RequestChannel(DefaultPrefix, op.Nsp), b)
 				check("classic request", m, err, FormatClassic)
 			}
 			b, err := AppendClusterMessage(nil, EmitterUID, op)
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := DecodePubSub(DefaultPrefix, ShardedChannel(DefaultPrefix, op.Nsp, ShardedStatic, true, op.Rooms), true, b)
+			m, err := DecodeSharded(DefaultPrefix, ShardedBroadcastChannel(DefaultPrefix, op.Nsp, ShardedStatic, op.Rooms), b)
 			check("cluster", m, err, FormatCluster)
 			if m.UID != EmitterUID || m.Type != ClusterType(op) {
 				t.Fatalf("uid %q type %d", m.UID, m.Type)

@@ -13,14 +13,14 @@ func ExampleDecodePubSub() {
 	op := &protocol.Op{Nsp: "/", Rooms: []string{"room_777"}, Event: "my_event_name", Args: []any{map[string]string{"foo": "bar"}}}
 	payload, _ := protocol.AppendClassicBroadcast(nil, protocol.EmitterUID, op, false)
 
-	m, err := protocol.DecodePubSub("socket.io", "socket.io#/#room_777#", false, payload)
+	m, err := protocol.DecodePubSub("socket.io", "socket.io#/#room_777#", payload)
 	if err != nil {
 		panic(err)
 	}
 	args, _ := json.Marshal(m.Args) // objects are jsvalue.Object: their keys in wire order
 	fmt.Println(m.Kind, m.Format, m.UID, m.Nsp, m.Rooms, m.Event, string(args))
 
-	m, _ = protocol.DecodePubSub("socket.io", "socket.io-request#/#", false,
+	m, _ = protocol.DecodePubSub("socket.io", "socket.io-request#/#",
 		[]byte(`{"type":2,"opts":{"rooms":["room1"],"except":[]},"rooms":["room3"]}`))
 	fmt.Println(m.Kind, m.Encoding, m.Nsp, m.Rooms, m.TargetRooms)
 	// Output:

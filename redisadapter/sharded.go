@@ -132,7 +132,7 @@ func (a *ShardedAdapter) UID() string { return a.uid }
 
 // Open implements socketio.Cluster. The link implements socketio.RoomObserver.
 func (a *ShardedAdapter) Open(nsp string, h socketio.ClusterHandler) socketio.ClusterLink {
-	main := protocol.ShardedChannel(a.cfg.Prefix, nsp, protocol.ShardedStatic, false, nil)
+	main := protocol.ShardedChannel(a.cfg.Prefix, nsp)
 	l := &shardLink{a: a, nsp: nsp, h: h, main: main, mine: protocol.BroadcastChannel(a.cfg.Prefix, nsp, []string{a.uid}), rooms: make(map[string]struct{}),
 		ready: make(chan struct{})}
 	a.mu.Lock()
@@ -463,7 +463,7 @@ func (l *shardLink) Send(ctx context.Context, m *socketio.ClusterMessage) error 
 			break
 		}
 		body, err = protocol.AppendClusterMessage(nil, uid, op)
-		channel = protocol.ShardedChannel(l.a.cfg.Prefix, nsp, l.a.mode, true, m.Rooms)
+		channel = protocol.ShardedBroadcastChannel(l.a.cfg.Prefix, nsp, l.a.mode, m.Rooms)
 	case socketio.ClusterSocketsJoin, socketio.ClusterSocketsLeave, socketio.ClusterDisconnectSockets:
 		body, err = protocol.AppendClusterMessage(nil, uid, op)
 	case socketio.ClusterFetchSockets:
