@@ -103,7 +103,7 @@ func (c *Conn) ID() string { return c.id }
 // method, URL, protocol, host, remote address, TLS state and headers (but those of the WebSocket handshake
 // itself: Connection, Upgrade, Sec-WebSocket-*). Its context is the connection's.
 func (c *Conn) Request() *http.Request {
-	f := c.req.fields
+	f := c.req.list()
 	u, err := url.ParseRequestURI(f[1])
 	if err != nil {
 		u = &url.URL{Path: "/"}
