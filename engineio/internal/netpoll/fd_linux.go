@@ -23,12 +23,25 @@ import (
 // FD is safe for concurrent use. Close closes the descriptor once no call is using it (its number cannot be
 // reused under a call), and wakes the calls that wait.
 type FD struct {
-	mu       sync.Mutex
-	fd       int32
-	users    int32 // calls using fd
-	closed   bool
+	mu     sync.Mutex
+	fd     int32
+	users  uint16 // calls using fd (a reader, a writer, a poller's control: a handful at most)
+	closed bool
+	w      *fdWait // made by the first wait or write deadline: most sockets never have one
+}
+
+// fdWait is the state of an FD's waits.
+type fdWait struct {
 	deadline int64       // write deadline, Unix nanoseconds (0: none)
 	waiting  [2]*os.File // the duplicates that a waiting reader [0] and writer [1] wait on
+}
+
+// waitLocked returns f.w, made on first use (under mu).
+func (f *FD) waitLocked() *fdWait {
+	if f.w == nil {
+		f.w = new(fdWait)
+	}
+	return f.w
 }
 
 // Detach duplicates the descriptor of conn (non-blocking, close-on-exec) into an FD. conn stays open: the caller
@@ -157,7 +170,8 @@ func (f *FD) waiter(dir int) (*os.File, error) {
 	}
 	w := os.NewFile(uintptr(nfd), "socket") // non-blocking: it joins the runtime's poller
 	f.mu.Lock()
-	if f.closed || f.waiting[dir] != nil {
+	fw := f.waitLocked()
+	if f.closed || fw.waiting[dir] != nil {
 		closed := f.closed
 		f.mu.Unlock()
 		_ = w.Close()
@@ -166,8 +180,8 @@ func (f *FD) waiter(dir int) (*os.File, error) {
 		}
 		return nil, errors.New("netpoll: concurrent waits in the same direction")
 	}
-	f.waiting[dir] = w
-	deadline := f.deadline
+	fw.waiting[dir] = w
+	deadline := fw.deadline
 	f.mu.Unlock()
 	if dir == 1 && deadline != 0 {
 		_ = w.SetWriteDeadline(time.Unix(0, deadline))
@@ -177,8 +191,8 @@ func (f *FD) waiter(dir int) (*os.File, error) {
 
 func (f *FD) endWait(dir int, w *os.File) {
 	f.mu.Lock()
-	if f.waiting[dir] == w {
-		f.waiting[dir] = nil
+	if f.w.waiting[dir] == w {
+		f.w.waiting[dir] = nil
 	}
 	f.mu.Unlock()
 	_ = w.Close()
@@ -271,9 +285,9 @@ func (f *FD) WriteBuffers(bufs *net.Buffers) (int64, error) {
 func (f *FD) SetWriteDeadline(t time.Time) error {
 	f.mu.Lock()
 	if t.IsZero() {
-		f.deadline = 0
+		f.waitLocked().deadline = 0
 	} else {
-		f.deadline = t.UnixNano()
+		f.waitLocked().deadline = t.UnixNano()
 	}
 	f.mu.Unlock()
 	return nil
@@ -301,8 +315,10 @@ func (f *FD) Close() error {
 		return net.ErrClosed
 	}
 	f.closed = true
-	waiting := f.waiting
-	f.waiting = [2]*os.File{}
+	var waiting [2]*os.File
+	if f.w != nil {
+		waiting, f.w.waiting = f.w.waiting, [2]*os.File{}
+	}
 	if f.users == 0 {
 		_ = syscall.Close(int(f.fd))
 	}
