@@ -42,7 +42,7 @@ func (c *Conn) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	if c.state != stateOpen {
 		c.upgrading = false
 		c.mu.Unlock()
-		_ = nc.Close()
+		ws.closeNow()
 		return
 	}
 	c.probe = ws

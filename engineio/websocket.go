@@ -31,7 +31,7 @@ import (
 type wsConn struct {
 	// Set at creation, read without a lock.
 	c   *Conn
-	nc  net.Conn
+	nc  wsSocket        // the connection: with a poller, its socket taken out of package net (netpoll.FD)
 	rc  syscall.RawConn // for non-blocking reads and writes; nil over TLS or without a poller
 	b64 bool            // a v3 client that sends and takes binary messages in base64 text frames
 
@@ -56,18 +56,32 @@ type wsConn struct {
 	upgradeEnd *time.Timer // bounds the probe
 }
 
+// wsSocket is what a wsConn uses of its connection: a net.Conn (over TLS, or without a poller) or a
+// netpoll.FD, the socket taken out of package net, which drops the net package's descriptor, its two addresses
+// and the runtime's poll state of an idle connection (a few hundred bytes).
+type wsSocket interface {
+	io.ReadWriteCloser
+	SetWriteDeadline(time.Time) error
+}
+
 var readBufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // errPeerClosed ends reading after the client's close frame.
 var errPeerClosed = errors.New("engineio: websocket closed by the client")
 
+// newWS takes nc, which it may close (see wsSocket): from now on the connection is used through the wsConn.
 func (s *Server) newWS(c *Conn, nc net.Conn, early []byte, r *http.Request) *wsConn {
 	w := &wsConn{c: c, nc: nc, early: early, b64: c.eio3 && wantsBase64(r)}
 	w.dec.Server = true
 	w.dec.MaxMessage = s.cfg.MaxHTTPBufferSize
-	// A plain socket is written without blocking by the flushers and, if the poller takes it, read when ready.
+	// A plain socket is taken out of package net, written without blocking by the flushers and, if the poller
+	// takes it, read when ready.
 	if sc, ok := nc.(syscall.Conn); ok && !s.cfg.noPoller && s.poller() != nil {
-		if rc, err := sc.SyscallConn(); err == nil {
+		if fd, err := netpoll.Detach(sc); err == nil {
+			_ = nc.Close() // the FD holds the socket now
+			w.nc = fd
+			w.rc, _ = fd.SyscallConn()
+		} else if rc, err := sc.SyscallConn(); err == nil {
 			w.rc = rc
 		}
 	}

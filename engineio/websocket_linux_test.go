@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sioredis/sioredis/engineio/internal/netpoll"
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
 	"github.com/sioredis/sioredis/internal/wsproto"
 )
@@ -102,4 +103,27 @@ func openFDs(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// TestWebSocketLeavesNet checks that a WebSocket read by the poller keeps no net.Conn (whose descriptor,
+// addresses and runtime poll state would cost each idle connection a few hundred bytes), and one read by a
+// goroutine keeps its own.
+func TestWebSocketLeavesNet(t *testing.T) {
+	forEachReader(t, func(t *testing.T, cfg Config) {
+		e := newEnv(t, cfg)
+		r := dialRaw(t, e, "&transport=websocket")
+		c := e.srv.Conn(r.open())
+		c.mu.Lock()
+		nc := c.ws.nc
+		c.mu.Unlock()
+		_, detached := nc.(*netpoll.FD)
+		if want := !cfg.noPoller; detached != want {
+			t.Errorf("connection %T: detached %v, want %v", nc, detached, want)
+		}
+		// It still works both ways: the handler echoes.
+		r.send(wsproto.OpText, true, []byte("4hi"))
+		if f := r.mustNext(); f.payload != "4hi" {
+			t.Errorf("echo %q", f.payload)
+		}
+	})
 }

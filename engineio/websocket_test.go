@@ -13,7 +13,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -440,5 +442,34 @@ func TestRequestKept(t *testing.T) {
 	}
 	if req.ProtoMajor != 1 || req.ProtoMinor != 1 {
 		t.Errorf("proto %d.%d", req.ProtoMajor, req.ProtoMinor)
+	}
+}
+
+// TestRequestInfoRoundTrip checks that the one string of reqInfo gives back every field and header value, long
+// ones (a length over one uvarint byte) and repeated ones included, in one allocation.
+func TestRequestInfoRoundTrip(t *testing.T) {
+	r := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=websocket", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	long := strings.Repeat("v", 300)
+	r.Header.Set("X-Long", long)
+	r.Header.Add("X-Twice", "a")
+	r.Header.Add("X-Twice", "b")
+	r.Header.Set("X-Empty", "")
+	r.Header.Set("Upgrade", "websocket") // dropped: the handshake's own
+	var ri reqInfo
+	if n := testing.AllocsPerRun(10, func() { ri = requestInfo(r) }); n != 1 {
+		t.Errorf("requestInfo: %v allocations, want 1", n)
+	}
+	f := ri.list()
+	if want := []string{"GET", "/engine.io/?EIO=4&transport=websocket", "HTTP/1.1", "example.com", "192.0.2.1:1234"}; !slices.Equal(f[:reqHeaderStart], want) {
+		t.Errorf("fields %q, want %q", f[:reqHeaderStart], want)
+	}
+	got := http.Header{}
+	for i := reqHeaderStart; i+1 < len(f); i += 2 {
+		got[f[i]] = append(got[f[i]], f[i+1])
+	}
+	want := http.Header{"X-Long": {long}, "X-Twice": {"a", "b"}, "X-Empty": {""}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("headers %q, want %q", got, want)
 	}
 }

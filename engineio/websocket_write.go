@@ -212,6 +212,10 @@ func (w *wsConn) writeFrame(frame []byte) error {
 func (w *wsConn) writeBuffers(bufs *net.Buffers) error {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
+	if fd, ok := w.nc.(*netpoll.FD); ok {
+		_, err := fd.WriteBuffers(bufs)
+		return err
+	}
 	_, err := bufs.WriteTo(w.nc)
 	return err
 }

@@ -27,7 +27,7 @@ func (s *Socket) Once(event string, h EventHandler) {
 			return
 		}
 	}
-	s.handlers = append(s.handlers, eventHandler{event, h, true})
+	s.handlers = appendHandler(s.handlers, eventHandler{event, h, true})
 }
 
 // OnAny adds a handler that receives every event, after those added before it, and returns the function that

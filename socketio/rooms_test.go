@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,4 +64,76 @@ func sameRoomHistory(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// roomRecorder records the calls of a RoomObserver.
+type roomRecorder struct{ calls []string }
+
+func (r *roomRecorder) RoomCreated(room string) { r.calls = append(r.calls, "+"+room) }
+func (r *roomRecorder) RoomDeleted(room string) { r.calls = append(r.calls, "-"+room) }
+
+// A socket's own room is implicit in the index (no entry of its own) and behaves as any room: it is first in
+// Rooms, broadcasts to it reach the socket, it can be left and joined again (after other rooms: last in Rooms, as
+// in Node), another socket can join it, and it is created and deleted once, with its last member.
+func TestRoomIndexOwnRoom(t *testing.T) {
+	obs := &roomRecorder{}
+	a := newRoomIndex()
+	a.observer = obs
+	check := func(what string, got, want []string) {
+		t.Helper()
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %q, want %q", what, got, want)
+		}
+	}
+	a.add("A", []string{"A"})
+	a.add("B", []string{"B"})
+	if _, ok := a.rooms["A"]; ok {
+		t.Error("the own room has an entry in rooms")
+	}
+	a.add("A", []string{"r", "A"}) // joining its own room again changes nothing
+	if got := a.socketRooms("A"); !slices.Equal(got, []string{"A", "r"}) {
+		t.Errorf("rooms of A %q", got)
+	}
+	if !a.has("A") || a.has("C") {
+		t.Errorf("has(A) %v, has(C) %v", a.has("A"), a.has("C"))
+	}
+	check("all", a.all(), []string{"A", "B", "r"})
+	check("match A", a.match([]string{"A"}, nil), []string{"A"})
+	check("match all except A", a.match(nil, []string{"A"}), []string{"B"})
+	check("match A,B except r", a.match([]string{"A", "B"}, []string{"r"}), []string{"B"})
+
+	// B joins A's room: the room holds both; A's leaving does not delete it.
+	a.add("B", []string{"A"})
+	check("match A with B in it", a.match([]string{"A"}, nil), []string{"A", "B"})
+	a.del("B", "A") // A is still in it: not deleted
+	if !a.has("A") {
+		t.Error("room A deleted while A is in it")
+	}
+	a.add("B", []string{"A"})
+	a.del("A", "A")
+	check("match A after A left", a.match([]string{"A"}, nil), []string{"B"})
+	if got := a.socketRooms("A"); !slices.Equal(got, []string{"r"}) {
+		t.Errorf("rooms of A after leaving its own %q", got)
+	}
+	a.del("B", "A")
+	if a.has("A") {
+		t.Error("room A left by everyone still exists")
+	}
+	// Joined again after another room: explicit, and last in Rooms.
+	a.add("A", []string{"A"})
+	if got := a.socketRooms("A"); !slices.Equal(got, []string{"r", "A"}) {
+		t.Errorf("rooms of A after joining its own again %q", got)
+	}
+	check("match A rejoined", a.match([]string{"A"}, nil), []string{"A"})
+	a.delAll("A")
+	a.delAll("B")
+	if len(a.rooms) != 0 || len(a.sids) != 0 {
+		t.Errorf("left behind: rooms %v, sockets %v", a.rooms, a.sids)
+	}
+	want := "+A +B +r -A +A -r -A -B"
+	if got := strings.Join(obs.calls, " "); got != want {
+		t.Errorf("observer %q, want %q", got, want)
+	}
 }

@@ -163,7 +163,19 @@ func (s *Socket) On(event string, h EventHandler) {
 			return
 		}
 	}
-	s.handlers = append(s.handlers, eventHandler{event, h, false})
+	s.handlers = appendHandler(s.handlers, eventHandler{event, h, false})
+}
+
+// appendHandler appends h, growing a short slice by one element at a time: a socket keeps its handlers for its
+// whole life, and doubling would leave five handlers in room for eight (96 bytes more per socket).
+func appendHandler(hs []eventHandler, h eventHandler) []eventHandler {
+	if len(hs) < cap(hs) || len(hs) >= 8 {
+		return append(hs, h)
+	}
+	out := make([]eventHandler, len(hs)+1)
+	copy(out, hs)
+	out[len(hs)] = h
+	return out
 }
 
 func authPayload(auth string) json.RawMessage {
