@@ -49,7 +49,9 @@ func TestAppendBinaryPayloadV3(t *testing.T) {
 
 func TestDecodePayloadV3(t *testing.T) {
 	msg := func(s string) eiopacket.Packet { return eiopacket.Packet{Type: eiopacket.Message, Data: []byte(s)} }
-	bin := func(b ...byte) eiopacket.Packet { return eiopacket.Packet{Type: eiopacket.Message, Data: b, Binary: true} }
+	bin := func(b ...byte) eiopacket.Packet {
+		return eiopacket.Packet{Type: eiopacket.Message, Data: b, Binary: true}
+	}
 	tests := []struct {
 		name    string
 		body    string
