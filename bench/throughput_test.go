@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,35 +62,6 @@ type rate struct {
 	cpuPerEmit time.Duration
 }
 
-// processCPU is the user and system CPU time of this process so far.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// redisCPU is redis-server's used_cpu_user + used_cpu_sys (INFO cpu).
-func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
-	info, err := rdb.Info(context.Background(), "cpu").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var total float64
-	for _, line := range strings.Split(info, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				b.Fatalf("INFO cpu %q: %v", line, err)
-			}
-			total += f
-		}
-	}
-	return time.Duration(total * float64(time.Second))
-}
-
 // goEmitter publishes n emits of the same event with c goroutines, each
 // doing what a handler does: To(room).Emit(...).
 func goEmitter(b *testing.B, addr string, n, c, size int) rate {
@@ -111,7 +81,7 @@ func goEmitter(b *testing.B, addr string, n, c, size int) rate {
 	wg.Wait()
 	var next atomic.Int64
 	var failed atomic.Value
-	cpu := processCPU(b)
+	cpu := testenv.ProcessCPU(b)
 	start := time.Now()
 	for range c {
 		wg.Go(func() {
@@ -125,7 +95,7 @@ func goEmitter(b *testing.B, addr string, n, c, size int) rate {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu = processCPU(b) - cpu
+	cpu = testenv.ProcessCPU(b) - cpu
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
@@ -196,9 +166,9 @@ func BenchmarkThroughput_PublishRoom(b *testing.B) {
 	// redisPerEmit runs f and returns redis-server's CPU time per emit
 	// meanwhile.
 	redisPerEmit := func(f func()) time.Duration {
-		before := redisCPU(b, admin)
+		before := testenv.RedisCPU(b, admin)
 		f()
-		return (redisCPU(b, admin) - before) / time.Duration(n)
+		return (testenv.RedisCPU(b, admin) - before) / time.Duration(n)
 	}
 	for _, c := range envList("BENCH_CONCURRENCY", []int{1, 16, 64}) {
 		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {

@@ -2,11 +2,8 @@ package emitter_test
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -118,41 +115,13 @@ type cpuMeter struct {
 
 func startCPU(b *testing.B, rdb *redis.Client) *cpuMeter {
 	m := &cpuMeter{rdb: rdb}
-	m.self, m.redis = processCPU(b), redisCPU(b, rdb)
+	m.self, m.redis = testenv.ProcessCPU(b), testenv.RedisCPU(b, rdb)
 	return m
 }
 
 // report adds the CPU time per operation since startCPU to b's metrics.
 func (m *cpuMeter) report(b *testing.B) {
-	self, srv := processCPU(b)-m.self, redisCPU(b, m.rdb)-m.redis
+	self, srv := testenv.ProcessCPU(b)-m.self, testenv.RedisCPU(b, m.rdb)-m.redis
 	b.ReportMetric(float64(self.Nanoseconds())/float64(b.N), "go-cpu-ns/op")
 	b.ReportMetric(float64(srv.Nanoseconds())/float64(b.N), "redis-cpu-ns/op")
-}
-
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// redisCPU is the server's used_cpu_user + used_cpu_sys (INFO cpu).
-func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
-	info, err := rdb.Info(context.Background(), "cpu").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var total float64
-	for _, line := range strings.Split(info, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				b.Fatalf("INFO cpu %q: %v", line, err)
-			}
-			total += f
-		}
-	}
-	return time.Duration(total * float64(time.Second))
 }
