@@ -555,8 +555,7 @@ func (w *websocket) write(ctx context.Context, pkts []eioPacket) error {
 			buf = wsproto.AppendMaskedFrame(buf, wsproto.OpBinary, p.data, key)
 			continue
 		}
-		msg := make([]byte, 0, 1+len(p.data))
-		msg = append(append(msg, p.typ), p.data...)
+		msg := eiopacket.AppendPacket(make([]byte, 0, 1+len(p.data)), eiopacket.Packet{Type: eiopacket.Type(p.typ - '0'), Data: p.data})
 		buf = wsproto.AppendMaskedFrame(buf, wsproto.OpText, msg, key)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = w.conn.SetWriteDeadline(time.Unix(1, 0)) })
