@@ -66,6 +66,7 @@ type Conn struct {
 	// Guarded by recvMu, which also serialises Handler calls.
 	recvMu   sync.Mutex
 	notified bool // OnClose was called
+	inBurst  bool // the message being handed over is read by the poller's reader: OnBurstEnd follows (InBurst)
 
 	finishOnce sync.Once
 }
@@ -83,6 +84,11 @@ func (c *Conn) Value() any {
 	defer c.mu.Unlock()
 	return c.value
 }
+
+// InBurst reports, when called from Handler.OnMessage, whether the message is one of a burst read by the server's
+// poller, after which the Handler's OnBurstEnd is called for c (see BurstHandler). It is false on long-polling,
+// over TLS and outside OnMessage.
+func (c *Conn) InBurst() bool { return c.inBurst }
 
 type connState uint8
 
@@ -422,7 +428,10 @@ func (c *Conn) finish(reason CloseReason, ws, probe *wsConn) {
 }
 
 // deliver hands a received packet to the protocol logic and the handler.
-func (c *Conn) deliver(p eiopacket.Packet) {
+func (c *Conn) deliver(p eiopacket.Packet) { c.deliverFrom(p, false) }
+
+// deliverFrom hands p over; burst is true when the poller's reader calls it, which then calls OnBurstEnd.
+func (c *Conn) deliverFrom(p eiopacket.Packet, burst bool) {
 	switch p.Type {
 	case eiopacket.Message:
 		if m := c.srv.cfg.Metrics; m != nil {
@@ -430,7 +439,9 @@ func (c *Conn) deliver(p eiopacket.Packet) {
 		}
 		c.recvMu.Lock()
 		if !c.notified {
+			c.inBurst = burst
 			c.srv.handler.OnMessage(c, Message{Data: p.Data, Binary: p.Binary})
+			c.inBurst = false
 		}
 		c.recvMu.Unlock()
 	case eiopacket.Ping:

@@ -33,6 +33,18 @@ type Handler interface {
 	OnClose(c *Conn, reason CloseReason)
 }
 
+// BurstHandler is a Handler told when the server's poller has read what a WebSocket connection had sent.
+//
+// OnBurstEnd(c) is called after the OnMessage calls of one read for which c.InBurst reported true, on the same
+// goroutine, once that goroutine has stopped reading c: other goroutines may already be calling OnMessage for c's
+// next messages. Work deferred to it runs on a goroutine of the server's readers whose stack has grown already,
+// without starting one per message; it may block, since c is read by others meanwhile. It is not called on
+// long-polling, over TLS, or where the poller is not used.
+type BurstHandler interface {
+	Handler
+	OnBurstEnd(c *Conn)
+}
+
 // Message is the data of one Engine.IO message packet.
 type Message struct {
 	Data   []byte

@@ -39,6 +39,7 @@ type wsConn struct {
 	readMu sync.Mutex
 	active bool // the Conn's transport (false while probing); set before reading starts when it is from the start
 	probed bool // "3probe" sent
+	burst  bool // readReady handed a message over: OnBurstEnd follows
 	dec    wsproto.Decoder
 	early  []byte // bytes read by the HTTP server before the hijack, decoded first
 
@@ -121,10 +122,23 @@ func (w *wsConn) run() {
 // goroutine of the server's readers, warm from earlier reads (its stack already grown), reads it.
 func (w *wsConn) onReady() { w.c.srv.readers.Go(w.readReady) }
 
-// readReady reads what the socket has, without blocking, then re-arms the poller.
+// readReady reads what the socket has, without blocking, and re-arms the poller; then, if the Handler is a
+// BurstHandler and messages were handed over, it calls OnBurstEnd.
 func (w *wsConn) readReady() {
 	w.readMu.Lock()
-	defer w.readMu.Unlock()
+	w.burst = false
+	w.readSocket()
+	burst := w.burst
+	w.readMu.Unlock()
+	if burst {
+		if bh, ok := w.c.srv.handler.(BurstHandler); ok {
+			bh.OnBurstEnd(w.c)
+		}
+	}
+}
+
+// readSocket reads what the socket has, without blocking, then re-arms the poller (under readMu).
+func (w *wsConn) readSocket() {
 	if err := w.feedEarly(); err != nil {
 		w.fail(err)
 		return
@@ -241,7 +255,9 @@ func (w *wsConn) handle(op wsproto.Opcode, payload []byte) error {
 		if p.Type == eiopacket.Message {
 			p.Data = bytes.Clone(p.Data) // payload is the read buffer; the handler may keep the data
 		}
-		w.c.deliver(p)
+		poller := w.pr.Load() != nil
+		w.burst = w.burst || (poller && p.Type == eiopacket.Message)
+		w.c.deliverFrom(p, poller)
 		return nil
 	case wsproto.OpPing:
 		pong := wsproto.AppendFrame(make([]byte, 0, 2+len(payload)), wsproto.OpPong, payload)

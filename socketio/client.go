@@ -32,6 +32,7 @@ type client struct {
 	closeReason     DisconnectReason // set before closing the conn for a protocol error
 	closed          bool
 	waiting         bool        // the decoder holds a packet waiting for more messages (reader goroutine only)
+	burst           bool        // onMessage hands over a packet of a burst (engineio.Conn.InBurst; reader goroutine only)
 	attachTimer     *time.Timer // closes the connection if the pending packet's attachments are late
 }
 
@@ -111,8 +112,19 @@ func (cl *client) onMessage(msg engineio.Message) {
 	case err != nil:
 		cl.parseError(err)
 	case complete:
+		cl.burst = cl.conn.InBurst()
 		cl.handle(p)
+		cl.burst = false
 	}
+}
+
+// runMode returns how the runner starts for a packet being handled: with the default mode, or at the end of the
+// engine's burst (engineio.BurstHandler) when the packet is part of one.
+func (cl *client) runMode(m runMode) runMode {
+	if cl.burst {
+		m |= runAtBurstEnd
+	}
+	return m
 }
 
 func (cl *client) socket(nsp string) *Socket {
@@ -154,7 +166,7 @@ func (cl *client) handle(p ReceivedPacket) {
 		}
 		cl.connecting[nsp]++
 		cl.mu.Unlock()
-		if !cl.run.do(cl.srv, func() { cl.connect(nsp, auth) }, false) {
+		if !cl.run.do(cl.srv, func() { cl.connect(nsp, auth) }, cl.runMode(runQueue)) {
 			cl.closeWith(ReasonSlowClient)
 		}
 		return
@@ -174,14 +186,14 @@ func (cl *client) handle(p ReceivedPacket) {
 			if s := cl.socket(nsp); s != nil {
 				s.onclose(ReasonClientNamespaceDisconnect)
 			}
-		}, true)
+		}, cl.runMode(runForce))
 	case PacketEvent, PacketBinaryEvent:
 		name, args, id := p.Event, p.Args, p.ID
 		if !cl.run.do(cl.srv, func() {
 			if s := cl.socket(nsp); s != nil {
 				s.dispatch(name, args, id)
 			}
-		}, false) {
+		}, cl.runMode(runQueue)) {
 			cl.srv.log.Warn("socketio: closing connection: too many pending events", "sid", cl.conn.ID())
 			cl.closeWith(ReasonSlowClient)
 		}
@@ -399,21 +411,37 @@ func (cl *client) onClose(reason DisconnectReason) {
 		for _, s := range socks {
 			s.onclose(reason)
 		}
-	}, true)
+	}, runForce)
 }
 
-// runner runs functions one after the other on a goroutine that exists only while there is work.
+// runner runs functions one after the other on a goroutine that exists only while there is work: one of its
+// own, or, for the packets of a WebSocket read by the engine's poller, the reader's goroutine once the read is
+// over (engineio.BurstHandler), whose stack has grown already.
 type runner struct {
-	mu      sync.Mutex
-	q       []func()
-	running bool
+	mu       sync.Mutex
+	q        []func()
+	running  bool
+	deferred bool // running, with the loop left to burstEnd rather than to a goroutine
 }
 
-// do queues f; it returns false, queuing nothing, when srv's MaxPendingEvents functions are waiting and force
-// is false. srv's WaitGroup counts the runner's goroutine.
-func (r *runner) do(srv *Server, f func(), force bool) bool {
+// runMode says how runner.do queues a function.
+type runMode uint8
+
+const (
+	// runQueue queues the function unless Config.MaxPendingEvents functions are waiting.
+	runQueue runMode = 0
+	// runForce queues it whatever is waiting.
+	runForce runMode = 1 << iota
+	// runAtBurstEnd leaves starting the runner, if it is not running, to burstEnd (the caller is handling a
+	// packet of a burst, engineio.Conn.InBurst).
+	runAtBurstEnd
+)
+
+// do queues f; it returns false, queuing nothing, when srv's MaxPendingEvents functions are waiting and m has
+// no runForce. srv's WaitGroup counts the runner's loop.
+func (r *runner) do(srv *Server, f func(), m runMode) bool {
 	r.mu.Lock()
-	if !force && len(r.q) >= srv.cfg.MaxPendingEvents {
+	if m&runForce == 0 && len(r.q) >= srv.cfg.MaxPendingEvents {
 		r.mu.Unlock()
 		return false
 	}
@@ -424,9 +452,26 @@ func (r *runner) do(srv *Server, f func(), force bool) bool {
 	}
 	r.running = true
 	srv.wg.Add(1)
+	if m&runAtBurstEnd != 0 {
+		r.deferred = true
+		r.mu.Unlock()
+		return true
+	}
 	r.mu.Unlock()
 	go r.loop(srv)
 	return true
+}
+
+// burstEnd runs the loop on the calling goroutine if do left it to the end of the burst.
+func (r *runner) burstEnd(srv *Server) {
+	r.mu.Lock()
+	if !r.deferred {
+		r.mu.Unlock()
+		return
+	}
+	r.deferred = false
+	r.mu.Unlock()
+	r.loop(srv)
 }
 
 func (r *runner) loop(srv *Server) {

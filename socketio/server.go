@@ -408,6 +408,13 @@ func (h *engineHandler) OnMessage(c *engineio.Conn, msg engineio.Message) {
 	}
 }
 
+// OnBurstEnd runs the client's packets of the burst on the engine's reader goroutine.
+func (h *engineHandler) OnBurstEnd(c *engineio.Conn) {
+	if cl, ok := c.Value().(*client); ok {
+		cl.run.burstEnd((*Server)(h))
+	}
+}
+
 func (h *engineHandler) OnClose(c *engineio.Conn, reason engineio.CloseReason) {
 	if cl, ok := c.Value().(*client); ok {
 		cl.onClose(DisconnectReason(reason))
