@@ -22,7 +22,7 @@ import (
 // Reading. On Linux, with a plain TCP (or Unix) socket, an idle connection has no goroutine and no read buffer:
 // the server's poller (internal/netpoll) calls onReady when data arrives, which hands the connection to a goroutine
 // of the server's readers (internal/workpool) that reads what is there into a pooled buffer, hands the messages
-// over and re-arms the poller. Otherwise (TLS, other systems) one goroutine reads, the HTTP handler's.
+// over and ends the poller's turn (netpoll.Registration.Done).
 //
 // Writing. A flusher of the server's pool writes, without blocking, every packet the Conn has queued in one
 // system call (writev), frames encoded once for many connections as they are; when the socket is full, a goroutine
@@ -122,7 +122,7 @@ func (w *wsConn) run() {
 // goroutine of the server's readers, warm from earlier reads (its stack already grown), reads it.
 func (w *wsConn) onReady() { w.c.srv.readers.Go(w.readReady) }
 
-// readReady reads what the socket has, without blocking, and re-arms the poller; then, if the Handler is a
+// readReady reads what the socket has, without blocking, and ends the poller's turn; then, if the Handler is a
 // BurstHandler and messages were handed over, it calls OnBurstEnd.
 func (w *wsConn) readReady() {
 	w.readMu.Lock()
@@ -137,7 +137,7 @@ func (w *wsConn) readReady() {
 	}
 }
 
-// readSocket reads what the socket has, without blocking, then re-arms the poller (under readMu).
+// readSocket reads what the socket has, without blocking, then ends the poller's turn (under readMu).
 func (w *wsConn) readSocket() {
 	if err := w.feedEarly(); err != nil {
 		w.fail(err)
@@ -162,7 +162,9 @@ func (w *wsConn) readSocket() {
 			w.fail(err)
 			return
 		case rerr == syscall.EAGAIN:
-			w.resume()
+			if w.pr.Load().Done() {
+				continue // more came meanwhile
+			}
 			return
 		case rerr != nil:
 			w.fail(rerr)
@@ -175,17 +177,11 @@ func (w *wsConn) readSocket() {
 			w.fail(err)
 			return
 		}
-		if n < len(buf) {
-			// Probably all there was; re-arming reports the socket again at once if more came meanwhile.
-			w.resume()
+		if n < len(buf) && !w.pr.Load().Done() {
+			// All there was; the poller's next event for this socket starts another turn. (Done reports what
+			// came since the read.)
 			return
 		}
-	}
-}
-
-func (w *wsConn) resume() {
-	if err := w.pr.Load().Resume(); err != nil {
-		w.fail(err)
 	}
 }
 

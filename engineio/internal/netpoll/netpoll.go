@@ -3,8 +3,9 @@
 // of its own, itself waited on through the Go runtime's poller; elsewhere New returns ErrUnsupported and callers
 // keep a reading goroutine per connection.
 //
-// A registration is one-shot: after its callback has run, the connection is not watched again until Resume.
-// That gives its owner one reader at a time without a lock.
+// A registration works in turns: its callback starts one, and is not called again until the owner ends it
+// (Registration.Done once it has read all there was, which tells it to read again if more came meanwhile). That
+// gives its owner one reader at a time without a lock, and no system call to re-arm the connection.
 package netpoll
 
 import "errors"

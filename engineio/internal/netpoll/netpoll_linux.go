@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -24,12 +25,23 @@ type Poller struct {
 }
 
 // Registration is one watched connection. Its methods are safe for concurrent use.
+//
+// The kernel reports the connection edge-triggered (each arrival of data, the peer's close or an error), so that
+// a turn costs no epoll_ctl; the one-shot behaviour is kept here, in state.
 type Registration struct {
 	p     *Poller
 	id    uint64
 	rc    syscall.RawConn
 	ready func()
+	state atomic.Uint32 // idle, turn or turnAgain
 }
+
+// The states of a Registration.
+const (
+	idle      = iota // watched: the next event calls ready
+	turn             // ready was called, Done not yet
+	turnAgain        // ... and an event came since
+)
 
 // New starts a poller: one goroutine, which Close stops.
 func New() (*Poller, error) {
@@ -55,7 +67,8 @@ func New() (*Poller, error) {
 }
 
 // Add watches conn, which must not be used for reading by anyone else, and calls ready once conn has data to
-// read, has been closed by the peer or has failed. conn is watched again only after Resume. ready runs on the
+// read, has been closed by the peer or has failed. That starts a turn: ready is not called again until the turn
+// ends (Done or Resume). ready runs on the
 // poller's goroutine, holding its lock: it must not block, and must not call the methods of the Poller or of a
 // Registration (they would deadlock); it typically starts a goroutine.
 func (p *Poller) Add(conn syscall.Conn, ready func()) (*Registration, error) {
@@ -70,6 +83,7 @@ func (p *Poller) Add(conn syscall.Conn, ready func()) (*Registration, error) {
 	}
 	p.nextID++
 	r := &Registration{p: p, id: p.nextID, rc: rc, ready: ready}
+	// A connection that is readable already is reported by the ADD below: its first event starts a turn.
 	p.regs[r.id] = r
 	p.mu.Unlock()
 	if err := r.ctl(syscall.EPOLL_CTL_ADD); err != nil {
@@ -79,7 +93,8 @@ func (p *Poller) Add(conn syscall.Conn, ready func()) (*Registration, error) {
 	return r, nil
 }
 
-const events = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+// events: readable, the peer's close, edge-triggered (EPOLLET, which package syscall gives as a negative int).
+const events = syscall.EPOLLIN | syscall.EPOLLRDHUP | 1<<31
 
 // ctl runs epoll_ctl on the connection's descriptor, which cannot be closed (and its number reused) meanwhile.
 func (r *Registration) ctl(op int) error {
@@ -97,8 +112,61 @@ func (r *Registration) ctl(op int) error {
 	return nil
 }
 
-// Resume watches the connection again: ready will be called once more when it is (or still is) readable.
-func (r *Registration) Resume() error { return r.ctl(syscall.EPOLL_CTL_MOD) }
+// Done ends the turn that ready started, once the caller has read all the connection had (until EAGAIN, or a
+// read shorter than its buffer). It reports whether the connection was reported again meanwhile (new data, the
+// peer's close): the turn then goes on, and the caller reads again and calls Done again. Otherwise the connection
+// is watched again and ready is called at its next event.
+func (r *Registration) Done() bool {
+	for {
+		switch s := r.state.Load(); s {
+		case turnAgain:
+			if r.state.CompareAndSwap(s, turn) {
+				return true
+			}
+		case turn:
+			if r.state.CompareAndSwap(s, idle) {
+				return false
+			}
+		default:
+			return false // no turn
+		}
+	}
+}
+
+// Resume ends the turn, if there is one, for a caller that will not read: if the connection was reported during
+// the turn, ready is called again (on the caller's goroutine). It returns ErrClosed once the poller is closed or
+// the connection removed.
+func (r *Registration) Resume() error {
+	r.p.mu.Lock()
+	live := !r.p.closed && r.p.regs[r.id] == r
+	r.p.mu.Unlock()
+	if !live {
+		return ErrClosed
+	}
+	if r.Done() {
+		r.ready()
+	}
+	return nil
+}
+
+// event starts a turn, or marks the one under way to go on (on the poller's goroutine, under its lock).
+func (r *Registration) event() {
+	for {
+		switch s := r.state.Load(); s {
+		case idle:
+			if r.state.CompareAndSwap(s, turn) {
+				r.ready()
+				return
+			}
+		case turn:
+			if r.state.CompareAndSwap(s, turnAgain) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
 
 // Remove stops watching the connection; ready is not called after Remove returns, except by a call already
 // started. Removing a closed connection is fine (the kernel forgot it when it was closed).
@@ -152,7 +220,7 @@ func (p *Poller) loop() {
 		for _, ev := range evs[:n] {
 			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			if r := p.regs[id]; r != nil {
-				r.ready()
+				r.event()
 			}
 		}
 		p.mu.Unlock()

@@ -123,7 +123,7 @@ func readNow(t *testing.T, c net.Conn, n int) string {
 	return string(buf)
 }
 
-func TestReadyOneShotAndResume(t *testing.T) {
+func TestReadyInTurns(t *testing.T) {
 	t.Cleanup(leakcheck.Check(t))
 	p := newPoller(t)
 	local, peer := tcpPair(t)
@@ -140,54 +140,62 @@ func TestReadyOneShotAndResume(t *testing.T) {
 	write(t, peer, "hello")
 	c.called(t, "after the peer wrote")
 
-	// One-shot: more data, still unread, and no call until Resume.
+	// One turn at a time: more data during the turn calls nothing, and makes Done say so.
 	write(t, peer, " world")
-	c.notCalled(t, "before Resume")
-
-	// Resume while data is unread: called at once (level re-check), with nothing new written.
-	if err := reg.Resume(); err != nil {
-		t.Fatal(err)
+	c.notCalled(t, "during the turn")
+	time.Sleep(quiet) // the poller has seen the event
+	if !reg.Done() {
+		t.Fatal("Done() = false after data came during the turn")
 	}
-	c.called(t, "after Resume with unread data")
-	c.notCalled(t, "a second time without Resume")
-
-	// Read everything, re-arm: no call until the peer writes again.
+	c.notCalled(t, "the turn goes on")
 	if got := readNow(t, local, 11); got != "hello world" {
 		t.Fatalf("read %q", got)
 	}
-	if err := reg.Resume(); err != nil {
-		t.Fatal(err)
+	if reg.Done() {
+		t.Fatal("Done() = true with nothing new")
 	}
-	c.notCalled(t, "after Resume with nothing to read")
+	c.notCalled(t, "after the turn with nothing to read")
+	if reg.Done() {
+		t.Fatal("Done() = true outside a turn")
+	}
+
+	// Data is reported once per turn.
 	write(t, peer, "!")
 	c.called(t, "after the peer wrote again")
 	if got := readNow(t, local, 1); got != "!" {
 		t.Fatalf("read %q", got)
 	}
-
-	// The peer closes: ready is called, and the read says EOF.
+	write(t, peer, "?")
+	time.Sleep(quiet)
+	// Resume, for an owner that does not read: the event of the turn calls ready again.
 	if err := reg.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	c.notCalled(t, "before the peer closed")
+	c.called(t, "after Resume, with data that came during the turn")
+	if got := readNow(t, local, 1); got != "?" {
+		t.Fatalf("read %q", got)
+	}
+	if reg.Done() {
+		t.Fatal("Done() = true with nothing new")
+	}
+	if err := reg.Resume(); err != nil { // outside a turn: nothing
+		t.Fatal(err)
+	}
+	c.notCalled(t, "Resume outside a turn")
+
+	// The peer closes: ready is called, and the read says EOF.
 	peer.Close()
 	c.called(t, "after the peer closed")
 	_ = local.SetReadDeadline(time.Now().Add(waitFor))
 	if n, err := local.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("read after the peer closed: %d, %v; want EOF", n, err)
 	}
-	// Still readable (EOF): every Resume reports it again.
-	for i := range 3 {
-		if err := reg.Resume(); err != nil {
-			t.Fatal(err)
-		}
-		c.called(t, "Resume after EOF")
-		if i == 2 {
-			c.notCalled(t, "no Resume after EOF")
-		}
+	if reg.Done() {
+		t.Fatal("Done() = true after EOF with nothing new")
 	}
-	if got := c.n.Load(); got != 7 {
-		t.Fatalf("%d calls in all, want 7", got)
+	c.notCalled(t, "after EOF was read")
+	if got := c.n.Load(); got != 4 {
+		t.Fatalf("%d calls in all, want 4", got)
 	}
 }
 
@@ -434,17 +442,21 @@ func TestManyConnections(t *testing.T) {
 			write(t, peer, string(rune('a'+i%26)))
 		}
 		expect("after every peer wrote")
-		resumeAll() // the byte is still unread: every connection is reported again at once
-		expect("after Resume with unread data")
+		for i, peer := range peers {
+			write(t, peer, string(rune('A'+i%26)))
+		}
+		time.Sleep(quiet) // the poller has seen the second byte, during the turn
+		resumeAll()       // so every connection is reported again, once
+		expect("after Resume with data that came during the turn")
 		for i, local := range locals {
-			if got, want := readNow(t, local, 1), string(rune('a'+i%26)); got != want {
+			if got, want := readNow(t, local, 2), string(rune('a'+i%26))+string(rune('A'+i%26)); got != want {
 				t.Fatalf("connection %d read %q, want %q", i, got, want)
 			}
 			if got := calls[i].Load(); got != int32(2*(round+1)) {
 				t.Fatalf("connection %d: %d calls after round %d, want %d", i, got, round, 2*(round+1))
 			}
 		}
-		resumeAll() // nothing unread: nothing reported
+		resumeAll() // nothing came during the turn: nothing reported
 		select {
 		case i := <-all:
 			t.Fatalf("connection %d reported with nothing to read", i)
@@ -536,6 +548,10 @@ func TestCloseWhileBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	var regs []*Registration
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	defer writers.Wait()
+	defer close(stop)
 	for range 10 {
 		local, peer := tcpPair(t)
 		var r *Registration
@@ -545,7 +561,7 @@ func TestCloseWhileBusy(t *testing.T) {
 			rr := r
 			mu.Unlock()
 			if rr != nil {
-				go func() { _ = rr.Resume() }() // stays readable: reported again and again
+				go func() { _ = rr.Resume() }() // the peer keeps writing: reported again and again
 			}
 		})
 		if err != nil {
@@ -555,7 +571,18 @@ func TestCloseWhileBusy(t *testing.T) {
 		r = rr
 		mu.Unlock()
 		regs = append(regs, rr)
-		write(t, peer, "x")
+		writers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+					if _, err := peer.Write([]byte("x")); err != nil {
+						return
+					}
+				}
+			}
+		})
 	}
 	time.Sleep(20 * time.Millisecond)
 	done := make(chan error, 1)

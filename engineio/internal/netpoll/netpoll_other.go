@@ -18,6 +18,9 @@ func (p *Poller) Add(conn syscall.Conn, ready func()) (*Registration, error) {
 	return nil, ErrUnsupported
 }
 
+// Done returns false.
+func (r *Registration) Done() bool { return false }
+
 // Resume returns ErrUnsupported.
 func (r *Registration) Resume() error { return ErrUnsupported }
 
