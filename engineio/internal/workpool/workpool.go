@@ -1,7 +1,7 @@
 // Package workpool runs functions on goroutines that stay warm between calls. A goroutine Go starts keeps its
 // stack, grown by the functions it ran, for the next ones: a short task that needs a deep stack (JSON decoding,
 // say) then pays for growing it once per goroutine instead of once per task. Goroutines exist only while there
-// is work, and a little after: an idle one exits after between Idle and twice Idle without a task.
+// is work, and a little after: an idle one exits once it has had no task for the pool's idle time.
 package workpool
 
 import (
@@ -9,16 +9,29 @@ import (
 	"time"
 )
 
-// DefaultIdle is the default of Pool.Idle.
+// DefaultIdle is the idle time New uses when it is given none.
 const DefaultIdle = time.Second
 
 // Pool runs functions on warm goroutines. The zero value is not ready: use New. It is safe for concurrent use.
+//
+// The idle goroutines form a stack: Go hands a task to the one that finished last (its stack and caches are the
+// warmest) through a channel of its own, which costs no select and no timer per task; one timer for the pool
+// ends the goroutines at the bottom of the stack, idle the longest, once their idle time has passed.
 type Pool struct {
-	work chan func() // unbuffered: a send succeeds only when an idle goroutine receives it
-	done chan struct{}
 	idle time.Duration
 	wg   *sync.WaitGroup
-	once sync.Once
+
+	mu      sync.Mutex
+	waiting []*worker // idle goroutines, the longest idle first
+	closed  bool
+	timer   *time.Timer // runs reap; armed while waiting is not empty
+	armed   bool
+}
+
+// worker is one goroutine of the pool.
+type worker struct {
+	next      chan func() // capacity 1: its next task, or nil to exit
+	idleSince time.Time
 }
 
 // New returns a pool whose goroutines wg counts (Close, then wg.Wait, waits for them) and that exit after idle
@@ -27,43 +40,84 @@ func New(wg *sync.WaitGroup, idle time.Duration) *Pool {
 	if idle <= 0 {
 		idle = DefaultIdle
 	}
-	return &Pool{work: make(chan func()), done: make(chan struct{}), idle: idle, wg: wg}
+	p := &Pool{idle: idle, wg: wg}
+	p.timer = time.AfterFunc(time.Hour, p.reap)
+	p.timer.Stop()
+	return p
 }
 
-// Go runs f on an idle goroutine of the pool, or on a new one when none is idle. It never waits for a running
-// task: a pool never limits how many functions run at once (a task may block, e.g. for a client's reply).
+// Go runs f on an idle goroutine of the pool, or on a new one when none is idle. It never blocks. After Close,
+// f still runs, on a goroutine that exits after it.
 func (p *Pool) Go(f func()) {
-	select {
-	case p.work <- f:
-	default:
-		p.wg.Add(1)
-		go p.worker(f)
+	p.mu.Lock()
+	if n := len(p.waiting); n > 0 {
+		w := p.waiting[n-1]
+		p.waiting[n-1] = nil
+		p.waiting = p.waiting[:n-1]
+		p.mu.Unlock()
+		w.next <- f
+		return
 	}
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go p.run(&worker{next: make(chan func(), 1)}, f)
 }
 
-func (p *Pool) worker(f func()) {
+func (p *Pool) run(w *worker, f func()) {
 	defer p.wg.Done()
-	f()
-	t := time.NewTimer(p.idle)
-	defer t.Stop()
-	busy := false
-	for {
-		select {
-		case f := <-p.work:
-			f()
-			busy = true // the timer is not reset per task: a busy goroutine checks once per period
-		case <-t.C:
-			if !busy {
-				return
-			}
-			busy = false
-			t.Reset(p.idle)
-		case <-p.done:
+	for f != nil {
+		f()
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
 			return
 		}
+		w.idleSince = time.Now()
+		p.waiting = append(p.waiting, w)
+		if !p.armed {
+			p.armed = true
+			p.timer.Reset(p.idle)
+		}
+		p.mu.Unlock()
+		f = <-w.next
 	}
 }
 
-// Close makes the idle goroutines exit at once, and those running a task once it returns. Go still works after
-// Close; its goroutine then exits after its task.
-func (p *Pool) Close() { p.once.Do(func() { close(p.done) }) }
+// reap ends the goroutines idle for the pool's idle time, and re-arms the timer for the next one.
+func (p *Pool) reap() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.armed = false
+	if p.closed {
+		return
+	}
+	now := time.Now()
+	k := 0
+	for k < len(p.waiting) && now.Sub(p.waiting[k].idleSince) >= p.idle {
+		p.waiting[k].next <- nil // idle: its channel is empty
+		k++
+	}
+	n := copy(p.waiting, p.waiting[k:])
+	clear(p.waiting[n:])
+	p.waiting = p.waiting[:n]
+	if n > 0 {
+		p.armed = true
+		p.timer.Reset(p.idle - now.Sub(p.waiting[0].idleSince))
+	}
+}
+
+// Close ends the idle goroutines; the busy ones end after their task. A second call does nothing.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	p.timer.Stop()
+	for _, w := range p.waiting {
+		w.next <- nil
+	}
+	clear(p.waiting)
+	p.waiting = nil
+}

@@ -113,3 +113,41 @@ func TestCloseEndsIdleGoroutines(t *testing.T) {
 	<-ran
 	wg.Wait()
 }
+
+// TestBusyGoroutineStays: a goroutine that gets a task more often than the idle time stays, the same one, while
+// one that gets none exits; a task goes to the goroutine that finished last.
+func TestBusyGoroutineStays(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	var wg sync.WaitGroup
+	p := New(&wg, 50*time.Millisecond)
+	ids := make(chan string, 1)
+	release := make(chan struct{})
+	p.Go(func() { <-release })     // a second goroutine, busy until released
+	p.Go(func() { ids <- goid() }) // the first one to finish
+	first := <-ids
+	time.Sleep(10 * time.Millisecond) // waiting again
+	close(release)                    // now the other finishes, last
+	time.Sleep(10 * time.Millisecond)
+	var last string
+	p.Go(func() { ids <- goid() })
+	last = <-ids
+	if last == first {
+		t.Errorf("task ran on goroutine %s, which finished first, not on the one that finished last", first)
+	}
+	// Keep one goroutine busy for 6 idle times; the other must exit meanwhile.
+	for range 30 {
+		time.Sleep(10 * time.Millisecond)
+		p.Go(func() { ids <- goid() })
+		if id := <-ids; id != last {
+			t.Fatalf("a task ran on goroutine %s, not on the busy one (%s)", id, last)
+		}
+	}
+	p.mu.Lock()
+	n := len(p.waiting)
+	p.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d goroutines waiting, want 1 (the busy one; the other idle for 300 ms)", n)
+	}
+	p.Close()
+	wg.Wait()
+}
