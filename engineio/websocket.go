@@ -120,7 +120,13 @@ func (w *wsConn) run() {
 
 // onReady is called by the poller (which it must not block) when the connection has something to read: a
 // goroutine of the server's readers, warm from earlier reads (its stack already grown), reads it.
-func (w *wsConn) onReady() { w.c.srv.readers.Go(w.readReady) }
+func (w *wsConn) onReady() { w.c.srv.readers.Go((*wsReader)(w)) }
+
+// wsReader is a wsConn as the readers' task (a method value would be allocated on each wake-up).
+type wsReader wsConn
+
+// Run reads the connection (readReady).
+func (r *wsReader) Run() { (*wsConn)(r).readReady() }
 
 // readReady reads what the socket has, without blocking, and ends the poller's turn; then, if the Handler is a
 // BurstHandler and messages were handed over, it calls OnBurstEnd.
@@ -147,30 +153,15 @@ func (w *wsConn) readSocket() {
 	defer readBufPool.Put(bp)
 	buf := *bp
 	for {
-		var n int
-		var rerr error
-		err := w.rc.Read(func(fd uintptr) bool {
-			for {
-				n, rerr = syscall.Read(int(fd), buf)
-				if rerr != syscall.EINTR {
-					return true
-				}
-			}
-		})
+		n, err := w.tryRead(buf)
 		switch {
-		case err != nil:
-			w.fail(err)
-			return
-		case rerr == syscall.EAGAIN:
+		case err == netpoll.ErrWouldBlock:
 			if w.pr.Load().Done() {
 				continue // more came meanwhile
 			}
 			return
-		case rerr != nil:
-			w.fail(rerr)
-			return
-		case n == 0:
-			w.fail(io.EOF)
+		case err != nil:
+			w.fail(err)
 			return
 		}
 		if err := w.dec.Feed(buf[:n], w.handle); err != nil {
@@ -183,6 +174,35 @@ func (w *wsConn) readSocket() {
 			return
 		}
 	}
+}
+
+// tryRead reads what the socket has into buf without waiting: netpoll.ErrWouldBlock when it has nothing, io.EOF
+// once the client has closed its end.
+func (w *wsConn) tryRead(buf []byte) (int, error) {
+	if fd, ok := w.nc.(*netpoll.FD); ok {
+		return fd.TryRead(buf)
+	}
+	var n int
+	var rerr error
+	err := w.rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), buf)
+			if rerr != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr == syscall.EAGAIN:
+		return 0, netpoll.ErrWouldBlock
+	case rerr != nil:
+		return 0, rerr
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // feedEarly decodes the bytes read by the HTTP server before the hijack (under readMu).

@@ -198,6 +198,56 @@ func (f *FD) endWait(dir int, w *os.File) {
 	_ = w.Close()
 }
 
+// TryRead reads into p without waiting: it returns ErrWouldBlock when the socket has nothing to read, and io.EOF
+// when the peer has closed its end. (Unlike a read through SyscallConn, it allocates nothing.)
+func (f *FD) TryRead(p []byte) (int, error) {
+	fd, err := f.acquire()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	for {
+		n, err = syscall.Read(fd, p)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	f.release()
+	switch {
+	case err == syscall.EAGAIN:
+		return 0, ErrWouldBlock
+	case err != nil:
+		return 0, err
+	case n == 0 && len(p) > 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// tryWritev is TryWritev on an FD, without a closure.
+func (f *FD) tryWritev(iovs []syscall.Iovec) (int, error) {
+	fd, err := f.acquire()
+	if err != nil {
+		return 0, err
+	}
+	var n uintptr
+	var errno syscall.Errno
+	for {
+		n, _, errno = syscall.Syscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iovs[0])), uintptr(len(iovs)))
+		if errno != syscall.EINTR {
+			break
+		}
+	}
+	f.release()
+	switch {
+	case errno == syscall.EAGAIN:
+		return 0, ErrWouldBlock
+	case errno != 0:
+		return 0, errno
+	}
+	return int(n), nil
+}
+
 // Read reads into p, waiting for data if there is none. It returns io.EOF when the peer has closed its end.
 func (f *FD) Read(p []byte) (int, error) {
 	var n int

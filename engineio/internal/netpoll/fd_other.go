@@ -17,6 +17,9 @@ func Detach(conn syscall.Conn) (*FD, error) { return nil, ErrUnsupported }
 // SyscallConn returns ErrUnsupported.
 func (f *FD) SyscallConn() (syscall.RawConn, error) { return nil, ErrUnsupported }
 
+// TryRead returns ErrUnsupported.
+func (f *FD) TryRead(p []byte) (int, error) { return 0, ErrUnsupported }
+
 // Read returns ErrUnsupported.
 func (f *FD) Read(p []byte) (int, error) { return 0, ErrUnsupported }
 

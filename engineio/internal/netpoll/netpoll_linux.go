@@ -267,6 +267,11 @@ func TryWritev(rc syscall.RawConn, bufs [][]byte, iovs []syscall.Iovec) (int, []
 	if len(iovs) == 0 {
 		return 0, iovs, nil
 	}
+	if r, ok := rc.(rawFD); ok {
+		n, err := r.f.tryWritev(iovs)
+		clear(iovs) // drop the pointers into bufs
+		return n, iovs, err
+	}
 	var n uintptr
 	var errno syscall.Errno
 	err := rc.Write(func(fd uintptr) bool {

@@ -28,9 +28,19 @@ type Pool struct {
 	armed   bool
 }
 
+// Task is work for a Pool. A pointer that has a Run method is handed over without an allocation, unlike a method
+// value.
+type Task interface{ Run() }
+
+// Func is a function as a Task.
+type Func func()
+
+// Run calls f.
+func (f Func) Run() { f() }
+
 // worker is one goroutine of the pool.
 type worker struct {
-	next      chan func() // capacity 1: its next task, or nil to exit
+	next      chan Task // capacity 1: its next task, or nil to exit
 	idleSince time.Time
 }
 
@@ -46,27 +56,27 @@ func New(wg *sync.WaitGroup, idle time.Duration) *Pool {
 	return p
 }
 
-// Go runs f on an idle goroutine of the pool, or on a new one when none is idle. It never blocks. After Close,
-// f still runs, on a goroutine that exits after it.
-func (p *Pool) Go(f func()) {
+// Go runs t on an idle goroutine of the pool, or on a new one when none is idle. It never blocks. After Close,
+// t still runs, on a goroutine that exits after it.
+func (p *Pool) Go(t Task) {
 	p.mu.Lock()
 	if n := len(p.waiting); n > 0 {
 		w := p.waiting[n-1]
 		p.waiting[n-1] = nil
 		p.waiting = p.waiting[:n-1]
 		p.mu.Unlock()
-		w.next <- f
+		w.next <- t
 		return
 	}
 	p.mu.Unlock()
 	p.wg.Add(1)
-	go p.run(&worker{next: make(chan func(), 1)}, f)
+	go p.run(&worker{next: make(chan Task, 1)}, t)
 }
 
-func (p *Pool) run(w *worker, f func()) {
+func (p *Pool) run(w *worker, t Task) {
 	defer p.wg.Done()
-	for f != nil {
-		f()
+	for t != nil {
+		t.Run()
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
@@ -79,7 +89,7 @@ func (p *Pool) run(w *worker, f func()) {
 			p.timer.Reset(p.idle)
 		}
 		p.mu.Unlock()
-		f = <-w.next
+		t = <-w.next
 	}
 }
 

@@ -16,7 +16,8 @@
 // BENCH_REDIS=host:port joins the server to a cluster on that Redis, in the format BENCH_FORMAT names: classic
 // (default), sharded or streams.
 //
-// BENCH_SERVER_CPUPROFILE=FILE writes a CPU profile of the whole run to FILE.
+// BENCH_SERVER_CPUPROFILE=FILE writes a CPU profile of the whole run to FILE, BENCH_SERVER_ALLOCPROFILE=FILE the
+// allocations of the whole run (go tool pprof -sample_index=alloc_objects) when it ends.
 package main
 
 import (
@@ -60,6 +61,14 @@ func run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		defer func() {
 			pprof.StopCPUProfile()
 			_ = f.Close()
+		}()
+	}
+	if path := os.Getenv("BENCH_SERVER_ALLOCPROFILE"); path != "" {
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				_ = f.Close()
+			}
 		}()
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
