@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// splitArray returns the elements of the JSON array data, which must be valid JSON (decodePacket checked it):
+// splitArray returns the elements of the JSON array data, which must be valid JSON (decodePacket checked it, with validJSON):
 // the one validating scan of a packet's payload is decodePacket's, this one only finds the elements' ends. The
 // elements are sub-slices of data. Anything but an array is an error wrapping ErrBadPacket.
 func splitArray(data []byte) ([]json.RawMessage, error) {

@@ -4,7 +4,6 @@ package socketio
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -58,7 +57,7 @@ func decodePacket(b []byte, maxAttachments int) (packet, error) {
 	if err != nil {
 		return p, fmt.Errorf("%w: %w", ErrBadPacket, err)
 	}
-	if p.data != nil && !json.Valid(p.data) {
+	if p.data != nil && !validJSON(p.data) {
 		return p, fmt.Errorf("%w: payload is not JSON", ErrBadPacket)
 	}
 	if err := p.validate(); err != nil {
