@@ -56,7 +56,8 @@ type Handshake struct {
 }
 
 // Socket is a client connected to a namespace. Its event handlers run one at a time, in the order the client
-// sent the events, on a goroutine of their own (so a handler may wait for an acknowledgement). All its methods are
+// sent the events, on a goroutine that is not reading the client's packets (so a handler may wait for an
+// acknowledgement; see the package doc). All its methods are
 // safe for concurrent use.
 type Socket struct {
 	id        string
