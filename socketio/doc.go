@@ -15,7 +15,7 @@
 //
 // Server, Namespace, Socket and BroadcastOperator are safe for concurrent use. The event
 // handlers of one client run one at a time, in the order the client sent the events, on a goroutine that exists
-// while there is work (on Linux over WebSocket, the engine's reader that read them, once it has stopped reading
+// while there is work (on Linux over WebSocket without TLS, the engine's reader that read them, once it has stopped reading
 // that client: its stack has grown already); a handler may block (on EmitWithAck, say) without stopping the reading of the client's
 // packets. Emits never wait for the network: they queue packets for the connection's single writer, and a client
 // too slow to drain its bounded queue is disconnected (volatile packets are dropped first). The server-side
