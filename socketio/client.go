@@ -447,12 +447,19 @@ func (r *runner) do(srv *Server, f func(), m runMode) bool {
 	}
 	r.q = append(r.q, f)
 	if r.running {
+		start := r.deferred && len(r.q) >= deferLimit(srv)
+		if start {
+			r.deferred = false
+		}
 		r.mu.Unlock()
+		if start {
+			go r.loop(srv)
+		}
 		return true
 	}
 	r.running = true
 	srv.wg.Add(1)
-	if m&runAtBurstEnd != 0 {
+	if m&runAtBurstEnd != 0 && deferLimit(srv) > 1 {
 		r.deferred = true
 		r.mu.Unlock()
 		return true
@@ -461,6 +468,15 @@ func (r *runner) do(srv *Server, f func(), m runMode) bool {
 	go r.loop(srv)
 	return true
 }
+
+// maxDeferred is the most functions a runner leaves for the end of a burst: a long burst (a client's pipelined
+// events, read while more keeps coming) starts the loop on a goroutine instead, so that the handlers drain the
+// queue while the reader reads, and Config.MaxPendingEvents means what it did.
+const maxDeferred = 32
+
+// deferLimit is maxDeferred, or half of Config.MaxPendingEvents when that is smaller, so that a deferred queue
+// starts draining well before do refuses functions.
+func deferLimit(srv *Server) int { return min(maxDeferred, srv.cfg.MaxPendingEvents/2) }
 
 // burstEnd runs the loop on the calling goroutine if do left it to the end of the burst.
 func (r *runner) burstEnd(srv *Server) {
