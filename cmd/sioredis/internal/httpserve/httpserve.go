@@ -4,12 +4,15 @@
 package httpserve
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
@@ -80,14 +83,59 @@ func SessionOf(c engineio.Config) Session {
 
 // NewServer returns an HTTP server for h with the timeouts t, whose requests under prefix (the Engine.IO path,
 // such as "/socket.io/") get deadlines fitted to the session s; errors of the server go to log as warnings.
-func NewServer(h http.Handler, t Timeouts, prefix string, s Session, log *slog.Logger) *http.Server {
-	return &http.Server{
+func NewServer(h http.Handler, t Timeouts, prefix string, s Session, log *slog.Logger) *Server {
+	srv := &Server{fresh: make(map[net.Conn]struct{})}
+	srv.Server = &http.Server{
 		Handler:           engineDeadlines(h, t, prefix, s),
 		ReadHeaderTimeout: pick(t.ReadHeader, DefaultReadHeaderTimeout),
 		ReadTimeout:       pick(t.Read, DefaultReadTimeout),
 		WriteTimeout:      pick(t.Write, DefaultWriteTimeout),
 		IdleTimeout:       pick(t.Idle, DefaultIdleTimeout),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         srv.track,
+	}
+	return srv
+}
+
+// Server is an http.Server whose Shutdown does not wait for the connections that have not sent a request. A
+// browser opens such connections ahead of need (and socket.io-client reconnects when the server goes away):
+// http.Server.Shutdown waits up to 5 s for each before it counts it as idle, longer than a stop may take, though
+// such a connection holds nothing the server accepted. It is safe for concurrent use.
+type Server struct {
+	*http.Server
+
+	mu    sync.Mutex
+	fresh map[net.Conn]struct{} // connections in http.StateNew
+}
+
+func (s *Server) track(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	if state == http.StateNew {
+		s.fresh[c] = struct{}{}
+	} else {
+		delete(s.fresh, c)
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown is http.Server.Shutdown, which closes the listeners and waits for the requests under way, except that
+// the connections that have not sent a request are closed at once (checked every 50 ms until it returns).
+func (s *Server) Shutdown(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- s.Server.Shutdown(ctx) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		for c := range s.fresh {
+			_ = c.Close()
+		}
+		s.mu.Unlock()
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package httpserve
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -78,4 +80,58 @@ func io2(res *http.Response) (string, error) {
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	return string(b), err
+}
+
+// TestShutdownClosesFreshConnections: a connection that has sent no request (a browser's preconnection) does not
+// hold Shutdown, which http.Server would make wait 5 s for it; one in the middle of a request does.
+func TestShutdownClosesFreshConnections(t *testing.T) {
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) { <-release })
+	hs := NewServer(mux, Timeouts{}, "/socket.io/", Session{}, slog.New(slog.DiscardHandler))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	fresh, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	slow, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := io.WriteString(slow, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // both accepted; the slow request is in its handler
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	stopped := make(chan error, 1)
+	start := time.Now()
+	go func() { stopped <- hs.Shutdown(ctx) }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Shutdown returned (%v) with a request under way", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatalf("Shutdown: %v after %v (the connection that sent nothing held it)", err, time.Since(start))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Shutdown took %v", d)
+	}
+	_ = fresh.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := fresh.Read(make([]byte, 1)); err == nil {
+		t.Error("the connection that sent nothing is still open")
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve: %v", err)
+	}
 }
