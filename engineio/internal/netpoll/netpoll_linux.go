@@ -68,8 +68,8 @@ func New() (*Poller, error) {
 
 // Add watches conn, which must not be used for reading by anyone else, and calls ready once conn has data to
 // read, has been closed by the peer or has failed. That starts a turn: ready is not called again until the turn
-// ends (Done or Resume). ready runs on the
-// poller's goroutine, holding its lock: it must not block, and must not call the methods of the Poller or of a
+// ends (Done or Resume). ready runs on the poller's goroutine, holding its lock (or on the goroutine of a Resume
+// that goes on with the turn): it must not block, and must not call the methods of the Poller or of a
 // Registration (they would deadlock); it typically starts a goroutine.
 func (p *Poller) Add(conn syscall.Conn, ready func()) (*Registration, error) {
 	rc, err := conn.SyscallConn()

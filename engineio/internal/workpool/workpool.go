@@ -32,12 +32,6 @@ type Pool struct {
 // value.
 type Task interface{ Run() }
 
-// Func is a function as a Task.
-type Func func()
-
-// Run calls f.
-func (f Func) Run() { f() }
-
 // worker is one goroutine of the pool.
 type worker struct {
 	next      chan Task // capacity 1: its next task, or nil to exit

@@ -11,6 +11,11 @@ import (
 )
 
 // goid returns the id of the calling goroutine, from its stack trace's first line ("goroutine N [running]:").
+// taskFunc is a function as a Task.
+type taskFunc func()
+
+func (f taskFunc) Run() { f() }
+
 func goid() string {
 	buf := make([]byte, 64)
 	buf = buf[:runtime.Stack(buf, false)]
@@ -27,14 +32,14 @@ func TestReusesIdleGoroutine(t *testing.T) {
 	var wg sync.WaitGroup
 	p := New(&wg, time.Minute)
 	ids := make(chan string, 1)
-	p.Go(Func(func() { ids <- goid() }))
+	p.Go(taskFunc(func() { ids <- goid() }))
 	first := <-ids
 	// The first task has returned; wait until its goroutine waits for work again.
 	deadline := time.Now().Add(5 * time.Second)
 	var second string
 	for time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
-		p.Go(Func(func() { ids <- goid() }))
+		p.Go(taskFunc(func() { ids <- goid() }))
 		if second = <-ids; second == first {
 			break
 		}
@@ -51,9 +56,9 @@ func TestBlockedTaskDoesNotBlockOthers(t *testing.T) {
 	var wg sync.WaitGroup
 	p := New(&wg, time.Minute)
 	release := make(chan struct{})
-	p.Go(Func(func() { <-release }))
+	p.Go(taskFunc(func() { <-release }))
 	done := make(chan struct{})
-	p.Go(Func(func() { close(done) }))
+	p.Go(taskFunc(func() { close(done) }))
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
@@ -70,7 +75,7 @@ func TestIdleGoroutinesExit(t *testing.T) {
 	p := New(&wg, 20*time.Millisecond)
 	var ran atomic.Int32
 	for range 8 {
-		p.Go(Func(func() { ran.Add(1) }))
+		p.Go(taskFunc(func() { ran.Add(1) }))
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -93,7 +98,7 @@ func TestCloseEndsIdleGoroutines(t *testing.T) {
 	var wg sync.WaitGroup
 	p := New(&wg, time.Hour)
 	for range 4 {
-		p.Go(Func(func() {}))
+		p.Go(taskFunc(func() {}))
 	}
 	p.Close()
 	p.Close() // twice is fine
@@ -109,7 +114,7 @@ func TestCloseEndsIdleGoroutines(t *testing.T) {
 	}
 	// Go after Close still runs the task, on a goroutine that then exits.
 	ran := make(chan struct{})
-	p.Go(Func(func() { close(ran) }))
+	p.Go(taskFunc(func() { close(ran) }))
 	<-ran
 	wg.Wait()
 }
@@ -122,14 +127,14 @@ func TestBusyGoroutineStays(t *testing.T) {
 	p := New(&wg, 50*time.Millisecond)
 	ids := make(chan string, 1)
 	release := make(chan struct{})
-	p.Go(Func(func() { <-release }))     // a second goroutine, busy until released
-	p.Go(Func(func() { ids <- goid() })) // the first one to finish
+	p.Go(taskFunc(func() { <-release }))     // a second goroutine, busy until released
+	p.Go(taskFunc(func() { ids <- goid() })) // the first one to finish
 	first := <-ids
 	time.Sleep(10 * time.Millisecond) // waiting again
 	close(release)                    // now the other finishes, last
 	time.Sleep(10 * time.Millisecond)
 	var last string
-	p.Go(Func(func() { ids <- goid() }))
+	p.Go(taskFunc(func() { ids <- goid() }))
 	last = <-ids
 	if last == first {
 		t.Errorf("task ran on goroutine %s, which finished first, not on the one that finished last", first)
@@ -137,7 +142,7 @@ func TestBusyGoroutineStays(t *testing.T) {
 	// Keep one goroutine busy for 6 idle times; the other must exit meanwhile.
 	for range 30 {
 		time.Sleep(10 * time.Millisecond)
-		p.Go(Func(func() { ids <- goid() }))
+		p.Go(taskFunc(func() { ids <- goid() }))
 		if id := <-ids; id != last {
 			t.Fatalf("a task ran on goroutine %s, not on the busy one (%s)", id, last)
 		}
