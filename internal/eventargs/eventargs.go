@@ -12,12 +12,22 @@ import (
 // as []byte fields and elements of the target, and as []byte values in an any). Placeholders nested deeper than
 // maxDepth, or naming no attachment, are errors wrapping malformed.
 func Decode(raw json.RawMessage, bufs [][]byte, v any, maxDepth int, malformed error) error {
-	if len(bufs) == 0 {
+	// An empty any (what Values decodes into) takes the fast path; a non-empty one may hold a pointer, which
+	// json.Unmarshal decodes into.
+	p, toAny := v.(*any)
+	toAny = toAny && p != nil && *p == nil
+	if len(bufs) == 0 && !toAny {
 		return json.Unmarshal(raw, v)
 	}
-	var tree any
-	if err := json.Unmarshal(raw, &tree); err != nil {
-		return err
+	tree, ok := parseAny(raw)
+	if !ok {
+		if err := json.Unmarshal(raw, &tree); err != nil {
+			return err
+		}
+	}
+	if len(bufs) == 0 {
+		*p = tree
+		return nil
 	}
 	tree, err := replacePlaceholders(tree, bufs, 0, maxDepth, malformed)
 	if err != nil {
