@@ -419,7 +419,8 @@ func (cl *client) onClose(reason DisconnectReason) {
 // over (engineio.BurstHandler), whose stack has grown already.
 type runner struct {
 	mu       sync.Mutex
-	q        []func()
+	q        []func() // q[head:] wait; the slots before head are cleared, and reused once all have run
+	head     int
 	running  bool
 	deferred bool // running, with the loop left to burstEnd rather than to a goroutine
 }
@@ -441,13 +442,19 @@ const (
 // no runForce. srv's WaitGroup counts the runner's loop.
 func (r *runner) do(srv *Server, f func(), m runMode) bool {
 	r.mu.Lock()
-	if m&runForce == 0 && len(r.q) >= srv.cfg.MaxPendingEvents {
+	if m&runForce == 0 && len(r.q)-r.head >= srv.cfg.MaxPendingEvents {
 		r.mu.Unlock()
 		return false
 	}
+	if len(r.q) == cap(r.q) && r.head > 0 && r.head >= len(r.q)/2 {
+		// Full, and at least half of it has run: move the waiting ones down rather than grow.
+		n := copy(r.q, r.q[r.head:])
+		clear(r.q[n:])
+		r.q, r.head = r.q[:n], 0
+	}
 	r.q = append(r.q, f)
 	if r.running {
-		start := r.deferred && len(r.q) >= deferLimit(srv)
+		start := r.deferred && len(r.q)-r.head >= deferLimit(srv)
 		if start {
 			r.deferred = false
 		}
@@ -468,6 +475,9 @@ func (r *runner) do(srv *Server, f func(), m runMode) bool {
 	go r.loop(srv)
 	return true
 }
+
+// maxKeptQueue is the largest queue array a runner keeps while idle (64 bytes).
+const maxKeptQueue = 8
 
 // maxDeferred is the most functions a runner leaves for the end of a burst: a long burst (a client's pipelined
 // events, read while more keeps coming) starts the loop on a goroutine instead, so that the handlers drain the
@@ -494,15 +504,20 @@ func (r *runner) loop(srv *Server) {
 	defer srv.wg.Done()
 	for {
 		r.mu.Lock()
-		if len(r.q) == 0 {
+		if r.head == len(r.q) {
 			r.running = false
-			r.q = nil
+			// The queue's array is kept for the next events (one allocation less per event), unless a burst
+			// made it large.
+			r.q, r.head = r.q[:0], 0
+			if cap(r.q) > maxKeptQueue {
+				r.q = nil
+			}
 			r.mu.Unlock()
 			return
 		}
-		f := r.q[0]
-		r.q[0] = nil
-		r.q = r.q[1:]
+		f := r.q[r.head]
+		r.q[r.head] = nil
+		r.head++
 		r.mu.Unlock()
 		r.call(srv, f)
 	}

@@ -66,3 +66,51 @@ func TestRunnerBurst(t *testing.T) {
 		})
 	}
 }
+
+// TestRunnerQueueStaysSmall: a runner whose queue never empties (each function queues the next while it runs)
+// reuses the slots of the functions that ran instead of growing its array, and keeps a small array when idle.
+func TestRunnerQueueStaysSmall(t *testing.T) {
+	srv, err := NewServer(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	const n = 10000
+	var r runner
+	done := make(chan struct{})
+	ran, maxCap := 0, 0
+	var step func()
+	step = func() {
+		r.mu.Lock()
+		maxCap = max(maxCap, cap(r.q))
+		r.mu.Unlock()
+		if ran++; ran == n {
+			close(done)
+			return
+		}
+		r.do(srv, step, runQueue)
+	}
+	r.do(srv, step, runQueue)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d of %d functions ran", ran, n)
+	}
+	if maxCap > 4 {
+		t.Errorf("the queue's array grew to %d slots for at most 2 functions waiting", maxCap)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.mu.Lock()
+		running, c := r.running, cap(r.q)
+		r.mu.Unlock()
+		if !running {
+			if c > maxKeptQueue {
+				t.Errorf("an idle runner keeps %d slots", c)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the runner still runs")
+		}
+	}
+}

@@ -21,9 +21,11 @@ func Decode(raw json.RawMessage, bufs [][]byte, v any, maxDepth int, malformed e
 	}
 	tree, ok := parseAny(raw)
 	if !ok {
-		if err := json.Unmarshal(raw, &tree); err != nil {
+		var t any // apart from tree, which would otherwise escape on every call
+		if err := json.Unmarshal(raw, &t); err != nil {
 			return err
 		}
+		tree = t
 	}
 	if len(bufs) == 0 {
 		*p = tree
