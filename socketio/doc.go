@@ -17,7 +17,8 @@
 // one at a time, in the order the client sent the events, on a goroutine that exists while there is work (on Linux
 // over WebSocket without TLS, the engine's reader that read them, once it has stopped reading that client: its
 // stack has grown already); a handler may block (on EmitWithAck, say) without stopping the reading of the client's
-// packets. Emits never wait for the network: they queue packets for the connection's single writer, and a client
+// packets, or holding up other clients' for more than a few milliseconds (the engine runs a few readers at a time,
+// twice GOMAXPROCS, and starts another one in place of a reader busy for a millisecond). Emits never wait for the network: they queue packets for the connection's single writer, and a client
 // too slow to drain its bounded queue is disconnected (volatile packets are dropped first). The server-side
 // handlers (OnServerSideEmit, OnServerSideEmitWithAck) run one at a time on the goroutine of the Cluster that
 // received the event; their AckFunc may be called later, from any goroutine. Server.Close waits for every

@@ -2,6 +2,7 @@ package workpool
 
 import (
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,5 +155,81 @@ func TestBusyGoroutineStays(t *testing.T) {
 		t.Errorf("%d goroutines waiting, want 1 (the busy one; the other idle for 300 ms)", n)
 	}
 	p.Close()
+	wg.Wait()
+}
+
+// TestQueuesPastLimit: past the limit, tasks wait and run in order on the goroutine that finishes, not on new
+// ones.
+func TestQueuesPastLimit(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	var wg sync.WaitGroup
+	p := New(&wg, time.Minute)
+	p.limit, p.stall = 1, time.Hour
+	release := make(chan struct{})
+	first := make(chan string, 1)
+	p.Go(taskFunc(func() { first <- goid(); <-release }))
+	blocked := <-first
+	ran := make(chan string, 3)
+	for i := range 3 {
+		p.Go(taskFunc(func() { ran <- strconv.Itoa(i) + " " + goid() }))
+	}
+	select {
+	case r := <-ran:
+		t.Fatalf("task %s ran past the limit of 1 while the first task ran", r)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	for i := range 3 {
+		if got, want := <-ran, strconv.Itoa(i)+" "+blocked; got != want {
+			t.Errorf("task (number goroutine) %q, want %q", got, want)
+		}
+	}
+	p.Close()
+	wg.Wait()
+}
+
+// TestBlockedTasksDoNotSerialize: tasks that block stop counting against the limit after the stall time, so
+// that however many block, all of them run at once, and the queue moves on.
+func TestBlockedTasksDoNotSerialize(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	var wg sync.WaitGroup
+	p := New(&wg, time.Minute)
+	p.limit, p.stall = 2, 5*time.Millisecond
+	const n = 50
+	release := make(chan struct{})
+	var started sync.WaitGroup
+	started.Add(n)
+	for range n {
+		p.Go(taskFunc(func() { started.Done(); <-release }))
+	}
+	all := make(chan struct{})
+	go func() { started.Wait(); close(all) }()
+	select {
+	case <-all:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%d tasks that block, limit 2: not all of them started within 5 s", n)
+	}
+	close(release)
+	p.Close()
+	wg.Wait()
+}
+
+// TestCloseStartsWaitingTasks: Close starts the tasks that wait, even while the running ones block.
+func TestCloseStartsWaitingTasks(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	var wg sync.WaitGroup
+	p := New(&wg, time.Minute)
+	p.limit, p.stall = 1, time.Hour
+	release := make(chan struct{})
+	p.Go(taskFunc(func() { <-release }))
+	ran := make(chan struct{})
+	p.Go(taskFunc(func() { close(ran) }))
+	p.Close()
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a waiting task did not run after Close")
+	}
+	close(release)
 	wg.Wait()
 }
