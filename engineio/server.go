@@ -38,7 +38,9 @@ type Handler interface {
 // OnBurstEnd(c) is called after the OnMessage calls of one read for which c.InBurst reported true, on the same
 // goroutine, once that goroutine has stopped reading c: other goroutines may already be calling OnMessage for c's
 // next messages. Work deferred to it runs on a goroutine of the server's readers whose stack has grown already,
-// without starting one per message; it may block, since c is read by others meanwhile. It is not called on
+// without starting one per message; it may block, since c is read by others meanwhile. The readers run twice
+// GOMAXPROCS at a time and the other readable connections wait their turn, so a call that blocks holds them up
+// until the readers' pool counts it as blocked (after 1 ms) and starts another reader. It is not called on
 // long-polling, over TLS, or where the poller is not used.
 type BurstHandler interface {
 	Handler

@@ -21,7 +21,8 @@ import (
 //
 // Reading. On Linux, with a plain TCP (or Unix) socket, an idle connection has no goroutine and no read buffer:
 // the server's poller (internal/netpoll) calls onReady when data arrives, which hands the connection to a goroutine
-// of the server's readers (internal/workpool) that reads what is there into a pooled buffer, hands the messages
+// of the server's readers (internal/workpool: twice GOMAXPROCS at a time, the other readable connections waiting
+// in order) that reads what is there into a pooled buffer, hands the messages
 // over and ends the poller's turn (netpoll.Registration.Done); then it runs what the Handler left for the end of
 // the burst (BurstHandler). Otherwise (TLS, other systems) one goroutine reads, the HTTP handler's.
 //
