@@ -32,7 +32,9 @@ const DefaultStall = time.Millisecond
 // next task grew again) where a few, each taking the next task as it finishes one, do the same work with warm
 // stacks and caches, in the order it came. A second timer, armed while tasks wait, checks every stall time
 // for tasks that have run that long; each no longer counts against the limit, so a waiting task is started on
-// another goroutine after at most about twice the stall time, however many tasks block.
+// another goroutine after at most about twice the stall time. When no task at all has ended since the last
+// check, every waiting task is started: a thousand that each block wait one or two stall times in all, not a
+// thousand divided by the limit.
 type Pool struct {
 	idle  time.Duration
 	stall time.Duration
@@ -43,6 +45,8 @@ type Pool struct {
 	waiting  []*worker // idle goroutines, the longest idle first
 	running  []*worker // goroutines running a task, each at its slot
 	stuck    int       // of running, those whose task has run for the stall time (worker.stuck)
+	finished uint64    // tasks run to their end, ever
+	seen     uint64    // finished at the last unstall
 	queue    []Task    // queue[head:] wait for a goroutine, the oldest first
 	head     int
 	closed   bool
@@ -144,6 +148,7 @@ func (p *Pool) run(w *worker, t Task) {
 	for t != nil {
 		t.Run()
 		p.mu.Lock()
+		p.finished++
 		if w.stuck {
 			w.stuck = false
 			p.stuck--
@@ -189,7 +194,11 @@ func (p *Pool) unstall() {
 			p.stuck++
 		}
 	}
-	for p.head < len(p.queue) && len(p.running)-p.stuck < p.limit {
+	// No task ended for a whole stall time: every running one blocks (handlers waiting for a database, say),
+	// and so may the waiting ones. Start them all, as if there were no limit, rather than a few per stall time.
+	all := p.finished == p.seen
+	p.seen = p.finished
+	for p.head < len(p.queue) && (all || len(p.running)-p.stuck < p.limit) {
 		t := p.takeLocked()
 		if w, fresh := p.startLocked(); fresh {
 			go p.run(w, t)

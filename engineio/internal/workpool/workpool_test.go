@@ -188,14 +188,15 @@ func TestQueuesPastLimit(t *testing.T) {
 	wg.Wait()
 }
 
-// TestBlockedTasksDoNotSerialize: tasks that block stop counting against the limit after the stall time, so
-// that however many block, all of them run at once, and the queue moves on.
+// TestBlockedTasksDoNotSerialize: when the running tasks block and none ends, the waiting ones all start, so
+// that however many block, all of them run at once soon, not the limit's worth per stall time (1000 tasks,
+// limit 2, stall 5 ms: that would take 2.5 s).
 func TestBlockedTasksDoNotSerialize(t *testing.T) {
 	t.Cleanup(leakcheck.Check(t))
 	var wg sync.WaitGroup
 	p := New(&wg, time.Minute)
 	p.limit, p.stall = 2, 5*time.Millisecond
-	const n = 50
+	const n = 1000
 	release := make(chan struct{})
 	var started sync.WaitGroup
 	started.Add(n)
@@ -206,8 +207,8 @@ func TestBlockedTasksDoNotSerialize(t *testing.T) {
 	go func() { started.Wait(); close(all) }()
 	select {
 	case <-all:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%d tasks that block, limit 2: not all of them started within 5 s", n)
+	case <-time.After(time.Second):
+		t.Fatalf("%d tasks that block, limit 2, stall 5 ms: not all of them started within 1 s", n)
 	}
 	close(release)
 	p.Close()
@@ -231,5 +232,34 @@ func TestCloseStartsWaitingTasks(t *testing.T) {
 		t.Fatal("a waiting task did not run after Close")
 	}
 	close(release)
+	wg.Wait()
+}
+
+// TestOneBlockedTaskIsReplaced: while other tasks end (here: as the check is told), a task that has run for
+// the stall time stops counting against the limit, and a waiting task starts in its place.
+func TestOneBlockedTaskIsReplaced(t *testing.T) {
+	t.Cleanup(leakcheck.Check(t))
+	var wg sync.WaitGroup
+	p := New(&wg, time.Minute)
+	p.limit, p.stall = 1, time.Hour // the pool's own check does not come during the test
+	release := make(chan struct{})
+	p.Go(taskFunc(func() { <-release }))
+	ran := make(chan struct{})
+	p.Go(taskFunc(func() { close(ran) }))
+	time.Sleep(20 * time.Millisecond)
+	p.mu.Lock()
+	p.stall = 10 * time.Millisecond // the first task has now run for longer
+	p.seen = p.finished + 1         // as if tasks had ended since the last check
+	p.mu.Unlock()
+	p.unstall()
+	p.mu.Lock()
+	waiting, stuck := len(p.queue)-p.head, p.stuck
+	p.mu.Unlock()
+	if waiting != 0 || stuck != 1 {
+		t.Fatalf("after the check: %d tasks waiting, %d counted as blocked; want 0 and 1", waiting, stuck)
+	}
+	<-ran
+	close(release)
+	p.Close()
 	wg.Wait()
 }
