@@ -70,6 +70,9 @@ func FuzzParseHeader(f *testing.F) {
 		if len(data) > 0 && (data[0] >= '0' && data[0] <= '9') {
 			return // a payload starting with a digit would run into the id
 		}
+		if len(data) > 0 && data[0] == '/' && h.Nsp == "/" && h.ID < 0 {
+			return // "61-/,/0": AppendHeader leaves the main namespace out, so a payload starting with '/' (no JSON does) would read as one
+		}
 		h2, _, err := ParseHeader(append(out, data...), 1000)
 		if err != nil || h2 != h {
 			t.Fatalf("%q → %q → %+v %v, want %+v", text, out, h2, err, h)
