@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/fifo"
 	"github.com/sioredis/sioredis/internal/randid"
 )
 
@@ -419,8 +420,7 @@ func (cl *client) onClose(reason DisconnectReason) {
 // over (engineio.BurstHandler), whose stack has grown already.
 type runner struct {
 	mu       sync.Mutex
-	q        []func() // q[head:] wait; the slots before head are cleared, and reused once all have run
-	head     int
+	q        fifo.Queue[func()]
 	running  bool
 	deferred bool // running, with the loop left to burstEnd rather than to a goroutine
 }
@@ -442,19 +442,13 @@ const (
 // no runForce. srv's WaitGroup counts the runner's loop.
 func (r *runner) do(srv *Server, f func(), m runMode) bool {
 	r.mu.Lock()
-	if m&runForce == 0 && len(r.q)-r.head >= srv.cfg.MaxPendingEvents {
+	if m&runForce == 0 && r.q.Len() >= srv.cfg.MaxPendingEvents {
 		r.mu.Unlock()
 		return false
 	}
-	if len(r.q) == cap(r.q) && r.head > 0 && r.head >= len(r.q)/2 {
-		// Full, and at least half of it has run: move the waiting ones down rather than grow.
-		n := copy(r.q, r.q[r.head:])
-		clear(r.q[n:])
-		r.q, r.head = r.q[:n], 0
-	}
-	r.q = append(r.q, f)
+	r.q.Push(f)
 	if r.running {
-		start := r.deferred && len(r.q)-r.head >= deferLimit(srv)
+		start := r.deferred && r.q.Len() >= deferLimit(srv)
 		if start {
 			r.deferred = false
 		}
@@ -504,20 +498,15 @@ func (r *runner) loop(srv *Server) {
 	defer srv.wg.Done()
 	for {
 		r.mu.Lock()
-		if r.head == len(r.q) {
+		if r.q.Len() == 0 {
 			r.running = false
 			// The queue's array is kept for the next events (one allocation less per event), unless a burst
 			// made it large.
-			r.q, r.head = r.q[:0], 0
-			if cap(r.q) > maxKeptQueue {
-				r.q = nil
-			}
+			r.q.Trim(maxKeptQueue)
 			r.mu.Unlock()
 			return
 		}
-		f := r.q[r.head]
-		r.q[r.head] = nil
-		r.head++
+		f := r.q.Pop()
 		r.mu.Unlock()
 		r.call(srv, f)
 	}

@@ -82,7 +82,7 @@ func TestRunnerQueueStaysSmall(t *testing.T) {
 	var step func()
 	step = func() {
 		r.mu.Lock()
-		maxCap = max(maxCap, cap(r.q))
+		maxCap = max(maxCap, r.q.Cap())
 		r.mu.Unlock()
 		if ran++; ran == n {
 			close(done)
@@ -101,7 +101,7 @@ func TestRunnerQueueStaysSmall(t *testing.T) {
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		r.mu.Lock()
-		running, c := r.running, cap(r.q)
+		running, c := r.running, r.q.Cap()
 		r.mu.Unlock()
 		if !running {
 			if c > maxKeptQueue {

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/sioredis/sioredis/internal/fifo"
 )
 
 // DefaultIdle is the idle time New uses when it is given none.
@@ -42,13 +44,12 @@ type Pool struct {
 	wg    *sync.WaitGroup
 
 	mu       sync.Mutex
-	waiting  []*worker // idle goroutines, the longest idle first
-	running  []*worker // goroutines running a task, each at its slot
-	stuck    int       // of running, those whose task has run for the stall time (worker.stuck)
-	finished uint64    // tasks run to their end, ever
-	seen     uint64    // finished at the last unstall
-	queue    []Task    // queue[head:] wait for a goroutine, the oldest first
-	head     int
+	waiting  []*worker        // idle goroutines, the longest idle first
+	running  []*worker        // goroutines running a task, each at its slot
+	stuck    int              // of running, those whose task has run for the stall time (worker.stuck)
+	finished uint64           // tasks run to their end, ever
+	seen     uint64           // finished at the last unstall
+	queue    fifo.Queue[Task] // tasks waiting for a goroutine, the oldest first
 	closed   bool
 	timer    *time.Timer // runs reap; armed while waiting is not empty
 	armed    bool
@@ -89,12 +90,7 @@ func New(wg *sync.WaitGroup, idle time.Duration) *Pool {
 func (p *Pool) Go(t Task) {
 	p.mu.Lock()
 	if !p.closed && len(p.running)-p.stuck >= p.limit {
-		if len(p.queue) == cap(p.queue) && p.head > 0 && p.head >= len(p.queue)/2 {
-			n := copy(p.queue, p.queue[p.head:]) // move the waiting tasks down rather than grow
-			clear(p.queue[n:])
-			p.queue, p.head = p.queue[:n], 0
-		}
-		p.queue = append(p.queue, t)
+		p.queue.Push(t)
 		if !p.watching {
 			p.watching = true
 			p.watch.Reset(p.stall)
@@ -129,15 +125,18 @@ func (p *Pool) startLocked() (w *worker, fresh bool) {
 
 // takeLocked removes the oldest waiting task from the queue.
 func (p *Pool) takeLocked() Task {
-	t := p.queue[p.head]
-	p.queue[p.head] = nil
-	if p.head++; p.head == len(p.queue) {
-		p.queue, p.head = p.queue[:0], 0
-		if cap(p.queue) > maxKeptQueue {
-			p.queue = nil
-		}
-	}
+	t := p.queue.Pop()
+	p.queue.Trim(maxKeptQueue)
 	return t
+}
+
+// handLocked runs t on an idle goroutine, or on a new one.
+func (p *Pool) handLocked(t Task) {
+	if w, fresh := p.startLocked(); fresh {
+		go p.run(w, t)
+	} else {
+		w.next <- t // idle: its channel is empty
+	}
 }
 
 // maxKeptQueue is the largest queue array the pool keeps once its queue is empty.
@@ -153,7 +152,7 @@ func (p *Pool) run(w *worker, t Task) {
 			w.stuck = false
 			p.stuck--
 		}
-		if p.head < len(p.queue) && len(p.running)-p.stuck <= p.limit {
+		if p.queue.Len() > 0 && len(p.running)-p.stuck <= p.limit {
 			t = p.takeLocked()
 			w.started = time.Now()
 			p.mu.Unlock()
@@ -198,15 +197,10 @@ func (p *Pool) unstall() {
 	// and so may the waiting ones. Start them all, as if there were no limit, rather than a few per stall time.
 	all := p.finished == p.seen
 	p.seen = p.finished
-	for p.head < len(p.queue) && (all || len(p.running)-p.stuck < p.limit) {
-		t := p.takeLocked()
-		if w, fresh := p.startLocked(); fresh {
-			go p.run(w, t)
-		} else {
-			w.next <- t // idle: its channel is empty
-		}
+	for p.queue.Len() > 0 && (all || len(p.running)-p.stuck < p.limit) {
+		p.handLocked(p.takeLocked())
 	}
-	if p.head < len(p.queue) {
+	if p.queue.Len() > 0 {
 		p.watching = true
 		p.watch.Reset(p.stall)
 	}
@@ -251,9 +245,7 @@ func (p *Pool) Close() {
 	}
 	clear(p.waiting)
 	p.waiting = nil
-	for p.head < len(p.queue) {
-		t := p.takeLocked()
-		w, _ := p.startLocked() // fresh: none is idle now
-		go p.run(w, t)
+	for p.queue.Len() > 0 {
+		p.handLocked(p.takeLocked()) // on a new goroutine: none is idle now
 	}
 }

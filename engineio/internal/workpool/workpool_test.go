@@ -253,7 +253,7 @@ func TestOneBlockedTaskIsReplaced(t *testing.T) {
 	p.mu.Unlock()
 	p.unstall()
 	p.mu.Lock()
-	waiting, stuck := len(p.queue)-p.head, p.stuck
+	waiting, stuck := p.queue.Len(), p.stuck
 	p.mu.Unlock()
 	if waiting != 0 || stuck != 1 {
 		t.Fatalf("after the check: %d tasks waiting, %d counted as blocked; want 0 and 1", waiting, stuck)
