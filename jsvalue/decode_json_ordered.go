@@ -2,7 +2,6 @@ package jsvalue
 
 import (
 	"strconv"
-	"unicode/utf8"
 )
 
 // DecodeJSONOrdered decodes exactly one JSON value like DecodeJSON, except
@@ -42,7 +41,7 @@ func (p *jsonParser) build(depth int) (any, error) {
 	case c == '[':
 		return p.buildArray(depth)
 	case c == '"':
-		return p.buildString()
+		return p.str()
 	case c == 't':
 		if p.literal("true") {
 			return true, nil
@@ -59,19 +58,6 @@ func (p *jsonParser) build(depth int) (any, error) {
 		return p.buildNumber()
 	}
 	return nil, p.fail("unexpected character")
-}
-
-// buildString reads a string; invalid UTF-8 becomes U+FFFD, byte by byte, as
-// encoding/json and the Node decoders read it.
-func (p *jsonParser) buildString() (string, error) {
-	s, err := p.str()
-	if err != nil {
-		return "", err
-	}
-	if !utf8.ValidString(s) {
-		s = toValidUTF8(s)
-	}
-	return s, nil
 }
 
 func (p *jsonParser) buildNumber() (any, error) {
@@ -106,7 +92,7 @@ func (p *jsonParser) buildObject(depth int) (any, error) {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return nil, p.fail("expected a string key")
 		}
-		k, err := p.buildString()
+		k, err := p.str()
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,8 @@ package jsvalue
 
 import (
 	"unicode/utf8"
+
+	"github.com/sioredis/sioredis/internal/jsonstr"
 )
 
 // CheckJSONText reports, with ErrInvalidText, JSON text that encoding/json would accept but not keep as
@@ -63,21 +65,9 @@ func escapedUnit(data []byte, i int) (rune, bool) {
 }
 
 func hex4(data []byte, i int) (rune, bool) {
-	if i+4 > len(data) {
+	if i > len(data) {
 		return 0, false
 	}
-	var r rune
-	for _, c := range data[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
+	r := jsonstr.Hex4(data[i:])
+	return r, r >= 0
 }

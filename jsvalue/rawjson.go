@@ -2,8 +2,8 @@ package jsvalue
 
 import (
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/sioredis/sioredis/internal/jsonstr"
 )
 
 // rawJSON writes JSON text (a json.RawMessage or a MarshalJSON result) as the
@@ -266,103 +266,13 @@ func (p *jsonParser) number() error {
 	return nil
 }
 
-// str parses a JSON string at p.pos. It returns a string that shares no
-// memory with the input only when escapes were present.
+// str parses a JSON string at p.pos (jsonstr's rules: invalid UTF-8 and lone surrogates become U+FFFD). The
+// string shares no memory with the input.
 func (p *jsonParser) str() (string, error) {
-	p.pos++ // opening quote
-	start := p.pos
-	for p.pos < len(p.data) {
-		c := p.data[p.pos]
-		if c == '"' {
-			s := string(p.data[start:p.pos])
-			p.pos++
-			return s, nil
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", p.fail("control character in string")
-		}
-		p.pos++
+	s, next, bad := jsonstr.Unquote(p.data, p.pos)
+	p.pos = next
+	if bad != "" {
+		return "", p.fail(bad)
 	}
-	buf := append([]byte(nil), p.data[start:p.pos]...)
-	for p.pos < len(p.data) {
-		c := p.data[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			return string(buf), nil
-		case c < 0x20:
-			return "", p.fail("control character in string")
-		case c != '\\':
-			buf = append(buf, c)
-			p.pos++
-			continue
-		}
-		p.pos++ // backslash
-		if p.pos >= len(p.data) {
-			break
-		}
-		e := p.data[p.pos]
-		p.pos++
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return "", p.fail("invalid \\u escape")
-			}
-			if utf16.IsSurrogate(r) {
-				r2 := utf8.RuneError
-				if p.pos+1 < len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
-					save := p.pos
-					p.pos += 2
-					if lo, ok := p.hex4(); ok && utf16.DecodeRune(r, lo) != utf8.RuneError {
-						r2 = utf16.DecodeRune(r, lo)
-					} else {
-						p.pos = save
-					}
-				}
-				r = r2 // a lone surrogate cannot be UTF-8: U+FFFD, as Node's decoders do
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			return "", p.fail("invalid escape")
-		}
-	}
-	return "", p.fail("unterminated string")
-}
-
-func (p *jsonParser) hex4() (rune, bool) {
-	if len(p.data)-p.pos < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.data[p.pos : p.pos+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	p.pos += 4
-	return r, true
+	return s, nil
 }

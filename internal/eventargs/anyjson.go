@@ -2,10 +2,9 @@ package eventargs
 
 import (
 	"strconv"
-	"unicode"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
+
+	"github.com/sioredis/sioredis/internal/jsonstr"
 )
 
 // parseAny decodes data into the value json.Unmarshal gives an any: map[string]any, []any, string, float64,
@@ -202,117 +201,12 @@ func digits(d []byte, i int) int {
 	return i
 }
 
-// str reads the string at p.i (a '"'): escapes, control characters and invalid UTF-8 take the slow path.
+// str reads the string at p.i (a '"').
 func (p *anyParser) str() (string, bool) {
-	d := p.data
-	start := p.i + 1
-	for i := start; i < len(d); {
-		c := d[i]
-		switch {
-		case c == '"':
-			p.i = i + 1
-			return string(d[start:i]), true
-		case c == '\\' || c < ' ':
-			return p.strSlow(start)
-		case c < utf8.RuneSelf:
-			i++
-		default:
-			r, size := utf8.DecodeRune(d[i:])
-			if r == utf8.RuneError && size == 1 {
-				return p.strSlow(start)
-			}
-			i += size
-		}
+	s, next, bad := jsonstr.Unquote(p.data, p.i)
+	if bad != "" {
+		return "", false
 	}
-	return "", false
-}
-
-// strSlow unquotes the string whose content starts at start, by encoding/json's rules.
-func (p *anyParser) strSlow(start int) (string, bool) {
-	d := p.data
-	b := make([]byte, 0, 64)
-	for i := start; i < len(d); {
-		c := d[i]
-		switch {
-		case c == '"':
-			p.i = i + 1
-			return string(b), true
-		case c < ' ':
-			return "", false
-		case c == '\\':
-			if i+1 >= len(d) {
-				return "", false
-			}
-			switch e := d[i+1]; e {
-			case '"', '\\', '/':
-				b = append(b, e)
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				r := hex4(d[i+2:])
-				if r < 0 {
-					return "", false
-				}
-				i += 6
-				if utf16.IsSurrogate(r) {
-					// A pair takes the next escape; anything else leaves a replacement character.
-					if len(d)-i >= 6 && d[i] == '\\' && d[i+1] == 'u' {
-						if dec := utf16.DecodeRune(r, hex4(d[i+2:])); dec != unicode.ReplacementChar {
-							b = utf8.AppendRune(b, dec)
-							i += 6
-							continue
-						}
-					}
-					r = unicode.ReplacementChar
-				}
-				b = utf8.AppendRune(b, r)
-				continue
-			default:
-				return "", false
-			}
-			i += 2
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(d[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = utf8.AppendRune(b, r)
-			} else {
-				b = append(b, d[i:i+size]...)
-			}
-			i += size
-		}
-	}
-	return "", false
-}
-
-// hex4 returns the value of the 4 hexadecimal digits that start d, or -1.
-func hex4(d []byte) rune {
-	if len(d) < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range d[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
+	p.i = next
+	return s, true
 }
