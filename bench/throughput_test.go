@@ -86,7 +86,7 @@ func goEmitter(b *testing.B, addr string, n, c, size int) rate {
 	for range c {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
-				if err := e.To("room_777").Emit(ctx, "my_event_name", body); err != nil {
+				if _, err := e.To("room_777").Emit(ctx, "my_event_name", body); err != nil {
 					failed.Store(err)
 					return
 				}

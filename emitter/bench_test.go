@@ -33,7 +33,7 @@ func BenchmarkEmit_Sequential(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := room.Emit(ctx, "my_event_name", benchArg); err != nil {
+		if _, err := room.Emit(ctx, "my_event_name", benchArg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -60,7 +60,7 @@ func benchmarkInFlight(b *testing.B, c int) {
 		wg.Go(func() {
 			room := e.To("room_777")
 			for next.Add(1) <= n {
-				if err := room.Emit(ctx, "my_event_name", benchArg); err != nil {
+				if _, err := room.Emit(ctx, "my_event_name", benchArg); err != nil {
 					b.Error(err)
 					return
 				}
@@ -78,9 +78,10 @@ func benchmarkInFlight(b *testing.B, c int) {
 // carry.
 type batchCounter struct{ rounds, cmds atomic.Int64 }
 
-func (*batchCounter) Published(emitter.Mode, int) {}
-func (*batchCounter) PublishFailed(emitter.Mode)  {}
-func (c *batchCounter) Batch(size int)            { c.rounds.Add(1); c.cmds.Add(int64(size)) }
+func (*batchCounter) Published(emitter.Mode, int, int) {}
+func (*batchCounter) PublishFailed(emitter.Mode)       {}
+func (*batchCounter) NotDurable(emitter.Mode)          {}
+func (c *batchCounter) Batch(size int)                 { c.rounds.Add(1); c.cmds.Add(int64(size)) }
 
 // BenchmarkEmit_Parallel16 is 16 emits in flight: automatic pipelining
 // shares round trips between the goroutines.

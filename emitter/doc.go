@@ -15,5 +15,8 @@
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	e, err := emitter.New(rdb)
 //	if err != nil { ... }
-//	err = e.To("room_777").Emit(ctx, "my_event_name", Message{ID: "message_id", Body: "hello"})
+//	receipt, err := e.To("room_777").Emit(ctx, "my_event_name", Message{ID: "message_id", Body: "hello"})
+//
+// The Receipt is Redis' answer: in the pub/sub formats, how many subscribers
+// received the message (0 when no server listens on its channel).
 package emitter

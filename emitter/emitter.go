@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -114,6 +115,8 @@ type config struct {
 	pipe           *pipeliner
 	parser         Parser
 	metrics        Metrics
+	waitReplicas   int           // WithDurability
+	waitTimeout    time.Duration // WithDurability
 }
 
 // Parser is a custom codec for classic broadcasts: the parser option of
@@ -228,10 +231,17 @@ func New(client redis.UniversalClient, opts ...Option) (*Emitter, error) {
 	if cfg.parser != nil && cfg.mode != Classic {
 		return nil, fmt.Errorf("sioredis: emitter.New: a parser applies to the classic mode only, not %s", cfg.mode)
 	}
+	if cfg.waitReplicas < 0 || cfg.waitTimeout < 0 || (cfg.waitReplicas > 0 && cfg.waitTimeout == 0) {
+		return nil, fmt.Errorf("sioredis: emitter.New: durability needs a positive replica count and timeout, not %d and %s", cfg.waitReplicas, cfg.waitTimeout)
+	}
+	if cfg.waitReplicas > 0 && cfg.mode != Streams {
+		return nil, fmt.Errorf("sioredis: emitter.New: durability applies to the streams mode only, not %s (pub/sub keeps nothing to replicate)", cfg.mode)
+	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	cfg.pipe = &pipeliner{client: client, enabled: cfg.pipelining, metrics: cfg.metrics}
+	cfg.pipe = &pipeliner{client: client, enabled: cfg.pipelining, metrics: cfg.metrics,
+		waitReplicas: cfg.waitReplicas, waitTimeout: cfg.waitTimeout}
 	e := &Emitter{cfg: cfg, nsp: "/"}
 	e.channel = e.broadcastChannel()
 	return e, nil
@@ -345,42 +355,45 @@ func (e *Emitter) broadcastChannel() string {
 }
 
 // Emit sends event with args to every socket the emitter targets, through
-// the servers of the cluster. Arguments follow the argument-encoding rule of
-// package jsvalue. Nothing is published when the event name
-// is reserved or an argument cannot be encoded. Events sent this way cannot
-// be acknowledged.
-func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {
+// the servers of the cluster, and returns Redis' answer (see Receipt: a
+// pub/sub message that reached no server is no error, and Receivers says so).
+// Arguments follow the argument-encoding rule of package jsvalue. Nothing is
+// published when the event name is reserved or an argument cannot be
+// encoded. Events sent this way cannot be acknowledged.
+func (e *Emitter) Emit(ctx context.Context, event string, args ...any) (Receipt, error) {
 	if e.err != nil {
-		return e.err
+		return noReceipt, e.err
 	}
 	if err := siopacket.ValidateEvent(event); err != nil {
-		return err
+		return noReceipt, err
 	}
 	op := e.op(protocol.OpBroadcast)
 	op.Event, op.Args = event, args
 	return e.send(ctx, &op)
 }
 
-// SocketsJoin makes the targeted sockets join rooms, on every server.
-func (e *Emitter) SocketsJoin(ctx context.Context, rooms ...string) error {
+// SocketsJoin makes the targeted sockets join rooms, on every server. The
+// Receipt is that of Emit.
+func (e *Emitter) SocketsJoin(ctx context.Context, rooms ...string) (Receipt, error) {
 	return e.roomCommand(ctx, protocol.OpSocketsJoin, rooms)
 }
 
-// SocketsLeave makes the targeted sockets leave rooms, on every server.
-func (e *Emitter) SocketsLeave(ctx context.Context, rooms ...string) error {
+// SocketsLeave makes the targeted sockets leave rooms, on every server. The
+// Receipt is that of Emit.
+func (e *Emitter) SocketsLeave(ctx context.Context, rooms ...string) (Receipt, error) {
 	return e.roomCommand(ctx, protocol.OpSocketsLeave, rooms)
 }
 
-func (e *Emitter) roomCommand(ctx context.Context, kind protocol.OpKind, rooms []string) error {
+func (e *Emitter) roomCommand(ctx context.Context, kind protocol.OpKind, rooms []string) (Receipt, error) {
 	if e.err != nil {
-		return e.err
+		return noReceipt, e.err
 	}
 	if len(rooms) == 0 {
-		return fmt.Errorf("%w: %s needs at least one room", ErrInvalidRoom, kind)
+		return noReceipt, fmt.Errorf("%w: %s needs at least one room", ErrInvalidRoom, kind)
 	}
 	for _, r := range rooms {
 		if err := protocol.ValidateRoom(r); err != nil {
-			return err
+			return noReceipt, err
 		}
 	}
 	op := e.op(kind)
@@ -390,9 +403,10 @@ func (e *Emitter) roomCommand(ctx context.Context, kind protocol.OpKind, rooms [
 
 // DisconnectSockets disconnects the targeted sockets. With close, the
 // underlying connection is closed too (otherwise only the namespace is left).
-func (e *Emitter) DisconnectSockets(ctx context.Context, close bool) error {
+// The Receipt is that of Emit.
+func (e *Emitter) DisconnectSockets(ctx context.Context, close bool) (Receipt, error) {
 	if e.err != nil {
-		return e.err
+		return noReceipt, e.err
 	}
 	op := e.op(protocol.OpDisconnectSockets)
 	op.Close = close
@@ -403,12 +417,13 @@ func (e *Emitter) DisconnectSockets(ctx context.Context, close bool) error {
 // to clients): each server fires its namespace's handler for event. The
 // names "connect", "connection" and "new_namespace" are reserved.
 // Acknowledgements are not supported (an emitter is not a cluster member).
-func (e *Emitter) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+// The Receipt is that of Emit.
+func (e *Emitter) ServerSideEmit(ctx context.Context, event string, args ...any) (Receipt, error) {
 	if e.err != nil {
-		return e.err
+		return noReceipt, e.err
 	}
 	if err := siopacket.ValidateServerEvent(event); err != nil {
-		return err
+		return noReceipt, err
 	}
 	op := e.op(protocol.OpServerSideEmit)
 	op.Event, op.Args = event, args
@@ -431,9 +446,13 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // maxPooled keeps rare huge buffers out of the pool.
 const maxPooled = 64 << 10
 
+// noReceipt is the Receipt of what was not published.
+var noReceipt = Receipt{Receivers: -1, Replicas: -1}
+
 // send encodes op completely, checks its size, then publishes it: an error
-// before the publish means nothing was published.
-func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
+// before the publish means nothing was published (and the Receipt is
+// noReceipt).
+func (e *Emitter) send(ctx context.Context, op *protocol.Op) (_ Receipt, err error) {
 	bp := bufPool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= maxPooled {
@@ -458,7 +477,7 @@ func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
 			}
 		} else {
 			if cfg.mode == Legacy {
-				return fmt.Errorf("%w: %s on a socket.io 2 cluster (socket.io-redis 5 has no request channel for it)", ErrUnsupported, op.Kind)
+				return noReceipt, fmt.Errorf("%w: %s on a socket.io 2 cluster (socket.io-redis 5 has no request channel for it)", ErrUnsupported, op.Kind)
 			}
 			buf, err = protocol.AppendClassicRequest(buf, protocol.EmitterUID, op)
 			channel = protocol.RequestChannel(cfg.prefix, e.nsp)
@@ -475,14 +494,14 @@ func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
 	}
 	*bp = buf
 	if err != nil {
-		return err
+		return noReceipt, err
 	}
 	size := len(buf)
 	if binary {
 		size = base64.StdEncoding.EncodedLen(size)
 	}
 	if cfg.maxPayload > 0 && size > cfg.maxPayload {
-		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, size, cfg.maxPayload)
+		return noReceipt, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, size, cfg.maxPayload)
 	}
 	if cfg.logger.Enabled(ctx, slog.LevelDebug) {
 		cfg.logger.DebugContext(ctx, "sioredis: publish", "mode", cfg.mode.String(), "op", op.Kind.String(),
@@ -490,6 +509,7 @@ func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
 	}
 	c := commandPool.Get().(*command)
 	c.channel, c.payload, c.err = channel, buf, nil
+	c.receivers, c.id, c.replicas = -1, "", -1
 	switch cfg.mode {
 	case Classic, Legacy:
 		c.verb = verbPublish
@@ -509,17 +529,29 @@ func (e *Emitter) send(ctx context.Context, op *protocol.Op) (err error) {
 		}
 	}
 	err = cfg.pipe.do(ctx, c)
+	r := Receipt{Channel: channel, Receivers: int(c.receivers), EntryID: c.id, Replicas: c.replicas}
 	c.payload, c.xadd = nil, nil
 	commandPool.Put(c)
 	if m := cfg.metrics; m != nil {
-		if err != nil {
+		switch {
+		case err == nil:
+			m.Published(cfg.mode, size, r.Receivers)
+		case errors.Is(err, ErrNotDurable):
+			m.Published(cfg.mode, size, r.Receivers)
+			m.NotDurable(cfg.mode)
+		default:
 			m.PublishFailed(cfg.mode)
-		} else {
-			m.Published(cfg.mode, size)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("sioredis: %s to %s: %w", op.Kind, channel, err)
+		if !errors.Is(err, ErrNotDurable) {
+			r = noReceipt
+		}
+		return r, fmt.Errorf("sioredis: %s to %s: %w", op.Kind, channel, err)
 	}
-	return nil
+	if r.Receivers == 0 && cfg.logger.Enabled(ctx, slog.LevelDebug) {
+		cfg.logger.DebugContext(ctx, "sioredis: published to no subscriber", "mode", cfg.mode.String(),
+			"op", op.Kind.String(), "channel", channel)
+	}
+	return r, nil
 }

@@ -77,37 +77,39 @@ func TestBadInputPublishesNothing(t *testing.T) {
 	loop.Self = loop
 	tests := []struct {
 		name string
-		call func() error
+		call func() (emitter.Receipt, error)
 		want error
 	}{
-		{"reserved event", func() error { return e.Emit(ctx, "disconnect", 1) }, emitter.ErrReservedEvent},
-		{"reserved event newListener", func() error { return e.Emit(ctx, "newListener") }, emitter.ErrReservedEvent},
-		{"empty event", func() error { return e.Emit(ctx, "") }, emitter.ErrInvalidEvent},
-		{"reserved server event", func() error { return e.ServerSideEmit(ctx, "connection") }, emitter.ErrReservedEvent},
-		{"empty namespace", func() error { return e.Of("").Emit(ctx, "e") }, emitter.ErrInvalidNamespace},
-		{"glob namespace", func() error { return e.Of("/chat*").Emit(ctx, "e") }, emitter.ErrInvalidNamespace},
-		{"glob namespace then rooms", func() error { return e.Of("/a?").To("r").Volatile().Emit(ctx, "e") }, emitter.ErrInvalidNamespace},
-		{"empty room", func() error { return e.To("a", "").Emit(ctx, "e") }, emitter.ErrInvalidRoom},
-		{"empty except", func() error { return e.Except("").DisconnectSockets(ctx, true) }, emitter.ErrInvalidRoom},
-		{"join nothing", func() error { return e.SocketsJoin(ctx) }, emitter.ErrInvalidRoom},
-		{"leave empty room", func() error { return e.SocketsLeave(ctx, "") }, emitter.ErrInvalidRoom},
-		{"channel argument", func() error { return e.Emit(ctx, "e", make(chan int)) }, emitter.ErrUnsupportedValue},
-		{"func argument", func() error { return e.Emit(ctx, "e", 1, map[string]any{"f": func() {}}) }, emitter.ErrUnsupportedValue},
-		{"complex argument", func() error { return e.ServerSideEmit(ctx, "e", complex(1, 1)) }, emitter.ErrUnsupportedValue},
-		{"NaN", func() error { return e.Emit(ctx, "e", math.NaN()) }, emitter.ErrUnsupportedValue},
-		{"cycle", func() error { return e.Emit(ctx, "e", loop) }, emitter.ErrUnsupportedValue},
-		{"too many attachments", func() error {
+		{"reserved event", func() (emitter.Receipt, error) { return e.Emit(ctx, "disconnect", 1) }, emitter.ErrReservedEvent},
+		{"reserved event newListener", func() (emitter.Receipt, error) { return e.Emit(ctx, "newListener") }, emitter.ErrReservedEvent},
+		{"empty event", func() (emitter.Receipt, error) { return e.Emit(ctx, "") }, emitter.ErrInvalidEvent},
+		{"reserved server event", func() (emitter.Receipt, error) { return e.ServerSideEmit(ctx, "connection") }, emitter.ErrReservedEvent},
+		{"empty namespace", func() (emitter.Receipt, error) { return e.Of("").Emit(ctx, "e") }, emitter.ErrInvalidNamespace},
+		{"glob namespace", func() (emitter.Receipt, error) { return e.Of("/chat*").Emit(ctx, "e") }, emitter.ErrInvalidNamespace},
+		{"glob namespace then rooms", func() (emitter.Receipt, error) { return e.Of("/a?").To("r").Volatile().Emit(ctx, "e") }, emitter.ErrInvalidNamespace},
+		{"empty room", func() (emitter.Receipt, error) { return e.To("a", "").Emit(ctx, "e") }, emitter.ErrInvalidRoom},
+		{"empty except", func() (emitter.Receipt, error) { return e.Except("").DisconnectSockets(ctx, true) }, emitter.ErrInvalidRoom},
+		{"join nothing", func() (emitter.Receipt, error) { return e.SocketsJoin(ctx) }, emitter.ErrInvalidRoom},
+		{"leave empty room", func() (emitter.Receipt, error) { return e.SocketsLeave(ctx, "") }, emitter.ErrInvalidRoom},
+		{"channel argument", func() (emitter.Receipt, error) { return e.Emit(ctx, "e", make(chan int)) }, emitter.ErrUnsupportedValue},
+		{"func argument", func() (emitter.Receipt, error) { return e.Emit(ctx, "e", 1, map[string]any{"f": func() {}}) }, emitter.ErrUnsupportedValue},
+		{"complex argument", func() (emitter.Receipt, error) { return e.ServerSideEmit(ctx, "e", complex(1, 1)) }, emitter.ErrUnsupportedValue},
+		{"NaN", func() (emitter.Receipt, error) { return e.Emit(ctx, "e", math.NaN()) }, emitter.ErrUnsupportedValue},
+		{"cycle", func() (emitter.Receipt, error) { return e.Emit(ctx, "e", loop) }, emitter.ErrUnsupportedValue},
+		{"too many attachments", func() (emitter.Receipt, error) {
 			args := make([]any, 11)
 			for i := range args {
 				args[i] = []byte{1}
 			}
 			return e.Emit(ctx, "e", args...)
 		}, emitter.ErrTooManyAttachments},
-		{"too large", func() error { return e.Emit(ctx, "e", strings.Repeat("x", emitter.DefaultMaxPayload)) }, emitter.ErrTooLarge},
+		{"too large", func() (emitter.Receipt, error) {
+			return e.Emit(ctx, "e", strings.Repeat("x", emitter.DefaultMaxPayload))
+		}, emitter.ErrTooLarge},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call()
+			_, err := tt.call()
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
@@ -125,13 +127,13 @@ func TestLegacyRefusesCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, call := range map[string]func() error{
-		"join":       func() error { return e.SocketsJoin(ctx, "r") },
-		"leave":      func() error { return e.SocketsLeave(ctx, "r") },
-		"disconnect": func() error { return e.DisconnectSockets(ctx, false) },
-		"serverEmit": func() error { return e.ServerSideEmit(ctx, "e") },
+	for name, call := range map[string]func() (emitter.Receipt, error){
+		"join":       func() (emitter.Receipt, error) { return e.SocketsJoin(ctx, "r") },
+		"leave":      func() (emitter.Receipt, error) { return e.SocketsLeave(ctx, "r") },
+		"disconnect": func() (emitter.Receipt, error) { return e.DisconnectSockets(ctx, false) },
+		"serverEmit": func() (emitter.Receipt, error) { return e.ServerSideEmit(ctx, "e") },
 	} {
-		if err := call(); !errors.Is(err, emitter.ErrUnsupported) {
+		if _, err := call(); !errors.Is(err, emitter.ErrUnsupported) {
 			t.Errorf("%s: got %v, want ErrUnsupported", name, err)
 		}
 	}
@@ -151,19 +153,19 @@ func TestOperatorsNeverChangeTheirReceiver(t *testing.T) {
 	ab := a.To("b")
 	_ = a.Except("x").Volatile().Compress(true)
 	_ = root.Of("/admin").To("z")
-	if err := a.Emit(ctx, "e"); err != nil {
+	if _, err := a.Emit(ctx, "e"); err != nil {
 		t.Fatal(err)
 	}
 	if m := rec.next(t); m.Channel != "socket.io#/#a#" || !strings.Contains(m.Payload, "\xa5rooms\x91\xa1a\xa5flags\x80\xa6except\x90") {
 		t.Fatalf("a was changed by its derivations: %q %q", m.Channel, m.Payload)
 	}
-	if err := ab.Emit(ctx, "e"); err != nil {
+	if _, err := ab.Emit(ctx, "e"); err != nil {
 		t.Fatal(err)
 	}
 	if m := rec.next(t); m.Channel != "socket.io#/#" || !strings.Contains(m.Payload, "\xa5rooms\x92\xa1a\xa1b\xa5flags\x80\xa6except\x90") {
 		t.Fatalf("ab: %q %q", m.Channel, m.Payload)
 	}
-	if err := root.Emit(ctx, "e"); err != nil {
+	if _, err := root.Emit(ctx, "e"); err != nil {
 		t.Fatal(err)
 	}
 	if m := rec.next(t); m.Channel != "socket.io#/#" || !strings.Contains(m.Payload, "\xa5rooms\x90\xa5flags\x80\xa6except\x90") {
@@ -193,7 +195,7 @@ func TestConcurrentUse(t *testing.T) {
 				if i%2 == 0 {
 					e = shared.To(fmt.Sprintf("w%d", w)).Volatile()
 				}
-				if err := e.Emit(ctx, "msg", map[string]int{"w": w, "i": i}); err != nil {
+				if _, err := e.Emit(ctx, "msg", map[string]int{"w": w, "i": i}); err != nil {
 					errs <- err
 				}
 			}
@@ -222,12 +224,12 @@ func TestSurvivesRedisRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Emit(ctx, "before"); err != nil {
+	if _, err := e.Emit(ctx, "before"); err != nil {
 		t.Fatal(err)
 	}
 	srv.Stop()
 	shortCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	err = e.Emit(shortCtx, "while-down")
+	_, err = e.Emit(shortCtx, "while-down")
 	cancel()
 	if err == nil {
 		t.Fatal("emit succeeded with Redis down")
@@ -237,7 +239,7 @@ func TestSurvivesRedisRestart(t *testing.T) {
 	}
 	srv.Restart()
 	rec := record(t, rdb)
-	if err := e.Emit(ctx, "after"); err != nil {
+	if _, err := e.Emit(ctx, "after"); err != nil {
 		t.Fatalf("emit after restart: %v", err)
 	}
 	if m := rec.next(t); !strings.Contains(m.Payload, "after") {
@@ -255,7 +257,7 @@ func TestShardedAndStreamsCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := record(t, rdb, "socket.io#/#", "socket.io#/#room1#")
-	if err := sharded.To("room1").Emit(ctx, "e", 1); err != nil {
+	if _, err := sharded.To("room1").Emit(ctx, "e", 1); err != nil {
 		t.Fatal(err)
 	}
 	m := rec.next(t)
@@ -263,7 +265,7 @@ func TestShardedAndStreamsCommands(t *testing.T) {
 	if m.Channel != "socket.io#/#room1#" || m.Payload != want {
 		t.Fatalf("got %q %s", m.Channel, m.Payload)
 	}
-	if err := sharded.To("room1").SocketsJoin(ctx, "room2"); err != nil {
+	if _, err := sharded.To("room1").SocketsJoin(ctx, "room2"); err != nil {
 		t.Fatal(err)
 	}
 	if m := rec.next(t); m.Channel != "socket.io#/#" || !strings.Contains(m.Payload, `"type":4`) {
@@ -274,7 +276,7 @@ func TestShardedAndStreamsCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := streams.Of("/admin").Emit(ctx, "bin", []byte{1, 2, 3}); err != nil {
+	if _, err := streams.Of("/admin").Emit(ctx, "bin", []byte{1, 2, 3}); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := rdb.XRange(ctx, "socket.io-0", "-", "+").Result()
@@ -285,7 +287,7 @@ func TestShardedAndStreamsCommands(t *testing.T) {
 	if v["uid"] != "emitter" || v["nsp"] != "/admin" || v["type"] != "3" || strings.HasPrefix(v["data"].(string), "{") {
 		t.Fatalf("entry %v", v)
 	}
-	if err := streams.ServerSideEmit(ctx, "hello", "world"); err != nil {
+	if _, err := streams.ServerSideEmit(ctx, "hello", "world"); err != nil {
 		t.Fatal(err)
 	}
 	entries, err = rdb.XRange(ctx, "socket.io-3", "-", "+").Result()

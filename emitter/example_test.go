@@ -37,7 +37,7 @@ func Example() {
 		Body      string    `json:"body"`
 	}
 	msg := Message{ID: "message_id", CreatedAt: time.Date(2017, 12, 19, 14, 0, 0, 0, time.UTC), Body: "message_body"}
-	if err := io.To("room_777").Emit(ctx, "my_event_name", msg); err != nil {
+	if _, err := io.To("room_777").Emit(ctx, "my_event_name", msg); err != nil {
 		fmt.Println("not delivered:", err)
 		return
 	}
@@ -77,13 +77,13 @@ func ExampleEmitter_Emit_errors() {
 	io, _ := emitter.New(rdb)
 	ctx := context.Background()
 
-	err := io.Emit(ctx, "disconnect")
+	_, err := io.Emit(ctx, "disconnect")
 	fmt.Println(errors.Is(err, emitter.ErrReservedEvent))
-	err = io.Of("/chat*").Emit(ctx, "message")
+	_, err = io.Of("/chat*").Emit(ctx, "message")
 	fmt.Println(errors.Is(err, emitter.ErrInvalidNamespace))
-	err = io.Emit(ctx, "message", make(chan int))
+	_, err = io.Emit(ctx, "message", make(chan int))
 	fmt.Println(errors.Is(err, emitter.ErrUnsupportedValue))
-	err = io.Emit(ctx, "message", []byte("binary is fine"))
+	_, err = io.Emit(ctx, "message", []byte("binary is fine"))
 	fmt.Println(err != nil) // only because nothing listens on port 1
 	// Output:
 	// true
@@ -101,5 +101,5 @@ func ExampleWithMode() {
 	if err != nil {
 		panic(err)
 	}
-	_ = io.To("room_777").Emit(context.Background(), "news", "hello")
+	_, _ = io.To("room_777").Emit(context.Background(), "news", "hello")
 }

@@ -122,10 +122,10 @@ func (c *cluster) expect(ctx context.Context, event, args string, want ...string
 func (c *cluster) sentinel(ctx context.Context) {
 	c.t.Helper()
 	ev := c.event("sentinel")
-	if err := c.e.Emit(ctx, ev); err != nil {
+	if _, err := c.e.Emit(ctx, ev); err != nil {
 		c.t.Fatal(err)
 	}
-	if err := c.e.Of("/admin").Emit(ctx, ev); err != nil {
+	if _, err := c.e.Of("/admin").Emit(ctx, ev); err != nil {
 		c.t.Fatal(err)
 	}
 	var names []string
@@ -187,14 +187,14 @@ func (c *cluster) broadcasts(ctx context.Context, legacy bool) {
 	e := c.e
 	t.Run("one room", func(t *testing.T) {
 		ev := c.event("one-room")
-		if err := e.To("room_777").Emit(ctx, ev, map[string]string{"id": "message_id", "created_at": "2017-12-19 14:00:00", "body": "message_body"}); err != nil {
+		if _, err := e.To("room_777").Emit(ctx, ev, map[string]string{"id": "message_id", "created_at": "2017-12-19 14:00:00", "body": "message_body"}); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `[{"id":"message_id","created_at":"2017-12-19 14:00:00","body":"message_body"}]`, "c1", "c2")
 	})
 	t.Run("several rooms, each socket once", func(t *testing.T) {
 		ev := c.event("rooms")
-		if err := e.To("room_777", "room_888").Emit(ctx, ev, 1); err != nil {
+		if _, err := e.To("room_777", "room_888").Emit(ctx, ev, 1); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `[1]`, "c1", "c2", "c3")
@@ -208,33 +208,33 @@ func (c *cluster) broadcasts(ctx context.Context, legacy bool) {
 			target = e.To("room_777", "room_888").Except(c.clients.IDs["c2"])
 			want = []string{"c1", "c3"}
 		}
-		if err := target.Emit(ctx, ev, "x"); err != nil {
+		if _, err := target.Emit(ctx, ev, "x"); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `["x"]`, want...)
 	})
 	t.Run("namespace isolation", func(t *testing.T) {
 		ev := c.event("admin")
-		if err := e.Of("admin").To("room_777").Emit(ctx, ev, true); err != nil {
+		if _, err := e.Of("admin").To("room_777").Emit(ctx, ev, true); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `[true]`, "a1")
 		ev = c.event("root")
-		if err := e.To("room_777").Emit(ctx, ev); err != nil {
+		if _, err := e.To("room_777").Emit(ctx, ev); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `[]`, "c1", "c2")
 	})
 	t.Run("whole namespace", func(t *testing.T) {
 		ev := c.event("all")
-		if err := e.Emit(ctx, ev, "a", 2, nil); err != nil {
+		if _, err := e.Emit(ctx, ev, "a", 2, nil); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `["a",2,null]`, rootClients...)
 	})
 	t.Run("every JSON type", func(t *testing.T) {
 		ev := c.event("types")
-		if err := e.To("room_888").Emit(ctx, ev, richArg, "😀", -9007199254740991, 0.1, false); err != nil {
+		if _, err := e.To("room_888").Emit(ctx, ev, richArg, "😀", -9007199254740991, 0.1, false); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `[`+richJSON+`,"😀",-9007199254740991,0.1,false]`, "c2", "c3")
@@ -242,7 +242,7 @@ func (c *cluster) broadcasts(ctx context.Context, legacy bool) {
 	t.Run("binary", func(t *testing.T) {
 		ev := c.event("binary")
 		file := map[string]any{"name": "a.bin", "data": []byte{0, 1, 2, 254, 255}}
-		if err := e.To("room_777").Emit(ctx, ev, []byte("hello"), file); err != nil {
+		if _, err := e.To("room_777").Emit(ctx, ev, []byte("hello"), file); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `[{"$binary":"aGVsbG8="},{"data":{"$binary":"AAEC/v8="},"name":"a.bin"}]`, "c1", "c2")
@@ -251,12 +251,12 @@ func (c *cluster) broadcasts(ctx context.Context, legacy bool) {
 		// A volatile packet is only dropped when the client's transport is
 		// busy; these clients are idle.
 		ev := c.event("flags")
-		if err := e.Of("/admin").To("room_777").Volatile().Compress(false).Emit(ctx, ev, "v"); err != nil {
+		if _, err := e.Of("/admin").To("room_777").Volatile().Compress(false).Emit(ctx, ev, "v"); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `["v"]`, "a1")
 		ev = c.event("compress")
-		if err := e.To("room_888").Compress(true).Emit(ctx, ev, "c"); err != nil {
+		if _, err := e.To("room_888").Compress(true).Emit(ctx, ev, "c"); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `["c"]`, "c2", "c3")
@@ -293,46 +293,46 @@ func (c *cluster) commands(ctx context.Context) {
 	t := c.t
 	e := c.e
 	t.Run("socketsJoin", func(t *testing.T) {
-		if err := e.To("room_888").Except("room_777").SocketsJoin(ctx, "joined", "joined2"); err != nil {
+		if _, err := e.To("room_888").Except("room_777").SocketsJoin(ctx, "joined", "joined2"); err != nil {
 			t.Fatal(err)
 		}
 		c.waitRooms(ctx, "c3", "/", "joined", true)
 		c.waitRooms(ctx, "c3", "/", "joined2", true)
 		ev := c.event("to-joined")
-		if err := e.To("joined").Emit(ctx, ev); err != nil {
+		if _, err := e.To("joined").Emit(ctx, ev); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `[]`, "c3") // c2 is in room_777, excluded
 	})
 	t.Run("socketsJoin in a namespace", func(t *testing.T) {
-		if err := e.Of("/admin").SocketsJoin(ctx, "staff"); err != nil {
+		if _, err := e.Of("/admin").SocketsJoin(ctx, "staff"); err != nil {
 			t.Fatal(err)
 		}
 		c.waitRooms(ctx, "a1", "/admin", "staff", true)
 		c.waitRooms(ctx, "a2", "/admin", "staff", true)
 		ev := c.event("staff")
-		if err := e.Of("/admin").To("staff").Emit(ctx, ev); err != nil {
+		if _, err := e.Of("/admin").To("staff").Emit(ctx, ev); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, `[]`, "a1", "a2")
 	})
 	t.Run("socketsLeave", func(t *testing.T) {
-		if err := e.In("joined").SocketsLeave(ctx, "joined"); err != nil {
+		if _, err := e.In("joined").SocketsLeave(ctx, "joined"); err != nil {
 			t.Fatal(err)
 		}
 		c.waitRooms(ctx, "c3", "/", "joined", false)
 		c.waitRooms(ctx, "c3", "/", "joined2", true)
 		ev := c.event("left")
-		if err := e.To("joined").Emit(ctx, ev); err != nil {
+		if _, err := e.To("joined").Emit(ctx, ev); err != nil {
 			t.Fatal(err)
 		}
 		c.expect(ctx, ev, "")
 	})
 	t.Run("serverSideEmit", func(t *testing.T) {
-		if err := e.ServerSideEmit(ctx, "hello", "world", 1, map[string]any{"bin": []byte{1, 2}}); err != nil {
+		if _, err := e.ServerSideEmit(ctx, "hello", "world", 1, map[string]any{"bin": []byte{1, 2}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.Of("/admin").ServerSideEmit(ctx, "ping-all", richArg); err != nil {
+		if _, err := e.Of("/admin").ServerSideEmit(ctx, "ping-all", richArg); err != nil {
 			t.Fatal(err)
 		}
 		for i, srv := range c.servers {
@@ -358,14 +358,14 @@ func (c *cluster) commands(ctx context.Context) {
 		}
 	})
 	t.Run("disconnectSockets", func(t *testing.T) {
-		if err := e.Of("/admin").In("room_777").DisconnectSockets(ctx, false); err != nil {
+		if _, err := e.Of("/admin").In("room_777").DisconnectSockets(ctx, false); err != nil {
 			t.Fatal(err)
 		}
 		if reason, err := c.clients.WaitDisconnect(ctx, "a1"); err != nil || reason != "io server disconnect" {
 			t.Fatalf("a1: %q %v", reason, err)
 		}
 		c.gone["a1"] = true
-		if err := e.In("room_888").Except("room_777").DisconnectSockets(ctx, true); err != nil {
+		if _, err := e.In("room_888").Except("room_777").DisconnectSockets(ctx, true); err != nil {
 			t.Fatal(err)
 		}
 		reason, err := c.clients.WaitDisconnect(ctx, "c3")
@@ -416,10 +416,10 @@ func TestInteropStreamCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.To("r").Emit(ctx, "to-root", 1); err != nil { // stream socket.io-3
+	if _, err := e.To("r").Emit(ctx, "to-root", 1); err != nil { // stream socket.io-3
 		t.Fatal(err)
 	}
-	if err := e.Of("/admin").To("r").Emit(ctx, "to-admin", 2); err != nil { // stream socket.io-0
+	if _, err := e.Of("/admin").To("r").Emit(ctx, "to-admin", 2); err != nil { // stream socket.io-0
 		t.Fatal(err)
 	}
 	if _, err := clients.WaitEvent(ctx, "root", testenv.EventNamed("to-root")); err != nil {
@@ -451,7 +451,7 @@ func TestInteropLegacy(t *testing.T) {
 	c := startCluster(t, clusterSetup{flavor: testenv.FlavorV2Classic, redis: []string{r.Addr()}, client: r.Client(t), clientVer: 2,
 		opts: []emitter.Option{emitter.WithMode(emitter.Legacy)}})
 	c.broadcasts(ctx, true)
-	if err := c.e.SocketsJoin(ctx, "x"); !errors.Is(err, emitter.ErrUnsupported) {
+	if _, err := c.e.SocketsJoin(ctx, "x"); !errors.Is(err, emitter.ErrUnsupported) {
 		t.Fatalf("socketsJoin on socket.io 2: %v", err)
 	}
 }
@@ -464,7 +464,7 @@ func TestInteropClassicEmitterOnLegacyBinary(t *testing.T) {
 	srv := testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV2Classic, RedisAddrs: []string{r.Addr()}})
 	clients := testenv.StartClients(t, 2, []testenv.ClientSpec{srv.Client("c", "/")})
 	classic, _ := emitter.New(r.Client(t))
-	if err := classic.Emit(ctx, "bin", []byte{1, 2, 3}); err != nil {
+	if _, err := classic.Emit(ctx, "bin", []byte{1, 2, 3}); err != nil {
 		t.Fatal(err)
 	}
 	ev, err := clients.WaitEvent(ctx, "c", testenv.EventNamed("bin"))
@@ -508,7 +508,7 @@ func TestInteropSharded(t *testing.T) {
 				t.Fatal(err)
 			}
 			ev := c.event("room-channel")
-			if err := roomy.To("room_777").Emit(ctx, ev, "r"); err != nil {
+			if _, err := roomy.To("room_777").Emit(ctx, ev, "r"); err != nil {
 				t.Fatal(err)
 			}
 			for _, name := range []string{"c1", "c2"} {
@@ -519,7 +519,7 @@ func TestInteropSharded(t *testing.T) {
 			// A socket id as the room: dynamic mode must fall back to the
 			// namespace channel (no server subscribes to socket-id channels).
 			ev2 := c.event("socket-id")
-			if err := roomy.To(c.clients.IDs["c4"]).Emit(ctx, ev2, "s"); err != nil {
+			if _, err := roomy.To(c.clients.IDs["c4"]).Emit(ctx, ev2, "s"); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := c.clients.WaitEvent(ctx, "c4", testenv.EventNamed(ev2)); err != nil {
@@ -556,16 +556,16 @@ func TestInteropClassicCustomParser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.To("room_777").Volatile().Emit(ctx, "my_event_name", map[string]string{"id": "message_id"}); err != nil {
+	if _, err := e.To("room_777").Volatile().Emit(ctx, "my_event_name", map[string]string{"id": "message_id"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Of("/admin").To("room_777").Emit(ctx, "admin", 1); err != nil {
+	if _, err := e.Of("/admin").To("room_777").Emit(ctx, "admin", 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.To("room_888").SocketsJoin(ctx, "joined"); err != nil { // a JSON request, whatever the parser
+	if _, err := e.To("room_888").SocketsJoin(ctx, "joined"); err != nil { // a JSON request, whatever the parser
 		t.Fatal(err)
 	}
-	if err := e.Emit(ctx, "done"); err != nil {
+	if _, err := e.Emit(ctx, "done"); err != nil {
 		t.Fatal(err)
 	}
 	ev, err := clients.WaitEvent(ctx, "c1", testenv.EventNamed("my_event_name"))

@@ -45,21 +45,21 @@ func TestMaxPayloadInEveryMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			calls := map[string]func() error{
-				"emit":        func() error { return e.To("r").Emit(ctx, "e", huge) },
-				"server-emit": func() error { return e.ServerSideEmit(ctx, "e", huge) },
-				"join":        func() error { return e.SocketsJoin(ctx, huge) },
+			calls := map[string]func() (emitter.Receipt, error){
+				"emit":        func() (emitter.Receipt, error) { return e.To("r").Emit(ctx, "e", huge) },
+				"server-emit": func() (emitter.Receipt, error) { return e.ServerSideEmit(ctx, "e", huge) },
+				"join":        func() (emitter.Receipt, error) { return e.SocketsJoin(ctx, huge) },
 			}
 			if mode == emitter.Legacy {
 				delete(calls, "server-emit")
 				delete(calls, "join")
 			}
 			if mode == emitter.Streams {
-				calls["binary as base64"] = func() error { return e.Emit(ctx, "e", bin) }
+				calls["binary as base64"] = func() (emitter.Receipt, error) { return e.Emit(ctx, "e", bin) }
 			}
 			before := writes(t, rdb)
 			for name, call := range calls {
-				if err := call(); !errors.Is(err, emitter.ErrTooLarge) {
+				if _, err := call(); !errors.Is(err, emitter.ErrTooLarge) {
 					t.Errorf("%s: %v, want ErrTooLarge", name, err)
 				}
 			}
@@ -67,7 +67,7 @@ func TestMaxPayloadInEveryMode(t *testing.T) {
 				t.Errorf("%d messages sent to Redis", n)
 			}
 			if mode != emitter.Streams {
-				if err := e.Emit(ctx, "e", bin); err != nil {
+				if _, err := e.Emit(ctx, "e", bin); err != nil {
 					t.Errorf("%d bytes of binary: %v", len(bin), err)
 				}
 			}

@@ -2,8 +2,10 @@ package emitter
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -23,8 +25,12 @@ type command struct {
 	// (*payloadArg)(c), which go-redis writes without boxing a copy.
 	args [3]any
 
-	err  error
-	wake chan bool // true: lead the next batch; false: done, err is set
+	// The outcome, set before the caller is woken: err, and Redis' answers (see Receipt).
+	err       error
+	receivers int64     // PUBLISH/SPUBLISH; -1 for XADD
+	id        string    // XADD
+	replicas  int       // WAIT, -1 without durability
+	wake      chan bool // true: lead the next batch; false: done, the outcome is set
 }
 
 type verb uint8
@@ -48,12 +54,18 @@ var commandPool = sync.Pool{New: func() any {
 	return c
 }}
 
-// run sends one command on its own.
-func (c *command) run(ctx context.Context, client redis.UniversalClient) error {
+// run sends one command on its own and sets its outcome.
+func (c *command) run(ctx context.Context, client redis.UniversalClient) {
 	if c.verb == verbXAdd {
-		return client.XAdd(ctx, c.xadd).Err()
+		c.id, c.err = client.XAdd(ctx, c.xadd).Result()
+		return
 	}
-	return client.Process(ctx, c.publish(ctx))
+	cmd := c.publish(ctx)
+	_ = client.Process(ctx, cmd)
+	c.receivers, c.err = cmd.Result()
+	if c.err != nil {
+		c.receivers = -1
+	}
 }
 
 // publish makes the go-redis PUBLISH or SPUBLISH of c. It refers to c.args,
@@ -84,6 +96,10 @@ type pipeliner struct {
 	enabled bool
 	metrics Metrics // nil: none
 
+	// WithDurability: a WAIT after the XADDs of each round trip, on their connection (see sendDurable).
+	waitReplicas int
+	waitTimeout  time.Duration
+
 	mu      sync.Mutex
 	leaders int // callers sending a batch now, at most maxLeaders
 	queue   []*command
@@ -105,15 +121,17 @@ type batch struct {
 // on their way back and its callers are being woken.
 const maxLeaders = 2
 
-// do sends c and returns its error. A caller whose context ends while its
-// command is still queued gets the context's error and nothing is sent;
-// once its command is taken into a batch, the caller waits for its outcome.
+// do sends c and returns its error, its other outcome being set in c. A
+// caller whose context ends while its command is still queued gets the
+// context's error and nothing is sent; once its command is taken into a
+// batch, the caller waits for its outcome.
 func (p *pipeliner) do(ctx context.Context, c *command) error {
 	if !p.enabled {
 		if p.metrics != nil {
 			p.metrics.Batch(1)
 		}
-		return c.run(ctx, p.client)
+		p.send(ctx, &batch{cmds: []*command{c}})
+		return c.err
 	}
 	p.mu.Lock()
 	if p.leaders >= maxLeaders {
@@ -183,16 +201,23 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 	return c.err
 }
 
-// send runs a batch and sets each command's error. A batch of one is a
+// send runs a batch and sets each command's outcome. A batch of one is a
 // plain command, bound to its caller's context; a larger batch must not be
 // cut short by the leader's context alone, so it runs without its
 // cancellation (the client's own timeouts still bound it).
 func (p *pipeliner) send(ctx context.Context, b *batch) {
-	if p.metrics != nil {
+	if p.metrics != nil && p.enabled {
 		p.metrics.Batch(len(b.cmds))
 	}
+	if p.waitReplicas > 0 {
+		if len(b.cmds) > 1 {
+			ctx = context.WithoutCancel(ctx)
+		}
+		p.sendDurable(ctx, b.cmds)
+		return
+	}
 	if len(b.cmds) == 1 {
-		b.cmds[0].err = b.cmds[0].run(ctx, p.client)
+		b.cmds[0].run(ctx, p.client)
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -211,7 +236,84 @@ func (p *pipeliner) send(ctx context.Context, b *batch) {
 	_ = b.pipe.BatchProcess(ctx, b.rcmds...)
 	_, _ = b.pipe.Exec(ctx) // each command's own error is read below
 	for i, c := range b.cmds {
-		c.err = b.rcmds[i].Err()
+		switch r := b.rcmds[i].(type) {
+		case *redis.IntCmd:
+			c.receivers, c.err = r.Result()
+			if c.err != nil {
+				c.receivers = -1
+			}
+		case *redis.StringCmd:
+			c.id, c.err = r.Result()
+		}
 	}
 	clear(b.rcmds)
+}
+
+// sendDurable adds the entries of cmds (all XADDs: durability is for the
+// Streams mode) and waits until p.waitReplicas replicas have them, with one
+// WAIT per master after its entries, in the same pipeline: WAIT counts the
+// writes of its own connection, which a go-redis pipeline keeps for all its
+// commands on a Client. A ClusterClient or a Ring would send a keyless WAIT to
+// any node, so the entries go through the client of the master (or shard)
+// owning their stream.
+func (p *pipeliner) sendDurable(ctx context.Context, cmds []*command) {
+	type group struct {
+		client redis.Cmdable
+		cmds   []*command
+	}
+	var groups []group
+	for _, c := range cmds {
+		target, err := p.masterFor(ctx, c.channel)
+		if err != nil {
+			c.err = err
+			continue
+		}
+		i := 0
+		for i < len(groups) && groups[i].client != target {
+			i++
+		}
+		if i == len(groups) {
+			groups = append(groups, group{client: target})
+		}
+		groups[i].cmds = append(groups[i].cmds, c)
+	}
+	for _, g := range groups {
+		pipe := g.client.Pipeline()
+		adds := make([]*redis.StringCmd, len(g.cmds))
+		for i, c := range g.cmds {
+			adds[i] = pipe.XAdd(ctx, c.xadd)
+		}
+		// Pipeliner has no Wait method: the command is built as cmdable.Wait builds it, and go-redis
+		// bounds a pipeline's replies by the client's ReadTimeout, hence the rule of WithDurability.
+		wait := redis.NewIntCmd(ctx, "wait", p.waitReplicas, p.waitTimeout.Milliseconds())
+		_ = pipe.Process(ctx, wait)
+		_, _ = pipe.Exec(ctx) // each command's own error is read below
+		acked, waitErr := wait.Result()
+		for i, c := range g.cmds {
+			if c.id, c.err = adds[i].Result(); c.err != nil {
+				continue
+			}
+			switch {
+			case waitErr != nil:
+				c.err = fmt.Errorf("WAIT: %w", waitErr)
+			case acked < int64(p.waitReplicas):
+				c.replicas = int(acked)
+				c.err = fmt.Errorf("%w: %d of %d replicas within %s", ErrNotDurable, acked, p.waitReplicas, p.waitTimeout)
+			default:
+				c.replicas = int(acked)
+			}
+		}
+	}
+}
+
+// masterFor returns the client whose pipelines reach the master of key on
+// one connection.
+func (p *pipeliner) masterFor(ctx context.Context, key string) (redis.Cmdable, error) {
+	switch c := p.client.(type) {
+	case *redis.ClusterClient:
+		return c.MasterForKey(ctx, key)
+	case *redis.Ring:
+		return c.GetShardClientForKey(key)
+	}
+	return p.client, nil
 }

@@ -35,7 +35,7 @@ func TestPipeliningKeepsOrderAndResults(t *testing.T) {
 		wg.Go(func() {
 			room := e.To(fmt.Sprintf("w%d", w))
 			for i := range each {
-				if err := room.Emit(ctx, "n", i); err != nil {
+				if _, err := room.Emit(ctx, "n", i); err != nil {
 					t.Error(err)
 					return
 				}
@@ -103,7 +103,7 @@ func TestPipelinedErrorsStayWithTheirCommand(t *testing.T) {
 				if w%2 == 1 {
 					e = bad
 				}
-				err := e.Emit(ctx, "e")
+				_, err := e.Emit(ctx, "e")
 				mu.Lock()
 				switch {
 				case w%2 == 0 && err != nil:
@@ -140,20 +140,20 @@ func TestCancelledWhileQueuedPublishesNothing(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 2 { // occupy every leader slot
 		wg.Go(func() {
-			if err := e.Emit(ctx, fmt.Sprintf("leader-%d", i)); err != nil {
+			if _, err := e.Emit(ctx, fmt.Sprintf("leader-%d", i)); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	time.Sleep(200 * time.Millisecond) // both leaders are blocked in the paused Redis by now
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	err := e.Emit(short, "cancelled")
+	_, err := e.Emit(short, "cancelled")
 	cancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("queued emit: %v, want context.DeadlineExceeded", err)
 	}
 	wg.Wait()
-	if err := e.Emit(ctx, "after"); err != nil {
+	if _, err := e.Emit(ctx, "after"); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
@@ -195,7 +195,7 @@ func TestPipelinedShardedOnACluster(t *testing.T) {
 		wg.Go(func() {
 			room := e.To(fmt.Sprintf("room-%d", r))
 			for i := range each {
-				if err := room.Emit(ctx, "n", i); err != nil {
+				if _, err := room.Emit(ctx, "n", i); err != nil {
 					t.Error(err)
 					return
 				}

@@ -117,15 +117,22 @@ func (a *adapterMetrics) Dropped()                      { a.dropped.Inc() }
 
 // emitterMetrics implements emitter.Metrics.
 type emitterMetrics struct {
-	published, bytes, errors *prometheus.CounterVec
-	batch                    prometheus.Histogram
+	published, bytes, errors, unreceived, notDurable *prometheus.CounterVec
+	batch                                            prometheus.Histogram
 }
 
 var _ emitter.Metrics = (*emitterMetrics)(nil)
 
-func (e *emitterMetrics) Published(mode emitter.Mode, bytes int) {
+func (e *emitterMetrics) Published(mode emitter.Mode, bytes, receivers int) {
 	e.published.WithLabelValues(mode.String()).Inc()
 	e.bytes.WithLabelValues(mode.String()).Add(float64(bytes))
+	if receivers == 0 {
+		e.unreceived.WithLabelValues(mode.String()).Inc()
+	}
+}
+
+func (e *emitterMetrics) NotDurable(mode emitter.Mode) {
+	e.notDurable.WithLabelValues(mode.String()).Inc()
 }
 
 func (e *emitterMetrics) PublishFailed(mode emitter.Mode) {

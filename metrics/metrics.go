@@ -49,6 +49,8 @@
 //
 //	sioredis_emitter_published_total{mode}, sioredis_emitter_published_bytes_total{mode}
 //	sioredis_emitter_publish_errors_total{mode}
+//	sioredis_emitter_unreceived_total{mode}              publishes that reached no Redis subscriber (PUBLISH answered 0)
+//	sioredis_emitter_not_durable_total{mode}             entries fewer replicas acknowledged than WithDurability asks
 //	sioredis_emitter_batch_size                          histogram: commands per round trip to Redis
 //
 // An outbox (the chat application's, or any other publishing saved messages):
@@ -177,16 +179,22 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	em.published = prometheus.NewCounterVec(counterOpts("emitter", "published_total", "Messages the emitter wrote to Redis, by mode."), []string{"mode"})
 	em.bytes = prometheus.NewCounterVec(counterOpts("emitter", "published_bytes_total", "Bytes of the messages the emitter wrote to Redis, by mode."), []string{"mode"})
 	em.errors = prometheus.NewCounterVec(counterOpts("emitter", "publish_errors_total", "Emitter publishes that Redis refused or that did not reach it, by mode."), []string{"mode"})
+	em.unreceived = prometheus.NewCounterVec(counterOpts("emitter", "unreceived_total", "Emitter publishes that reached no Redis subscriber (PUBLISH or SPUBLISH answered 0), by mode."), []string{"mode"})
+	em.notDurable = prometheus.NewCounterVec(counterOpts("emitter", "not_durable_total", "Stream entries that fewer replicas acknowledged than the emitter's durability asks, by mode."), []string{"mode"})
 	em.batch = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sioredis", Subsystem: "emitter", Name: "batch_size",
 		Help: "Commands carried by one round trip of the emitter to Redis (automatic pipelining).", Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
 	for _, md := range []emitter.Mode{emitter.Classic, emitter.Sharded, emitter.Streams, emitter.Legacy} {
 		em.published.WithLabelValues(md.String())
 		em.bytes.WithLabelValues(md.String())
 		em.errors.WithLabelValues(md.String())
+		em.unreceived.WithLabelValues(md.String())
+		em.notDurable.WithLabelValues(md.String())
 	}
 	add(em.published)
 	add(em.bytes)
 	add(em.errors)
+	add(em.unreceived)
+	add(em.notDurable)
 	add(em.batch)
 
 	add(prometheus.NewGaugeFunc(gaugeOpts("chat", "outbox_messages", "Messages saved and not yet published (the outbox's depth)."), func() float64 {

@@ -43,7 +43,7 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("Watch returned %v before Ready", err)
 	}
 	for _, room := range []string{"r2", "r1", "r2", "r1"} {
-		if err := em.To(room).Emit(ctx, "ev", room); err != nil {
+		if _, err := em.To(room).Emit(ctx, "ev", room); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -203,7 +203,7 @@ func TestMixedCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := em.To("r2").Emit(ctx, "from-emitter", jsvalue.Object{{Key: "z", Value: 1}, {Key: "a", Value: []byte{1, 2}}}); err != nil {
+	if _, err := em.To("r2").Emit(ctx, "from-emitter", jsvalue.Object{{Key: "z", Value: 1}, {Key: "a", Value: []byte{1, 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"g2", "n2"} {
@@ -242,7 +242,7 @@ func TestMixedCluster(t *testing.T) {
 	if err := root.In("r1").SocketsJoin(ctx, "r3"); err != nil {
 		t.Fatal(err)
 	}
-	if err := em.To("r3").Emit(ctx, "to-r3"); err != nil {
+	if _, err := em.To("r3").Emit(ctx, "to-r3"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"g1", "n1"} {
@@ -252,7 +252,7 @@ func TestMixedCluster(t *testing.T) {
 	}
 
 	// socketsLeave from an emitter acts on the Go server's sockets.
-	if err := em.In("r3").SocketsLeave(ctx, "r1"); err != nil {
+	if _, err := em.In("r3").SocketsLeave(ctx, "r1"); err != nil {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, func() bool {
@@ -271,7 +271,7 @@ func TestMixedCluster(t *testing.T) {
 	if _, err := node.Wait(ctx, testenv.ServerSideEmit("/", "hello")); err != nil {
 		t.Fatalf("Node server did not get the server-side event: %v", err)
 	}
-	if err := em.ServerSideEmit(ctx, "ping-all", "from emitter"); err != nil {
+	if _, err := em.ServerSideEmit(ctx, "ping-all", "from emitter"); err != nil {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, func() bool {

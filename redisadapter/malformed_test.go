@@ -71,7 +71,7 @@ func TestMalformedMessages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := em.To("r").Emit(ctx, "after", 1); err != nil {
+			if _, err := em.To("r").Emit(ctx, "after", 1); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := clients.WaitEvent(ctx, "c", testenv.EventNamed("after")); err != nil {

@@ -377,7 +377,7 @@ func TestStreamsRedisRestart(t *testing.T) {
 	}()
 	for i := range total {
 		ectx, ecancel := context.WithTimeout(ctx, 2*time.Second)
-		if err := em.To("r").Emit(ectx, "n", i); err == nil {
+		if _, err := em.To("r").Emit(ectx, "n", i); err == nil {
 			accepted[i] = true
 		} else {
 			refused++

@@ -195,7 +195,7 @@ func classify(err error) error {
 }
 
 // runEmitter runs emit, join, leave, disconnect and server-emit.
-func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout io.Writer) error {
+func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by run
 	fs.Usage = func() {}     // fs.Parse calls it on errors too; the help is printed below, on -h only
@@ -205,7 +205,9 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 	var volatile, closeConn bool
 	var compress optionalBool
 	var argsFile string
+	var minReceivers int
 	target := cmd != "server-emit"
+	fs.IntVar(&minReceivers, "min-receivers", 0, "fail (exit status 1) when the message reached fewer Redis subscribers than this (pub/sub modes); a message that reached none is always reported on stderr")
 	if target {
 		fs.Var(&to, "to", "target a room (repeatable)")
 		fs.Var(&except, "except", "skip a room (repeatable; socket ids on socket.io 2)")
@@ -318,22 +320,32 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 	}
 	ctx, cancel := context.WithTimeout(ctx, conn.timeout)
 	defer cancel()
+	var rc emitter.Receipt
 	switch cmd {
 	case "emit":
-		err = e.Emit(ctx, event, eventArgs...)
+		rc, err = e.Emit(ctx, event, eventArgs...)
 	case "server-emit":
-		err = e.ServerSideEmit(ctx, event, eventArgs...)
+		rc, err = e.ServerSideEmit(ctx, event, eventArgs...)
 	case "join":
-		err = e.SocketsJoin(ctx, rest...)
+		rc, err = e.SocketsJoin(ctx, rest...)
 	case "leave":
-		err = e.SocketsLeave(ctx, rest...)
+		rc, err = e.SocketsLeave(ctx, rest...)
 	case "disconnect":
-		err = e.DisconnectSockets(ctx, closeConn)
+		rc, err = e.DisconnectSockets(ctx, closeConn)
 	}
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		err = conn.dials.explain(err, conn.timeout)
 	}
-	return classify(err)
+	if err != nil {
+		return classify(err)
+	}
+	if rc.Receivers == 0 {
+		fmt.Fprintf(stderr, "sioredis %s: warning: published on %q, but no server is subscribed to it: check --prefix, --nsp and --mode against the servers' adapter (sioredis monitor shows what they publish), or the servers are reconnecting to Redis\n", cmd, rc.Channel)
+	}
+	if rc.Receivers >= 0 && rc.Receivers < minReceivers {
+		return fmt.Errorf("published on %q to %d Redis subscribers, fewer than --min-receivers %d", rc.Channel, rc.Receivers, minReceivers)
+	}
+	return nil
 }
 
 // readArgsFile reads the JSON array of arguments of --args-file; text that is not Unicode (see

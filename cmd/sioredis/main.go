@@ -136,7 +136,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var err error
 	switch args[0] {
 	case "emit", "join", "leave", "disconnect", "server-emit":
-		err = runEmitter(ctx, args[0], args[1:], stdin, stdout)
+		err = runEmitter(ctx, args[0], args[1:], stdin, stdout, stderr)
 	case "monitor":
 		err = runMonitor(ctx, args[1:], stdout, stderr)
 	case "serve":

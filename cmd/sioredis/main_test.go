@@ -240,6 +240,32 @@ func TestEmitReachesASocketIOClient(t *testing.T) {
 	clients.AssertNoEvent(t, "out", "my_event_name")
 }
 
+// TestWarnsWhenNobodyListens publishes where a real Node server of the cluster listens and where none does (a
+// namespace it does not serve, another prefix, another mode): only the latter warn, naming the channel, and
+// --min-receivers turns the warning into a failure.
+func TestWarnsWhenNobodyListens(t *testing.T) {
+	r := testenv.StartRedis(t)
+	testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Classic, RedisAddrs: []string{r.Addr()}})
+	if code, stderr := cli(t, "", "emit", "--redis", r.URL(), "--to", "room_777", "--min-receivers", "1", "ev"); code != 0 || stderr != "" {
+		t.Fatalf("a message a server received: exit %d, %q", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"emit", "--nsp", "/nobody", "ev"},
+		{"emit", "--prefix", "wrong", "--to", "room_777", "ev"},
+		{"emit", "--mode", "sharded", "ev"},
+		{"join", "--prefix", "wrong", "room"},
+	} {
+		code, stderr := cli(t, "", append(args[:1:1], append([]string{"--redis", r.URL()}, args[1:]...)...)...)
+		if code != 0 || !strings.Contains(stderr, "warning: published on") || !strings.Contains(stderr, "no server is subscribed") {
+			t.Errorf("%v: exit %d, %q; want a warning", args, code, stderr)
+		}
+		code, stderr = cli(t, "", append(args[:1:1], append([]string{"--redis", r.URL(), "--min-receivers", "1"}, args[1:]...)...)...)
+		if code != 1 || !strings.Contains(stderr, "fewer than --min-receivers 1") {
+			t.Errorf("%v --min-receivers 1: exit %d, %q; want 1", args, code, stderr)
+		}
+	}
+}
+
 func TestShardedOnACluster(t *testing.T) {
 	cl := testenv.StartRedisCluster(t, 3)
 	rdb := cl.Client(t)

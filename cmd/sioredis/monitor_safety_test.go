@@ -26,7 +26,7 @@ func TestMonitorEscapesTerminalControls(t *testing.T) {
 	ctx := context.Background()
 	em, err := emitter.New(rdb)
 	must(t, err)
-	must(t, em.To("room "+hostile).Emit(ctx, "ev"+hostile, hostile, map[string]any{hostile: 1}))
+	sent(t)(em.To("room "+hostile).Emit(ctx, "ev"+hostile, hostile, map[string]any{hostile: 1}))
 	for _, m := range []*monitorRun{text, asJSON} {
 		testenv.WaitFor(t, func() bool { return strings.Contains(m.out.String(), "evil") })
 	}
@@ -87,7 +87,7 @@ func TestMonitorDropsHugeBuffers(t *testing.T) {
 	big := strings.Repeat("\u009b", 12<<20) // 24 MB of UTF-8, printed as 72 MB of escapes
 	const n = 3
 	for range n {
-		must(t, em.Emit(ctx, "big", big))
+		sent(t)(em.Emit(ctx, "big", big))
 	}
 	big = ""
 	for deadline := time.Now().Add(60 * time.Second); out.n.Load() < n*72<<20; time.Sleep(10 * time.Millisecond) {

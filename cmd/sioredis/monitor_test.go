@@ -240,6 +240,14 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// sent fails t when the emitter call it is given failed: sent(t)(e.Emit(...)).
+func sent(t *testing.T) func(emitter.Receipt, error) {
+	return func(_ emitter.Receipt, err error) {
+		t.Helper()
+		must(t, err)
+	}
+}
+
 func TestMonitorClassic(t *testing.T) {
 	ctx := context.Background()
 	r := testenv.StartRedis(t)
@@ -274,12 +282,12 @@ func TestMonitorClassic(t *testing.T) {
 
 	t.Run("Go emitter", func(t *testing.T) {
 		e := newEmitter(t, rdb, emitter.Classic)
-		must(t, e.To("room1").Except("room9").Volatile().Emit(ctx, "go-hello", "world", []byte{1, 2, 3}, map[string]any{"n": 1}))
-		must(t, e.Of("/admin").Compress(false).Emit(ctx, "go-admin", 1.5))
-		must(t, e.To("room1").SocketsJoin(ctx, "room2"))
-		must(t, e.In("room2").SocketsLeave(ctx, "room2"))
-		must(t, e.To("nobody").DisconnectSockets(ctx, true))
-		must(t, e.ServerSideEmit(ctx, "hello", "from-go"))
+		sent(t)(e.To("room1").Except("room9").Volatile().Emit(ctx, "go-hello", "world", []byte{1, 2, 3}, map[string]any{"n": 1}))
+		sent(t)(e.Of("/admin").Compress(false).Emit(ctx, "go-admin", 1.5))
+		sent(t)(e.To("room1").SocketsJoin(ctx, "room2"))
+		sent(t)(e.In("room2").SocketsLeave(ctx, "room2"))
+		sent(t)(e.To("nobody").DisconnectSockets(ctx, true))
+		sent(t)(e.ServerSideEmit(ctx, "hello", "from-go"))
 
 		mon.expectLine(map[string]any{"event": "go-hello"}, merge(broadcast, map[string]any{
 			"channel": "socket.io#/#room1#", "rooms": []string{"room1"}, "except": []string{"room9"}, "flags": map[string]any{"volatile": true},
@@ -372,12 +380,12 @@ func TestMonitorClassic(t *testing.T) {
 			"source": "pubsub", "channel": "socket.io#/nowhere#", "pattern": "socket.io#*", "kind": "undecodable",
 			"error": "malformed message: msgpack at offset 0: invalid byte 0xc1", "payload": "c1"})
 		// The monitor keeps going.
-		must(t, newEmitter(t, rdb, emitter.Classic).Emit(ctx, "after-garbage"))
+		sent(t)(newEmitter(t, rdb, emitter.Classic).Emit(ctx, "after-garbage"))
 		mon.find(1, map[string]any{"event": "after-garbage"})
 	})
 
 	t.Run("filters and text output", func(t *testing.T) {
-		must(t, newEmitter(t, rdb, emitter.Classic).Of("/admin").Emit(ctx, "go-admin", "last"))
+		sent(t)(newEmitter(t, rdb, emitter.Classic).Of("/admin").Emit(ctx, "go-admin", "last"))
 		deadline := time.Now().Add(10 * time.Second)
 		for strings.Count(admin.out.String(), "\n") < 2 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
@@ -455,9 +463,9 @@ func TestMonitorSharded(t *testing.T) {
 
 	base := map[string]any{"source": "sharded", "channel": "socket.io#/#", "format": "cluster", "nsp": "/"}
 	e := newEmitter(t, rdb, emitter.Sharded)
-	must(t, e.To("room1").Emit(ctx, "sh-hello", []byte{9}, "x"))
-	must(t, e.To("room1").SocketsJoin(ctx, "room5"))
-	must(t, e.ServerSideEmit(ctx, "hello", 1))
+	sent(t)(e.To("room1").Emit(ctx, "sh-hello", []byte{9}, "x"))
+	sent(t)(e.To("room1").SocketsJoin(ctx, "room5"))
+	sent(t)(e.ServerSideEmit(ctx, "hello", 1))
 	mon.expectLine(map[string]any{"event": "sh-hello"}, merge(base, map[string]any{
 		"kind": "broadcast", "encoding": "msgpack", "type": 3, "uid": "emitter", "rooms": []string{"room1"}, "except": []string{},
 		"flags": map[string]any{}, "packetType": 2, "event": "sh-hello", "args": []any{map[string]any{"$binary": "CQ=="}, "x"}}))
@@ -486,9 +494,9 @@ func TestMonitorStreams(t *testing.T) {
 
 	entry := map[string]any{"source": "stream", "channel": "socket.io", "id": anyString{}, "format": "stream", "nsp": "/"}
 	e := newEmitter(t, rdb, emitter.Streams)
-	must(t, e.To("room1").Emit(ctx, "st-json", map[string]any{"a": []any{1, nil}}))
-	must(t, e.Emit(ctx, "st-bin", []byte("hi")))
-	must(t, e.To("nobody").DisconnectSockets(ctx, false))
+	sent(t)(e.To("room1").Emit(ctx, "st-json", map[string]any{"a": []any{1, nil}}))
+	sent(t)(e.Emit(ctx, "st-bin", []byte("hi")))
+	sent(t)(e.To("nobody").DisconnectSockets(ctx, false))
 	mon.expectLine(map[string]any{"event": "st-json"}, merge(entry, map[string]any{
 		"kind": "broadcast", "encoding": "json", "type": 3, "uid": "emitter", "rooms": []string{"room1"}, "except": []string{},
 		"flags": map[string]any{}, "packetType": 2, "event": "st-json", "args": []any{map[string]any{"a": []any{1, nil}}}}))
@@ -531,8 +539,8 @@ func TestMonitorLegacy(t *testing.T) {
 	testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV2Classic, RedisAddrs: []string{r.Addr()}})
 	mon := startMonitor(t, "--json", "--mode", "classic", "--redis", r.URL(), "--room", "room1")
 	e := newEmitter(t, rdb, emitter.Legacy)
-	must(t, e.To("room1").Emit(ctx, "v2-bin", []byte{7}))
-	must(t, e.To("room2").Emit(ctx, "filtered-out"))
+	sent(t)(e.To("room1").Emit(ctx, "v2-bin", []byte{7}))
+	sent(t)(e.To("room2").Emit(ctx, "filtered-out"))
 	uid, _ := serverTraffic(t, "v2-classic", r.Addr(), 1,
 		map[string]any{"op": "emit", "to": []string{"room1"}, "event": "v2-server", "args": []any{map[string]any{"$binary": "AQ=="}}})
 	base := map[string]any{"source": "pubsub", "channel": "socket.io#/#room1#", "pattern": "socket.io#*", "kind": "broadcast",
@@ -588,12 +596,12 @@ func TestMonitorCluster(t *testing.T) {
 	rdb := c.Client(t)
 	mon := startMonitor(t, "--json", "--cluster", "--redis", strings.Join(c.Addrs(), ","), "--mode", "all", "--i-know-sharded-disturbs",
 		"--nsp", "/", "--room", "room1")
-	must(t, newEmitter(t, rdb, emitter.Classic).To("room1").Emit(ctx, "cl-classic"))
-	must(t, newEmitter(t, rdb, emitter.Streams).To("room1").Emit(ctx, "cl-stream"))
-	must(t, newEmitter(t, rdb, emitter.Sharded).To("room1").Emit(ctx, "cl-sharded"))
+	sent(t)(newEmitter(t, rdb, emitter.Classic).To("room1").Emit(ctx, "cl-classic"))
+	sent(t)(newEmitter(t, rdb, emitter.Streams).To("room1").Emit(ctx, "cl-stream"))
+	sent(t)(newEmitter(t, rdb, emitter.Sharded).To("room1").Emit(ctx, "cl-sharded"))
 	e, err := emitter.New(rdb, emitter.WithMode(emitter.Sharded), emitter.WithSubscriptionMode(emitter.SubscriptionDynamic))
 	must(t, err)
-	must(t, e.To("room1").Emit(ctx, "cl-sharded-room"))
+	sent(t)(e.To("room1").Emit(ctx, "cl-sharded-room"))
 	for _, want := range []map[string]any{
 		{"event": "cl-classic", "source": "pubsub", "channel": "socket.io#/#room1#", "format": "classic"},
 		{"event": "cl-stream", "source": "stream", "channel": "socket.io", "format": "stream"},

@@ -29,7 +29,8 @@ type emitterPublisher struct {
 }
 
 func (p emitterPublisher) Publish(ctx context.Context, m Message) error {
-	return p.em.To(m.Room).Emit(ctx, p.event, m)
+	_, err := p.em.To(m.Room).Emit(ctx, p.event, m)
+	return err
 }
 
 // serverPublisher emits from the process's own Socket.IO server: with the in-memory adapter, to its clients only.

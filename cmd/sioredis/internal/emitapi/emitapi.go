@@ -207,9 +207,36 @@ func (h *Handler) authed(action string, next handlerFunc) http.Handler {
 	})
 }
 
-// Result is the answer of a successful request: how many messages were published.
+// Result is the answer of a successful request: how many messages were published, and what Redis said of their
+// delivery (emitter.Receipt).
 type Result struct {
 	Published int `json:"published"`
+	// Channel is the Redis channel (or stream key) of a single message.
+	Channel string `json:"channel,omitempty"`
+	// Receivers is the number of Redis subscribers a single message reached (PUBLISH's answer; absent in the
+	// streams format, whose entries wait for their readers). 0 means that no server of the cluster listens on
+	// Channel: a wrong prefix, namespace or mode, or servers still reconnecting to Redis.
+	Receivers *int `json:"receivers,omitempty"`
+	// Unreceived, in a batch, are the indexes of the emits that reached no subscriber.
+	Unreceived []int `json:"unreceived,omitempty"`
+	// Warning says in words what a 0 means, when there is one.
+	Warning string `json:"warning,omitempty"`
+}
+
+// noReceivers is the warning of a message that reached no subscriber.
+const noReceivers = "no Socket.IO server is subscribed to this channel: check the prefix, namespace and mode, or the servers are reconnecting to Redis"
+
+// result is the answer of one published message.
+func (h *Handler) result(r *http.Request, rc emitter.Receipt) Result {
+	res := Result{Published: 1, Channel: rc.Channel}
+	if rc.Receivers >= 0 {
+		res.Receivers = &rc.Receivers
+	}
+	if rc.Receivers == 0 {
+		res.Warning = noReceivers
+		h.cfg.Logger.Warn("emitapi: published to no subscriber", "path", r.URL.Path, "channel", rc.Channel)
+	}
+	return res
 }
 
 // BatchError is the answer of a batch whose publishing failed part of the way (Redis errors): the emits
@@ -376,11 +403,12 @@ func (h *Handler) emit(w http.ResponseWriter, r *http.Request, key *apiauth.Key)
 		apiauth.WriteRateLimited(w, "key "+key.Name, wait)
 		return
 	}
-	if err := p.e.Emit(r.Context(), p.event, p.args...); err != nil {
+	rc, err := p.e.Emit(r.Context(), p.event, p.args...)
+	if err != nil {
 		h.writeError(w, r, emitField(err, ""))
 		return
 	}
-	apiauth.WriteJSON(w, http.StatusOK, Result{Published: 1})
+	apiauth.WriteJSON(w, http.StatusOK, h.result(r, rc))
 }
 
 // BatchRequest is the body of /v1/emit/batch.
@@ -413,7 +441,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, key *apiauth.Key
 			h.writeError(w, r, err)
 			return
 		}
-		if err := dry.e.Emit(r.Context(), dry.event, dry.args...); !errors.Is(err, errDry) {
+		if _, err := dry.e.Emit(r.Context(), dry.event, dry.args...); !errors.Is(err, errDry) {
 			if err == nil {
 				err = errors.New("emitapi: the dry run published nothing") // cannot happen: every emit reaches the hook
 			}
@@ -430,12 +458,15 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, key *apiauth.Key
 		return
 	}
 	errs := make([]error, n)
+	receivers := make([]int, n)
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(n, h.cfg.BatchConcurrency) {
 		wg.Go(func() {
 			for i := range next {
-				errs[i] = ps[i].e.Emit(r.Context(), ps[i].event, ps[i].args...)
+				var rc emitter.Receipt
+				rc, errs[i] = ps[i].e.Emit(r.Context(), ps[i].event, ps[i].args...)
+				receivers[i] = rc.Receivers
 			}
 		})
 	}
@@ -459,7 +490,17 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, key *apiauth.Key
 		apiauth.WriteJSON(w, http.StatusBadGateway, BatchError{Error: first.Error(), Published: n - len(failed), Failed: failed})
 		return
 	}
-	apiauth.WriteJSON(w, http.StatusOK, Result{Published: n})
+	res := Result{Published: n}
+	for i, rc := range receivers {
+		if rc == 0 {
+			res.Unreceived = append(res.Unreceived, i)
+		}
+	}
+	if len(res.Unreceived) > 0 {
+		res.Warning = noReceivers
+		h.cfg.Logger.Warn("emitapi: batch published partly to no subscriber", "emits", n, "unreceived", len(res.Unreceived))
+	}
+	apiauth.WriteJSON(w, http.StatusOK, res)
 }
 
 // JoinRequest is the body of /v1/sockets/join.
@@ -489,7 +530,7 @@ type ServerEmitRequest struct {
 
 // command runs one cluster command after the key's rate limit.
 func (h *Handler) command(w http.ResponseWriter, r *http.Request, key *apiauth.Key, t Target, field string,
-	run func(ctx context.Context, e *emitter.Emitter) error) {
+	run func(ctx context.Context, e *emitter.Emitter) (emitter.Receipt, error)) {
 	e, err := target(h.em, key, t, "")
 	if err != nil {
 		h.writeError(w, r, err)
@@ -499,7 +540,8 @@ func (h *Handler) command(w http.ResponseWriter, r *http.Request, key *apiauth.K
 		apiauth.WriteRateLimited(w, "key "+key.Name, wait)
 		return
 	}
-	if err := run(r.Context(), e); err != nil {
+	rc, err := run(r.Context(), e)
+	if err != nil {
 		if errors.Is(err, emitter.ErrInvalidRoom) {
 			err = badField(field, err)
 		} else {
@@ -508,7 +550,7 @@ func (h *Handler) command(w http.ResponseWriter, r *http.Request, key *apiauth.K
 		h.writeError(w, r, err)
 		return
 	}
-	apiauth.WriteJSON(w, http.StatusOK, Result{Published: 1})
+	apiauth.WriteJSON(w, http.StatusOK, h.result(r, rc))
 }
 
 func (h *Handler) join(w http.ResponseWriter, r *http.Request, key *apiauth.Key) {
@@ -517,7 +559,7 @@ func (h *Handler) join(w http.ResponseWriter, r *http.Request, key *apiauth.Key)
 		h.writeError(w, r, err)
 		return
 	}
-	h.command(w, r, key, req.Target, "join", func(ctx context.Context, e *emitter.Emitter) error {
+	h.command(w, r, key, req.Target, "join", func(ctx context.Context, e *emitter.Emitter) (emitter.Receipt, error) {
 		return e.SocketsJoin(ctx, req.Join...)
 	})
 }
@@ -528,7 +570,7 @@ func (h *Handler) leave(w http.ResponseWriter, r *http.Request, key *apiauth.Key
 		h.writeError(w, r, err)
 		return
 	}
-	h.command(w, r, key, req.Target, "leave", func(ctx context.Context, e *emitter.Emitter) error {
+	h.command(w, r, key, req.Target, "leave", func(ctx context.Context, e *emitter.Emitter) (emitter.Receipt, error) {
 		return e.SocketsLeave(ctx, req.Leave...)
 	})
 }
@@ -539,7 +581,7 @@ func (h *Handler) disconnect(w http.ResponseWriter, r *http.Request, key *apiaut
 		h.writeError(w, r, err)
 		return
 	}
-	h.command(w, r, key, req.Target, "", func(ctx context.Context, e *emitter.Emitter) error {
+	h.command(w, r, key, req.Target, "", func(ctx context.Context, e *emitter.Emitter) (emitter.Receipt, error) {
 		return e.DisconnectSockets(ctx, req.Close)
 	})
 }
@@ -555,13 +597,11 @@ func (h *Handler) serverEmit(w http.ResponseWriter, r *http.Request, key *apiaut
 		h.writeError(w, r, err)
 		return
 	}
-	h.command(w, r, key, Target{Namespace: req.Namespace}, "", func(ctx context.Context, e *emitter.Emitter) error {
-		if err := e.ServerSideEmit(ctx, req.Event, args...); err != nil {
-			if errors.Is(err, emitter.ErrReservedEvent) || errors.Is(err, emitter.ErrInvalidEvent) {
-				return badField("event", err)
-			}
-			return err
+	h.command(w, r, key, Target{Namespace: req.Namespace}, "", func(ctx context.Context, e *emitter.Emitter) (emitter.Receipt, error) {
+		rc, err := e.ServerSideEmit(ctx, req.Event, args...)
+		if errors.Is(err, emitter.ErrReservedEvent) || errors.Is(err, emitter.ErrInvalidEvent) {
+			return rc, badField("event", err)
 		}
-		return nil
+		return rc, err
 	})
 }

@@ -258,7 +258,7 @@ print(urllib.request.urlopen(req).read().decode())
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
-	if got := strings.TrimSpace(string(out)); got != `{"published":1}` {
+	if got := strings.TrimSpace(string(out)); got != `{"published":1,"channel":"socket.io#/#room_777#","receivers":1}` {
 		t.Fatalf("python printed %q", got)
 	}
 	ev, err := clients.WaitEvent(ctx, "in", testenv.EventNamed("my_event_name"))
@@ -404,3 +404,24 @@ func TestRedisDown(t *testing.T) {
 		t.Fatalf("batch: %d %s; want 502 with both failed", a.code, a.raw)
 	}
 }
+
+// TestAnswersReceivers checks that the API says how many Redis subscribers a message reached, with the channel:
+// a real Node server of the cluster is one, and a namespace or prefix no server uses is none, with a warning.
+func TestAnswersReceivers(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	t.Cleanup(func() { rdb.Close() })
+	testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Classic, RedisAddrs: []string{redisAddr}, Prefix: "receivers"})
+	api := startAPI(t, emitapi.Config{Redis: rdb, Options: []emitter.Option{emitter.WithPrefix("receivers")}})
+	for _, tt := range []struct{ path, body, want string }{
+		{"/v1/emit", `{"rooms":["room_777"],"event":"e"}`, `{"published":1,"channel":"receivers#/#room_777#","receivers":1}`},
+		{"/v1/emit", `{"namespace":"/nobody","event":"e"}`, `{"published":1,"channel":"receivers#/nobody#","receivers":0,"warning":"` + noReceiversWarning + `"}`},
+		{"/v1/sockets/join", `{"rooms":["a"],"join":["b"]}`, `{"published":1,"channel":"receivers-request#/#","receivers":1}`},
+		{"/v1/emit/batch", `{"emits":[{"event":"e"},{"namespace":"/nobody","event":"e"}]}`, `{"published":2,"unreceived":[1],"warning":"` + noReceiversWarning + `"}`},
+	} {
+		if a := post(t, api, testKey, tt.path, tt.body); a.code != http.StatusOK || strings.TrimSpace(a.raw) != tt.want {
+			t.Errorf("%s %s: %d %s\nwant %s", tt.path, tt.body, a.code, a.raw, tt.want)
+		}
+	}
+}
+
+const noReceiversWarning = "no Socket.IO server is subscribed to this channel: check the prefix, namespace and mode, or the servers are reconnecting to Redis"
