@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -89,24 +90,30 @@ func (b *BroadcastOperator) Compress(compress bool) *BroadcastOperator {
 }
 
 // Emit sends an event to the selected sockets: to the other servers first (unless Local), then to the local
-// sockets. The arguments are encoded once for all local sockets. An error of the Cluster is returned before
-// anything is delivered locally.
+// sockets. The arguments are encoded once for all local sockets. The local sockets get the event whether or not
+// the Cluster could send it (Redis down or restarting), as with Node's adapters; an error of the Cluster is
+// returned after the local delivery, wrapping the transport's error.
 func (b *BroadcastOperator) Emit(ctx context.Context, event string, args ...any) error {
 	if err := siopacket.ValidateEvent(event); err != nil {
 		return err
 	}
-	for _, ns := range b.ns.targets() {
-		p := newEventPacket(ns.srv.parser, ns.name, event, args)
-		if _, err := p.messages(); err != nil {
-			return err
-		}
-		m := b.message(ClusterBroadcast)
-		m.Event, m.Args = event, args
-		if err := ns.broadcast(ctx, m, p, !b.remote(ns)); err != nil {
-			return err
+	targets := b.ns.targets()
+	packets := make([]*eventPacket, len(targets))
+	for i, ns := range targets {
+		packets[i] = newEventPacket(ns.srv.parser, ns.name, event, args)
+		if _, err := packets[i].messages(); err != nil {
+			return err // nothing sent: an argument cannot be encoded
 		}
 	}
-	return nil
+	var errs []error
+	for i, ns := range targets {
+		m := b.message(ClusterBroadcast)
+		m.Event, m.Args = event, args
+		if err := ns.broadcast(ctx, m, packets[i], !b.remote(ns)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // EmitWithAck sends an event to the selected sockets, each with an acknowledgement id of its own, and collects
@@ -116,8 +123,8 @@ func (b *BroadcastOperator) Emit(ctx context.Context, event string, args ...any)
 // answers received so far are returned with it. Give ctx a deadline: a socket that never answers, that
 // disconnects, or whose Volatile packet was dropped by a server counting it anyway, is waited for until ctx ends.
 // A broadcast reaching no socket returns at once, with no answers. The arguments are encoded once for all sockets
-// (only the ack id differs); encoding errors are those of Emit. Other errors (of the adapter) are returned with
-// the answers received until then.
+// (only the ack id differs); encoding errors are those of Emit. When the Cluster fails (Redis down), the local
+// sockets still get the event and their answers are collected; the Cluster's error is returned with them.
 func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	if err := siopacket.ValidateEvent(event); err != nil {
 		return nil, err
@@ -136,13 +143,16 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	c := &ackCollector{done: make(chan struct{})}
 	servers := 0
 	counts := make([]int, len(targets))
+	var clusterErrs []error // the cluster's errors: the local sockets get the event all the same
 	for i, ns := range targets {
 		counts[i] = 1
 		if b.remote(ns) {
-			var err error
-			if counts[i], err = ns.ServerCount(ctx); err != nil {
-				return nil, fmt.Errorf("socketio: broadcast with acknowledgements: %w", err)
+			n, err := ns.ServerCount(ctx)
+			if err != nil {
+				clusterErrs = append(clusterErrs, err)
+				n = 1
 			}
+			counts[i] = n
 		}
 		servers += counts[i]
 	}
@@ -165,18 +175,24 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 				}
 			}))
 			if err := ns.tell(ctx, m); err != nil {
-				return c.finish(), fmt.Errorf("socketio: broadcast with acknowledgements: %w", err)
+				// The other servers will not answer; this server's sockets still get the event.
+				clusterErrs = append(clusterErrs, err)
+				c.forget(counts[i] - 1)
 			}
 		}
 		n, err := ns.deliverWithAck(ctx, packets[i], b.opts.rooms, b.opts.except, b.opts.volatile, c.ack)
 		c.clientCount(n)
 		if err != nil {
-			return c.finish(), fmt.Errorf("socketio: broadcast with acknowledgements: %w", err)
+			return c.finish(), fmt.Errorf("socketio: broadcast with acknowledgements: %w", errors.Join(append(clusterErrs, err)...))
 		}
+	}
+	var clusterErr error
+	if len(clusterErrs) > 0 {
+		clusterErr = fmt.Errorf("socketio: broadcast with acknowledgements: %w", errors.Join(clusterErrs...))
 	}
 	select {
 	case <-c.done:
-		return c.finish(), nil
+		return c.finish(), clusterErr
 	case <-ctx.Done():
 		c.mu.Lock()
 		complete := c.closed
@@ -184,13 +200,13 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 		c.mu.Unlock()
 		responses := c.finish()
 		if complete { // the last answer and the end of ctx came together
-			return responses, nil
+			return responses, clusterErr
 		}
 		if m := b.ns.srv.cfg.Metrics; m != nil {
 			m.AckTimedOut()
 		}
-		return responses, fmt.Errorf("%w: %d acknowledgements of %d clients (%d of %d servers counted): %w",
-			ErrAckTimeout, got, want, counted, servers, ctx.Err())
+		return responses, errors.Join(fmt.Errorf("%w: %d acknowledgements of %d clients (%d of %d servers counted): %w",
+			ErrAckTimeout, got, want, counted, servers, ctx.Err()), clusterErr)
 	}
 }
 
@@ -211,6 +227,14 @@ func (c *ackCollector) expect(servers int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.servers = servers
+	c.check()
+}
+
+// forget stops expecting the counts of n servers (a request they never got).
+func (c *ackCollector) forget(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.servers -= n
 	c.check()
 }
 
@@ -277,18 +301,20 @@ func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]RemoteSocket, e
 }
 
 // command applies a command to the selected local sockets after sending it to the other servers (unless Local).
+// The local sockets get it whether or not the Cluster could send it; the Cluster's error is returned after.
 func (b *BroadcastOperator) command(ctx context.Context, m *ClusterMessage, apply func(*Socket)) error {
+	var errs []error
 	for _, ns := range b.ns.targets() {
 		if b.remote(ns) {
 			if err := ns.tell(ctx, m); err != nil {
-				return err
+				errs = append(errs, err)
 			}
 		}
 		for _, s := range ns.selected(b.opts.rooms, b.opts.except) {
 			apply(s)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // SocketsJoin makes the selected sockets join rooms.

@@ -65,6 +65,8 @@ type RoomObserver interface {
 // store.
 type ClusterRecovery interface {
 	// SendBroadcast sends a broadcast (ClusterBroadcast without RequestID) as Send does, and returns its offset.
+	// An error with an offset means the transport has the broadcast at that offset but reports a weaker
+	// guarantee than asked (fewer replicas than its durability setting): the Server still uses the offset.
 	SendBroadcast(ctx context.Context, m *ClusterMessage) (offset string, err error)
 	// PersistSession keeps s for maxAge.
 	PersistSession(ctx context.Context, s ClusterSession, maxAge time.Duration) error

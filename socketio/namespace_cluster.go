@@ -79,20 +79,23 @@ func (ns *Namespace) deliver(p *eventPacket, rooms, except []string, volatile bo
 }
 
 // broadcast sends p to the other servers (unless local) and delivers it to the local sockets, with the cluster's
-// offset when it gives one.
+// offset when it gives one. The local sockets get it even when the cluster could not send it (without an offset
+// then: it is in no stream to replay), and the cluster's error is returned after.
 func (ns *Namespace) broadcast(ctx context.Context, m *ClusterMessage, p *eventPacket, local bool) error {
 	offset := ""
+	var sendErr error
 	if !local && ns.link != nil {
 		if ns.recLink != nil && !m.Volatile {
 			var err error
 			if offset, err = ns.recLink.SendBroadcast(ctx, m); err != nil {
-				return fmt.Errorf("socketio: %s to the cluster: %w", m.Type, err)
+				// An offset given with the error is an entry the cluster has (one not yet on enough replicas).
+				sendErr = fmt.Errorf("socketio: %s to the cluster: %w", m.Type, err)
 			}
-		} else if err := ns.tell(ctx, m); err != nil {
-			return err
+		} else {
+			sendErr = ns.tell(ctx, m)
 		}
 	}
-	return ns.deliver(p, m.Rooms, m.Except, m.Volatile, offset)
+	return errors.Join(sendErr, ns.deliver(p, m.Rooms, m.Except, m.Volatile, offset))
 }
 
 // deliverWithAck queues p for the local sockets of the selection, each with an ack id of its own, and returns how
