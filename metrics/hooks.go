@@ -99,15 +99,22 @@ func (s *socketMetrics) AckTimedOut() { s.ackTimeouts.Inc() }
 
 // adapterMetrics implements redisadapter.Metrics and pubsub.Metrics.
 type adapterMetrics struct {
-	sent, received, errors, losses *prometheus.CounterVec
-	lost, connectFailed, dropped   prometheus.Counter
-	gaps                           *prometheus.CounterVec
+	sent, received, errors, losses, unreceived *prometheus.CounterVec
+	lost, connectFailed, dropped               prometheus.Counter
+	gaps                                       *prometheus.CounterVec
+	receivers                                  *prometheus.HistogramVec
 }
 
 var _ pubsub.Metrics = (*adapterMetrics)(nil)
 
 func (a *adapterMetrics) MessageSent(format string)     { a.sent.WithLabelValues(format).Inc() }
 func (a *adapterMetrics) MessageReceived(format string) { a.received.WithLabelValues(format).Inc() }
+func (a *adapterMetrics) Receivers(format string, n int) {
+	a.receivers.WithLabelValues(format).Observe(float64(n))
+	if n == 0 {
+		a.unreceived.WithLabelValues(format).Inc()
+	}
+}
 func (a *adapterMetrics) RedisError(format string)      { a.errors.WithLabelValues(format).Inc() }
 func (a *adapterMetrics) MessagesLost(format string)    { a.losses.WithLabelValues(format).Inc() }
 func (a *adapterMetrics) ConnectionLost()               { a.lost.Inc() }

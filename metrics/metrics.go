@@ -41,6 +41,8 @@
 //
 //	sioredis_adapter_messages_sent_total{format}, sioredis_adapter_messages_received_total{format}
 //	sioredis_adapter_redis_errors_total{format}, sioredis_adapter_losses_total{format} (gaps, trimmed entries)
+//	sioredis_adapter_receivers{format}                   histogram: Redis subscribers each PUBLISH/SPUBLISH reached
+//	sioredis_adapter_unreceived_total{format}            messages published to no subscriber
 //	sioredis_pubsub_connections_lost_total, sioredis_pubsub_connect_failures_total
 //	sioredis_pubsub_gaps_total{reason}                   reconnect, overflow, moved
 //	sioredis_pubsub_dropped_total
@@ -153,7 +155,13 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	a.received = prometheus.NewCounterVec(counterOpts("adapter", "messages_received_total", "Messages from other servers handed to a namespace, by format."), []string{"format"})
 	a.errors = prometheus.NewCounterVec(counterOpts("adapter", "redis_errors_total", "Redis commands of the cluster transport that failed, by format."), []string{"format"})
 	a.losses = prometheus.NewCounterVec(counterOpts("adapter", "losses_total", "Times messages may have been lost for this server (pub/sub gaps, stream entries trimmed unread), by format."), []string{"format"})
+	a.unreceived = prometheus.NewCounterVec(counterOpts("adapter", "unreceived_total", "Messages the cluster transport published that no Redis subscriber received (PUBLISH or SPUBLISH answered 0), by format."), []string{"format"})
+	a.receivers = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "sioredis", Subsystem: "adapter", Name: "receivers",
+		Help:    "Redis subscribers each message the cluster transport published reached (this server's own subscription included), by format.",
+		Buckets: []float64{0, 1, 2, 3, 4, 6, 8, 12, 16, 32}}, []string{"format"})
 	for _, f := range formats {
+		a.unreceived.WithLabelValues(f)
+		a.receivers.WithLabelValues(f)
 		a.sent.WithLabelValues(f)
 		a.received.WithLabelValues(f)
 		a.errors.WithLabelValues(f)
@@ -167,6 +175,8 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		a.gaps.WithLabelValues(r.String())
 	}
 	add(a.sent)
+	add(a.unreceived)
+	add(a.receivers)
 	add(a.received)
 	add(a.errors)
 	add(a.losses)

@@ -73,8 +73,11 @@ func (l *link) Send(ctx context.Context, m *socketio.ClusterMessage) error {
 	if err != nil {
 		return err
 	}
-	err = publish(ctx, l.a.rdb, channel, body)
+	n, err := publish(ctx, l.a.rdb, channel, body)
 	l.a.obs.sent(err)
+	if err == nil {
+		l.a.obs.published(l.a.log, channel, n)
+	}
 	return err
 }
 

@@ -1,6 +1,12 @@
 package redisadapter
 
-import "github.com/sioredis/sioredis/pubsub"
+import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/sioredis/sioredis/pubsub"
+)
 
 // Metrics receives what an adapter observes, for monitoring (package metrics implements it with Prometheus). Set
 // it as the Metrics field of Config, ShardedConfig or StreamsConfig; nil, the default, observes nothing and costs
@@ -10,6 +16,10 @@ import "github.com/sioredis/sioredis/pubsub"
 type Metrics interface {
 	// MessageSent reports a message written to Redis (PUBLISH, SPUBLISH, XADD).
 	MessageSent(format string)
+	// Receivers reports how many subscribers a message published with PUBLISH or SPUBLISH reached (Redis'
+	// answer, this server's own subscription included when the message is on a channel it reads): 0 is a
+	// message no server received.
+	Receivers(format string, receivers int)
 	// MessageReceived reports a message from another server handed to its namespace.
 	MessageReceived(format string)
 	// RedisError reports a Redis command of the adapter that failed (a write, or a stream read).
@@ -30,6 +40,32 @@ const (
 type observer struct {
 	m      Metrics
 	format string
+	// unreceivedLogged is when a message published to no subscriber was last logged (Unix nanoseconds), so
+	// that an outage logs one line every unreceivedLogEvery, not one per message.
+	unreceivedLogged *atomic.Int64
+}
+
+func newObserver(m Metrics, format string) observer {
+	return observer{m: m, format: format, unreceivedLogged: new(atomic.Int64)}
+}
+
+const unreceivedLogEvery = 10 * time.Second
+
+// published reports the answer of a PUBLISH or SPUBLISH on channel (see Metrics.Receivers), and logs a message
+// no subscriber received, at most once every unreceivedLogEvery.
+func (o observer) published(log *slog.Logger, channel string, receivers int64) {
+	if o.m != nil {
+		o.m.Receivers(o.format, int(receivers))
+	}
+	if receivers != 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := o.unreceivedLogged.Load()
+	if now-last >= int64(unreceivedLogEvery) && o.unreceivedLogged.CompareAndSwap(last, now) {
+		log.Warn("redisadapter: published to no subscriber (servers reconnecting to Redis?); logged once every 10 s",
+			"format", o.format, "channel", channel)
+	}
 }
 
 func (o observer) sent(err error) {

@@ -118,7 +118,7 @@ func New(rdb redis.UniversalClient, cfg Config) *Adapter {
 	}
 	a := &Adapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.obs = observer{cfg.Metrics, FormatClassic}
+	a.obs = newObserver(cfg.Metrics, FormatClassic)
 	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.obs, a.receive)
 	return a
 }
@@ -198,10 +198,11 @@ func numSub(ctx context.Context, rdb redis.UniversalClient, channel string) (int
 	return int(res[channel]), nil
 }
 
-// publish publishes payload on channel.
-func publish(ctx context.Context, rdb redis.UniversalClient, channel string, payload []byte) error {
-	if err := rdb.Publish(ctx, channel, payload).Err(); err != nil {
-		return fmt.Errorf("%w: publish on %s: %w", ErrAdapter, channel, err)
+// publish publishes payload on channel and returns the number of subscribers that received it.
+func publish(ctx context.Context, rdb redis.UniversalClient, channel string, payload []byte) (int64, error) {
+	n, err := rdb.Publish(ctx, channel, payload).Result()
+	if err != nil {
+		return 0, fmt.Errorf("%w: publish on %s: %w", ErrAdapter, channel, err)
 	}
-	return nil
+	return n, nil
 }

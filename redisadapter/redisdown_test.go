@@ -3,6 +3,7 @@ package redisadapter_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,5 +69,49 @@ func TestLocalDeliveryWhileRedisDown(t *testing.T) {
 				t.Fatalf("SocketsJoin did not reach the local socket: %v", err)
 			}
 		})
+	}
+}
+
+// receiversRecorder records what an adapter reports to Metrics.Receivers.
+type receiversRecorder struct {
+	mu  sync.Mutex
+	got []int
+}
+
+func (r *receiversRecorder) MessageSent(string)     {}
+func (r *receiversRecorder) MessageReceived(string) {}
+func (r *receiversRecorder) RedisError(string)      {}
+func (r *receiversRecorder) MessagesLost(string)    {}
+func (r *receiversRecorder) Receivers(_ string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, n)
+}
+
+func (r *receiversRecorder) last() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.got) == 0 {
+		return -1
+	}
+	return r.got[len(r.got)-1]
+}
+
+// TestReceiversReported checks that a Go server's transport reports Redis' count of the subscribers each
+// broadcast reached: itself alone, then itself and a real Node server.
+func TestReceiversReported(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	rec := &receiversRecorder{}
+	a := redisadapter.New(rdb, redisadapter.Config{Metrics: rec})
+	g := startGoServerOn(t, "g", socketio.Config{Cluster: a}, a.WaitReady)
+	ctx := context.Background()
+	if err := g.srv.Of("/").To("r1").Emit(ctx, "e"); err != nil || rec.last() != 1 {
+		t.Fatalf("alone: %v, receivers %d; want 1 (the server's own subscription)", err, rec.last())
+	}
+	testenv.StartNodeServer(t, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Classic, RedisAddrs: []string{rs.Addr()}})
+	if err := g.srv.Of("/").To("r1").Emit(ctx, "e"); err != nil || rec.last() != 2 {
+		t.Fatalf("with a Node server: %v, receivers %d; want 2", err, rec.last())
 	}
 }

@@ -117,7 +117,7 @@ func NewSharded(rdb redis.UniversalClient, cfg ShardedConfig) *ShardedAdapter {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	a := &ShardedAdapter{rdb: rdb, cfg: cfg, mode: mode, uid: hex.EncodeToString(b[:]), log: cfg.Logger, obs: observer{cfg.Metrics, FormatSharded},
+	a := &ShardedAdapter{rdb: rdb, cfg: cfg, mode: mode, uid: hex.EncodeToString(b[:]), log: cfg.Logger, obs: newObserver(cfg.Metrics, FormatSharded),
 		kick: make(chan struct{}, 1), links: make(map[string]*shardLink), routes: make(map[string]*shardLink),
 		reconnected: make(chan struct{})}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -487,11 +487,12 @@ func (l *shardLink) Send(ctx context.Context, m *socketio.ClusterMessage) error 
 	if err != nil {
 		return err
 	}
-	err = l.a.rdb.SPublish(ctx, channel, body).Err()
+	n, err := l.a.rdb.SPublish(ctx, channel, body).Result()
 	l.a.obs.sent(err)
 	if err != nil {
 		return fmt.Errorf("%w: spublish on %s: %w", ErrAdapter, channel, err)
 	}
+	l.a.obs.published(l.a.log, channel, n)
 	return nil
 }
 

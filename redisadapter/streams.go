@@ -165,7 +165,7 @@ func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) *StreamsAdapter {
 	}
 	a := &StreamsAdapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger, readers: make(map[string]*streamReader)}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.obs = observer{cfg.Metrics, FormatStreams}
+	a.obs = newObserver(cfg.Metrics, FormatStreams)
 	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.obs, a.receive)
 	if cfg.Version == StreamsV02 {
 		a.wg.Add(1)
@@ -597,8 +597,11 @@ func (l *streamLink) Send(ctx context.Context, m *socketio.ClusterMessage) error
 	if err != nil {
 		return err
 	}
-	err = publish(ctx, l.a.rdb, channel, body)
+	n, err := publish(ctx, l.a.rdb, channel, body)
 	l.a.obs.sent(err)
+	if err == nil {
+		l.a.obs.published(l.a.log, channel, n)
+	}
 	return err
 }
 
