@@ -1,8 +1,12 @@
 package emitter
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/sioredis/sioredis/protocol"
 )
 
 // Receipt is what Redis answered to one message an Emitter published: the only signal of a delivery Redis gives.
@@ -42,4 +46,45 @@ var ErrNotDurable = errors.New("sioredis: entry not acknowledged by enough repli
 // bounds the reply. Default off (replicas 0), as in Node's adapters; only the Streams mode accepts it.
 func WithDurability(replicas int, timeout time.Duration) Option {
 	return func(c *config) { c.waitReplicas, c.waitTimeout = replicas, timeout }
+}
+
+// Probe publishes a message that no server acts on where every server of the emitter's namespace reads (see
+// protocol.ProbeNamespace), and returns Redis' answer: Receivers counts the servers subscribed to the namespace
+// right now, as a broadcast of this emitter would reach them, plus the other subscribers of its channel (a
+// monitor). A publisher that got a Receipt with fewer receivers than usual can probe until they are back before
+// it publishes again, without sending its message twice to the servers that have it. A Redis Cluster counts
+// only the subscribers connected to the node a PUBLISH ran on: in the classic format there, the count is not
+// the cluster's (use the sharded format). The Streams mode has nothing to count: ErrUnsupported.
+func (e *Emitter) Probe(ctx context.Context) (Receipt, error) {
+	if e.err != nil {
+		return noReceipt, e.err
+	}
+	cfg := e.cfg
+	op := protocol.Op{Kind: protocol.OpBroadcast, Nsp: protocol.ProbeNamespace, Event: "probe"}
+	c := commandPool.Get().(*command)
+	defer func() {
+		c.payload = nil
+		commandPool.Put(c)
+	}()
+	var err error
+	switch cfg.mode {
+	case Classic, Legacy:
+		c.verb = verbPublish
+		c.channel = protocol.BroadcastChannel(cfg.prefix, e.nsp, []string{protocol.ProbeRoom})
+		c.payload, err = protocol.AppendClassicBroadcast(nil, protocol.EmitterUID, &op, cfg.mode == Legacy)
+	case Sharded:
+		c.verb = verbSPublish
+		c.channel = protocol.ShardedChannel(cfg.prefix, e.nsp)
+		c.payload, err = protocol.AppendClusterMessage(nil, protocol.EmitterUID, &op)
+	default:
+		return noReceipt, fmt.Errorf("%w: a probe in the %s mode (stream entries have no receivers)", ErrUnsupported, cfg.mode)
+	}
+	if err != nil {
+		return noReceipt, err
+	}
+	c.err, c.receivers, c.id, c.replicas = nil, -1, "", -1
+	if err := cfg.pipe.do(ctx, c); err != nil {
+		return noReceipt, fmt.Errorf("sioredis: probe on %s: %w", c.channel, err)
+	}
+	return Receipt{Channel: c.channel, Receivers: int(c.receivers), Replicas: -1}, nil
 }

@@ -15,6 +15,20 @@ const DefaultPrefix = "socket.io"
 // every uid but this one as a live server.
 const EmitterUID = "emitter"
 
+// A probe is a message that no server acts on, published where every server
+// of a namespace reads so that PUBLISH's or SPUBLISH's answer counts them
+// (emitter.Probe). It is a broadcast whose packet namespace is
+// ProbeNamespace, which names no namespace (namespaces start with "/"): the
+// official adapters and this module's ignore a message of another
+// namespace. In the classic and legacy formats it is published on the
+// broadcast channel of ProbeRoom, a room no server has, which the Node
+// adapters drop before decoding anything; in the sharded format, on the
+// namespace's channel, which every subscription mode reads.
+const (
+	ProbeNamespace = "sioredis:probe"
+	ProbeRoom      = "sioredis:probe"
+)
+
 // BroadcastChannel is the classic (and legacy) channel of a broadcast:
 // "P#N#" for zero or several rooms, "P#N#R#" for exactly one room. The
 // trailing "#" is required: servers strip exactly one trailing character to
