@@ -58,6 +58,10 @@
 // An outbox (the chat application's, or any other publishing saved messages):
 //
 //	sioredis_chat_outbox_messages                        gauge: messages saved, not yet published (SetOutboxDepth)
+//	sioredis_chat_publishes_held_total                   messages held until the servers were back (PublishHeld)
+//	sioredis_chat_publishes_short_total, sioredis_chat_servers_missed_total
+//	                                                     messages that reached fewer servers than the cluster had,
+//	                                                     and the servers they missed (PublishShort)
 //	sioredis_chat_publish_lag_seconds                    histogram: from saved to published (ObservePublishLag;
 //	                                                     buckets from 0.5 s to 30 min)
 package metrics
@@ -86,6 +90,9 @@ type Metrics struct {
 
 	outboxDepth atomic.Pointer[func() float64]
 	publishLag  prometheus.Histogram
+	held        prometheus.Counter
+	short       prometheus.Counter
+	missing     prometheus.Counter
 }
 
 // New creates the collectors and registers them on reg; it fails if reg already has collectors of these names
@@ -217,6 +224,12 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		Help:    "Time from a message saved to its publication (to the second: the chat stores times to the second).",
 		Buckets: []float64{.5, 1, 2, 5, 10, 30, 60, 300, 1800}})
 	add(m.publishLag)
+	m.held = prometheus.NewCounter(counterOpts("chat", "publishes_held_total", "Messages held because they reached fewer servers than the cluster had during a Redis incident, then published again (PublishHeld)."))
+	m.short = prometheus.NewCounter(counterOpts("chat", "publishes_short_total", "Messages that reached fewer servers than the cluster had and were not published again to all of them (PublishShort)."))
+	m.missing = prometheus.NewCounter(counterOpts("chat", "servers_missed_total", "Servers a short publish missed, summed: each is a server whose clients missed a message (PublishShort)."))
+	add(m.held)
+	add(m.short)
+	add(m.missing)
 
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -267,6 +280,16 @@ func (m *Metrics) SetOutboxDepth(fn func() float64) {
 		return
 	}
 	m.outboxDepth.Store(&fn)
+}
+
+// PublishHeld counts a message held because it reached fewer servers than the cluster had, until they were back.
+func (m *Metrics) PublishHeld() { m.held.Inc() }
+
+// PublishShort counts a message that reached missing fewer servers than the cluster had and was not published
+// again to them: their clients missed it.
+func (m *Metrics) PublishShort(missing int) {
+	m.short.Inc()
+	m.missing.Add(float64(missing))
 }
 
 // ObservePublishLag records the time one message spent between saved and published.

@@ -51,6 +51,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	secretFile := fs.String("session-secret-file", "", "file holding the secret (32 bytes or more) that signs browser users' session cookies (also $"+sessionSecretEnv+")")
 	postRate := fs.Float64("post-rate", 5, "with --api-keys or a session secret: posts per second allowed to each key and each user (0: no limit)")
 	ipRate := fs.Float64("ip-rate", 20, "with --api-keys or a session secret: posts per second allowed to each client address (0: no limit)")
+	waitReplicas := fs.Int("wait-replicas", -1, "with --mode streams: replicas each message must reach (Redis WAIT) before it counts as published; -1 (default): 1 with --sentinel-master, 0 otherwise")
+	waitTimeout := fs.Duration("wait-timeout", time.Second, "with --wait-replicas: how long each WAIT waits at most")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the command stops")
 	metricsOn := metricsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -79,6 +81,15 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 		return usagef("--cluster and --sentinel-master need --redis")
 	}
 
+	if *waitReplicas < 0 {
+		*waitReplicas = 0
+		if conn.sentinelMaster != "" && *clusterMode == string(chat.ModeStreams) {
+			*waitReplicas = 1
+		}
+	}
+	if *waitTimeout <= 0 {
+		return usagef("--wait-timeout must be positive")
+	}
 	if *claimPoll <= 0 {
 		return usagef("--claim-poll must be positive")
 	}
@@ -103,7 +114,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
 		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, Logger: logger,
-		Metrics: m, MetricsHandler: metricsHandler, Auth: auth})
+		Metrics: m, MetricsHandler: metricsHandler, Auth: auth, WaitReplicas: *waitReplicas, WaitTimeout: *waitTimeout})
 	if err != nil {
 		return usageError{err}
 	}

@@ -76,10 +76,19 @@ type Config struct {
 	// Mode is the format of the Socket.IO cluster the App joins with Redis: ModeClassic (default), ModeSharded or
 	// ModeStreams.
 	Mode Mode
-	// ClusterWait bounds how long, with Redis, the relay waits for the cluster's server count to come back to
-	// what it was (after a Redis outage, until every server has resubscribed) before it publishes anyway; default
-	// 10 s.
+	// ClusterWait bounds how long, in the pub/sub formats, the relay holds a message that reached fewer servers
+	// than the cluster had during a Redis incident (see deliveryGuard), waiting for them to resubscribe before it
+	// publishes the message again; default 10 s. Past it, the message is published once more for the servers that
+	// are back, and the others' clients miss it (logged and counted).
 	ClusterWait time.Duration
+	// WaitReplicas, in the streams format, is the number of replicas each message's stream entry must reach
+	// (Redis WAIT, emitter.WithDurability) before the relay counts it published, for WaitTimeout at most; 0, the
+	// default, waits for none. Replication is asynchronous: without it, an entry the master acknowledged and lost
+	// in a failover before its replicas had it is gone. An entry that fewer replicas acknowledged in time is kept
+	// as published (it is in the stream; adding it again would deliver it twice), logged and counted.
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT of WaitReplicas; default 1 s.
+	WaitTimeout time.Duration
 	// Timeouts are the HTTP server's time limits; zero fields take Node's defaults (see httpserve).
 	Timeouts httpserve.Timeouts
 	// Logger defaults to slog.Default().
@@ -96,11 +105,12 @@ type Config struct {
 // Mode is the format of a Socket.IO cluster over Redis.
 type Mode string
 
-// The cluster formats. In the classic format (pub/sub), what is published while a server resubscribes after a
-// Redis restart never reaches its clients: the App waits for the cluster's server count to come back before it
-// publishes again and tells its pages to reload their history, but the Node servers' clients can still miss
-// messages. In the streams format, every server reads the stream from where it left off: nothing accepted is lost
-// for connected clients (with Redis persistence, across a Redis restart).
+// The cluster formats. In the pub/sub formats (classic, sharded), what is published while a server resubscribes
+// after a Redis restart or failover never reaches its clients: the relay holds a message that reached fewer
+// servers than the cluster has until they are back and publishes it again (see deliveryGuard), and the App tells
+// its pages to reload their history after its own server resubscribed. In the streams format, every server reads
+// the stream from where it left off: nothing accepted is lost for connected clients (with Redis persistence,
+// across a Redis restart; with replicas, see Config.WaitReplicas).
 const (
 	ModeClassic Mode = "classic" // @socket.io/redis-adapter createAdapter
 	ModeSharded Mode = "sharded" // @socket.io/redis-adapter createShardedAdapter (Redis >= 7, Redis Cluster); pub/sub too
@@ -215,6 +225,9 @@ func New(cfg Config) (*App, error) {
 		cfg.Metrics.Instrument(&ioCfg)
 		adapterMetrics = cfg.Metrics.Adapter()
 	}
+	// The transport's observations also tell the relay when Redis had trouble (see deliveryGuard).
+	trouble := &troubleClock{}
+	adapterMetrics = troubleWatch{clock: trouble, next: adapterMetrics}
 	if cfg.Mode == "" {
 		cfg.Mode = ModeClassic
 	}
@@ -229,6 +242,12 @@ func New(cfg Config) (*App, error) {
 			opts = append(opts, emitter.WithMode(emitter.Sharded))
 		case ModeStreams:
 			opts = append(opts, emitter.WithMode(emitter.Streams))
+			if cfg.WaitReplicas > 0 {
+				if cfg.WaitTimeout <= 0 {
+					cfg.WaitTimeout = time.Second
+				}
+				opts = append(opts, emitter.WithDurability(cfg.WaitReplicas, cfg.WaitTimeout))
+			}
 		default:
 			return nil, fmt.Errorf("%w: mode %q (classic, sharded or streams)", ErrConfig, cfg.Mode)
 		}
@@ -258,8 +277,10 @@ func New(cfg Config) (*App, error) {
 	a := &App{cfg: cfg, io: srv, cluster: cluster, classic: classic, nsp: srv.Of(nsp), mux: http.NewServeMux(), page: page,
 		headers: httpserve.PageHeaders(page), csrf: csrf}
 	var pub Publisher = serverPublisher{ns: a.nsp, event: cfg.Event}
+	var emPub emitterPublisher
 	if em != nil {
-		pub = emitterPublisher{em: em.Of(nsp), event: cfg.Event}
+		emPub = emitterPublisher{em: em.Of(nsp), event: cfg.Event, log: cfg.Logger}
+		pub = emPub
 	}
 	a.relay = newRelay(cfg.Store, pub, cfg.Logger)
 	if m := cfg.Metrics; m != nil {
@@ -283,7 +304,10 @@ func New(cfg Config) (*App, error) {
 		if cfg.ClusterWait <= 0 {
 			cfg.ClusterWait = 10 * time.Second
 		}
-		a.relay.gate = &clusterGate{count: a.nsp.ServerCount, maxWait: cfg.ClusterWait, poll: 50 * time.Millisecond, log: cfg.Logger}
+		a.relay.guard = &deliveryGuard{probe: emPub.probe, maxWait: cfg.ClusterWait, log: cfg.Logger, trouble: trouble}
+		if cfg.Metrics != nil {
+			a.relay.guard.metrics = cfg.Metrics
+		}
 	}
 	a.setupAuth()
 	a.nsp.OnConnection(a.onConnection)

@@ -274,9 +274,10 @@ func TestRejectedMessage(t *testing.T) {
 
 // TestRedisRestartLoss POSTs 200 messages to the App while Redis (appendonly) is stopped for half a second and
 // started again, in each cluster format, with a Node server of that format in the cluster, and counts what the
-// clients in the room lost, on the Node server and on the App's own server. Streams: nothing accepted is lost.
-// Classic and sharded: pub/sub keeps nothing, so it cannot be lossless for the Node server's clients; the count is
-// reported, and bounded (5 %) by the relay's wait for the cluster.
+// clients in the room lost, on the Node server and on the App's own server: nothing accepted may be lost. Streams:
+// every server reads on from where it was. Classic and sharded: pub/sub keeps nothing, and the relay's delivery
+// guard holds the messages that reached fewer servers than the cluster has until they are back (without it, 19 to
+// 35 of the 200 were lost, on both servers).
 // (At least once: a message whose publish failed as Redis went down may have been written and is published again,
 // so a client may get it twice; the page keeps one entry per id.)
 func TestRedisRestartLoss(t *testing.T) {
@@ -348,13 +349,8 @@ func TestRedisRestartLoss(t *testing.T) {
 					}
 				}
 				t.Logf("%s format, %s: %d of %d accepted messages lost, %d delivered twice", tc.mode, c, lost, total, twice)
-				if tc.mode == ModeStreams && lost != 0 {
-					t.Errorf("%s lost %d messages in the streams format", c, lost)
-				}
-				// Pub/sub cannot be lossless, but the relay's wait for the cluster must keep the loss small: without
-				// it, what is published while the servers resubscribe is lost.
-				if lost > total/20 {
-					t.Errorf("%s lost %d of %d messages in the %s format (at most %d with the relay's wait)", c, lost, total, tc.mode, total/20)
+				if lost != 0 {
+					t.Errorf("%s lost %d of %d accepted messages in the %s format", c, lost, total, tc.mode)
 				}
 			}
 		})

@@ -16,9 +16,10 @@ import (
 
 // Publisher hands a stored message to the Socket.IO clients of its room. Implementations must be safe for
 // concurrent use; an error wrapping one of protocol's input errors (ErrTooLarge, ErrInvalidRoom...) means the
-// message can never be published, any other error is retried.
+// message can never be published, any other error is retried. receivers is the number of Redis subscribers the
+// message reached (PUBLISH's answer), or -1 where there is no such count (a stream; the App's own server).
 type Publisher interface {
-	Publish(ctx context.Context, m Message) error
+	Publish(ctx context.Context, m Message) (receivers int, err error)
 }
 
 // emitterPublisher publishes through Redis in the format of the Socket.IO Redis adapter: every server of the
@@ -26,11 +27,25 @@ type Publisher interface {
 type emitterPublisher struct {
 	em    *emitter.Emitter
 	event string
+	log   *slog.Logger
 }
 
-func (p emitterPublisher) Publish(ctx context.Context, m Message) error {
-	_, err := p.em.To(m.Room).Emit(ctx, p.event, m)
-	return err
+// Publish publishes m. A stream entry that fewer replicas acknowledged than Config.WaitReplicas asks is in the
+// stream all the same: it counts as published (adding it again would deliver it twice), and is logged.
+func (p emitterPublisher) Publish(ctx context.Context, m Message) (int, error) {
+	rc, err := p.em.To(m.Room).Emit(ctx, p.event, m)
+	if errors.Is(err, emitter.ErrNotDurable) {
+		p.log.Warn("chat: message added to the stream without the replicas asked; a failover now would lose it",
+			"id", m.ID, "seq", m.Seq, "entry", rc.EntryID, "err", err)
+		return rc.Receivers, nil
+	}
+	return rc.Receivers, err
+}
+
+// probe returns the number of subscribers of the namespace's broadcasts (emitter.Probe).
+func (p emitterPublisher) probe(ctx context.Context) (int, error) {
+	rc, err := p.em.Probe(ctx)
+	return rc.Receivers, err
 }
 
 // serverPublisher emits from the process's own Socket.IO server: with the in-memory adapter, to its clients only.
@@ -39,8 +54,8 @@ type serverPublisher struct {
 	event string
 }
 
-func (p serverPublisher) Publish(ctx context.Context, m Message) error {
-	return p.ns.To(m.Room).Emit(ctx, p.event, m)
+func (p serverPublisher) Publish(ctx context.Context, m Message) (int, error) {
+	return -1, p.ns.To(m.Room).Emit(ctx, p.event, m)
 }
 
 // permanent reports whether a publish error is about the message itself, so that retrying cannot help.
@@ -62,7 +77,7 @@ type relay struct {
 	store *Store
 	pub   Publisher
 	log   *slog.Logger
-	gate  *clusterGate // nil alone
+	guard *deliveryGuard // the pub/sub formats' rule; nil alone and with streams
 
 	batch      int
 	minBackoff time.Duration
@@ -244,15 +259,10 @@ func (r *relay) drain(ctx context.Context, ob outbox) (ok, storeErr bool) {
 			r.setFailure(nil)
 			return true, false
 		}
-		if r.gate != nil {
-			r.gate.wait(ctx)
-		}
 		var published, rejected []int64
 		var failed error
 		for _, m := range msgs {
-			pctx, cancel := context.WithTimeout(ctx, r.timeout)
-			err := r.pub.Publish(pctx, m)
-			cancel()
+			err := r.publishOne(ctx, m)
 			if err == nil {
 				published = append(published, m.Seq)
 				if r.published != nil {
@@ -356,46 +366,44 @@ func (r *relay) wait(ctx context.Context, seq int64) int {
 	}
 }
 
-// clusterGate holds the relay back while the cluster is not all there: pub/sub keeps nothing, so a message
-// published while servers are still resubscribing after a Redis outage never reaches their clients, and Redis
-// accepts it all the same. Before each batch, the gate compares the server count (PUBSUB NUMSUB of the
-// namespace's request channel, which counts this process's own server once its adapter has resubscribed) with
-// the count last seen healthy, and waits for it to come back, for maxWait at most: then it publishes anyway, logs
-// it, and takes the new count as the cluster's (a server may have left for good).
-type clusterGate struct {
-	count   func(ctx context.Context) (int, error)
-	maxWait time.Duration
-	poll    time.Duration
-	log     *slog.Logger
-
-	expected int // the relay's goroutine only
-}
-
-func (g *clusterGate) wait(ctx context.Context) {
-	n, err := g.count(ctx)
-	if err != nil {
-		return // the publish fails too, and is retried
-	}
-	if n >= g.expected {
-		g.expected = n
-		return
-	}
-	start := time.Now()
-	for n < g.expected && time.Since(start) < g.maxWait {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(g.poll):
+// publishOne publishes m, applying the delivery guard's rule (see deliveryGuard) in the pub/sub formats: a
+// message held until the servers are back is published again, within Config.ClusterWait.
+func (r *relay) publishOne(ctx context.Context, m Message) error {
+	var deadline time.Time // set when the message is first held
+	for {
+		pctx, cancel := context.WithTimeout(ctx, r.timeout)
+		receivers, err := r.pub.Publish(pctx, m)
+		cancel()
+		g := r.guard
+		if err != nil {
+			if g != nil {
+				g.trouble.mark()
+			}
+			return err
 		}
-		if c, err := g.count(ctx); err == nil {
-			n = c
+		if g == nil || receivers < 0 {
+			return nil
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) { // the last publish for whoever is back
+			if receivers < g.expected {
+				g.reportShort(receivers, "the servers did not come back within the cluster wait")
+				g.expected = receivers
+			}
+			return nil
+		}
+		if g.judge(receivers) != hold {
+			return nil
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(g.maxWait)
+			r.log.Info("chat: holding a message that reached fewer servers than the cluster has, until they are back",
+				"id", m.ID, "seq", m.Seq, "receivers", receivers, "expected", g.expected)
+			if g.metrics != nil {
+				g.metrics.PublishHeld()
+			}
+		}
+		if _, err := g.waitForServers(ctx, deadline); err != nil {
+			return err // stopping: the message stays pending and is published again at the next start
 		}
 	}
-	if n < g.expected {
-		g.log.Warn("chat: publishing with fewer servers subscribed than before", "servers", n, "before", g.expected,
-			"waited", time.Since(start).Round(time.Millisecond))
-	} else {
-		g.log.Info("chat: the cluster is back; publishing", "servers", n, "waited", time.Since(start).Round(time.Millisecond))
-	}
-	g.expected = n
 }
