@@ -115,12 +115,12 @@ func (a *adapterMetrics) Receivers(format string, n int) {
 		a.unreceived.WithLabelValues(format).Inc()
 	}
 }
-func (a *adapterMetrics) RedisError(format string)      { a.errors.WithLabelValues(format).Inc() }
-func (a *adapterMetrics) MessagesLost(format string)    { a.losses.WithLabelValues(format).Inc() }
-func (a *adapterMetrics) ConnectionLost()               { a.lost.Inc() }
-func (a *adapterMetrics) ConnectFailed()                { a.connectFailed.Inc() }
-func (a *adapterMetrics) Gap(reason pubsub.GapReason)   { a.gaps.WithLabelValues(reason.String()).Inc() }
-func (a *adapterMetrics) Dropped()                      { a.dropped.Inc() }
+func (a *adapterMetrics) RedisError(format string)    { a.errors.WithLabelValues(format).Inc() }
+func (a *adapterMetrics) MessagesLost(format string)  { a.losses.WithLabelValues(format).Inc() }
+func (a *adapterMetrics) ConnectionLost()             { a.lost.Inc() }
+func (a *adapterMetrics) ConnectFailed()              { a.connectFailed.Inc() }
+func (a *adapterMetrics) Gap(reason pubsub.GapReason) { a.gaps.WithLabelValues(reason.String()).Inc() }
+func (a *adapterMetrics) Dropped()                    { a.dropped.Inc() }
 
 // emitterMetrics implements emitter.Metrics.
 type emitterMetrics struct {
