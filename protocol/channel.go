@@ -46,6 +46,12 @@ func BroadcastPattern(prefix, nsp string) string {
 	return prefix + "#" + nsp + "#*"
 }
 
+// BroadcastPatternAll is the pattern of the classic broadcasts of every
+// namespace of prefix, "P#*": one pattern for a server with many namespaces,
+// which filters them itself. Redis matches every PUBLISH against every
+// pattern subscribed, so one pattern per namespace slows every publisher.
+func BroadcastPatternAll(prefix string) string { return prefix + "#*" }
+
 // ClassicPatterns returns the patterns matching every classic-adapter
 // channel of namespace nsp — broadcasts (also the streams adapter 0.3's
 // pub/sub channel), requests and responses, in that order — or of every

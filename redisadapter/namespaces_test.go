@@ -28,8 +28,9 @@ func redisClients(t *testing.T, rdb *redis.Client) int {
 	return strings.Count(list, "\n")
 }
 
-// TestManyDynamicNamespaces: one client joining 2000 dynamic namespaces of a server on Redis costs one subscriber
-// connection (as Node's shared subscriber), not one per namespace; once it leaves, the empty namespaces are
+// TestManyDynamicNamespaces: one client joining 2000 dynamic namespaces of a server on Redis (its MaxNamespaces
+// raised to that) costs one subscriber connection (as Node's shared subscriber), not one per namespace, and one
+// pattern subscription, not one per namespace; once it leaves, the empty namespaces are
 // removed and unsubscribed, and the goroutines they cost are gone. (On the per-namespace adapter this replaced,
 // the same client made the server open 2000 Redis connections and keep 6000 goroutines.)
 func TestManyDynamicNamespaces(t *testing.T) {
@@ -38,7 +39,7 @@ func TestManyDynamicNamespaces(t *testing.T) {
 	rdb := r.Client(t)
 	ctx := context.Background()
 	adapter := redisadapter.New(rdb, redisadapter.Config{})
-	srv, err := socketio.NewServer(socketio.Config{Cluster: adapter, ChildNamespaceCleanupDelay: 200 * time.Millisecond})
+	srv, err := socketio.NewServer(socketio.Config{Cluster: adapter, ChildNamespaceCleanupDelay: 200 * time.Millisecond, MaxNamespaces: namespaces})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +96,11 @@ func TestManyDynamicNamespaces(t *testing.T) {
 	if goroutines > goroutinesBefore+20 {
 		t.Errorf("%d goroutines with %d namespaces, %d before", goroutines, namespaces, goroutinesBefore)
 	}
+	// One pattern for all their broadcasts: Redis matches every PUBLISH against every pattern, and 20 000 patterns
+	// (one per namespace) took the PUBLISH rate of everyone using that Redis from 11 300/s to a few hundred.
+	if n, err := rdb.PubSubNumPat(dctx).Result(); err != nil || n != 1 {
+		t.Errorf("%d patterns subscribed with %d namespaces (%v), want 1", n, namespaces, err)
+	}
 	// Every namespace is counted by Node's servers: SUBSCRIBE of its request channel.
 	if n, err := srv.Of("/dyn-1999").ServerCount(dctx); err != nil || n != 1 {
 		t.Errorf("server count of /dyn-1999: %d, %v", n, err)
@@ -130,5 +136,72 @@ func TestManyDynamicNamespaces(t *testing.T) {
 	}
 	if n, _ := rdb.PubSubNumSub(ctx, "socket.io-request#/dyn-7#").Result(); n["socket.io-request#/dyn-7#"] != 1 {
 		t.Errorf("a namespace created again is not subscribed: %v", n)
+	}
+}
+
+// TestNamespacesPerConnectionBounded: a client asking for more dynamic namespaces than MaxNamespaces (default
+// 100) gets CONNECT_ERROR "Too many namespaces" for the ones past it, keeps its connection and the namespaces it
+// has, and the server creates none of the refused ones.
+func TestNamespacesPerConnectionBounded(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rdb := r.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adapter := redisadapter.New(rdb, redisadapter.Config{})
+	srv, err := socketio.NewServer(socketio.Config{Cluster: adapter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OfRegexp(regexp.MustCompile(`^/dyn-\d+$`))
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(cctx)
+	}()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if _, _, err := ws.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The main namespace counts too: 99 dynamic ones fit, the next ones do not.
+	if err := ws.Write(ctx, websocket.MessageText, []byte("40")); err != nil {
+		t.Fatal(err)
+	}
+	connected, refused := 0, 0
+	for i := range socketio.DefaultMaxNamespaces + 5 {
+		if i > 0 {
+			if err := ws.Write(ctx, websocket.MessageText, fmt.Appendf(nil, "40/dyn-%d,", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for {
+			_, b, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatalf("after %d connected, %d refused: %v", connected, refused, err)
+			}
+			switch msg := string(b); {
+			case msg == "2":
+				_ = ws.Write(ctx, websocket.MessageText, []byte("3"))
+				continue
+			case strings.HasPrefix(msg, "40"):
+				connected++
+			case strings.HasPrefix(msg, "44") && strings.Contains(msg, "Too many namespaces"):
+				refused++
+			default:
+				t.Fatalf("unexpected %q", msg)
+			}
+			break
+		}
+	}
+	if connected != socketio.DefaultMaxNamespaces || refused != 5 {
+		t.Errorf("%d namespaces connected, %d refused; want %d and 5", connected, refused, socketio.DefaultMaxNamespaces)
+	}
+	if n, err := rdb.PubSubNumSub(ctx, "socket.io-request#/dyn-100#").Result(); err != nil || n["socket.io-request#/dyn-100#"] != 0 {
+		t.Errorf("a refused namespace was created and subscribed: %v %v", n, err)
 	}
 }

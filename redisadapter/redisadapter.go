@@ -68,7 +68,12 @@ type Adapter struct {
 	wg     sync.WaitGroup // the subscription's manager and receiver
 	subs   *subscriptions
 	links  linkSet[*link]
+
+	patternOnce sync.Once // subscribes the broadcasts' pattern at the first Open
 }
+
+// broadcastsKey is the subscriptions member of the broadcasts' pattern; no namespace has this name.
+const broadcastsKey = "\x00broadcasts"
 
 // link is one namespace's part of the Adapter.
 type link struct {
@@ -76,7 +81,6 @@ type link struct {
 	nsp       string
 	h         socketio.ClusterHandler
 	broadcast string // "P#N#": the namespace's broadcast channel, and the prefix of its rooms' channels
-	pattern   string // "P#N#*"
 	requests  string // "P-request#N#"
 	responses string // "P-response#N#"
 	mine      string // "P-response#N#uid#"
@@ -133,13 +137,17 @@ func (a *Adapter) Open(nsp string, h socketio.ClusterHandler) socketio.ClusterLi
 		nsp:       nsp,
 		h:         h,
 		broadcast: protocol.BroadcastChannel(a.cfg.Prefix, nsp, nil),
-		pattern:   protocol.BroadcastPattern(a.cfg.Prefix, nsp),
 		requests:  protocol.RequestChannel(a.cfg.Prefix, nsp),
 		responses: protocol.ResponseChannel(a.cfg.Prefix, nsp),
 		mine:      protocol.SpecificResponseChannel(a.cfg.Prefix, nsp, a.uid),
 	}
 	a.links.put(nsp, l)
-	a.subs.add(nsp, pubsub.Patterns(l.pattern), pubsub.Channels(l.requests, l.responses, l.mine))
+	// One pattern for the broadcasts of every namespace (receive drops those of namespaces this server does not
+	// have): Redis matches each PUBLISH against every pattern, so a pattern per namespace, with many dynamic
+	// namespaces, would slow every publisher of the Redis. The request and response channels stay per namespace:
+	// channels cost Redis a lookup, not a scan, and the servers are counted by PUBSUB NUMSUB of the request channel.
+	a.patternOnce.Do(func() { a.subs.add(broadcastsKey, pubsub.Patterns(protocol.BroadcastPatternAll(a.cfg.Prefix))) })
+	a.subs.add(nsp, pubsub.Channels(l.requests, l.responses, l.mine))
 	return l
 }
 

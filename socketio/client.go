@@ -220,6 +220,16 @@ func (cl *client) connect(name string, auth json.RawMessage) {
 	if cl.socket(name) != nil {
 		return // already connected to this namespace
 	}
+	if limit := cl.srv.cfg.MaxNamespaces; limit > 0 {
+		cl.mu.Lock()
+		joined := len(cl.sockets) + len(cl.pendingConnects)
+		cl.mu.Unlock()
+		if joined >= limit {
+			cl.srv.log.Warn("socketio: CONNECT refused: too many namespaces on one connection", "sid", cl.conn.ID(), "nsp", name, "max", limit)
+			cl.sendConnectError(name, &ConnectError{Message: "Too many namespaces"}, false)
+			return
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	// Closing the connection cancels the middlewares' context (onClose cancels what is pending).
 	cl.mu.Lock()

@@ -41,6 +41,11 @@ type Config struct {
 	// MaxPendingEvents bounds, per connection, the received packets waiting for their handlers; a client that
 	// sends more while its handlers are busy is disconnected. Default 1024.
 	MaxPendingEvents int
+	// MaxNamespaces bounds the namespaces one connection may join (connected or connecting); a CONNECT past it
+	// gets a CONNECT_ERROR ("Too many namespaces"), the connection stays. Each namespace costs the server a
+	// socket, and a dynamic namespace (OfFunc, OfRegexp) its cluster subscriptions too. Default
+	// DefaultMaxNamespaces; the reference server has no limit (negative: none).
+	MaxNamespaces int
 	// Logger receives debug and warning records; default slog.Default().
 	Logger *slog.Logger
 	// Metrics, if not nil, receives the server's observations (namespaces, sockets, rooms, packets, acks: see
@@ -104,6 +109,10 @@ type Server struct {
 	wg sync.WaitGroup // handler goroutines
 }
 
+// DefaultMaxNamespaces is the default of Config.MaxNamespaces: far more than a page uses, few enough that one
+// client cannot make a server create and subscribe dynamic namespaces by the thousand.
+const DefaultMaxNamespaces = 100
+
 // NewServer returns a server whose main namespace "/" exists already.
 func NewServer(cfg Config) (*Server, error) {
 	if cfg.ConnectTimeout == 0 {
@@ -130,6 +139,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxPendingEvents == 0 {
 		cfg.MaxPendingEvents = 1024
+	}
+	if cfg.MaxNamespaces == 0 {
+		cfg.MaxNamespaces = DefaultMaxNamespaces
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
