@@ -304,9 +304,14 @@ func New(cfg Config) (*App, error) {
 		if cfg.ClusterWait <= 0 {
 			cfg.ClusterWait = 10 * time.Second
 		}
-		a.relay.guard = &deliveryGuard{probe: emPub.probe, maxWait: cfg.ClusterWait, log: cfg.Logger, trouble: trouble}
-		if cfg.Metrics != nil {
-			a.relay.guard.metrics = cfg.Metrics
+		if _, onCluster := cfg.Redis.(*redis.ClusterClient); onCluster && classic != nil {
+			// PUBLISH on a Redis Cluster counts the subscribers of one node: no count to judge a delivery by.
+			cfg.Logger.Warn("chat: the classic format on a Redis Cluster: the relay cannot see messages that miss a server resubscribing (PUBLISH counts one node's subscribers); the sharded format can")
+		} else {
+			a.relay.guard = &deliveryGuard{probe: emPub.probe, maxWait: cfg.ClusterWait, log: cfg.Logger, trouble: trouble}
+			if cfg.Metrics != nil {
+				a.relay.guard.metrics = cfg.Metrics
+			}
 		}
 	}
 	a.setupAuth()
