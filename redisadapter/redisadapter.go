@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -69,10 +70,15 @@ type Adapter struct {
 	subs   *subscriptions
 	links  linkSet[*link]
 
-	patternOnce sync.Once // subscribes the broadcasts' pattern at the first Open
+	ownPatterns atomic.Int32 // links open with their own broadcast pattern, at most maxOwnPatterns
+	wide        string       // "P#*", the pattern of every namespace's broadcasts
+	widePattern sync.Once    // subscribes wide when the first namespace past maxOwnPatterns opens
 }
 
-// broadcastsKey is the subscriptions member of the broadcasts' pattern; no namespace has this name.
+// maxOwnPatterns is the number of namespaces that get a broadcast pattern of their own; see Open.
+const maxOwnPatterns = 16
+
+// broadcastsKey is the subscriptions member of the wide pattern; no namespace has this name.
 const broadcastsKey = "\x00broadcasts"
 
 // link is one namespace's part of the Adapter.
@@ -84,6 +90,10 @@ type link struct {
 	requests  string // "P-request#N#"
 	responses string // "P-response#N#"
 	mine      string // "P-response#N#uid#"
+	// ownPattern: the link subscribed "P#N#*" (see Open); the broadcasts the wide pattern brings for it are
+	// dropped.
+	ownPattern bool
+	closed     atomic.Bool
 
 	gate handlerGate
 }
@@ -120,7 +130,7 @@ func New(rdb redis.UniversalClient, cfg Config) *Adapter {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a := &Adapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger}
+	a := &Adapter{rdb: rdb, cfg: cfg, uid: randid.New(), log: cfg.Logger, wide: protocol.BroadcastPatternAll(cfg.Prefix)}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.obs = newObserver(cfg.Metrics, FormatClassic)
 	a.subs = startSubscriptions(a.ctx, &a.wg, rdb, a.log, a.obs, a.receive)
@@ -142,12 +152,23 @@ func (a *Adapter) Open(nsp string, h socketio.ClusterHandler) socketio.ClusterLi
 		mine:      protocol.SpecificResponseChannel(a.cfg.Prefix, nsp, a.uid),
 	}
 	a.links.put(nsp, l)
-	// One pattern for the broadcasts of every namespace (receive drops those of namespaces this server does not
-	// have): Redis matches each PUBLISH against every pattern, so a pattern per namespace, with many dynamic
-	// namespaces, would slow every publisher of the Redis. The request and response channels stay per namespace:
-	// channels cost Redis a lookup, not a scan, and the servers are counted by PUBSUB NUMSUB of the request channel.
-	a.patternOnce.Do(func() { a.subs.add(broadcastsKey, pubsub.Patterns(protocol.BroadcastPatternAll(a.cfg.Prefix))) })
-	a.subs.add(nsp, pubsub.Channels(l.requests, l.responses, l.mine))
+	// Redis matches each PUBLISH against every pattern subscribed, so a pattern per namespace, with thousands of
+	// dynamic namespaces, would slow every publisher of the Redis. The first maxOwnPatterns namespaces open get the
+	// pattern of their own broadcasts (P#N#*, as Node's servers subscribe); past them, one pattern for every
+	// namespace of the prefix (P#*) carries the others, and receive drops what it brings for a namespace that has
+	// its own, or that this server does not have. (A server past the threshold is thus a subscriber of every
+	// namespace's broadcasts: PUBLISH counts it for namespaces it does not serve.) The request and response
+	// channels stay per namespace: a channel costs Redis a lookup, not a scan, and the servers are counted by
+	// PUBSUB NUMSUB of the request channel.
+	opts := []pubsub.Option{pubsub.Channels(l.requests, l.responses, l.mine)}
+	if a.ownPatterns.Add(1) <= maxOwnPatterns {
+		l.ownPattern = true
+		opts = append(opts, pubsub.Patterns(protocol.BroadcastPattern(a.cfg.Prefix, nsp)))
+	} else {
+		a.ownPatterns.Add(-1)
+		a.widePattern.Do(func() { a.subs.add(broadcastsKey, pubsub.Patterns(a.wide)) })
+	}
+	a.subs.add(nsp, opts...)
 	return l
 }
 
@@ -171,8 +192,8 @@ func (a *Adapter) Close() error {
 func (a *Adapter) receive(m pubsub.Message) {
 	info := protocol.ParseChannel(a.cfg.Prefix, m.Channel)
 	l, _ := a.links.get(info.Nsp)
-	if l == nil {
-		return // a namespace of this prefix that this server does not have
+	if l == nil || (l.ownPattern && m.Pattern == a.wide) {
+		return // a namespace of this prefix that this server does not have, or a copy its own pattern brings too
 	}
 	msg, err := l.decode(info, m.Channel, []byte(m.Payload))
 	if err != nil {
@@ -187,7 +208,13 @@ func (a *Adapter) receive(m pubsub.Message) {
 
 // Close implements socketio.ClusterLink.
 func (l *link) Close() error {
+	if !l.closed.CompareAndSwap(false, true) {
+		return nil
+	}
 	closeLink(&l.gate, &l.a.links, l.a.subs, l.nsp, l)
+	if l.ownPattern {
+		l.a.ownPatterns.Add(-1)
+	}
 	return nil
 }
 
