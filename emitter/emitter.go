@@ -283,17 +283,35 @@ func (e *Emitter) Of(nsp string) *Emitter {
 	})
 }
 
+// scanRooms is the most rooms that addRooms compares one by one; beyond it a
+// set of the rooms seen costs less than the comparisons.
+const scanRooms = 64
+
 // addRooms returns list plus the rooms not yet in it, in order, never
-// sharing memory with list.
+// sharing memory with list. Its time grows with the number of rooms, not
+// with its square: an HTTP request may name hundreds of thousands.
 func addRooms(list []string, rooms []string) ([]string, error) {
 	out := slices.Clip(list)
+	var seen map[string]struct{}
+	if len(list)+len(rooms) > scanRooms {
+		seen = make(map[string]struct{}, len(list)+len(rooms))
+		for _, r := range list {
+			seen[r] = struct{}{}
+		}
+	}
 	for _, r := range rooms {
 		if err := protocol.ValidateRoom(r); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(out, r) {
-			out = append(out, r) // out has no spare capacity: a fresh array
+		if seen != nil {
+			if _, dup := seen[r]; dup {
+				continue
+			}
+			seen[r] = struct{}{}
+		} else if slices.Contains(out, r) {
+			continue
 		}
+		out = append(out, r) // out had no spare capacity: a fresh array
 	}
 	return out, nil
 }
