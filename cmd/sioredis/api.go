@@ -30,6 +30,8 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", defaultAPIAddr, "address to listen on (give :8090 or HOST:8090 to listen beyond this machine)")
 	var t httpserve.Timeouts
 	timeoutFlags(fs, &t)
+	var httpOpts httpserve.Options
+	httpFlags(fs, &httpOpts)
 	var proxies prefixList
 	proxyFlag(fs, &proxies)
 	var lf logFlags
@@ -91,7 +93,7 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer h.Close()
 	mux := http.NewServeMux()
-	httpserve.HealthHandlers(mux, h.Ready, t.Ready)
+	httpserve.HealthHandlers(mux, h.Ready, t.Ready, logger)
 	if metricsHandler != nil {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
@@ -100,7 +102,7 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("sioredis: %w", err)
 	}
-	hs := httpserve.NewServer(mux, t, "/socket.io/", httpserve.Session{}, logger)
+	hs := httpserve.NewServer(mux, t, httpOpts, "/socket.io/", httpserve.Session{}, logger)
 	logger.Info("serving the emit API", "url", "http://"+displayAddr(ln.Addr())+"/v1/", "mode", conn.mode, "redis", conn.redisURL, "keys", keys.Len())
 	served := make(chan error, 1)
 	var wg sync.WaitGroup

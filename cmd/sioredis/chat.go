@@ -30,6 +30,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	addr := fs.String("addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
 	var t httpserve.Timeouts
 	timeoutFlags(fs, &t)
+	var httpOpts httpserve.Options
+	httpFlags(fs, &httpOpts)
 	var proxies prefixList
 	proxyFlag(fs, &proxies)
 	var lf logFlags
@@ -113,7 +115,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
-		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, Logger: logger,
+		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, HTTP: httpOpts, Logger: logger,
 		Metrics: m, MetricsHandler: metricsHandler, Auth: auth, WaitReplicas: *waitReplicas, WaitTimeout: *waitTimeout})
 	if err != nil {
 		return usageError{err}

@@ -72,8 +72,11 @@ func TestHealthChat(t *testing.T) {
 
 	r.Stop()
 	body := waitStatus(t, url+"/readyz", http.StatusServiceUnavailable)
-	if !strings.Contains(body, "redis unreachable") {
-		t.Errorf("/readyz with Redis stopped: %q", body)
+	if !strings.Contains(body, "redis unreachable") || strings.Contains(body, r.Addr()) {
+		t.Errorf("/readyz with Redis stopped: %q (a reason, and no internal address)", body)
+	}
+	if !strings.Contains(logs.String(), r.Addr()) {
+		t.Errorf("the reason /readyz fails is not logged:\n%s", logs.String())
 	}
 	waitStatus(t, url+"/api/status", http.StatusServiceUnavailable)
 	if st := status(); st.Ready || !strings.Contains(st.Error, "redis") {
@@ -86,5 +89,4 @@ func TestHealthChat(t *testing.T) {
 	r.Restart()
 	waitStatus(t, url+"/readyz", http.StatusOK)
 	waitStatus(t, url+"/api/status", http.StatusOK)
-	_ = logs
 }

@@ -22,6 +22,7 @@ import (
 type serveFlags struct {
 	addr      string
 	timeouts  httpserve.Timeouts
+	http      httpserve.Options
 	proxies   prefixList
 	log       logFlags
 	conn      connFlags // redisURL, cluster, sentinelMaster, mode, prefix
@@ -34,6 +35,7 @@ type serveFlags struct {
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", defaultAddr, "address to listen on (give :8080 or HOST:8080 to listen beyond this machine)")
 	timeoutFlags(fs, &f.timeouts)
+	httpFlags(fs, &f.http)
 	proxyFlag(fs, &f.proxies)
 	f.log.register(fs)
 	f.conn.registerRedis(fs, os.Getenv("REDIS_URL"), "Redis URL (default $REDIS_URL): join the Socket.IO cluster on that Redis, so that what sioredis emit publishes there shows up on the page (default: alone, no Redis)")
@@ -62,7 +64,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := demo.Config{Logger: logger, Timeouts: f.timeouts, TrustedProxies: f.proxies, TickInterval: f.tick,
+	cfg := demo.Config{Logger: logger, Timeouts: f.timeouts, HTTP: f.http, TrustedProxies: f.proxies, TickInterval: f.tick,
 		Mode: demo.Mode(f.conn.mode), Prefix: f.conn.prefix, AllowEIO3: f.allowEIO3, Admin: adminCfg}
 	switch cfg.Mode {
 	case demo.ModeClassic, demo.ModeSharded, demo.ModeStreams:
@@ -112,6 +114,12 @@ func timeoutFlags(fs *flag.FlagSet, t *httpserve.Timeouts) {
 	fs.DurationVar(&t.Read, "read-timeout", httpserve.DefaultReadTimeout, "longest time to read a whole request (Node requestTimeout; negative: no limit); long-polling bodies get at most the session's ping interval + timeout")
 	fs.DurationVar(&t.Ready, "ready-timeout", httpserve.DefaultReadyTimeout, "longest time GET /readyz waits for Redis to answer PING and for the cluster subscription")
 	fs.DurationVar(&t.Write, "write-timeout", httpserve.DefaultWriteTimeout, "longest time to write an answer (negative: no limit); long-polling GETs get the ping interval more, WebSockets none")
+}
+
+// httpFlags registers the HTTP server's header bound and allowed host names.
+func httpFlags(fs *flag.FlagSet, o *httpserve.Options) {
+	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", httpserve.DefaultMaxHeaderBytes, "largest request line and header, in bytes, above which a request gets 431 (Node maxHeaderSize; negative: 1 MiB)")
+	fs.Var((*stringList)(&o.AllowedHosts), "allowed-host", "host name the server answers besides localhost and IP addresses, such as chat.example.com or *.example.com; * for every host (repeatable; default: localhost only on a loopback address, against DNS rebinding, every host elsewhere)")
 }
 
 // warnExposed warns when the server listens beyond the loopback interface: nothing it serves asks who is

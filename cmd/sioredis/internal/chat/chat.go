@@ -91,6 +91,8 @@ type Config struct {
 	WaitTimeout time.Duration
 	// Timeouts are the HTTP server's time limits; zero fields take Node's defaults (see httpserve).
 	Timeouts httpserve.Timeouts
+	// HTTP are the HTTP server's header bound and allowed host names (see httpserve.Options).
+	HTTP httpserve.Options
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Metrics, if not nil, receives the observations of the App's Socket.IO server, cluster transport and
@@ -340,10 +342,10 @@ func (a *App) Ready(ctx context.Context) error {
 		return nil
 	}
 	if err := a.ClusterReady(ctx); err != nil {
-		return fmt.Errorf("cluster subscription: %w", err)
+		return &httpserve.Unready{Reason: "cluster subscription", Err: err}
 	}
 	if err := a.cfg.Redis.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis unreachable: %w", err)
+		return &httpserve.Unready{Reason: "redis unreachable", Err: err}
 	}
 	return nil
 }
@@ -357,7 +359,7 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // then shuts down: the HTTP server, the Socket.IO server and the relay. It returns the first error of the HTTP
 // server or of the shutdown. ln is closed when Run returns. Call Run once.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
-	hs := httpserve.NewServer(a, a.cfg.Timeouts, "/socket.io/", httpserve.SessionOf(engineio.Config{}), a.cfg.Logger)
+	hs := httpserve.NewServer(a, a.cfg.Timeouts, a.cfg.HTTP, "/socket.io/", httpserve.SessionOf(engineio.Config{}), a.cfg.Logger)
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.relay.run(relayCtx) })
@@ -466,7 +468,7 @@ func (a *App) routes() {
 	a.mux.Handle("POST /api/messages", a.csrf.Handler(http.HandlerFunc(a.postMessage)))
 	a.mux.HandleFunc("GET /api/messages", a.getMessages)
 	a.mux.HandleFunc("GET /api/status", a.getStatus)
-	httpserve.HealthHandlers(a.mux, a.Ready, a.cfg.Timeouts.Ready)
+	httpserve.HealthHandlers(a.mux, a.Ready, a.cfg.Timeouts.Ready, a.cfg.Logger)
 	if a.cfg.MetricsHandler != nil {
 		a.mux.Handle("GET /metrics", a.cfg.MetricsHandler)
 	}

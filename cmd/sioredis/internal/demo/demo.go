@@ -47,6 +47,8 @@ type Config struct {
 	MetricsHandler http.Handler
 	// Timeouts are the HTTP server's time limits; zero fields take Node's defaults (see httpserve).
 	Timeouts httpserve.Timeouts
+	// HTTP are the HTTP server's header bound and allowed host names (see httpserve.Options).
+	HTTP httpserve.Options
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* and Forwarded headers are believed (see
 	// engineio.Config.TrustedProxies).
 	TrustedProxies []netip.Prefix
@@ -149,7 +151,7 @@ func New(cfg Config) (*Demo, error) {
 	if cluster != nil {
 		ready = d.Ready
 	}
-	httpserve.HealthHandlers(d.mux, ready, cfg.Timeouts.Ready)
+	httpserve.HealthHandlers(d.mux, ready, cfg.Timeouts.Ready, cfg.Logger)
 	if cfg.MetricsHandler != nil {
 		d.mux.Handle("GET /metrics", cfg.MetricsHandler)
 	}
@@ -172,10 +174,10 @@ func (d *Demo) Ready(ctx context.Context) error {
 		return nil
 	}
 	if err := d.cluster.WaitReady(ctx); err != nil {
-		return fmt.Errorf("cluster subscription: %w", err)
+		return &httpserve.Unready{Reason: "cluster subscription", Err: err}
 	}
 	if err := d.cfg.Redis.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis unreachable: %w", err)
+		return &httpserve.Unready{Reason: "redis unreachable", Err: err}
 	}
 	return nil
 }
@@ -291,7 +293,7 @@ func (d *Demo) onConnection(ctx context.Context, s *socketio.Socket) {
 
 // Run serves on ln until ctx ends, then shuts down.
 func (d *Demo) Run(ctx context.Context, ln net.Listener) error {
-	hs := httpserve.NewServer(d, d.cfg.Timeouts, "/socket.io/", httpserve.SessionOf(engineio.Config{}), d.cfg.Logger)
+	hs := httpserve.NewServer(d, d.cfg.Timeouts, d.cfg.HTTP, "/socket.io/", httpserve.SessionOf(engineio.Config{}), d.cfg.Logger)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	var tick <-chan time.Time

@@ -35,6 +35,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/cmd/sioredis/internal/apiauth"
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/httpserve"
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/jsonarg"
@@ -153,9 +154,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// Ready reports whether Redis answers PING before ctx ends.
+// Ready reports whether Redis answers PING before ctx ends: an *httpserve.Unready when it does not.
 func (h *Handler) Ready(ctx context.Context) error {
-	return h.cfg.Redis.Ping(ctx).Err()
+	if err := h.cfg.Redis.Ping(ctx).Err(); err != nil {
+		return &httpserve.Unready{Reason: "redis unreachable", Err: err}
+	}
+	return nil
 }
 
 // errDry ends every command of the dry-run emitter: an emit that reaches Redis with it was valid.

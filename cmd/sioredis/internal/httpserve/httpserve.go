@@ -1,16 +1,20 @@
-// Package httpserve holds what the HTTP servers of "sioredis serve" and "sioredis chat" share: timeouts with
-// Node's http.Server defaults, deadlines fitted to Engine.IO long-polling, and the security headers of their
-// pages.
+// Package httpserve holds what the HTTP servers of "sioredis serve", "sioredis chat" and "sioredis api" share:
+// timeouts with Node's http.Server defaults, deadlines fitted to Engine.IO long-polling, Node's bound on a
+// request's header, the host names a loopback listener answers (against DNS rebinding), and the security headers
+// of their pages.
 package httpserve
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,20 +85,124 @@ func SessionOf(c engineio.Config) Session {
 	return s
 }
 
-// NewServer returns an HTTP server for h with the timeouts t, whose requests under prefix (the Engine.IO path,
-// such as "/socket.io/") get deadlines fitted to the session s; errors of the server go to log as warnings.
-func NewServer(h http.Handler, t Timeouts, prefix string, s Session, log *slog.Logger) *Server {
+// DefaultMaxHeaderBytes is the default of Options.MaxHeaderBytes: Node's http.maxHeaderSize, 16 KiB.
+const DefaultMaxHeaderBytes = 16 << 10
+
+// Options are the settings of a Server other than its time limits. The zero value is Node's defaults, and
+// localhost only on a loopback listener.
+type Options struct {
+	// MaxHeaderBytes bounds a request's line and header fields together, in bytes, as Node's maxHeaderSize
+	// does: the request line and each "Name: value" line with its CRLF. A larger request is answered 431
+	// Request Header Fields Too Large and its connection closed, before any handler sees it, so that no
+	// session or connection keeps what it sent. Default DefaultMaxHeaderBytes; negative: net/http's own
+	// bound only (1 MiB).
+	MaxHeaderBytes int
+	// AllowedHosts are the host names, as the Host header gives them (without the port), that the server
+	// answers besides localhost and IP addresses: "chat.example.com", "*.example.com" (its subdomains), or "*"
+	// (every host, no check). A request for another host gets 403 without reaching a handler. With none, a
+	// connection to a loopback address accepts localhost, its subdomains and IP addresses only, and one to any
+	// other address every host. This defeats DNS rebinding: a page of another site whose name is made to
+	// resolve to 127.0.0.1 reaches a loopback listener as that site, with its own name as Host (and as
+	// Origin, which the Engine.IO origin check would accept). Behind a reverse proxy on the same machine that
+	// forwards the site's name as Host, list that name.
+	AllowedHosts []string
+}
+
+// NewServer returns an HTTP server for h with the timeouts t and the options o, whose requests under prefix
+// (the Engine.IO path, such as "/socket.io/") get deadlines fitted to the session s; errors of the server go to
+// log as warnings.
+func NewServer(h http.Handler, t Timeouts, o Options, prefix string, s Session, log *slog.Logger) *Server {
 	srv := &Server{fresh: make(map[net.Conn]struct{})}
+	maxHeader := o.MaxHeaderBytes
+	switch {
+	case maxHeader == 0:
+		maxHeader = DefaultMaxHeaderBytes
+	case maxHeader < 0:
+		maxHeader = 0 // net/http's DefaultMaxHeaderBytes
+	}
 	srv.Server = &http.Server{
-		Handler:           engineDeadlines(h, t, prefix, s),
+		Handler:           checkHosts(checkHeaderSize(engineDeadlines(h, t, prefix, s), maxHeader), o.AllowedHosts),
 		ReadHeaderTimeout: pick(t.ReadHeader, DefaultReadHeaderTimeout),
 		ReadTimeout:       pick(t.Read, DefaultReadTimeout),
 		WriteTimeout:      pick(t.Write, DefaultWriteTimeout),
 		IdleTimeout:       pick(t.Idle, DefaultIdleTimeout),
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ConnState:         srv.track,
+		// net/http reads this many bytes of header and 4 KiB more before it answers 431 itself;
+		// checkHeaderSize refuses what lies between.
+		MaxHeaderBytes: maxHeader,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:      srv.track,
 	}
 	return srv
+}
+
+// headerSize is the size of r's request line and header fields as the client sent them, give or take the
+// spaces around values, which net/http drops.
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	if r.Host != "" {
+		n += len("Host: ") + len(r.Host) + 2 // net/http moves it out of r.Header
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
+
+// checkHeaderSize answers 431 to a request whose line and header fields exceed max bytes (0: no check).
+func checkHeaderSize(h http.Handler, max int) http.Handler {
+	if max <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if headerSize(r) > max {
+			w.Header().Set("Connection", "close")
+			plain(w, http.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("request line and header over %d bytes", max))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// checkHosts answers 403 to a request whose Host is not allowed (see Options.AllowedHosts).
+func checkHosts(h http.Handler, allowed []string) http.Handler {
+	if slices.Contains(allowed, "*") {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hostAllowed(r, allowed) {
+			plain(w, http.StatusForbidden, "this server does not answer for this host name (allowed hosts: see --allowed-host)")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func hostAllowed(r *http.Request, allowed []string) bool {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")), ".")
+	if host == "" {
+		return true // HTTP/1.0 without Host: no browser sends that
+	}
+	if _, err := netip.ParseAddr(host); err == nil || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true // no DNS name: nothing to rebind
+	}
+	for _, a := range allowed {
+		a = strings.TrimSuffix(strings.ToLower(a), ".")
+		if a == host || strings.HasPrefix(a, "*.") && strings.HasSuffix(host, a[1:]) {
+			return true
+		}
+	}
+	if len(allowed) > 0 {
+		return false
+	}
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	tcp, ok := local.(*net.TCPAddr)
+	return !ok || !tcp.IP.IsLoopback()
 }
 
 // Server is an http.Server whose Shutdown does not wait for the connections that have not sent a request. A

@@ -31,7 +31,7 @@ func TestSlowPollingPostEndsWithItsSession(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", sio)
-	hs := NewServer(mux, Timeouts{}, "/socket.io/", SessionOf(ecfg), log)
+	hs := NewServer(mux, Timeouts{}, Options{}, "/socket.io/", SessionOf(ecfg), log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestShutdownClosesFreshConnections(t *testing.T) {
 	release := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) { <-release })
-	hs := NewServer(mux, Timeouts{}, "/socket.io/", Session{}, slog.New(slog.DiscardHandler))
+	hs := NewServer(mux, Timeouts{}, Options{}, "/socket.io/", Session{}, slog.New(slog.DiscardHandler))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestShutdownClosesFreshConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
-	if _, err := io.WriteString(slow, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(slow, "GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond) // both accepted; the slow request is in its handler

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sioredis/sioredis/internal/testtools/testenv"
+)
+
+// apiKeyFile writes a key list with one key of every scope, "backend", and returns its path and secret.
+func apiKeyFile(t *testing.T) (string, string) {
+	t.Helper()
+	const secret = "sk_hardening_0123456789abcdef"
+	keys := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keys, []byte("backend "+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keys, secret
+}
+
+// do sends req and returns the status code and body of the answer.
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		return res.StatusCode, "" // a WebSocket: its body never ends
+	}
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// TestHeaderBound: every server of the command answers 431 to a request whose line and header exceed 16 KiB
+// (Node's maxHeaderSize), be it a long-polling handshake with a 900 KB query, a WebSocket handshake with a
+// 900 KB header field, or a request of the API; --max-header-bytes raises the bound.
+func TestHeaderBound(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	keys, _ := apiKeyFile(t)
+	pad := strings.Repeat("x", 900_000)
+	for _, tc := range []struct {
+		name string
+		args []string
+		path string
+	}{
+		{"serve", []string{"serve", "--addr", "127.0.0.1:0"}, "/socket.io/?EIO=4&transport=polling"},
+		{"chat", []string{"chat", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db")}, "/socket.io/?EIO=4&transport=polling"},
+		{"api", []string{"api", "--addr", "127.0.0.1:0", "--redis", rs.URL(), "--api-keys", keys}, "/healthz"},
+		{"serve raised", []string{"serve", "--addr", "127.0.0.1:0", "--max-header-bytes", "1100000"}, "/socket.io/?EIO=4&transport=polling"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, _ := startServing(t, tc.args...)
+			want := http.StatusRequestHeaderFieldsTooLarge
+			if strings.HasSuffix(tc.name, "raised") {
+				want = http.StatusOK
+			}
+			sep := "?"
+			if strings.Contains(tc.path, "?") {
+				sep = "&"
+			}
+			req, _ := http.NewRequest(http.MethodGet, url+tc.path+sep+"pad="+pad, nil)
+			if code, body := do(t, req); code != want {
+				t.Errorf("900 KB query: %d %.100q, want %d", code, body, want)
+			}
+			req, _ = http.NewRequest(http.MethodGet, url+strings.Replace(tc.path, "polling", "websocket", 1), nil)
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Upgrade", "websocket")
+			req.Header.Set("Sec-WebSocket-Version", "13")
+			req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+			req.Header.Set("X-Pad", pad)
+			if tc.name != "api" && want == http.StatusOK {
+				want = http.StatusSwitchingProtocols
+			}
+			if code, body := do(t, req); code != want {
+				t.Errorf("WebSocket handshake with a 900 KB header: %d %.100q, want %d", code, body, want)
+			}
+			req, _ = http.NewRequest(http.MethodGet, url+tc.path, nil)
+			req.Header.Set("X-Pad", pad[:10_000])
+			if code, body := do(t, req); code != http.StatusOK {
+				t.Errorf("10 KB header: %d %.100q, want 200", code, body)
+			}
+		})
+	}
+}
+
+// TestAllowedHosts: serve and chat on a loopback address refuse a request naming another host (DNS rebinding:
+// a page of evil.example whose name resolves to 127.0.0.1), page and Socket.IO handshake alike, unless
+// --allowed-host names it; localhost is always answered.
+func TestAllowedHosts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"serve", []string{"serve", "--addr", "127.0.0.1:0"}, http.StatusForbidden},
+		{"chat", []string{"chat", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db")}, http.StatusForbidden},
+		{"serve allowed", []string{"serve", "--addr", "127.0.0.1:0", "--allowed-host", "evil.example"}, http.StatusOK},
+		{"chat allowed", []string{"chat", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db"), "--allowed-host", "*.example"}, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, _ := startServing(t, tc.args...)
+			for _, path := range []string{"/", "/socket.io/?EIO=4&transport=polling"} {
+				for host, want := range map[string]int{"evil.example": tc.want, "localhost": http.StatusOK} {
+					req, _ := http.NewRequest(http.MethodGet, url+path, nil)
+					req.Host = host + ":" + url[strings.LastIndexByte(url, ':')+1:]
+					if code, body := do(t, req); code != want {
+						t.Errorf("GET %s, Host %s: %d %.100q, want %d", path, req.Host, code, body, want)
+					}
+				}
+			}
+		})
+	}
+}
