@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sioredis/sioredis/client"
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
@@ -115,5 +119,61 @@ func TestAllowedHosts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRedisDownNamesNoAddress: with Redis stopped, what api and serve answer (a 502 of an emit or a batch, a 503
+// of /readyz, the page's acknowledgement of a message) says what failed without Redis's address, which goes to
+// the log.
+func TestRedisDownNamesNoAddress(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	keys, secret := apiKeyFile(t)
+	apiURL, apiLogs := startServing(t, "api", "--addr", "127.0.0.1:0", "--redis", rs.URL(), "--api-keys", keys, "--ready-timeout", "300ms")
+	serveURL, serveLogs := startServing(t, "serve", "--addr", "127.0.0.1:0", "--redis", rs.URL(), "--ready-timeout", "300ms")
+	waitStatus(t, serveURL+"/readyz", http.StatusOK)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	page, err := client.Dial(ctx, serveURL, client.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Close()
+	rs.Stop()
+
+	leaks := func(what, body string) {
+		t.Helper()
+		if strings.Contains(body, rs.Addr()) || strings.Contains(body, "dial tcp") {
+			t.Errorf("%s names Redis's address: %q", what, body)
+		}
+	}
+	for path, body := range map[string]string{
+		"/v1/emit":       `{"rooms":["r"],"event":"e"}`,
+		"/v1/emit/batch": `{"emits":[{"rooms":["r"],"event":"e"}]}`,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, apiURL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		code, got := do(t, req)
+		if code != http.StatusBadGateway || !strings.Contains(got, "Redis") {
+			t.Errorf("%s with Redis stopped: %d %q, want 502 saying Redis failed", path, code, got)
+		}
+		leaks(path, got)
+	}
+	for _, u := range []string{apiURL, serveURL} {
+		body := waitStatus(t, u+"/readyz", http.StatusServiceUnavailable)
+		if !strings.Contains(body, "redis unreachable") && !strings.Contains(body, "cluster subscription") {
+			t.Errorf("%s/readyz: %q, want a reason", u, body)
+		}
+		leaks(u+"/readyz", body)
+	}
+	ack, err := client.EmitWithAckAs[json.RawMessage](ctx, page, "say", map[string]string{"room": "room_1", "text": "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("say with Redis stopped: %s", ack)
+	leaks("the acknowledgement of a message", string(ack))
+	for name, logs := range map[string]*serveLog{"api": apiLogs, "serve": serveLogs} {
+		if !strings.Contains(logs.String(), rs.Addr()) {
+			t.Errorf("%s's log does not say what failed:\n%s", name, logs.String())
+		}
 	}
 }

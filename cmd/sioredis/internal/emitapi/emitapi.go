@@ -262,7 +262,7 @@ func (e *fieldError) Unwrap() error { return e.err }
 
 func badField(field string, err error) error { return &fieldError{field: field, err: err} }
 
-// writeError answers err: 400 with its field, 413, 403, or 502 for Redis errors.
+// writeError answers err: 400 with its field, 413, 403, or 502 for Redis errors (logged, not told).
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *fieldError
 	var mbe *http.MaxBytesError
@@ -275,9 +275,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		apiauth.WriteJSON(w, http.StatusBadRequest, apiauth.ErrorBody{Error: fe.err.Error(), Field: fe.field})
 	default:
 		h.cfg.Logger.Warn("emitapi: publish failed", "path", r.URL.Path, "err", err)
-		apiauth.WriteJSON(w, http.StatusBadGateway, apiauth.ErrorBody{Error: err.Error()})
+		apiauth.WriteJSON(w, http.StatusBadGateway, apiauth.ErrorBody{Error: errPublish})
 	}
 }
+
+// errPublish is the answer's text when Redis did not take a message. The error itself, which names internal
+// addresses, is logged only.
+const errPublish = "emitapi: Redis did not take the message (the reason is in the server's log)"
 
 // decode reads one JSON object into v: unknown fields and trailing data are errors.
 func decode(r io.Reader, v any) error {
@@ -491,7 +495,7 @@ func (h *Handler) batch(w http.ResponseWriter, r *http.Request, key *apiauth.Key
 	}
 	if first != nil {
 		h.cfg.Logger.Warn("emitapi: batch partly published", "published", n-len(failed), "failed", len(failed), "err", first)
-		apiauth.WriteJSON(w, http.StatusBadGateway, BatchError{Error: first.Error(), Published: n - len(failed), Failed: failed})
+		apiauth.WriteJSON(w, http.StatusBadGateway, BatchError{Error: errPublish, Published: n - len(failed), Failed: failed})
 		return
 	}
 	res := Result{Published: n}

@@ -25,7 +25,7 @@ func (u *Unready) Unwrap() error { return u.Err }
 // HealthHandlers registers GET /healthz and GET /readyz on mux. /healthz answers 200 "ok" as long as the
 // process serves HTTP. /readyz answers 200 "ready" when ready returns nil within timeout (DefaultReadyTimeout
 // if not positive) and 503 otherwise, "not ready" with the Reason of an *Unready in the error's chain; a nil
-// ready is always ready. The error itself goes to log only, once each time the state changes. Load balancers
+// ready is always ready. The error itself goes to log only, when it differs from the last one logged. Load balancers
 // and Kubernetes probes use the first as liveness and the second as readiness.
 func HealthHandlers(mux *http.ServeMux, ready func(context.Context) error, timeout time.Duration, log *slog.Logger) {
 	if timeout <= 0 {
@@ -45,7 +45,7 @@ func HealthHandlers(mux *http.ServeMux, ready func(context.Context) error, timeo
 		}
 		mu.Lock()
 		switch {
-		case err != nil && last == "":
+		case err != nil && err.Error() != last:
 			last = err.Error()
 			log.Warn("not ready", "err", err)
 		case err == nil && last != "":

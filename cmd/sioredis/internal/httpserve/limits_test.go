@@ -2,12 +2,16 @@ package httpserve
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -160,4 +164,81 @@ func TestAllowedHosts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadyzShowsReasonsOnly: /readyz answers 503 with the Reason of an Unready, or nothing of a plain error,
+// never the error itself (addresses, users), which is logged when it differs from the last one.
+func TestReadyzShowsReasonsOnly(t *testing.T) {
+	var failure atomic.Pointer[error]
+	ready := func(context.Context) error {
+		if p := failure.Load(); p != nil {
+			return *p
+		}
+		return nil
+	}
+	var logs strings.Builder
+	var mu sync.Mutex
+	mux := http.NewServeMux()
+	HealthHandlers(mux, ready, 0, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))
+	hs := NewServer(mux, Timeouts{}, Options{}, "/socket.io/", Session{}, slog.New(slog.DiscardHandler))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close(); <-served })
+	get := func() (int, string) {
+		res, err := http.Get("http://" + ln.Addr().String() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io2(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, b
+	}
+	const secret = "dial tcp 10.0.0.5:6379 as user ops"
+	for _, tc := range []struct {
+		err  error
+		code int
+		want string
+	}{
+		{nil, http.StatusOK, "ready\n"},
+		{&Unready{Reason: "redis unreachable", Err: errors.New(secret)}, http.StatusServiceUnavailable, "not ready: redis unreachable\n"},
+		{fmt.Errorf("wrapped: %w", &Unready{Reason: "cluster subscription", Err: errors.New(secret)}), http.StatusServiceUnavailable, "not ready: cluster subscription\n"},
+		{errors.New(secret), http.StatusServiceUnavailable, "not ready (see the server's log)\n"},
+		{nil, http.StatusOK, "ready\n"},
+	} {
+		if tc.err != nil {
+			failure.Store(&tc.err)
+		} else {
+			failure.Store(nil)
+		}
+		for range 2 {
+			if code, body := get(); code != tc.code || body != tc.want {
+				t.Errorf("ready() = %v: %d %q, want %d %q", tc.err, code, body, tc.code, tc.want)
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), secret); n != 3 {
+		t.Errorf("the error logged %d times, want 3 (once per different error):\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "ready again"); n != 1 {
+		t.Errorf("\"ready again\" logged %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
