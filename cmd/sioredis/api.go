@@ -103,7 +103,7 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("sioredis: %w", err)
 	}
 	hs := httpserve.NewServer(mux, t, httpOpts, "/socket.io/", httpserve.Session{}, logger)
-	logger.Info("serving the emit API", "url", "http://"+displayAddr(ln.Addr())+"/v1/", "mode", conn.mode, "redis", conn.redisURL, "keys", keys.Len())
+	logger.Info("serving the emit API", "url", "http://"+displayAddr(ln.Addr())+"/v1/", "mode", conn.mode, "redis", conn.redactedURL(), "keys", keys.Len())
 	served := make(chan error, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() { served <- hs.Serve(ln) })

@@ -126,7 +126,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	mode := "alone (no Redis)"
 	if rdb != nil {
-		mode = "in the Socket.IO cluster (" + *clusterMode + " format) of " + conn.redisURL
+		mode = "in the Socket.IO cluster (" + *clusterMode + " format) of " + conn.redactedURL()
 	}
 	dbName, _ := filepath.Abs(*db)
 	if postgres {

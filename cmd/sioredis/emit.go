@@ -88,6 +88,7 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 // --cluster and --sentinel-master.
 func (c *connFlags) registerRedis(fs *flag.FlagSet, def, help string) {
 	fs.StringVar(&c.redisURL, "redis", def, help)
+	fs.Lookup("redis").DefValue = redactRedis(def) // -h shows it: $REDIS_URL may hold a password
 	fs.BoolVar(&c.cluster, "cluster", false, "connect to a Redis Cluster (--redis lists nodes)")
 	fs.StringVar(&c.sentinelMaster, "sentinel-master", "", "connect through Sentinel to this master (--redis lists sentinels)")
 }
@@ -101,6 +102,41 @@ func (c *connFlags) registerCluster(fs *flag.FlagSet) {
 	fs.StringVar(&c.subscription, "subscription-mode", "static", "sharded servers' subscriptionMode: static, dynamic or dynamic-private")
 	fs.IntVar(&c.streamCount, "stream-count", 1, "streams adapter streamCount")
 	fs.Int64Var(&c.maxLen, "maxlen", emitter.DefaultStreamMaxLen, "streams: approximate MAXLEN of XADD")
+}
+
+// redactedURL returns --redis as logs may show it: the password of each URL replaced by "xxxxx".
+func (c *connFlags) redactedURL() string { return redactRedis(c.redisURL) }
+
+// redactRedis replaces the password of every URL in a --redis value (one URL, or a comma-separated list) with
+// "xxxxx", as url.URL.Redacted does, whether or not the URL parses: its userinfo is what precedes the last "@"
+// before the first "/" after the scheme.
+func redactRedis(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		scheme := strings.Index(p, "://")
+		if scheme < 0 {
+			continue
+		}
+		rest := p[scheme+3:]
+		authority := rest
+		if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+			authority = rest[:end]
+		}
+		at := strings.LastIndexByte(authority, '@')
+		if at < 0 {
+			continue
+		}
+		if colon := strings.IndexByte(authority[:at], ':'); colon >= 0 {
+			parts[i] = p[:scheme+3] + authority[:colon+1] + "xxxxx" + rest[at:]
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// redactErr returns the text of err, an error about the URL raw, with raw redacted (url.Parse's errors quote
+// the whole URL).
+func redactErr(err error, raw string) string {
+	return strings.ReplaceAll(err.Error(), raw, redactRedis(raw))
 }
 
 // client builds the Redis client the flags describe.
@@ -117,7 +153,7 @@ func (c *connFlags) client() (redis.UniversalClient, error) {
 			if strings.Contains(a, "://") {
 				o, err := redis.ParseURL(a)
 				if err != nil {
-					return nil, usagef("--redis: %v", err)
+					return nil, usagef("--redis: %s", redactErr(err, a))
 				}
 				if base == nil {
 					base = o
@@ -142,7 +178,7 @@ func (c *connFlags) client() (redis.UniversalClient, error) {
 	}
 	o, err := redis.ParseURL(u)
 	if err != nil {
-		return nil, usagef("--redis: %v", err)
+		return nil, usagef("--redis: %s", redactErr(err, u))
 	}
 	c.dials.tls, o.Dialer = o.TLSConfig, c.dials.dial
 	return redis.NewClient(o), nil

@@ -177,3 +177,55 @@ func TestRedisDownNamesNoAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisPasswordNotShown: a --redis URL with a password (here of a real redis-server that requires it) is
+// logged by api, serve and chat with the password replaced by xxxxx, and neither a usage error nor the help's
+// default ($REDIS_URL) shows it.
+func TestRedisPasswordNotShown(t *testing.T) {
+	const password = "s3cret-redis-pw"
+	rs := testenv.StartRedis(t)
+	if err := rs.Client(t).ConfigSet(t.Context(), "requirepass", password).Err(); err != nil {
+		t.Fatal(err)
+	}
+	redisURL := "redis://default:" + password + "@" + rs.Addr()
+	keys, secret := apiKeyFile(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"api", []string{"api", "--addr", "127.0.0.1:0", "--redis", redisURL, "--api-keys", keys}},
+		{"serve", []string{"serve", "--addr", "127.0.0.1:0", "--redis", redisURL}},
+		{"chat", []string{"chat", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db"), "--redis", redisURL}},
+		{"api, a list of URLs", []string{"api", "--addr", "127.0.0.1:0", "--sentinel-master", "m", "--redis", "redis://" + rs.Addr() + "," + redisURL, "--api-keys", keys}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, logs := startServing(t, tc.args...)
+			if tc.name == "api" {
+				req, _ := http.NewRequest(http.MethodPost, url+"/v1/emit", strings.NewReader(`{"rooms":["r"],"event":"e"}`))
+				req.Header.Set("Authorization", "Bearer "+secret)
+				if code, body := do(t, req); code != http.StatusOK {
+					t.Errorf("emit through the password-protected Redis: %d %s", code, body)
+				}
+			}
+			if strings.Contains(logs.String(), password) || !strings.Contains(logs.String(), "default:xxxxx@") {
+				t.Errorf("the log shows the password, or not the redacted URL:\n%s", logs.String())
+			}
+		})
+	}
+	for _, args := range [][]string{
+		{"api", "--redis", "redis://default:" + password + "@" + rs.Addr() + ":bad"},
+		{"serve", "--redis", "redis://default:" + password + "@host:port/0"},
+		{"serve", "--cluster", "--redis", "redis://default:" + password + "@host:port/0"},
+	} {
+		code, stderr := cli(t, "", args...)
+		if code != 2 || strings.Contains(stderr, password) {
+			t.Errorf("%q: status %d, %q (want 2 without the password)", args, code, stderr)
+		}
+	}
+	t.Setenv("REDIS_URL", redisURL)
+	var stdout, stderr strings.Builder
+	run(t.Context(), []string{"serve", "-h"}, strings.NewReader(""), &stdout, &stderr)
+	if help := stdout.String() + stderr.String(); strings.Contains(help, password) || !strings.Contains(help, "xxxxx") {
+		t.Errorf("serve -h with $REDIS_URL shows the password, or not its redacted default:\n%s", help)
+	}
+}

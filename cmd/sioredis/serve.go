@@ -97,7 +97,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	mode := "alone (no Redis)"
 	if cfg.Redis != nil {
-		mode = "in the Socket.IO cluster (" + f.conn.mode + " format) of " + f.conn.redisURL
+		mode = "in the Socket.IO cluster (" + f.conn.mode + " format) of " + f.conn.redactedURL()
 	}
 	logger.Info("serving the live page", "url", "http://"+displayAddr(ln.Addr()), "mode", mode)
 	warnExposed(logger, ln.Addr())
