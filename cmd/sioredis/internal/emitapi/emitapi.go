@@ -19,6 +19,7 @@
 package emitapi
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -39,6 +40,7 @@ import (
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/internal/jsonarg"
+	"github.com/sioredis/sioredis/jsvalue"
 )
 
 //go:embed openapi.json
@@ -283,9 +285,18 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // addresses, is logged only.
 const errPublish = "emitapi: Redis did not take the message (the reason is in the server's log)"
 
-// decode reads one JSON object into v: unknown fields and trailing data are errors.
+// decode reads one JSON object into v: unknown fields, trailing data and text that is not Unicode (bytes that
+// are not UTF-8, a lone surrogate such as "\ud800", which encoding/json would turn into U+FFFD, so that what is
+// published would not be what was sent) are errors.
 func decode(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err // *http.MaxBytesError, or the connection's
+	}
+	if err := jsvalue.CheckJSONText(data); err != nil {
+		return badField(invalidTextField(data), fmt.Errorf("emitapi: %w", err))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
@@ -305,6 +316,34 @@ func decode(r io.Reader, v any) error {
 		return badField("", errors.New("emitapi: data after the JSON object"))
 	}
 	return nil
+}
+
+// invalidTextField names the field of a request (data, whose text CheckJSONText refuses) that holds the text:
+// a member of the object ("event"), or of one emit of a batch ("emits[2].rooms"); "" when it is a member's name
+// or the JSON is not an object.
+func invalidTextField(data []byte) string {
+	var req map[string]json.RawMessage
+	if json.Unmarshal(data, &req) != nil {
+		return ""
+	}
+	for name, raw := range req {
+		if jsvalue.CheckJSONText(raw) == nil {
+			continue
+		}
+		var emits []json.RawMessage
+		if name == "emits" && json.Unmarshal(raw, &emits) == nil {
+			for i, e := range emits {
+				if jsvalue.CheckJSONText(e) != nil {
+					if f := invalidTextField(e); f != "" {
+						return fmt.Sprintf("emits[%d].%s", i, f)
+					}
+					return fmt.Sprintf("emits[%d]", i)
+				}
+			}
+		}
+		return name
+	}
+	return ""
 }
 
 // Target is the part of a request that chooses sockets.
