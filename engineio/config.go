@@ -43,10 +43,13 @@ type Config struct {
 	AllowedOrigins []string
 	// TrustedProxies lists the addresses (CIDR prefixes such as 127.0.0.1/32 or 10.0.0.0/8) of the reverse
 	// proxies in front of the server. A request from one of them is taken as the client sent it to the proxy
-	// (see FromTrustedProxy): its Host from X-Forwarded-Host or Forwarded host=, which the origin check
-	// compares with Origin, and its client address from X-Forwarded-For or Forwarded for=. Empty: no header
-	// is trusted and the connection's own address and Host are used.
+	// (see FromTrustedProxyHeader): its Host from X-Forwarded-Host, which the origin check compares with
+	// Origin, and its client address from X-Forwarded-For (or Forwarded's host= and for=, see ProxyHeader).
+	// Empty: no header is trusted and the connection's own address and Host are used.
 	TrustedProxies []netip.Prefix
+	// ProxyHeader is the family of forwarding headers the TrustedProxies set: XForwardedFor (the default) or
+	// Forwarded. The other family is never read.
+	ProxyHeader ProxyHeader
 	// AllowCredentials adds "Access-Control-Allow-Credentials: true" to CORS responses.
 	AllowCredentials bool
 	// AllowRequest, if not nil, is called for each handshake request; a non-nil error refuses it, with the
@@ -125,6 +128,13 @@ func (c Config) withDefaults() (Config, error) {
 		if t != TransportPolling && t != TransportWebSocket {
 			return c, fmt.Errorf("%w: unknown transport %q", ErrConfig, t)
 		}
+	}
+	switch c.ProxyHeader {
+	case "":
+		c.ProxyHeader = XForwardedFor
+	case XForwardedFor, Forwarded:
+	default:
+		return c, fmt.Errorf("%w: ProxyHeader %q (want %q or %q)", ErrConfig, c.ProxyHeader, XForwardedFor, Forwarded)
 	}
 	return c, nil
 }

@@ -7,13 +7,35 @@ import (
 	"strings"
 )
 
-// FromTrustedProxy returns r as the client sent it to the reverse proxy in front of the server, when r comes
-// from one of the trusted proxies (its RemoteAddr in one of the prefixes); otherwise, or with no prefix, r
-// itself. The host is taken from the Forwarded header's host= or else X-Forwarded-Host, the scheme (r.URL.Scheme)
-// from proto= or X-Forwarded-Proto, and the client address (r.RemoteAddr, with port 0 when the proxy gives
-// none) from the rightmost for= or X-Forwarded-For entry that is not itself a trusted proxy. Headers from any
-// other address are ignored: a client could write them. The returned request is a shallow copy.
+// ProxyHeader names the forwarding headers that the trusted reverse proxies set (Config.ProxyHeader). Only
+// that family is read: a proxy passes on the headers it does not set as the client wrote them, so reading the
+// other family would believe the client.
+type ProxyHeader string
+
+// The families of forwarding headers.
+const (
+	// XForwardedFor is X-Forwarded-For (to which each proxy appends the address it got the request from),
+	// X-Forwarded-Host and X-Forwarded-Proto, as nginx, HAProxy, Go's httputil.ReverseProxy and most load
+	// balancers set them, and the only ones Node's Express reads: the default.
+	XForwardedFor ProxyHeader = "X-Forwarded-For"
+	// Forwarded is RFC 7239's Forwarded header (for=, host=, proto=).
+	Forwarded ProxyHeader = "Forwarded"
+)
+
+// FromTrustedProxy is FromTrustedProxyHeader with the X-Forwarded-* headers.
 func FromTrustedProxy(r *http.Request, trusted []netip.Prefix) *http.Request {
+	return FromTrustedProxyHeader(r, trusted, XForwardedFor)
+}
+
+// FromTrustedProxyHeader returns r as the client sent it to the reverse proxy in front of the server, when r
+// comes from one of the trusted proxies (its RemoteAddr in one of the prefixes); otherwise, or with no prefix,
+// r itself. The proxies' headers are those of family h (XForwardedFor when empty): the host is taken from the
+// last X-Forwarded-Host (Forwarded: the last host=), the scheme (r.URL.Scheme) from X-Forwarded-Proto (proto=),
+// and the client address (r.RemoteAddr, with port 0 when the proxy gives none) from the rightmost
+// X-Forwarded-For entry (for=) that is not itself a trusted proxy: the entries to its left were written by
+// the client. The other family is ignored, and so are all headers from any other address: a client could
+// write them. The returned request is a shallow copy.
+func FromTrustedProxyHeader(r *http.Request, trusted []netip.Prefix, h ProxyHeader) *http.Request {
 	if len(trusted) == 0 {
 		return r
 	}
@@ -32,8 +54,8 @@ func FromTrustedProxy(r *http.Request, trusted []netip.Prefix) *http.Request {
 	}
 	var host, proto string
 	var chain []string // client first, as proxies append
-	if fw := r.Header.Values("Forwarded"); len(fw) > 0 {
-		for _, elem := range strings.Split(strings.Join(fw, ","), ",") {
+	if h == Forwarded {
+		for _, elem := range strings.Split(strings.Join(r.Header.Values("Forwarded"), ","), ",") {
 			for _, pair := range strings.Split(elem, ";") {
 				k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
 				if !ok {

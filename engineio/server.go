@@ -182,7 +182,7 @@ func (s *Server) remove(c *Conn) {
 // ServeHTTP serves the handshake, long-polling requests and WebSocket connections of Engine.IO v4, and of v3 with
 // Config.AllowEIO3.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = FromTrustedProxy(r, s.cfg.TrustedProxies)
+	r = FromTrustedProxyHeader(r, s.cfg.TrustedProxies, s.cfg.ProxyHeader)
 	origin := r.Header.Get("Origin")
 	if origin != "" {
 		if !s.originAllowed(origin, r.Host) {

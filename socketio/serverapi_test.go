@@ -138,7 +138,7 @@ func TestRemoteIP(t *testing.T) {
 		r := httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=polling", nil)
 		r.RemoteAddr = "10.0.0.1:999"
 		r.Header.Set(fwd.header, fwd.value)
-		if got := remoteIP(engineio.FromTrustedProxy(r, trusted).RemoteAddr); got != fwd.want {
+		if got := remoteIP(engineio.FromTrustedProxyHeader(r, trusted, engineio.ProxyHeader(fwd.header)).RemoteAddr); got != fwd.want {
 			t.Errorf("%s: %s: Address %q, want %q", fwd.header, fwd.value, got, fwd.want)
 		}
 	}

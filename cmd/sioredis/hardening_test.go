@@ -3,8 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,5 +232,60 @@ func TestRedisPasswordNotShown(t *testing.T) {
 	run(t.Context(), []string{"serve", "-h"}, strings.NewReader(""), &stdout, &stderr)
 	if help := stdout.String() + stderr.String(); strings.Contains(help, password) || !strings.Contains(help, "xxxxx") {
 		t.Errorf("serve -h with $REDIS_URL shows the password, or not its redacted default:\n%s", help)
+	}
+}
+
+// clientFrom returns an HTTP client whose connections come from the loopback address ip (such as 127.0.0.2),
+// so that a server can tell it from a proxy on 127.0.0.1.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}, Timeout: 10 * time.Second}
+}
+
+// TestSpoofedForwardedFor: "sioredis api --trusted-proxy 127.0.0.1" behind a Go reverse proxy (which appends
+// the client's address to X-Forwarded-For and passes every other header on): a client that sends its own
+// rotating Forwarded: for= or X-Forwarded-For is still limited as one address, its own, and another client
+// keeps its own allowance.
+func TestSpoofedForwardedFor(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	keys, secret := apiKeyFile(t)
+	backend, _ := startServing(t, "api", "--addr", "127.0.0.1:0", "--redis", rs.URL(), "--api-keys", keys,
+		"--trusted-proxy", "127.0.0.1", "--ip-rate", "0.01", "--ip-burst", "5")
+	target, err := neturl.Parse(backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+	t.Cleanup(proxy.Close)
+	send := func(cl *http.Client, header, value string) int {
+		req, _ := http.NewRequest(http.MethodPost, proxy.URL+"/v1/emit", strings.NewReader(`{"rooms":["r"],"event":"e"}`))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		if header != "" {
+			req.Header.Set(header, value)
+		}
+		res, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i, tc := range []struct{ client, header, format string }{
+		{"127.0.0.2", "Forwarded", "for=198.51.100.%d"},
+		{"127.0.0.3", "X-Forwarded-For", "198.51.100.%d"},
+		{"127.0.0.4", "Forwarded", `for="[2001:db8::%x]:1"`},
+	} {
+		cl := clientFrom(tc.client)
+		passed := 0
+		for j := range 20 {
+			if code := send(cl, tc.header, fmt.Sprintf(tc.format, 20*i+j+1)); code == http.StatusOK {
+				passed++
+			} else if code != http.StatusTooManyRequests {
+				t.Fatalf("%s: status %d", tc.client, code)
+			}
+		}
+		if passed != 5 {
+			t.Errorf("client %s rotating its own %s: %d of 20 requests passed, want the burst of its one address, 5", tc.client, tc.header, passed)
+		}
 	}
 }

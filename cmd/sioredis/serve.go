@@ -167,5 +167,5 @@ func (p *prefixList) Set(v string) error {
 }
 
 func proxyFlag(fs *flag.FlagSet, p *prefixList) {
-	fs.Var(p, "trusted-proxy", "address or CIDR prefix of a reverse proxy whose X-Forwarded-Host/-Proto/-For and Forwarded headers are believed (repeatable or comma-separated; default none)")
+	fs.Var(p, "trusted-proxy", "address or CIDR prefix of a reverse proxy whose X-Forwarded-Host/-Proto/-For headers are believed, the client address being the rightmost X-Forwarded-For entry that is not a trusted proxy; Forwarded is ignored (repeatable or comma-separated; default none)")
 }

@@ -67,7 +67,7 @@ type Config struct {
 	// AllowedOrigins are the origins of pages on other sites ("https://app.example.com") allowed to post
 	// messages and to connect to Socket.IO. Requests from any other site are refused with 403.
 	AllowedOrigins []string
-	// TrustedProxies are the reverse proxies whose X-Forwarded-* and Forwarded headers are believed, for the
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers are believed, for the
 	// API's cross-site check and for Socket.IO (see engineio.Config.TrustedProxies).
 	TrustedProxies []netip.Prefix
 	// PublishWait is how long a POST waits for its message to be published before it answers 202 Accepted

@@ -49,7 +49,7 @@ type Config struct {
 	Timeouts httpserve.Timeouts
 	// HTTP are the HTTP server's header bound and allowed host names (see httpserve.Options).
 	HTTP httpserve.Options
-	// TrustedProxies are the reverse proxies whose X-Forwarded-* and Forwarded headers are believed (see
+	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers are believed (see
 	// engineio.Config.TrustedProxies).
 	TrustedProxies []netip.Prefix
 	// AllowEIO3 also accepts socket.io-client 2.x (see engineio.Config.AllowEIO3).
