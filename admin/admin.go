@@ -98,6 +98,9 @@ type Options struct {
 	ServerID string
 	// Mode is Development (the default, as Node's without NODE_ENV) or Production.
 	Mode Mode
+	// LoginLimit bounds the password checks of Auth's login: bcrypt checks at once, and a back-off after
+	// failures per client address and per username. The zero value takes its defaults.
+	LoginLimit LoginLimit
 	// Sessions keeps the session ids given to the UI after a login. Default an in-memory store of this server
 	// (MemorySessions with Node's RedisStore defaults: 24 h, and at most 10 000 sessions).
 	Sessions SessionStore
@@ -128,6 +131,7 @@ type Admin struct {
 	base     serverBase
 	log      *slog.Logger
 
+	logins  *logins // nil with NoAuth
 	queue   chan outEvent
 	done    chan struct{}
 	stopped chan struct{}
@@ -171,6 +175,10 @@ func Instrument(srv *socketio.Server, opts Options) (*Admin, error) {
 		return nil, fmt.Errorf("%w: Auth must be set, or NoAuth true", ErrConfig)
 	case opts.Auth != nil && opts.NoAuth:
 		return nil, fmt.Errorf("%w: both Auth and NoAuth set", ErrConfig)
+	}
+	limit, err := opts.LoginLimit.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	if opts.Auth != nil {
 		if _, err := bcrypt.Cost([]byte(opts.Auth.PasswordHash)); err != nil {
@@ -219,6 +227,9 @@ func Instrument(srv *socketio.Server, opts Options) (*Admin, error) {
 		transports: make(map[*socketio.Socket]string),
 		conns:      make(map[string]int),
 	}
+	if opts.Auth != nil {
+		a.logins = newLogins(opts.Auth, limit, opts.Logger)
+	}
 	if a.base.serverID == "" {
 		a.base.serverID = host
 	}
@@ -254,7 +265,7 @@ func (a *Admin) Close() {
 func (a *Admin) Features() []Feature { return append([]Feature(nil), a.features...) }
 
 // authenticate is the admin namespace's middleware with basic authentication: a known session id, or the
-// username and password.
+// username and password, checked within Options.LoginLimit.
 func (a *Admin) authenticate(ctx context.Context, s *socketio.Socket) error {
 	var auth struct {
 		SessionID string `json:"sessionId"`
@@ -273,25 +284,27 @@ func (a *Admin) authenticate(ctx context.Context, s *socketio.Socket) error {
 			return nil
 		}
 	}
-	if auth.Username == a.opts.Auth.Username &&
-		bcrypt.CompareHashAndPassword([]byte(a.opts.Auth.PasswordHash), []byte(auth.Password)) == nil {
-		id := randomID()
-		if err := a.opts.Sessions.SaveSession(ctx, id); err != nil {
-			a.log.Warn("admin: saving a session", "err", err)
-		} else {
-			a.mu.Lock()
-			a.pending[s] = id
-			a.mu.Unlock()
-			// A socket that a later middleware refuses never connects: forget its session when it goes.
-			context.AfterFunc(ctx, func() {
-				a.mu.Lock()
-				delete(a.pending, s)
-				a.mu.Unlock()
-			})
-		}
+	if auth.Username == "" && auth.Password == "" {
+		return &socketio.ConnectError{Message: "invalid credentials"} // no password to check
+	}
+	if err := a.logins.check(ctx, s.Handshake().Address, auth.Username, auth.Password); err != nil {
+		return err
+	}
+	id := randomID()
+	if err := a.opts.Sessions.SaveSession(ctx, id); err != nil {
+		a.log.Warn("admin: saving a session", "err", err)
 		return nil
 	}
-	return &socketio.ConnectError{Message: "invalid credentials"}
+	a.mu.Lock()
+	a.pending[s] = id
+	a.mu.Unlock()
+	// A socket that a later middleware refuses never connects: forget its session when it goes.
+	context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		delete(a.pending, s)
+		a.mu.Unlock()
+	})
+	return nil
 }
 
 // onAdminConnection greets a UI: its session, the config, and in development mode every socket.

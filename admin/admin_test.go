@@ -138,10 +138,12 @@ func TestInstrumentOptions(t *testing.T) {
 }
 
 // Basic authentication: the right password gives a session, which logs in again without the password; a wrong
-// password, user or session is refused with "invalid credentials", as Node's.
+// password, user or session is refused with "invalid credentials", as Node's (the back-off after a failure,
+// which TestLoginBackOff checks, is off here).
 func TestAuth(t *testing.T) {
 	t.Cleanup(leakcheck.Check(t))
-	_, url := startServer(t, admin.Options{Auth: &admin.BasicAuth{Username: "admin", PasswordHash: hash(t, "s3cret")}})
+	_, url := startServer(t, admin.Options{Auth: &admin.BasicAuth{Username: "admin", PasswordHash: hash(t, "s3cret")},
+		LoginLimit: admin.LoginLimit{FailureDelay: -1}})
 
 	for _, auth := range []any{
 		map[string]string{"username": "admin", "password": "wrong"},

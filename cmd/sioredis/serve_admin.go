@@ -20,6 +20,7 @@ type adminFlags struct {
 	mode         string
 	uiDir        string
 	serverID     string
+	login        admin.LoginLimit
 }
 
 func (f *adminFlags) register(fs *flag.FlagSet) {
@@ -31,6 +32,8 @@ func (f *adminFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.mode, "admin-mode", "development", "development (every socket and event) or production (server stats only)")
 	fs.StringVar(&f.uiDir, "admin-ui", "", "directory of the admin UI's files (ui/dist of the npm package @socket.io/admin-ui), served at /admin/")
 	fs.StringVar(&f.serverID, "admin-server-id", "", "name of this server in the admin UI (default the hostname)")
+	fs.IntVar(&f.login.MaxConcurrent, "admin-login-concurrency", admin.DefaultLoginConcurrency, "admin UI logins whose password is checked at once (bcrypt: a core for about 100 ms each); the others wait")
+	fs.DurationVar(&f.login.FailureDelay, "admin-login-delay", admin.DefaultFailureDelay, "after a failed admin UI login, refuse that client address and that username this long, doubled at each failure up to 1m (negative: never)")
 }
 
 // config returns the demo's admin configuration: nil without --admin.
@@ -45,7 +48,10 @@ func (f *adminFlags) config() (*demo.AdminConfig, error) {
 	if hash == "" {
 		hash = os.Getenv("SIOREDIS_ADMIN_PASSWORD_HASH")
 	}
-	opts := admin.Options{NoAuth: f.noAuth, ReadOnly: f.readOnly, Mode: admin.Mode(f.mode), ServerID: f.serverID}
+	if f.login.MaxConcurrent <= 0 {
+		return nil, usagef("--admin-login-concurrency must be positive")
+	}
+	opts := admin.Options{NoAuth: f.noAuth, ReadOnly: f.readOnly, Mode: admin.Mode(f.mode), ServerID: f.serverID, LoginLimit: f.login}
 	switch {
 	case hash != "" && f.noAuth:
 		return nil, usagef("--admin-password-hash and --admin-no-auth: choose one")
