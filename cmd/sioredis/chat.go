@@ -50,7 +50,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	var origins stringList
 	fs.Var(&origins, "allowed-origin", "origin of a page on another site allowed to post and connect, such as https://app.example.com (repeatable)")
 	keysFile := fs.String("api-keys", "", "file of API keys of backends allowed to post, one \"NAME SECRET [SCOPE...]\" a line (also $"+apiKeysEnv+")")
-	secretFile := fs.String("session-secret-file", "", "file holding the secret (32 bytes or more) that signs browser users' session cookies (also $"+sessionSecretEnv+")")
+	secretFile := fs.String("session-secret-file", "", "file holding the secret (32 random bytes or more, e.g. from openssl rand -base64 32) that signs browser users' session cookies (also $"+sessionSecretEnv+")")
+	previousFile := fs.String("session-secret-previous-file", "", "file holding the secret that signed the session cookies before the current one, still accepted while a rotation is under way (also $"+previousSecretEnv+")")
 	postRate := fs.Float64("post-rate", 5, "with --api-keys or a session secret: posts per second allowed to each key and each user (0: no limit)")
 	ipRate := fs.Float64("ip-rate", 20, "with --api-keys or a session secret: posts per second allowed to each client address (0: no limit)")
 	waitReplicas := fs.Int("wait-replicas", -1, "with --mode streams: replicas each message must reach (Redis WAIT) before it counts as published; -1 (default): 1 with --sentinel-master, 0 otherwise")
@@ -95,7 +96,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	if *claimPoll <= 0 {
 		return usagef("--claim-poll must be positive")
 	}
-	auth, err := chatAuth(*keysFile, *secretFile, *postRate, *ipRate)
+	auth, err := chatAuth(*keysFile, *secretFile, *previousFile, *postRate, *ipRate)
 	if err != nil {
 		return err
 	}
@@ -157,12 +158,31 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-// sessionSecretEnv is the environment variable holding the chat's session secret.
-const sessionSecretEnv = "SIOREDIS_SESSION_SECRET"
+// The environment variables holding the chat's session secret, and the one it replaces during a rotation.
+const (
+	sessionSecretEnv  = "SIOREDIS_SESSION_SECRET"
+	previousSecretEnv = "SIOREDIS_SESSION_SECRET_PREVIOUS"
+)
+
+// readSecret returns the secret of file (its content without surrounding white space), or else of the
+// environment variable env; a file given that holds nothing is an error.
+func readSecret(file, flagName, env string) ([]byte, error) {
+	if file == "" {
+		return []byte(os.Getenv(env)), nil
+	}
+	secret, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("sioredis: %w", err)
+	}
+	if secret = bytes.TrimSpace(secret); len(secret) == 0 {
+		return nil, usagef("--%s %s: the file holds no secret", flagName, file)
+	}
+	return secret, nil
+}
 
 // chatAuth builds the chat's Auth from its flags and environment: nil (anonymous) when neither keys nor a
 // session secret are given.
-func chatAuth(keysFile, secretFile string, postRate, ipRate float64) (*chat.Auth, error) {
+func chatAuth(keysFile, secretFile, previousFile string, postRate, ipRate float64) (*chat.Auth, error) {
 	if postRate < 0 || ipRate < 0 {
 		return nil, usagef("--post-rate and --ip-rate must not be negative")
 	}
@@ -170,12 +190,16 @@ func chatAuth(keysFile, secretFile string, postRate, ipRate float64) (*chat.Auth
 	if err != nil {
 		return nil, usageError{err}
 	}
-	secret := []byte(os.Getenv(sessionSecretEnv))
-	if secretFile != "" {
-		if secret, err = os.ReadFile(secretFile); err != nil {
-			return nil, fmt.Errorf("sioredis: %w", err)
-		}
-		secret = bytes.TrimSpace(secret)
+	secret, err := readSecret(secretFile, "session-secret-file", sessionSecretEnv)
+	if err != nil {
+		return nil, err
+	}
+	previous, err := readSecret(previousFile, "session-secret-previous-file", previousSecretEnv)
+	if err != nil {
+		return nil, err
+	}
+	if len(previous) > 0 && len(secret) == 0 {
+		return nil, usagef("a previous session secret needs the current one (--session-secret-file or $%s)", sessionSecretEnv)
 	}
 	if keys.Len() == 0 && len(secret) == 0 {
 		return nil, nil
@@ -184,7 +208,11 @@ func chatAuth(keysFile, secretFile string, postRate, ipRate float64) (*chat.Auth
 		KeyLimit: apiauth.LimitConfig{Rate: postRate, Burst: max(1, int(2*postRate))},
 		IPLimit:  apiauth.LimitConfig{Rate: ipRate, Burst: max(1, int(2*ipRate))}}
 	if len(secret) > 0 {
-		if auth.Sessions, err = apiauth.NewSessions(secret); err != nil {
+		var prev [][]byte
+		if len(previous) > 0 {
+			prev = append(prev, previous)
+		}
+		if auth.Sessions, err = apiauth.NewSessions(secret, prev...); err != nil {
 			return nil, usageError{err}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/client"
+	"github.com/sioredis/sioredis/cmd/sioredis/internal/apiauth"
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
@@ -286,6 +287,76 @@ func TestSpoofedForwardedFor(t *testing.T) {
 		}
 		if passed != 5 {
 			t.Errorf("client %s rotating its own %s: %d of 20 requests passed, want the burst of its one address, 5", tc.client, tc.header, passed)
+		}
+	}
+}
+
+// TestSessionSecrets: the chat refuses a session secret that cannot be random (40 spaces, in the environment;
+// a file of them, which holds nothing once trimmed) with exit status 2, and during a rotation takes the cookies
+// signed with the previous secret as well as the new one's, and no other.
+func TestSessionSecrets(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const current, previous = "Xq3ll0Zk3Jd5x1Pv+Q8cU0oYtF2Wb6sN9rE4hG7mA1k=", "f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f"
+	t.Setenv(sessionSecretEnv, "")
+	t.Setenv(previousSecretEnv, "")
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{"40 spaces in the environment", map[string]string{sessionSecretEnv: strings.Repeat(" ", 40)}, nil},
+		{"a file of 40 spaces", nil, []string{"--session-secret-file", file("spaces", strings.Repeat(" ", 40))}},
+		{"repeated", nil, []string{"--session-secret-file", file("repeated", strings.Repeat("changeme", 5))}},
+		{"weak previous", nil, []string{"--session-secret-file", file("ok", current), "--session-secret-previous-file", file("weak", strings.Repeat("ab", 20))}},
+		{"previous alone", map[string]string{previousSecretEnv: previous}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			args := append([]string{"chat", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db")}, tc.args...)
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second) // a chat that started stops then
+			defer cancel()
+			var stderr serveLog
+			if code := run(ctx, args, strings.NewReader(""), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "secret") {
+				t.Errorf("status %d, %q; want 2 about the secret", code, stderr.String())
+			}
+		})
+	}
+
+	url, _ := startServing(t, "chat", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "c.db"),
+		"--session-secret-file", file("current", current+"\n"), "--session-secret-previous-file", file("previous", previous))
+	cookie := func(secret string) string {
+		s, err := apiauth.NewSessions([]byte(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.Sign(apiauth.Identity{User: "ann", Expires: time.Now().Add(time.Hour).Unix()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name, secret string
+		want         int
+	}{
+		{"current", current, http.StatusCreated},
+		{"previous", previous, http.StatusCreated},
+		{"another", "Wn4kP0s9Lq2Xc7Vb1Mz6Hr3Tj8Fy5Gd0", http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, url+"/api/messages", strings.NewReader(`{"room":"r","body":"hi"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.AddCookie(&http.Cookie{Name: apiauth.DefaultSessionCookie, Value: cookie(tc.secret)})
+		if code, body := do(t, req); code != tc.want {
+			t.Errorf("a cookie of the %s secret: %d %s, want %d", tc.name, code, body, tc.want)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package apiauth
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -170,11 +173,74 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
+// Secrets of the tests: 32 characters, none repeated.
+const (
+	testSecret  = "q8Zr3vN0xLw5tYb2mKc7pHs1dFg4jUe9"
+	otherSecret = "Wn4kP0s9Lq2Xc7Vb1Mz6Hr3Tj8Fy5Gd0"
+)
+
+// TestCheckSecret: secrets that cannot be random are refused, those that may be are taken.
+func TestCheckSecret(t *testing.T) {
+	for _, weak := range []string{
+		"", "short", strings.Repeat(" ", 40), strings.Repeat("ab", 20), strings.Repeat("a", 31) + "b",
+		strings.Repeat("changeme", 4), strings.Repeat("0123456789", 4), strings.Repeat("password", 4) + "1",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!",
+	} {
+		if err := CheckSecret([]byte(weak)); !errors.Is(err, ErrWeakSecret) {
+			t.Errorf("%q: %v, want ErrWeakSecret", weak, err)
+		}
+	}
+	for _, ok := range []string{testSecret, otherSecret, "my-super-secret-session-key-2024",
+		"2b7e151628aed2a6abf7158809cf4f3c", "Xq3ll0Zk3Jd5x1Pv+Q8cU0oYtF2Wb6sN9rE4hG7mA1k="} {
+		if err := CheckSecret([]byte(ok)); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for range 2000 { // random hexadecimal and base64 of the shortest length accepted
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		for _, s := range []string{hex.EncodeToString(b[:16]), base64.StdEncoding.EncodeToString(b)} {
+			if err := CheckSecret([]byte(s)); err != nil {
+				t.Fatalf("random %q: %v", s, err)
+			}
+		}
+	}
+}
+
+// TestSessionRotation: Sessions given previous secrets verify the cookies they signed, sign with the new one
+// only, and refuse a cookie of any other secret; a weak previous secret is refused.
+func TestSessionRotation(t *testing.T) {
+	old, err := NewSessions([]byte(otherSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := NewSessions([]byte(testSecret), []byte(otherSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := NewSessions([]byte(testSecret))
+	id := Identity{User: "u1", Expires: time.Now().Add(time.Hour).Unix()}
+	fromOld, _ := old.Sign(id)
+	fromRotated, _ := rotated.Sign(id)
+	if got, err := rotated.Verify(fromOld); err != nil || got.User != "u1" {
+		t.Errorf("a cookie of the previous secret: %+v, %v", got, err)
+	}
+	if _, err := fresh.Verify(fromOld); !errors.Is(err, ErrSession) {
+		t.Errorf("without the previous secret, its cookie: %v, want ErrSession", err)
+	}
+	if _, err := old.Verify(fromRotated); !errors.Is(err, ErrSession) {
+		t.Errorf("a rotated Sessions signs with a previous secret: %v", err)
+	}
+	if _, err := NewSessions([]byte(testSecret), []byte(strings.Repeat(" ", 40))); !errors.Is(err, ErrWeakSecret) {
+		t.Errorf("a weak previous secret: %v, want ErrWeakSecret", err)
+	}
+}
+
 func TestSessions(t *testing.T) {
 	if _, err := NewSessions([]byte("short")); err == nil {
 		t.Fatal("a short secret is accepted")
 	}
-	s, err := NewSessions([]byte(strings.Repeat("k", 32)))
+	s, err := NewSessions([]byte(testSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +254,7 @@ func TestSessions(t *testing.T) {
 	if err != nil || id.User != "u1" || id.DisplayName() != "Ann" {
 		t.Fatalf("Verify = %+v, %v", id, err)
 	}
-	other, _ := NewSessions([]byte(strings.Repeat("x", 32)))
+	other, _ := NewSessions([]byte(otherSecret))
 	forged, _ := other.Sign(Identity{User: "u1", Expires: 2000})
 	payload, sig, _ := strings.Cut(strings.TrimPrefix(v, "v1."), ".")
 	_ = payload
@@ -234,7 +300,7 @@ func FuzzParseKeys(f *testing.F) {
 }
 
 func FuzzVerifySession(f *testing.F) {
-	s, _ := NewSessions([]byte(strings.Repeat("k", 32)))
+	s, _ := NewSessions([]byte(testSecret))
 	v, _ := s.Sign(Identity{User: "u", Expires: 1 << 40})
 	f.Add(v)
 	f.Add("v1..")

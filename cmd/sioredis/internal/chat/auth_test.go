@@ -25,7 +25,7 @@ func authConfig(t *testing.T) (*Auth, *apiauth.Sessions) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := apiauth.NewSessions([]byte(strings.Repeat("s", 32)))
+	s, err := apiauth.NewSessions([]byte("q8Zr3vN0xLw5tYb2mKc7pHs1dFg4jUe9"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func cookie(t *testing.T, s *apiauth.Sessions, user, name string) string {
 // user's messages carry their identity's name, not the form's.
 func TestAuthPost(t *testing.T) {
 	auth, sessions := authConfig(t)
-	other, _ := apiauth.NewSessions([]byte(strings.Repeat("o", 32)))
+	other, _ := apiauth.NewSessions([]byte("Wn4kP0s9Lq2Xc7Vb1Mz6Hr3Tj8Fy5Gd0"))
 	app := startApp(t, Config{Store: openTestStore(t), Auth: auth})
 	msg := `{"room":"room_777","author":"mallory","body":"hi"}`
 	for _, tc := range []struct {
