@@ -47,7 +47,8 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	maxBatch := fs.Int("max-batch", emitapi.DefaultMaxBatch, "most emits in one batch")
 	maxBody := fs.Int64("max-body", emitapi.DefaultMaxBodyBytes, "largest request body, in bytes")
 	maxPayload := fs.Int("max-payload", emitter.DefaultMaxPayload, "largest message published through Redis, in bytes")
-	metricsOn := metricsFlag(fs)
+	var mf metricsFlags
+	mf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,7 +71,8 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	opts = append(opts, emitter.WithLogger(logger), emitter.WithMaxPayload(*maxPayload))
-	m, metricsHandler, err := newMetrics(*metricsOn)
+	metricsOnMain, metricsOwn := mf.where(true, logger) // every request of the API needs a key
+	m, metricsHandler, err := newMetrics(metricsOnMain || metricsOwn)
 	if err != nil {
 		return err
 	}
@@ -94,7 +96,7 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	defer h.Close()
 	mux := http.NewServeMux()
 	httpserve.HealthHandlers(mux, h.Ready, t.Ready, logger)
-	if metricsHandler != nil {
+	if metricsOnMain {
 		mux.Handle("GET /metrics", metricsHandler)
 	}
 	mux.Handle("/", h)
@@ -104,6 +106,14 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	hs := httpserve.NewServer(mux, t, httpOpts, "/socket.io/", httpserve.Session{}, logger)
 	logger.Info("serving the emit API", "url", "http://"+displayAddr(ln.Addr())+"/v1/", "mode", conn.mode, "redis", conn.redactedURL(), "keys", keys.Len())
+	if metricsOwn {
+		ms, err := listenMetrics(mf.addr, metricsHandler, h.Ready, t, httpOpts, logger)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer ms.Close()
+	}
 	served := make(chan error, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() { served <- hs.Serve(ln) })

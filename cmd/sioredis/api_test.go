@@ -26,7 +26,7 @@ func TestAPICommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := subscribeAll(t, rs.Client(t))
-	url, _ := startServing(t, "api", "--addr", "127.0.0.1:0", "--redis", rs.URL(), "--api-keys", keys)
+	url, logs := startServing(t, "api", "--addr", "127.0.0.1:0", "--redis", rs.URL(), "--api-keys", keys, "--metrics-addr", "127.0.0.1:0")
 	send := func(key string) int {
 		req, _ := http.NewRequest("POST", url+"/v1/emit", strings.NewReader(`{"rooms":["room_777"],"event":"my_event_name","args":["x"]}`))
 		req.Header.Set("Content-Type", "application/json")
@@ -66,7 +66,7 @@ func TestAPICommand(t *testing.T) {
 	if res.StatusCode != http.StatusBadRequest {
 		t.Fatalf("bad batch: %d", res.StatusCode)
 	}
-	m := scrapeMetrics(t, url)
+	m := scrapeMetrics(t, metricsURL(t, logs))
 	if got := m.value("sioredis_emitter_published_total", "mode=classic"); got != 1 {
 		t.Errorf("sioredis_emitter_published_total = %v after one emit, want 1", got)
 	}

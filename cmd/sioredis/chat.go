@@ -57,7 +57,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	waitReplicas := fs.Int("wait-replicas", -1, "with --mode streams: replicas each message must reach (Redis WAIT) before it counts as published; -1 (default): 1 with --sentinel-master, 0 otherwise")
 	waitTimeout := fs.Duration("wait-timeout", time.Second, "with --wait-replicas: how long each WAIT waits at most")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the command stops")
-	metricsOn := metricsFlag(fs)
+	var mf metricsFlags
+	mf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -100,9 +101,14 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, metricsHandler, err := newMetrics(*metricsOn)
+	metricsOnMain, metricsOwn := mf.where(auth != nil, logger) // with keys or sessions, /metrics would be the one open door
+	m, metricsHandler, err := newMetrics(metricsOnMain || metricsOwn)
 	if err != nil {
 		return err
+	}
+	mainMetrics := metricsHandler
+	if !metricsOnMain {
+		mainMetrics = nil
 	}
 	postgres := strings.HasPrefix(*db, "postgres://") || strings.HasPrefix(*db, "postgresql://")
 	var store *chat.Store
@@ -117,7 +123,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
 		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, HTTP: httpOpts, Logger: logger,
-		Metrics: m, MetricsHandler: metricsHandler, Auth: auth, WaitReplicas: *waitReplicas, WaitTimeout: *waitTimeout})
+		Metrics: m, MetricsHandler: mainMetrics, Auth: auth, WaitReplicas: *waitReplicas, WaitTimeout: *waitTimeout})
 	if err != nil {
 		return usageError{err}
 	}
@@ -146,6 +152,14 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger.Info("serving the chat", "url", "http://"+displayAddr(ln.Addr()), "db", dbName, "mode", mode)
 	warnExposed(logger, ln.Addr())
+	if metricsOwn {
+		ms, err := listenMetrics(mf.addr, metricsHandler, app.Ready, t, httpOpts, logger)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer ms.Close()
+	}
 	return app.Run(ctx, ln)
 }
 

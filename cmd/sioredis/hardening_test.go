@@ -12,6 +12,7 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -358,5 +359,67 @@ func TestSessionSecrets(t *testing.T) {
 		if code, body := do(t, req); code != tc.want {
 			t.Errorf("a cookie of the %s secret: %d %s, want %d", tc.name, code, body, tc.want)
 		}
+	}
+}
+
+var metricsLogged = regexp.MustCompile(`metrics=(http://127\.0\.0\.1:\d+)/metrics`)
+
+// metricsURL returns the base URL of the metrics address that a command started with --metrics-addr logs.
+func metricsURL(t *testing.T, logs *serveLog) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := metricsLogged.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("no metrics address logged:\n%s", logs.String())
+	return ""
+}
+
+// TestMetricsAddress: where API keys or session cookies protect a server (api; chat with keys or a secret),
+// GET /metrics is not on its address; with --metrics-addr it is on that address only, with /healthz and
+// /readyz, in every command; an anonymous server (serve, a plain chat) keeps it on its address by default.
+func TestMetricsAddress(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	keys, _ := apiKeyFile(t)
+	db := func() string { return filepath.Join(t.TempDir(), "c.db") }
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		onMain bool
+	}{
+		{"api", []string{"api", "--redis", rs.URL(), "--api-keys", keys}, false},
+		{"chat with keys", []string{"chat", "--db", db(), "--api-keys", keys}, false},
+		{"chat anonymous", []string{"chat", "--db", db()}, true},
+		{"serve", []string{"serve"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, own := range []bool{false, true} {
+				args := append([]string{tc.args[0], "--addr", "127.0.0.1:0"}, tc.args[1:]...)
+				if own {
+					args = append(args, "--metrics-addr", "127.0.0.1:0")
+				}
+				url, logs, stop := startServingStop(t, args...)
+				want := http.StatusNotFound
+				if tc.onMain && !own {
+					want = http.StatusOK
+				}
+				if code, body := get(t, url+"/metrics"); code != want || (want == http.StatusOK) != strings.Contains(body, "go_goroutines") {
+					t.Errorf("--metrics-addr given %v: GET /metrics on --addr: %d, want %d", own, code, want)
+				}
+				if code, _ := get(t, url+"/healthz"); code != http.StatusOK {
+					t.Errorf("--metrics-addr given %v: GET /healthz on --addr: %d", own, code)
+				}
+				if own {
+					m := metricsURL(t, logs)
+					for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
+						if code, body := get(t, m+p); code != http.StatusOK {
+							t.Errorf("GET %s on --metrics-addr: %d %.100q", p, code, body)
+						}
+					}
+				}
+				stop()
+			}
+		})
 	}
 }

@@ -27,7 +27,7 @@ type serveFlags struct {
 	log       logFlags
 	conn      connFlags // redisURL, cluster, sentinelMaster, mode, prefix
 	tick      time.Duration
-	metrics   *bool
+	metrics   metricsFlags
 	allowEIO3 bool
 	admin     adminFlags
 }
@@ -42,7 +42,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.conn.mode, "mode", "classic", "cluster format with --redis: classic, sharded or streams (as sioredis emit --mode)")
 	fs.StringVar(&f.conn.prefix, "prefix", "socket.io", "the Redis adapter's key prefix (the stream name with --mode streams)")
 	fs.DurationVar(&f.tick, "tick", 0, "send every client a volatile \"tick\" event this often, such as 5s (default: never)")
-	f.metrics = metricsFlag(fs)
+	f.metrics.register(fs)
 	fs.BoolVar(&f.allowEIO3, "allow-eio3", false, "also accept socket.io-client 2.x (Engine.IO v3), as Node's allowEIO3")
 	f.admin.register(fs)
 }
@@ -81,8 +81,14 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	} else if f.conn.cluster || f.conn.sentinelMaster != "" {
 		return usagef("--cluster and --sentinel-master need --redis")
 	}
-	if cfg.Metrics, cfg.MetricsHandler, err = newMetrics(*f.metrics); err != nil {
+	metricsOnMain, metricsOwn := f.metrics.where(false, logger) // the page authenticates no one
+	m, metricsHandler, err := newMetrics(metricsOnMain || metricsOwn)
+	if err != nil {
 		return err
+	}
+	cfg.Metrics = m
+	if metricsOnMain {
+		cfg.MetricsHandler = metricsHandler
 	}
 	d, err := demo.New(cfg)
 	if errors.Is(err, demo.ErrConfig) {
@@ -101,6 +107,15 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger.Info("serving the live page", "url", "http://"+displayAddr(ln.Addr()), "mode", mode)
 	warnExposed(logger, ln.Addr())
+	if metricsOwn {
+		ms, err := listenMetrics(f.metrics.addr, metricsHandler, d.Ready, f.timeouts, f.http, logger)
+		if err != nil {
+			_ = ln.Close()
+			_ = d.IO().Close()
+			return err
+		}
+		defer ms.Close()
+	}
 	return d.Run(ctx, ln)
 }
 
