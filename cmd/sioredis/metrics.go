@@ -39,7 +39,7 @@ func (m *metricsFlags) where(authenticated bool, logger *slog.Logger) (main, own
 	case m.addr != "":
 		return false, true
 	case authenticated:
-		logger.Info("metrics off: --addr asks for API keys or sessions and /metrics would not; give --metrics-addr to serve them on an address of their own")
+		logger.Info("metrics not served: every request to --addr needs an API key or a session, and /metrics would not; give --metrics-addr HOST:PORT to serve them on an address of their own")
 		return false, false
 	}
 	return true, false
