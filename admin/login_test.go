@@ -93,7 +93,7 @@ func TestLoginTakesAsLongForAnyUsername(t *testing.T) {
 // checked meanwhile; a success forgets the failures.
 func TestLoginBackOff(t *testing.T) {
 	t.Cleanup(leakcheck.Check(t))
-	const delay = 700 * time.Millisecond
+	const delay = 1500 * time.Millisecond
 	_, url := startServer(t, admin.Options{Auth: &admin.BasicAuth{Username: "admin", PasswordHash: hash(t, "s3cret")},
 		LoginLimit: admin.LoginLimit{FailureDelay: delay}})
 	before := time.Now()
