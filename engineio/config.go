@@ -24,7 +24,9 @@ type Config struct {
 	// PingTimeout, what clients and the protocol's test suite expect, despite timer latency. Default 25 s.
 	PingInterval time.Duration
 	// PingTimeout is how long the server waits for the pong answering a ping before closing the connection
-	// with ReasonPingTimeout, counted from the moment the ping is sent (never less). Default 20 s.
+	// with ReasonPingTimeout, counted from the moment the ping is sent (never less). A client that sends any
+	// other packet meanwhile is alive: the first such packet after a ping starts the wait again (once per ping),
+	// as the reference server does since engine.io 6.6.11. Default 20 s.
 	PingTimeout time.Duration
 	// MaxHTTPBufferSize is the largest message a client may send, in bytes: the largest long-polling request
 	// body and the largest WebSocket message. It is announced to clients as maxPayload. Default 1,000,000.

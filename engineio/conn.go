@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sioredis/sioredis/internal/eiopacket"
@@ -40,6 +41,10 @@ type Conn struct {
 	wake chan struct{} // capacity 1: something to write, or a state change (nil for WebSocket-only connections)
 	eio3 bool          // Engine.IO protocol v3 (Config.AllowEIO3)
 	b64  bool          // v3 long-polling: binary in base64 text payloads ("b64" query parameter)
+
+	// pinged is set when a ping goes out and cleared by the first packet received after it, a pong or not:
+	// the first other packet gives the wait for the pong one more PingTimeout (see deliverFrom).
+	pinged atomic.Bool
 
 	// Guarded by mu.
 	mu         sync.Mutex
@@ -432,6 +437,12 @@ func (c *Conn) deliver(p eiopacket.Packet) { c.deliverFrom(p, false) }
 
 // deliverFrom hands p over; burst is true when the poller's reader calls it, which then calls OnBurstEnd.
 func (c *Conn) deliverFrom(p eiopacket.Packet, burst bool) {
+	// A client that sends something while the server waits for its pong is alive, if slow to answer: as the
+	// reference server (engine.io 6.6.11 and later), the first packet after a ping that is not the pong starts
+	// the pong's PingTimeout again, once per ping. One atomic load per packet; the lock only once per ping.
+	if p.Type != eiopacket.Pong && c.pinged.Load() && c.pinged.CompareAndSwap(true, false) {
+		c.srv.hb.extendPongWait(c, c.srv.cfg.PingTimeout)
+	}
 	switch p.Type {
 	case eiopacket.Message:
 		if m := c.srv.cfg.Metrics; m != nil {
@@ -490,10 +501,12 @@ func (c *Conn) ping() {
 		return
 	}
 	c.srv.hb.schedule(c, c.srv.cfg.PingTimeout, true, &c.srv.wg)
+	c.pinged.Store(true)
 	c.sendControl(eiopacket.Ping, nil)
 }
 
 func (c *Conn) onPong() {
+	c.pinged.Store(false)
 	h := c.srv.hb
 	h.mu.Lock()
 	waiting := c.hbPong && c.hbDue != 0

@@ -70,6 +70,20 @@ func (h *heartbeat) schedulePing(c *Conn, interval time.Duration, wg *sync.WaitG
 func (h *heartbeat) schedule(c *Conn, d time.Duration, pong bool, wg *sync.WaitGroup) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.scheduleLocked(c, d, pong, wg)
+}
+
+// extendPongWait moves the end of c's wait for a pong to d from now, if c is still waiting for one (a pong that
+// came meanwhile has scheduled the next ping instead, which stays).
+func (h *heartbeat) extendPongWait(c *Conn, d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.hbPong && c.hbDue != 0 && h.running { // running: the wait was scheduled, so the goroutine was started
+		h.scheduleLocked(c, d, true, nil)
+	}
+}
+
+func (h *heartbeat) scheduleLocked(c *Conn, d time.Duration, pong bool, wg *sync.WaitGroup) {
 	if h.closed {
 		return
 	}

@@ -159,3 +159,58 @@ func (c *Conn) closedReason() CloseReason {
 	}
 	return c.reason
 }
+
+// TestPongWaitExtendedOnce checks the reference server's rule (engine.io 6.6.11 and later): a client that sends
+// another packet while the server waits for its pong gets one more PingTimeout from that packet, once per ping.
+// The pong never comes: the session is closed with a ping timeout no earlier than a timeout after the first packet
+// (without the rule: a timeout after the ping, before that), and a second packet does not extend it again.
+func TestPongWaitExtendedOnce(t *testing.T) {
+	const interval, timeout = 300 * time.Millisecond, 600 * time.Millisecond
+	for _, transport := range []string{TransportWebSocket, TransportPolling} {
+		t.Run(transport, func(t *testing.T) {
+			e := newEnv(t, Config{PingInterval: interval, PingTimeout: timeout})
+			var sid string
+			var send func(packet string)
+			if transport == TransportWebSocket {
+				r := dialRaw(t, e, "&transport=websocket")
+				sid = r.open()
+				if f := r.mustNext(); f.payload != "2" {
+					t.Fatalf("got %q, want a ping", f.payload)
+				}
+				send = func(packet string) { r.send(wsproto.OpText, true, []byte(packet)) }
+			} else {
+				sid = e.handshake()
+				q := "&transport=polling&sid=" + sid
+				if code, body, _ := e.do("GET", q, ""); code != 200 || body != "2" {
+					t.Fatalf("GET: %d %q, want a ping", code, body)
+				}
+				send = func(packet string) {
+					if code, body, _ := e.do("POST", q, packet); code != 200 {
+						t.Errorf("POST: %d %q", code, body)
+					}
+				}
+			}
+			pinged := time.Now()
+			time.Sleep(time.Until(pinged.Add(interval)))
+			first := time.Now()
+			send("4late but alive") // the first packet after the ping: one more timeout from here
+			time.Sleep(time.Until(pinged.Add(interval + timeout/2)))
+			second := time.Now()
+			send("4still no pong") // no second extension
+			if r := e.h.waitClose(t, sid); r != ReasonPingTimeout {
+				t.Fatalf("reason %q", r)
+			}
+			closed := time.Now()
+			if closed.Sub(first) < timeout {
+				t.Errorf("closed %v after the first packet following the ping, before the %v timeout it restarts",
+					closed.Sub(first).Round(time.Millisecond), timeout)
+			}
+			// Extended twice, the close would come a timeout after the second packet; it comes a timeout after the
+			// first (timeout/2 earlier), give or take the machine's timer latency.
+			if closed.Sub(second) >= timeout-timeout/8 {
+				t.Errorf("closed %v after the second packet: the wait was extended again",
+					closed.Sub(second).Round(time.Millisecond))
+			}
+		})
+	}
+}
