@@ -29,8 +29,22 @@ type Config struct {
 	// as the reference server does since engine.io 6.6.11. Default 20 s.
 	PingTimeout time.Duration
 	// MaxHTTPBufferSize is the largest message a client may send, in bytes: the largest long-polling request
-	// body and the largest WebSocket message. It is announced to clients as maxPayload. Default 1,000,000.
+	// body and the largest WebSocket message. It is announced to clients as maxPayload. A larger long-polling
+	// body is answered 413 and closes the session, as engine.io 6.6.13 does. Default 1,000,000.
 	MaxHTTPBufferSize int64
+	// MaxHeaderBytes bounds the request line and headers of every request the server handles, counted as
+	// Node's HTTP parser counts them against its maxHeaderSize: the bytes of the request target and of each
+	// header name and value (Host included). A request of MaxHeaderBytes or more is answered 431 Request Header
+	// Fields Too Large with "Connection: close", as Node's HTTP server answers it, before anything else is
+	// done with it (OnConnectionError is not called: the reference server never sees such a request). The
+	// http.Server's own MaxHeaderBytes (1 MB by default) applies first; this bound holds whatever that is, and
+	// so bounds what a session keeps of its handshake (see Conn.Request). Default 16384 (Node's maxHeaderSize).
+	MaxHeaderBytes int
+	// HTTPRequestBodyTimeout bounds the reading of a long-polling POST's body, from the moment the server
+	// starts reading it: a body that takes longer is answered 408 Request Timeout and the session is closed
+	// with ReasonTransportError, as engine.io 6.6.13 does with its httpRequestBodyTimeout. It only ever
+	// shortens the http.Server's own read deadline. Default 30 s (Node's httpRequestBodyTimeout).
+	HTTPRequestBodyTimeout time.Duration
 	// Transports lists the transports accepted, among TransportPolling and TransportWebSocket. Default both.
 	Transports []string
 	// DisableUpgrades refuses the upgrade from long-polling to WebSocket (the handshake then announces no upgrade).
@@ -107,6 +121,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxHTTPBufferSize == 0 {
 		c.MaxHTTPBufferSize = 1_000_000
 	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = 16384
+	}
+	if c.HTTPRequestBodyTimeout == 0 {
+		c.HTTPRequestBodyTimeout = 30 * time.Second
+	}
 	if c.UpgradeTimeout == 0 {
 		c.UpgradeTimeout = 10 * time.Second
 	}
@@ -123,7 +143,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Transports = []string{TransportPolling, TransportWebSocket}
 	}
 	if c.PingInterval < 0 || c.PingTimeout < 0 || c.MaxHTTPBufferSize < 0 || c.UpgradeTimeout < 0 ||
-		c.MaxQueuedMessages < 0 || c.CloseTimeout < 0 {
+		c.MaxQueuedMessages < 0 || c.CloseTimeout < 0 || c.MaxHeaderBytes < 0 || c.HTTPRequestBodyTimeout < 0 {
 		return c, fmt.Errorf("%w: negative duration or size", ErrConfig)
 	}
 	for _, t := range c.Transports {

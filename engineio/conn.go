@@ -115,7 +115,8 @@ func (c *Conn) ID() string { return c.id }
 
 // Request returns the handshake request, without body, rebuilt on each call from what the connection keeps of it:
 // method, URL, protocol, host, remote address, TLS state and headers (but those of the WebSocket handshake
-// itself: Connection, Upgrade, Sec-WebSocket-*). Its context is the connection's.
+// itself: Connection, Upgrade, Sec-WebSocket-*), less than Config.MaxHeaderBytes in all plus a few bytes per
+// field. Its context is the connection's.
 func (c *Conn) Request() *http.Request {
 	f := c.req.list()
 	u, err := url.ParseRequestURI(f[1])

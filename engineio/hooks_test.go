@@ -178,6 +178,8 @@ func TestConnectionError(t *testing.T) {
 			map[string]any{"name": "ORIGIN_NOT_ALLOWED", "origin": "https://evil.example"}},
 		{"allowRequest", "GET", "EIO=4&transport=polling&deny=1", nil, CodeForbidden, map[string]any{"message": "engineio: HTTP 403: denied by test"}},
 		{"protocol version", "GET", "EIO=3&transport=polling", nil, CodeUnsupportedVersion, map[string]any{"protocol": "3"}},
+		{"protocol mismatch", "GET", "EIO=3&transport=polling&sid=" + sid, nil, CodeBadRequest,
+			map[string]any{"name": "PROTOCOL_MISMATCH", "protocol": 3, "previousProtocol": 4}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -151,10 +151,18 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 		c.postActive = false
 		c.mu.Unlock()
 	}()
+	stop := bodyDeadline(w, c.srv.cfg.HTTPRequestBodyTimeout, func() { c.close(ReasonTransportError, false) })
 	body, tooLarge, err := readBody(r, c.srv.cfg.MaxHTTPBufferSize)
+	timedOut := stop()
 	switch {
 	case tooLarge:
+		// engine.io 6.6.13 closes the session too (6.6.12 kept it).
 		writeError(w, &RequestError{Status: http.StatusRequestEntityTooLarge, Code: CodeBadRequest, Message: "Payload too large"})
+		c.close(ReasonTransportError, false)
+		return
+	case err != nil && timedOut:
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusRequestTimeout)
 		c.close(ReasonTransportError, false)
 		return
 	case err != nil:
@@ -176,6 +184,32 @@ func (c *Conn) servePollPost(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html")
 	c.srv.responseHeaders(w.Header(), r, false)
 	_, _ = w.Write([]byte("ok"))
+}
+
+// bodyDeadline ends the reading of a request's body after d: it then calls expire (which closes the session) and
+// sets the connection's read deadline to now (never later than the http.Server's own deadline), which fails the
+// read under way where the ResponseWriter supports it. The function it returns stops the timer once the body is
+// read and reports whether it had fired; after it returns, the deadline is never touched again (the connection
+// may be serving another request by then).
+func bodyDeadline(w http.ResponseWriter, d time.Duration, expire func()) (stop func() (fired bool)) {
+	var mu sync.Mutex
+	done, fired := false, false
+	t := time.AfterFunc(d, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			fired = true
+			expire()
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
+	})
+	return func() bool {
+		t.Stop()
+		mu.Lock()
+		defer mu.Unlock()
+		done = true
+		return fired
+	}
 }
 
 // readBody reads at most limit bytes of the body; more is an error.

@@ -182,6 +182,11 @@ func (s *Server) remove(c *Conn) {
 // ServeHTTP serves the handshake, long-polling requests and WebSocket connections of Engine.IO v4, and of v3 with
 // Config.AllowEIO3.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if headerBytes(r) >= s.cfg.MaxHeaderBytes {
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
 	r = FromTrustedProxyHeader(r, s.cfg.TrustedProxies, s.cfg.ProxyHeader)
 	origin := r.Header.Get("Origin")
 	if origin != "" {
@@ -212,11 +217,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	// As in the reference server, every EIO but "4" is protocol v3.
 	eio3 := q.Get("EIO") != "4"
-	if eio3 && !s.cfg.AllowEIO3 {
-		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeUnsupportedVersion},
-			map[string]any{"protocol": q.Get("EIO")})
-		return
-	}
 	transport := q.Get("transport")
 	if !s.cfg.allows(transport) {
 		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeUnknownTransport},
@@ -225,6 +225,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sid := q.Get("sid")
 	if sid == "" {
+		if eio3 && !s.cfg.AllowEIO3 {
+			s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeUnsupportedVersion},
+				map[string]any{"protocol": q.Get("EIO")})
+			return
+		}
 		s.handshake(w, r, transport, eio3)
 		return
 	}
@@ -238,7 +243,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.eio3 != eio3 {
-		writeError(w, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest}) // the protocol changed
+		// A request (an upgrade, say) in another protocol revision than its session's: refused, the session
+		// untouched, as the reference server (engine.io 6.6.10 and later) refuses it.
+		protocol := 4
+		if eio3 {
+			protocol = 3
+		}
+		s.refuse(w, r, &RequestError{Status: http.StatusBadRequest, Code: CodeBadRequest},
+			map[string]any{"name": "PROTOCOL_MISMATCH", "protocol": protocol, "previousProtocol": c.Protocol()})
 		return
 	}
 	switch {
@@ -357,6 +369,28 @@ func (s *Server) newConn(r *http.Request, transport string, eio3 bool) (*Conn, e
 	}
 
 	return c, nil
+}
+
+// headerBytes returns the size of r's request line and headers as Node's HTTP parser counts it against its
+// maxHeaderSize: the request target, and each header's name and value (Host, and Transfer-Encoding, which
+// net/http takes out of Header, included); the method, the version and the separators are not counted.
+func headerBytes(r *http.Request) int {
+	n := len(r.RequestURI)
+	if n == 0 && r.URL != nil {
+		n = len(r.URL.RequestURI())
+	}
+	if r.Host != "" {
+		n += len("Host") + len(r.Host)
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	for _, te := range r.TransferEncoding {
+		n += len("Transfer-Encoding") + len(te)
+	}
+	return n
 }
 
 // wantsBase64 reports whether a v3 client asks for binary data in base64 (a non-empty "b64" query parameter, as
