@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/eventargs"
 	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
@@ -443,6 +444,15 @@ func (m *Manager) onMessage(p eioPacket) {
 		if len(m.bufs) == m.partial.attachments {
 			pk, bufs := *m.partial, m.bufs
 			m.partial, m.bufs = nil, nil
+			if err := eventargs.CheckPlaceholders(pk.data, len(bufs)); err != nil {
+				m.mu.Lock()
+				e := m.eng
+				m.mu.Unlock()
+				if e != nil {
+					e.fail("parse error", fmt.Errorf("%w: %w", ErrBadPacket, err))
+				}
+				return
+			}
 			m.onPacket(pk, bufs)
 		}
 		return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/eventargs"
 )
 
 // Parser turns Socket.IO packets into Engine.IO messages and back: the Node server's parser option. The default
@@ -151,6 +152,9 @@ func (d *jsonDecoder) decode(msg engineio.Message, cfg *DecoderConfig) (Received
 			return ReceivedPacket{}, false, nil
 		}
 		d.pending = nil
+		if err := eventargs.CheckPlaceholders(p.data, len(p.bufs)); err != nil {
+			return ReceivedPacket{}, false, fmt.Errorf("%w: %w", ErrBadPacket, err)
+		}
 		return p.received()
 	}
 	if d.pending != nil {

@@ -91,6 +91,13 @@ func TestMalformedPacketsCloseTheConnection(t *testing.T) {
 		{"binary without header", []string{"\x01\x02"}, true},
 		{"text instead of attachment", []string{`451-["a",{"_placeholder":true,"num":0}]`, `42["a"]`}, false},
 		{"ack without id", []string{`43["a"]`}, false},
+		// socket.io-parser 4.2.7 refuses these ("Illegal attachments"), and the Node server disconnects the client.
+		{"binary event announcing no attachment", []string{`450-["a"]`}, false},
+		{"binary ack announcing no attachment", []string{`460-1[]`}, false},
+		{"placeholder past the attachments", []string{`451-["a",{"_placeholder":true,"num":1}]`, "\x01"}, true},
+		{"nested placeholder past the attachments", []string{`451-["a",[{"x":{"_placeholder":true,"num":7}}]]`, "\x01"}, true},
+		{"placeholder with a string num", []string{`451-["a",{"_placeholder":true,"num":"0"}]`, "\x01"}, true},
+		{"placeholder without num", []string{`451-["a",{"_placeholder":true}]`, "\x01"}, true},
 	}
 	ctx := context.Background()
 	for _, tt := range tests {

@@ -51,6 +51,10 @@ func ParseHeader(text []byte, maxAttachments int) (Header, []byte, error) {
 			return h, nil, errorf(ErrBadHeader, "bad attachment count")
 		}
 		n, _ := strconv.Atoi(string(text[i:j]))
+		if n < 1 {
+			// socket.io-parser refuses it too ("Illegal attachments"): a binary packet has attachments.
+			return h, nil, errorf(ErrBadHeader, "bad attachment count")
+		}
 		if n > maxAttachments {
 			return h, nil, errorf(ErrBadHeader, "%d attachments, at most %d", n, maxAttachments)
 		}

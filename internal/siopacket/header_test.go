@@ -23,7 +23,9 @@ func TestParseHeader(t *testing.T) {
 		{in: "1/admin", want: Header{Type: Disconnect, Nsp: "/admin", ID: -1}},
 		{in: "", err: true},
 		{in: "7", err: true},
-		{in: "5[]", err: true},           // no attachment count
+		{in: "5[]", err: true},      // no attachment count
+		{in: `50-["e"]`, err: true}, // no attachment: socket.io-parser's "Illegal attachments"
+		{in: `600-1[]`, err: true},
 		{in: "511-[]", err: true},        // more than the limit (10)
 		{in: "512345-[]", err: true},     // too many digits
 		{in: "24294967295[]", err: true}, // an ack id beyond MaxAckID
@@ -45,7 +47,7 @@ func TestParseHeader(t *testing.T) {
 // FuzzParseHeader checks that any header ParseHeader accepts is written back
 // by AppendHeader to text that parses to the same header.
 func FuzzParseHeader(f *testing.F) {
-	for _, s := range []string{"0", `2/chat,12["e"]`, `51-["e",{}]`, `62-/x,7[]`, "4294967294", "5-1", "/,"} {
+	for _, s := range []string{"0", `2/chat,12["e"]`, `51-["e",{}]`, `62-/x,7[]`, "4294967294", "5-1", "/,", `50-["e"]`, "60-1[]"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, text []byte) {
@@ -64,7 +66,7 @@ func FuzzParseHeader(f *testing.F) {
 		}
 		typ := h.Type
 		if (typ == BinaryEvent || typ == BinaryAck) && h.Attachments == 0 {
-			return // "50-": a binary type without attachments is not what AppendHeader writes
+			t.Fatalf("%q: a binary packet without attachments accepted", text)
 		}
 		out := AppendHeader(nil, typ, h.Nsp, h.ID, h.Attachments)
 		if len(data) > 0 && (data[0] >= '0' && data[0] <= '9') {
