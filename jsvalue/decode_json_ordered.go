@@ -81,11 +81,11 @@ func (p *jsonParser) buildNumber() (any, error) {
 
 func (p *jsonParser) buildObject(depth int) (any, error) {
 	p.pos++ // {
-	o := Object{}
+	o := objectBuilder{o: Object{}}
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
-		return o, nil
+		return o.o, nil
 	}
 	for {
 		p.skipSpace()
@@ -106,7 +106,7 @@ func (p *jsonParser) buildObject(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		o = o.set(k, v)
+		o.set(k, v)
 		p.skipSpace()
 		if p.pos < len(p.data) && p.data[p.pos] == ',' {
 			p.pos++
@@ -114,7 +114,7 @@ func (p *jsonParser) buildObject(depth int) (any, error) {
 		}
 		if p.pos < len(p.data) && p.data[p.pos] == '}' {
 			p.pos++
-			return o, nil
+			return o.o, nil
 		}
 		return nil, p.fail("expected ',' or '}'")
 	}

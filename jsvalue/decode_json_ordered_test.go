@@ -60,7 +60,7 @@ func refOrderedJSON(dec *json.Decoder, depth int) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				o = o.set(kt.(string), v)
+				o = refSet(o, kt.(string), v)
 			}
 			if _, err := dec.Token(); err != nil {
 				return nil, errorf(ErrMalformed, "json: %v", err)
@@ -71,6 +71,17 @@ func refOrderedJSON(dec *json.Decoder, depth int) (any, error) {
 		return fromJSON(t, depth)
 	}
 	return tok, nil
+}
+
+// refSet is the reference's rule for a member: a duplicate key keeps its first place and takes the last value.
+func refSet(o Object, key string, v any) Object {
+	for i := range o {
+		if o[i].Key == key {
+			o[i].Value = v
+			return o
+		}
+	}
+	return append(o, Member{Key: key, Value: v})
 }
 
 func TestDecodeJSONOrdered(t *testing.T) {

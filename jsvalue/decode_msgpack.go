@@ -429,7 +429,7 @@ func DecodeMsgpackOrdered(b []byte) (any, error) {
 // orderedMap builds a msgpack map as an Object; a duplicate key keeps its
 // first place and takes the last value, as a JavaScript object does.
 func (d *mpDecoder) orderedMap(n uint64, depth int) (any, error) {
-	o := make(Object, 0, n)
+	b := objectBuilder{o: make(Object, 0, n)}
 	for range n {
 		k, err := d.value(depth + 1)
 		if err != nil {
@@ -439,7 +439,7 @@ func (d *mpDecoder) orderedMap(n uint64, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		o = o.set(propertyName(k), v)
+		b.set(propertyName(k), v)
 	}
-	return o, nil
+	return b.o, nil
 }
