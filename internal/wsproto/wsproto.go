@@ -322,6 +322,13 @@ func (d *Decoder) Feed(data []byte, h Handler) error {
 	}
 	buf := data
 	if len(d.pending) > 0 {
+		if need := len(d.pending) + len(data); need > cap(d.pending) {
+			// Room for the whole frame at once when its header says how long it is (a large frame arrives in
+			// many reads: growing by append would allocate about five times its size in all), else double.
+			p := make([]byte, len(d.pending), max(need, d.frameLen(d.pending), 2*cap(d.pending)))
+			copy(p, d.pending)
+			d.pending = p
+		}
 		d.pending = append(d.pending, data...)
 		buf = d.pending
 	}
@@ -344,9 +351,37 @@ func (d *Decoder) Feed(data []byte, h Handler) error {
 			d.pending = append(d.pending[:0], rest...)
 		}
 	default:
-		d.pending = append(make([]byte, 0, max(len(rest), 64)), rest...)
+		d.pending = append(make([]byte, 0, max(len(rest), 64, d.frameLen(rest))), rest...)
 	}
 	return nil
+}
+
+// frameLen returns the length of the frame b starts with when its header is there and its payload within
+// MaxMessage (what decode will check), else 0.
+func (d *Decoder) frameLen(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	length, hdr := uint64(b[1]&0x7F), 2
+	switch length {
+	case 126:
+		if len(b) < 4 {
+			return 0
+		}
+		length, hdr = uint64(binary.BigEndian.Uint16(b[2:])), 4
+	case 127:
+		if len(b) < 10 {
+			return 0
+		}
+		length, hdr = binary.BigEndian.Uint64(b[2:]), 10
+	}
+	if b[1]&0x80 != 0 {
+		hdr += 4
+	}
+	if d.MaxMessage <= 0 || length > uint64(d.MaxMessage)-uint64(min(int64(len(d.msg)), d.MaxMessage)) {
+		return 0
+	}
+	return hdr + int(length)
 }
 
 // decode decodes the complete frames at the start of buf and returns how many bytes they took.
@@ -437,6 +472,11 @@ func (d *Decoder) frame(fin bool, op Opcode, payload []byte, h Handler) error {
 		d.msgOp = op
 	}
 	if !fin {
+		if need := len(d.msg) + len(payload); need > cap(d.msg) {
+			m := make([]byte, len(d.msg), max(need, 2*cap(d.msg))) // doubling: fragments cost twice their size in all
+			copy(m, d.msg)
+			d.msg = m
+		}
 		d.msg = append(d.msg, payload...)
 		return nil
 	}
