@@ -512,18 +512,18 @@ func (m *Manager) onPacket(pk packet, bufs [][]byte) {
 			s.failAcksLocked()
 		}
 	case pEvent, pBinaryEvent:
-		raw, err := splitArgs(pk.data)
-		if err != nil || len(raw) == 0 {
+		l, err := splitArgs(pk.data, bufs)
+		if err != nil || l.Len() == 0 {
 			return
 		}
 		var event string
-		if json.Unmarshal(raw[0], &event) != nil {
+		if json.Unmarshal(l.Raw(0), &event) != nil {
 			return
 		}
-		args := Args{raw: raw[1:], bufs: bufs}
-		if s.pid != "" && len(args.raw) > 0 {
+		args := Args{l: l.Drop(1)}
+		if s.pid != "" && args.Len() > 0 {
 			var off string
-			if json.Unmarshal(args.raw[len(args.raw)-1], &off) == nil {
+			if json.Unmarshal(args.Raw(args.Len()-1), &off) == nil {
 				s.offset = off
 			}
 		}
@@ -548,13 +548,13 @@ func (m *Manager) onPacket(pk packet, bufs [][]byte) {
 			}
 		})
 	case pAck, pBinaryAck:
-		raw, err := splitArgs(pk.data)
+		l, err := splitArgs(pk.data, bufs)
 		if err != nil {
 			return
 		}
 		if ch, ok := s.acks[pk.id]; ok {
 			delete(s.acks, pk.id)
-			ch <- Args{raw: raw, bufs: bufs}
+			ch <- Args{l: l}
 		}
 	}
 }

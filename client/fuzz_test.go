@@ -19,11 +19,11 @@ func FuzzDecodePacket(f *testing.F) {
 			t.Fatalf("attachments %d", p.attachments)
 		}
 		if p.typ == pEvent || p.typ == pBinaryEvent || p.typ == pAck || p.typ == pBinaryAck {
-			raw, err := splitArgs(p.data)
+			l, err := splitArgs(p.data, make([][]byte, p.attachments))
 			if err != nil {
 				t.Fatalf("array data does not split: %v", err)
 			}
-			a := Args{raw: raw, bufs: make([][]byte, p.attachments)}
+			a := Args{l: l}
 			_, _ = a.Values()
 		}
 		// What decodes re-encodes to the same header and data.

@@ -106,32 +106,21 @@ func decodeMsgpackPacket(b []byte) (packet, [][]byte, error) {
 	if (p.typ == pAck) && p.id < 0 {
 		return p, nil, fmt.Errorf("%w: bad ack", ErrBadPacket)
 	}
-	var vals []any
-	switch x := d.Data.(type) {
-	case nil:
+	switch {
+	case d.Payload == nil:
 		return p, nil, nil
-	case []any:
-		vals = x
-	case string: // a CONNECT_ERROR's message alone
-		vals = []any{jsvalue.Object{{Key: "message", Value: x}}}
-	default:
-		vals = []any{x}
+	case d.IsString(): // a CONNECT_ERROR's message alone
+		data, err := jsvalue.AppendJSON(nil, jsvalue.Object{{Key: "message", Value: d.String()}})
+		if err != nil {
+			return p, nil, fmt.Errorf("%w: %w", ErrBadPacket, err)
+		}
+		p.data = data
+		return p, nil, nil
 	}
-	raws, bufs, err := msgpackpacket.ToJSON(vals)
+	data, bufs, err := d.JSON(false)
 	if err != nil {
 		return p, nil, fmt.Errorf("%w: %w", ErrBadPacket, err)
 	}
-	if _, isArray := d.Data.([]any); isArray {
-		data := []byte{'['}
-		for i, r := range raws {
-			if i > 0 {
-				data = append(data, ',')
-			}
-			data = append(data, r...)
-		}
-		p.data = append(data, ']')
-	} else {
-		p.data = raws[0]
-	}
+	p.data = data
 	return p, bufs, nil
 }

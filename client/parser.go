@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/sioredis/sioredis/internal/eiopacket"
+	"github.com/sioredis/sioredis/internal/eventargs"
 	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
@@ -63,13 +64,13 @@ func decodePacket(s []byte) (packet, error) {
 	return p, nil
 }
 
-// splitArgs splits the JSON array data into its elements.
-func splitArgs(data json.RawMessage) ([]json.RawMessage, error) {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadPacket, err)
+// splitArgs splits the JSON array data (valid JSON, as decodePacket checked) into its elements.
+func splitArgs(data json.RawMessage, bufs [][]byte) (eventargs.List, error) {
+	l, err := eventargs.Split(data, 0, bufs)
+	if err != nil {
+		return l, fmt.Errorf("%w: %w", ErrBadPacket, err)
 	}
-	return raw, nil
+	return l, nil
 }
 
 // eioPacket is an Engine.IO packet: its type ('0'…'6') and data; binary only for messages ('4').

@@ -40,7 +40,7 @@ func TestAttachmentLimits(t *testing.T) {
 	setup := func(_ *testServer, srv *Server) {
 		srv.Of("/").OnConnection(func(ctx context.Context, s *Socket) {
 			s.OnDisconnect(func(r DisconnectReason) { reasons <- r })
-			s.On("e", func(ctx context.Context, s *Socket, args Args, ack AckFunc) { got <- len(args.bufs) })
+			s.On("e", func(ctx context.Context, s *Socket, args Args, ack AckFunc) { got <- len(args.l.Bufs()) })
 		})
 	}
 	ctx := context.Background()

@@ -187,3 +187,15 @@ func digitsEnd(data []byte, i int) int {
 	}
 	return i
 }
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}

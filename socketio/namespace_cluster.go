@@ -354,5 +354,5 @@ func argsOf(values ...any) (Args, error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Args{}, err
 	}
-	return Args{raw: raw, bufs: bufs}, nil
+	return NewArgs(raw, bufs), nil
 }

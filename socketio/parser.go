@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sioredis/sioredis/engineio"
+	"github.com/sioredis/sioredis/internal/eventargs"
 	"github.com/sioredis/sioredis/internal/siopacket"
 )
 
@@ -105,27 +106,27 @@ func firstByte(b []byte) byte {
 
 // eventArgs splits an EVENT payload (valid JSON, as decodePacket checked) into its name and arguments.
 func (p *packet) eventArgs() (string, Args, error) {
-	elems, err := splitArray(p.data)
-	if err != nil || len(elems) == 0 {
+	l, err := eventargs.Split(p.data, 0, p.bufs)
+	if err != nil || l.Len() == 0 {
 		return "", Args{}, fmt.Errorf("%w: EVENT payload must be a non-empty array", ErrBadPacket)
 	}
-	name, err := eventName(elems[0])
+	name, err := eventName(l.Raw(0))
 	if err != nil {
 		return "", Args{}, fmt.Errorf("%w: event name must be a string", ErrBadPacket)
 	}
 	if err := siopacket.ValidateEvent(name); err != nil {
 		return "", Args{}, fmt.Errorf("%w: %w", ErrBadPacket, err)
 	}
-	return name, Args{raw: elems[1:], bufs: p.bufs}, nil
+	return name, Args{l: l.Drop(1)}, nil
 }
 
 // ackArgs returns the arguments of an ACK payload (valid JSON, as decodePacket checked).
 func (p *packet) ackArgs() (Args, error) {
-	elems, err := splitArray(p.data)
+	l, err := eventargs.Split(p.data, 0, p.bufs)
 	if err != nil {
 		return Args{}, fmt.Errorf("%w: ACK payload must be an array", ErrBadPacket)
 	}
-	return Args{raw: elems, bufs: p.bufs}, nil
+	return Args{l: l}, nil
 }
 
 // encodePacket returns the Engine.IO messages of a packet whose JSON payload (possibly nil) is data and whose

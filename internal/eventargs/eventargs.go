@@ -1,6 +1,7 @@
-// Package eventargs decodes one argument of a received Socket.IO event or acknowledgement: its JSON, with the
-// binary placeholders ({"_placeholder":true,"num":N}) replaced by their attachments. socketio.Args (the server)
-// and client.Args (the client) are both built on it.
+// Package eventargs holds the arguments of a received Socket.IO event or acknowledgement (List: their JSON, with the
+// binary placeholders {"_placeholder":true,"num":N}, and the attachments the placeholders name) and decodes one of
+// them, placeholders replaced by their attachments. socketio.Args (the server) and client.Args (the client) are
+// both built on it.
 package eventargs
 
 import (

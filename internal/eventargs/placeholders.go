@@ -44,10 +44,18 @@ func CheckPlaceholders(data []byte, attachments int) error {
 }
 
 type phScanner struct {
-	data []byte
-	i    int
-	n    int
-	err  error
+	data  []byte
+	i     int
+	n     int
+	err   error
+	spans []phSpan // with record: the placeholders found, outermost only, in text order
+	// record asks for spans.
+	record bool
+}
+
+// phSpan is a placeholder object in the text: data[start:end], naming attachment num (-1: none).
+type phSpan struct {
+	start, end, num int
 }
 
 func (s *phScanner) space() {
@@ -96,9 +104,10 @@ func (s *phScanner) value() {
 
 // object skips the object at s.i; when it is a placeholder, it checks its num and not its members' values.
 func (s *phScanner) object() {
+	start := s.i
 	s.i++ // '{'
-	outer := s.err
-	placeholder, numOK := false, false
+	outer, outerSpans := s.err, len(s.spans)
+	placeholder, num := false, -1
 	s.space()
 	for s.i < len(s.data) && s.data[s.i] != '}' {
 		start := s.i
@@ -117,7 +126,7 @@ func (s *phScanner) object() {
 		case "_placeholder":
 			placeholder = string(s.data[v:s.i]) == "true"
 		case "num":
-			numOK = s.index(s.data[v:s.i])
+			num = s.index(s.data[v:s.i])
 		}
 		s.space()
 		if s.i < len(s.data) && s.data[s.i] == ',' {
@@ -128,20 +137,26 @@ func (s *phScanner) object() {
 	s.i++ // '}'
 	if placeholder {
 		s.err = outer // what its members hold does not count
-		if !numOK && s.err == nil {
+		if num < 0 && s.err == nil {
 			s.err = ErrIllegalAttachments
+		}
+		if s.record {
+			s.spans = append(s.spans[:outerSpans], phSpan{start: start, end: s.i, num: num})
 		}
 	}
 }
 
-// index reports whether the JSON value v is a number naming an attachment.
-func (s *phScanner) index(v []byte) bool {
+// index returns the attachment the JSON value v names as a placeholder's num, or -1.
+func (s *phScanner) index(v []byte) int {
 	if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
-		return false
+		return -1
 	}
 	// ParseFloat keeps no reference to its argument once it returns (an error, which would, is dropped).
 	f, err := strconv.ParseFloat(unsafe.String(&v[0], len(v)), 64)
-	return err == nil && f >= 0 && f < float64(s.n) && f == float64(int(f))
+	if err != nil || f < 0 || f >= float64(s.n) || f != float64(int(f)) {
+		return -1
+	}
+	return int(f)
 }
 
 // stringEnd returns the index just past the JSON string starting at data[i] (a quote).

@@ -10,8 +10,9 @@ import (
 	"github.com/sioredis/sioredis/socketio/msgpackparser"
 )
 
-// FuzzDecode: the decoder never panics, refuses with ErrBadPacket, and what it accepts the Server can use: the
-// arguments decode, and an accepted event encodes again into a packet it accepts.
+// FuzzDecode: the decoder never panics, refuses with ErrBadPacket, decodes as its reference (checkAsReference),
+// and what it accepts the Server can use: the arguments decode, and an accepted event encodes again into a packet
+// it accepts.
 func FuzzDecode(f *testing.F) {
 	seeds := []socketio.Packet{
 		{Type: socketio.PacketEvent, Nsp: "/", ID: -1, Event: "e", Args: []any{1, "x", []byte{1}, map[string]any{"a": []any{nil, true}}}},
@@ -29,6 +30,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte("\x83\xa4type\x02\xa4data\x93\xa1e\xd4\x00\x00\xc7\x01\x00\x05\xa3nsp\xa1/"))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkAsReference(t, b)
 		p, err := msgpackparser.Decode(engineio.Message{Data: b, Binary: true})
 		if err != nil {
 			if !errors.Is(err, socketio.ErrBadPacket) {

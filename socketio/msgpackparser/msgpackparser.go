@@ -19,7 +19,6 @@
 package msgpackparser
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -111,55 +110,49 @@ func Decode(msg engineio.Message) (socketio.ReceivedPacket, error) {
 		}
 		p.ID = d.ID
 	}
-	arr, _ := d.Data.([]any)
 	switch p.Type {
 	case socketio.PacketConnect:
-		if d.Data == nil {
-			return p, nil
-		}
-		raws, bufs, err := toJSON([]any{d.Data})
+		auth, bufs, err := d.JSON(false)
 		if err != nil {
-			return p, err
+			return p, fmt.Errorf("%w: %w", socketio.ErrBadPacket, err)
 		}
 		if len(bufs) > 0 {
 			return p, bad("binary in the CONNECT payload is not supported")
 		}
-		p.Auth = raws[0]
+		p.Auth = auth
 	case socketio.PacketConnectError:
 		return p, bad("CONNECT_ERROR is sent by servers only")
 	case socketio.PacketEvent:
-		if len(arr) == 0 {
-			return p, bad("invalid payload: EVENT data must be a non-empty array")
-		}
-		name, ok := arr[0].(string)
+		name, ok := d.First()
 		if !ok {
-			return p, bad("event name must be a string")
+			return p, bad("invalid payload: EVENT data must be a non-empty array whose first element is the event name")
 		}
 		if err := siopacket.ValidateEvent(name); err != nil {
 			return p, fmt.Errorf("%w: %w", socketio.ErrBadPacket, err)
 		}
-		raws, bufs, err := toJSON(arr[1:])
+		p.Event = name
+		p.Args, err = args(d, true)
 		if err != nil {
 			return p, err
 		}
-		p.Event, p.Args = name, socketio.NewArgs(raws, bufs)
 	case socketio.PacketAck:
 		if p.ID < 0 {
 			return p, bad("ACK without an id")
 		}
-		raws, bufs, err := toJSON(arr)
+		p.Args, err = args(d, false)
 		if err != nil {
 			return p, err
 		}
-		p.Args = socketio.NewArgs(raws, bufs)
 	}
 	return p, nil
 }
 
-func toJSON(vals []any) ([]json.RawMessage, [][]byte, error) {
-	raws, bufs, err := msgpackpacket.ToJSON(vals)
+// args returns the elements of the packet's array payload (but the event name, with dropName) as Args, their
+// JSON written in one pass from the msgpack (no Go value per element) and kept as it is.
+func args(d msgpackpacket.Packet, dropName bool) (socketio.Args, error) {
+	array, bufs, err := d.JSON(dropName)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", socketio.ErrBadPacket, err)
+		return socketio.Args{}, fmt.Errorf("%w: %w", socketio.ErrBadPacket, err)
 	}
-	return raws, bufs, nil
+	return socketio.NewArgsJSON(array, bufs)
 }
