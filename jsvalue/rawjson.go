@@ -1,7 +1,10 @@
 package jsvalue
 
 import (
+	"bytes"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/sioredis/sioredis/internal/jsonstr"
 )
@@ -78,9 +81,16 @@ func (p *jsonParser) value(depth int) error {
 	case c == '[':
 		return p.array(depth)
 	case c == '"':
-		s, err := p.str()
+		start := p.pos
+		s, escaped, err := p.strEscaped()
 		if err != nil {
 			return err
+		}
+		if escaped && p.w.json && hasLoneSurrogate(p.data[start:p.pos]) {
+			p.w.sep()
+			p.w.buf = appendKeepingSurrogates(p.w.buf, p.data[start:p.pos])
+			p.w.needComma = true
+			return nil
 		}
 		p.w.Str(s)
 		return nil
@@ -121,17 +131,25 @@ func (p *jsonParser) object(depth int) error {
 			if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 				return p.fail("expected a string key")
 			}
-			k, err := p.str()
+			keyStart := p.pos
+			k, escaped, err := p.strEscaped()
 			if err != nil {
 				return err
 			}
+			key := p.data[keyStart:p.pos]
 			p.skipSpace()
 			if p.pos >= len(p.data) || p.data[p.pos] != ':' {
 				return p.fail("expected ':'")
 			}
 			p.pos++
 			p.skipSpace()
-			p.w.Key(k)
+			if escaped && p.w.json && hasLoneSurrogate(key) {
+				p.w.sep()
+				p.w.buf = append(appendKeepingSurrogates(p.w.buf, key), ':')
+				p.w.needComma = false
+			} else {
+				p.w.Key(k)
+			}
 			if err := p.value(depth + 1); err != nil {
 				return err
 			}
@@ -269,10 +287,89 @@ func (p *jsonParser) number() error {
 // str parses a JSON string at p.pos (jsonstr's rules: invalid UTF-8 and lone surrogates become U+FFFD). The
 // string shares no memory with the input.
 func (p *jsonParser) str() (string, error) {
-	s, next, bad := jsonstr.Unquote(p.data, p.pos)
+	s, _, err := p.strEscaped()
+	return s, err
+}
+
+// strEscaped is str, and also reports whether the string may hold escapes (false: it has none).
+func (p *jsonParser) strEscaped() (string, bool, error) {
+	s, next, bad, escaped := jsonstr.UnquoteEscaped(p.data, p.pos)
 	p.pos = next
 	if bad != "" {
-		return "", p.fail(bad)
+		return "", false, p.fail(bad)
 	}
-	return s, nil
+	return s, escaped, nil
+}
+
+// hasLoneSurrogate reports whether the JSON string tok (quotes included, valid) holds an escaped surrogate that
+// is not half of a pair ("\ud800" alone): JSON.parse keeps it in its string, a Go string cannot.
+func hasLoneSurrogate(tok []byte) bool {
+	for i := 1; i < len(tok)-1; i++ {
+		if tok[i] != '\\' {
+			j := bytes.IndexByte(tok[i:], '\\')
+			if j < 0 {
+				return false
+			}
+			i += j
+		}
+		if tok[i+1] == 'u' {
+			if r := jsonstr.Hex4(tok[i+2:]); utf16.IsSurrogate(r) && !pairAt(tok, i, r) {
+				return true
+			} else if utf16.IsSurrogate(r) {
+				i += 6 // the low half
+			}
+			i += 5
+			continue
+		}
+		i++ // the escaped character
+	}
+	return false
+}
+
+// pairAt reports whether the escaped surrogate r at tok[i] is the high half of a pair with the escape after it.
+func pairAt(tok []byte, i int, r rune) bool {
+	j := i + 6
+	return r < 0xdc00 && j+6 <= len(tok) && tok[j] == '\\' && tok[j+1] == 'u' &&
+		utf16.DecodeRune(r, jsonstr.Hex4(tok[j+2:])) != utf8.RuneError
+}
+
+// appendKeepingSurrogates appends the JSON string tok (quotes included, valid) as JSON.stringify writes the string
+// JSON.parse reads from it: as Str writes its text, except that a lone surrogate is written as its escape
+// ("\ud800", lowercase as JSON.stringify writes it) where Str would write U+FFFD. The text between two lone
+// surrogates is read by jsonstr, as any string.
+func appendKeepingSurrogates(b, tok []byte) []byte {
+	b = append(b, '"')
+	seg := make([]byte, 0, len(tok)+2)
+	flush := func(end int, from int) {
+		seg = append(append(append(seg[:0], '"'), tok[from:end]...), '"')
+		text, _, _ := jsonstr.Unquote(seg, 0)
+		start := len(b)
+		b = appendJSONString(b, text)
+		copy(b[start:], b[start+1:len(b)-1]) // without its quotes
+		b = b[:len(b)-2]
+	}
+	from := 1
+	for i := 1; i < len(tok)-1; i++ {
+		if tok[i] != '\\' {
+			continue
+		}
+		if tok[i+1] != 'u' {
+			i++
+			continue
+		}
+		r := jsonstr.Hex4(tok[i+2:])
+		switch {
+		case !utf16.IsSurrogate(r):
+			i += 5
+		case pairAt(tok, i, r):
+			i += 11
+		default:
+			flush(i, from)
+			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+			i += 5
+			from = i + 1
+		}
+	}
+	flush(len(tok)-1, from)
+	return append(b, '"')
 }

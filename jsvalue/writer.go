@@ -76,8 +76,12 @@ func (w *Writer) Attachments() [][]byte { return w.attachments }
 func (w *Writer) Value(v any) error { return w.value(v, 0) }
 
 // RawJSON writes JSON text as the value it denotes: re-encoded as msgpack,
-// or, in JSON, copied with insignificant space removed. Errors wrap
-// ErrUnsupportedValue (invalid JSON).
+// or, in JSON, as JSON.stringify writes what JSON.parse reads from it
+// (insignificant space removed, strings and numbers in JSON.stringify's
+// form, key order kept). A lone surrogate ("\ud800"), which a JavaScript
+// string holds and a Go string cannot, is kept in JSON, escaped, and is
+// U+FFFD in msgpack, which holds UTF-8. Errors wrap ErrUnsupportedValue
+// (invalid JSON).
 func (w *Writer) RawJSON(data []byte) error { return w.rawJSON(data, 0) }
 
 func (w *Writer) sep() {

@@ -13,24 +13,32 @@ import (
 // data) and the index just after the closing quote or, when the string is malformed, bad says what is wrong
 // and next is where.
 func Unquote(data []byte, i int) (s string, next int, bad string) {
+	s, next, bad, _ = UnquoteEscaped(data, i)
+	return s, next, bad
+}
+
+// UnquoteEscaped is Unquote, and also reports whether the string may hold escapes (false: it has none).
+func UnquoteEscaped(data []byte, i int) (s string, next int, bad string, escaped bool) {
 	start := i + 1
 	for j := start; j < len(data); {
 		switch c := data[j]; {
 		case c == '"':
-			return string(data[start:j]), j + 1, ""
+			return string(data[start:j]), j + 1, "", false
 		case c == '\\' || c < ' ':
-			return unquoteSlow(data, start, j)
+			s, next, bad = unquoteSlow(data, start, j)
+			return s, next, bad, true
 		case c < utf8.RuneSelf:
 			j++
 		default:
 			r, size := utf8.DecodeRune(data[j:])
 			if r == utf8.RuneError && size == 1 {
-				return unquoteSlow(data, start, j)
+				s, next, bad = unquoteSlow(data, start, j)
+				return s, next, bad, true
 			}
 			j += size
 		}
 	}
-	return "", len(data), "unterminated string"
+	return "", len(data), "unterminated string", false
 }
 
 // unquoteSlow goes on from data[j], data[start:j] being plain text.

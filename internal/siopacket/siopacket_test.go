@@ -168,6 +168,18 @@ func BenchmarkAppendEventData_Struct(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 }
 
+// BenchmarkAppendEventData_RawMessage writes an argument passed on as received (a relay's json.RawMessage).
+func BenchmarkAppendEventData_RawMessage(b *testing.B) {
+	args := []any{json.RawMessage(`{"id":"m1","created_at":"2017-12-19T14:00:00.000Z","body":"hello \"world\" \u00e9","author":"ann","tags":["a"],"n":42}`)}
+	buf := make([]byte, 0, 1024)
+	var atts [][]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, atts, _ = AppendEventData(buf[:0], "my_event_name", args, atts[:0])
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
 // chat is a typical event argument: a saved chat message.
 type chat struct {
 	ID     string    `json:"id"`
