@@ -25,6 +25,7 @@ func FuzzDecodePacket(f *testing.F) {
 			}
 			a := Args{l: l}
 			_, _ = a.Values()
+			_, _ = a.ValuesOrdered()
 		}
 		// What decodes re-encodes to the same header and data.
 		enc := encodePacket(p.typ, p.nsp, p.id, p.data, make([][]byte, p.attachments))

@@ -3,10 +3,13 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/sioredis/sioredis/jsvalue"
 	"github.com/sioredis/sioredis/socketio"
 )
 
@@ -272,4 +275,40 @@ func TestRecovery(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	})
+}
+
+// TestArgsFidelity: what a socket.io 4.8 server sends back of the client's values decodes as it was sent: binary
+// inside a struct or a map as []byte (Args.Decode), objects with their key order (Args.ValuesOrdered), and an
+// argument's text exactly, a lone surrogate included (Args.Raw), as socket.io-client would see them.
+func TestArgsFidelity(t *testing.T) {
+	t.Parallel()
+	n := startNodeServer(t, 0)
+	s := dial(t, n.URL(), fastOpts(WebSocket), nil)
+	obj := jsvalue.Object{{Key: "z", Value: 1}, {Key: "bin", Value: []byte{7}}, {Key: "a", Value: jsvalue.Object{{Key: "y", Value: 2}, {Key: "b", Value: 3}}}}
+	args, err := s.EmitWithAck(tctx(t), "echo",
+		map[string]any{"k": []byte{3}, "list": []any{[]byte{4}, "x"}, "map": map[string]any{"b": []byte{5}}},
+		obj, json.RawMessage(`"a\ud800b"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		K    any            `json:"k"`
+		List []any          `json:"list"`
+		Map  map[string]any `json:"map"`
+	}
+	if err := args.Decode(0, &v); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(v.K, []byte{3}) || !reflect.DeepEqual(v.List, []any{[]byte{4}, "x"}) || !reflect.DeepEqual(v.Map, map[string]any{"b": []byte{5}}) {
+		t.Errorf("decoded %#v", v)
+	}
+	vals, err := args.ValuesOrdered()
+	want := jsvalue.Object{{Key: "z", Value: int64(1)}, {Key: "bin", Value: []byte{7}},
+		{Key: "a", Value: jsvalue.Object{{Key: "y", Value: int64(2)}, {Key: "b", Value: int64(3)}}}}
+	if err != nil || len(vals) != 3 || !reflect.DeepEqual(vals[1], want) {
+		t.Errorf("ordered %#v, %v", vals, err)
+	}
+	if raw := string(args.Raw(2)); raw != `"a\ud800b"` {
+		t.Errorf("raw %s", raw)
+	}
 }

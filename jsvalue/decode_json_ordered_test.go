@@ -120,3 +120,20 @@ func FuzzDecodeJSONOrdered(f *testing.F) {
 		}
 	})
 }
+
+func TestObjectUnmarshalJSON(t *testing.T) {
+	var v struct {
+		O    Object `json:"o"`
+		Keep Object `json:"keep"`
+	}
+	v.Keep = Object{{Key: "x", Value: true}}
+	err := json.Unmarshal([]byte(`{"o":{"z":1,"a":{"y":2,"b":[1.5,"s",null]},"z":3},"keep":null}`), &v)
+	want := Object{{Key: "z", Value: int64(3)}, {Key: "a", Value: Object{{Key: "y", Value: int64(2)}, {Key: "b", Value: []any{1.5, "s", nil}}}}}
+	if err != nil || !reflect.DeepEqual(v.O, want) || len(v.Keep) != 1 {
+		t.Errorf("got %#v, %v; want %#v and Keep kept", v, err, want)
+	}
+	var o Object
+	if err := json.Unmarshal([]byte(`[1]`), &o); !errors.Is(err, ErrMalformed) {
+		t.Errorf("an array: %v", err)
+	}
+}

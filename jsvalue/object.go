@@ -19,6 +19,24 @@ func (o Object) MarshalJSON() ([]byte, error) {
 	return w.buf, nil
 }
 
+// UnmarshalJSON decodes a JSON object into o as DecodeJSONOrdered decodes it: members in their order (a duplicate
+// key keeps its first place and takes the last value), nested objects as Object, integers as int64. JSON null
+// leaves o as it is; anything else but an object is an error wrapping ErrMalformed.
+func (o *Object) UnmarshalJSON(b []byte) error {
+	v, err := DecodeJSONOrdered(b)
+	if err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case Object:
+		*o = x
+		return nil
+	case nil:
+		return nil
+	}
+	return errorf(ErrMalformed, "not a JSON object")
+}
+
 // objectBuilder collects the members of an Object as a JavaScript object gets them: a duplicate key keeps its
 // first place and takes the last value. Past indexFrom members it keeps an index of the keys, so that building an
 // object of n members costs O(n) and not O(n²) (a 1 MB message can hold 100 000 keys).

@@ -112,6 +112,32 @@ func registerSuiteEvents(s *Socket, ts *testServer) {
 		vals, _ := args.Values()
 		_ = ack(vals...)
 	})
+	// Relays (scenario "relay fidelity"): what a handler decodes, sent on.
+	s.On("relay-struct", func(ctx context.Context, s *Socket, args Args, ack AckFunc) {
+		var v struct {
+			K    any            `json:"k"`
+			List []any          `json:"list"`
+			Map  map[string]any `json:"map"`
+			S    string         `json:"s"`
+		}
+		if err := args.Decode(0, &v); err != nil {
+			panic(err)
+		}
+		_ = ack(v)
+	})
+	Handle(s, "relay-typed", func(ctx context.Context, s *Socket, v struct {
+		K any `json:"k"`
+	}) {
+		_ = s.Emit("relayed-typed", v)
+	})
+	s.On("relay-ordered", func(ctx context.Context, s *Socket, args Args, ack AckFunc) {
+		vals, err := args.ValuesOrdered()
+		if err != nil {
+			panic(err)
+		}
+		_ = ack(vals...)
+	})
+	s.On("relay-raw", func(ctx context.Context, s *Socket, args Args, ack AckFunc) { _ = ack(args.Raw(0)) })
 	s.On("ask-client", func(ctx context.Context, s *Socket, args Args, ack AckFunc) {
 		var n int
 		_ = args.Decode(0, &n)
