@@ -279,10 +279,25 @@ func registerSuiteEvents(s *Socket, ts *testServer) {
 		if err != nil {
 			errText = err.Error()
 		}
+		// The acknowledgements still expected once it has returned are forgotten (socket.io 4.8.4 frees them
+		// too): "pending" counts those the sockets of the room still hold, 2 s at most after the return.
+		pending := 0
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			pending = 0
+			for _, r := range ns.selected([]string{room}, nil) {
+				r.mu.Lock()
+				pending += len(r.acks)
+				r.mu.Unlock()
+			}
+			if pending == 0 || time.Now().After(deadline) {
+				break
+			}
+		}
 		_ = ack(map[string]any{
 			"answers":  answers,
 			"error":    errText,
 			"timedOut": errors.Is(err, ErrAckTimeout) && errors.Is(err, context.DeadlineExceeded),
+			"pending":  pending,
 		})
 	})
 	s.On("restart-server", func(ctx context.Context, s *Socket, args Args, ack AckFunc) {

@@ -283,7 +283,7 @@ const scenarios = {
     assert.equal(ctlPinged, false);
     // Nobody in the room: no answers, at once.
     const empty = await ctl.timeout(10000).emitWithAck("broadcast-ack", "nobody-here", 5000, 0);
-    assert.deepEqual(empty, { answers: [], error: "", timedOut: false });
+    assert.deepEqual(empty, { answers: [], error: "", timedOut: false, pending: 0 });
   },
 
   async "broadcast with acks, one client silent"() {
@@ -302,6 +302,7 @@ const scenarios = {
     await pinged;
     assert.equal(res.timedOut, true);
     assert.match(res.error, /acknowledgement not received: 2 acknowledgements of 3 clients/);
+    assert.equal(res.pending, 0, "the silent client's acknowledgement is still expected after the timeout");
     res.answers.sort((x, y) => x[0].localeCompare(y[0]));
     assert.deepEqual(res.answers, [["a", 7], ["b", 7]]);
     // A late answer, once the server stopped waiting, is ignored; the connection goes on.
