@@ -37,7 +37,9 @@ type PacketMiddleware func(ctx context.Context, s *Socket, event string, args Ar
 // AckFunc sends the acknowledgement of an event; a second call returns ErrAckTwice.
 type AckFunc func(args ...any) error
 
-// Handshake describes the request that opened the connection of a socket, and its CONNECT packet.
+// Handshake describes the request that opened the connection of a socket, and its CONNECT packet. What a socket
+// keeps of them is bounded: the request's target and headers by engineio.Config.MaxHeaderBytes (16 KiB, larger
+// requests are refused), the CONNECT payload by the message size (engineio.Config.MaxHTTPBufferSize), as in Node.
 type Handshake struct {
 	Headers http.Header
 	// Query is the handshake request's query; for a socket.io-client 2 client (engineio.Config.AllowEIO3), the
