@@ -17,6 +17,8 @@ func FuzzDecode(f *testing.F) {
 	seeds := []socketio.Packet{
 		{Type: socketio.PacketEvent, Nsp: "/", ID: -1, Event: "e", Args: []any{1, "x", []byte{1}, map[string]any{"a": []any{nil, true}}}},
 		{Type: socketio.PacketEvent, Nsp: "/admin", ID: 3, Event: "q"},
+		{Type: socketio.PacketEvent, Nsp: "/", ID: -1, Event: `a"b\`, Args: []any{1}}, // the name is cut from the JSON
+		{Type: socketio.PacketEvent, Nsp: "/", ID: -1, Event: "\\\"\x01"},
 		{Type: socketio.PacketAck, Nsp: "/", ID: 0, Args: []any{[]byte{}}},
 		{Type: socketio.PacketConnect, Nsp: "/", ID: -1, Data: map[string]any{"token": "t"}},
 		{Type: socketio.PacketDisconnect, Nsp: "/", ID: -1},
