@@ -57,6 +57,16 @@ function connectV4(spec) {
     ...(spec.parser === "msgpack" ? { parser: require("socket.io-msgpack-parser") } : {}),
   });
   socket.onAny((event, ...a) => onEvent(spec.name, event, a));
+  if (spec.connectOnly) {
+    // A server other than server.js (no "__joined"): the client counts as connected once its CONNECT is answered.
+    socket.on("connect", () => {
+      const c = clients.get(spec.name);
+      if (c.joined) return;
+      c.joined = true;
+      print({ type: "connected", name: spec.name, id: socket.id, rooms: spec.rooms });
+      maybeReady();
+    });
+  }
   if (spec.recovery) {
     socket.on("connect", () => print({ type: "connect", name: spec.name, id: socket.id, recovered: socket.recovered }));
   }
@@ -93,7 +103,9 @@ function start(specs) {
       transports: raw.transports && raw.transports.length ? raw.transports : ["websocket"],
       recovery: !!raw.recovery,
       parser: raw.parser || "json",
+      connectOnly: !!raw.connectOnly,
     };
+    if (spec.connectOnly && version !== 4) throw new Error(`client ${spec.name}: connectOnly needs --version 4`);
     if (spec.parser !== "json" && spec.parser !== "msgpack") throw new Error(`client ${spec.name}: parser must be json or msgpack`);
     if (!spec.name || clients.has(spec.name)) throw new Error(`missing or duplicate client name ${spec.name}`);
     if (!spec.url) throw new Error(`client ${spec.name}: missing url`);

@@ -24,8 +24,19 @@ const flavor = args.flavor;
 if (!FLAVORS.includes(flavor)) {
   fatal(`--flavor must be one of ${FLAVORS.join(", ")}, got ${JSON.stringify(flavor)}`);
 }
-if (typeof args.redis !== "string" || args.redis === "") fatal("--redis host:port[,host:port...] is required");
-const redisAddrs = args.redis.split(",").filter(Boolean);
+// --sentinels host:port,... --sentinel-master NAME: ioredis clients that find the master through Redis Sentinel and
+// follow its failovers (v4-classic and v4-streams: node-redis 4 has no Sentinel client, and the sharded adapter
+// needs node-redis).
+const sentinels = typeof args.sentinels === "string" ? args.sentinels.split(",").filter(Boolean) : [];
+const sentinelMaster = typeof args["sentinel-master"] === "string" ? args["sentinel-master"] : "";
+if (sentinels.length > 0) {
+  if (!sentinelMaster) fatal("--sentinels needs --sentinel-master");
+  if (flavor !== "v4-classic" && flavor !== "v4-streams") fatal("--sentinels works with v4-classic and v4-streams only");
+  if (args.redis !== undefined) fatal("give --redis or --sentinels, not both");
+} else if (typeof args.redis !== "string" || args.redis === "") {
+  fatal("--redis host:port[,host:port...] (or --sentinels with --sentinel-master) is required");
+}
+const redisAddrs = typeof args.redis === "string" ? args.redis.split(",").filter(Boolean) : [];
 const port = args.port === undefined ? 0 : Number(args.port);
 const prefix = typeof args.prefix === "string" ? args.prefix : "socket.io";
 const streamCount = args["stream-count"] === undefined ? 1 : Number(args["stream-count"]);
@@ -88,6 +99,20 @@ function clusterClient(addrs, role) {
   return client;
 }
 
+/** An ioredis client of the master named --sentinel-master, found through --sentinels; it follows failovers. */
+function sentinelClient(role) {
+  const { Redis } = require("ioredis");
+  const client = new Redis({
+    sentinels: sentinels.map(parseAddr),
+    name: sentinelMaster,
+    retryStrategy: (times) => reconnectStrategy(times),
+    sentinelRetryStrategy: (times) => reconnectStrategy(times),
+    lazyConnect: true,
+  });
+  reportEvents(client, role);
+  return client;
+}
+
 function reportEvents(client, role) {
   let ready = false;
   client.on("error", (e) => print({ type: "redis", client: role, event: "error", message: e.message }));
@@ -104,6 +129,7 @@ function reportEvents(client, role) {
  * address means a cluster, and a single address is asked with INFO cluster.
  */
 async function useCluster() {
+  if (sentinels.length > 0) return false;
   if (redisMode !== "auto") return redisMode === "cluster";
   if (redisAddrs.length > 1) return true;
   const { createClient } = require("redis");
@@ -119,13 +145,21 @@ async function useCluster() {
 
 /** Wraps the (un)subscribe methods of a node-redis v4 client or cluster so their promises are tracked. */
 function trackSubscriptions(client) {
-  for (const m of ["subscribe", "pSubscribe", "sSubscribe", "unsubscribe", "pUnsubscribe", "sUnsubscribe"]) {
+  const names = isIORedis(client)
+    ? ["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe"]
+    : ["subscribe", "pSubscribe", "sSubscribe", "unsubscribe", "pUnsubscribe", "sUnsubscribe"];
+  for (const m of names) {
     const orig = client[m];
     if (typeof orig !== "function") continue;
     client[m] = function (...a) {
       return subscriptions.track(orig.apply(this, a));
     };
   }
+}
+
+/** Whether client is an ioredis client (lower-case command methods) rather than a node-redis 4 one. */
+function isIORedis(client) {
+  return typeof client.pSubscribe !== "function" && typeof client.psubscribe === "function";
 }
 
 /** Same for a redis@3 client (callback API), used by socket.io-redis 5. */
@@ -144,9 +178,15 @@ function trackSubscriptionsV3(client) {
   }
 }
 
+/** The main Redis client of a v4 flavor: through Sentinel, a cluster client, or a standalone one. */
+function mainClient(cluster, role) {
+  if (sentinels.length > 0) return sentinelClient(role);
+  return cluster ? clusterClient(redisAddrs, role) : standaloneClient(redisAddrs[0], role);
+}
+
 async function connectPair(cluster) {
-  const pub = cluster ? clusterClient(redisAddrs, "pub") : standaloneClient(redisAddrs[0], "pub");
-  const sub = cluster ? clusterClient(redisAddrs, "sub") : standaloneClient(redisAddrs[0], "sub");
+  const pub = mainClient(cluster, "pub");
+  const sub = mainClient(cluster, "sub");
   await Promise.all([pub.connect(), sub.connect()]);
   closers.push(() => pub.disconnect(), () => sub.disconnect());
   trackSubscriptions(sub);
@@ -173,7 +213,7 @@ async function setupV4() {
     adapter = createShardedAdapter(pub, sub, { channelPrefix: prefix, subscriptionMode });
   } else if (flavor === "v4-streams") {
     const { createAdapter } = require("@socket.io/redis-streams-adapter");
-    const client = cluster ? clusterClient(redisAddrs, "main") : standaloneClient(redisAddrs[0], "main");
+    const client = mainClient(cluster, "main");
     await client.connect();
     closers.push(() => client.disconnect());
     streams = instrumentStreams(client, true);
@@ -214,7 +254,24 @@ async function setupV4() {
 function instrumentStreams(client, pubsub) {
   const nonce = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   const seen = new Set(); // stream keys whose reader returned our probe
+  const io = isIORedis(client);
   const watchXRead = (c) => {
+    if (io) {
+      // ioredis: [[stream, [[id, [field, value, ...]], ...]], ...]
+      const origXRead = c.xread;
+      c.xread = async function (...xa) {
+        const res = await origXRead.apply(this, xa);
+        for (const [name, entries] of res || []) {
+          for (const [, fields] of entries) {
+            for (let i = 0; i + 1 < fields.length; i += 2) {
+              if (fields[i] === PROBE_FIELD && fields[i + 1] === nonce) seen.add(String(name));
+            }
+          }
+        }
+        return res;
+      };
+      return;
+    }
     const origXRead = c.xRead;
     c.xRead = async function (...xa) {
       const res = await origXRead.apply(this, xa);
@@ -242,12 +299,14 @@ function instrumentStreams(client, pubsub) {
       for (const key of keys) {
         while (!seen.has(key)) {
           if (Date.now() > deadline) throw new Error(`the XREAD loop of stream ${key} did not start`);
-          await client.xAdd(
-            key,
-            "*",
-            { [PROBE_FIELD]: nonce },
-            { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: 10000 } },
-          );
+          if (io) await client.xadd(key, "MAXLEN", "~", 10000, "*", PROBE_FIELD, nonce);
+          else
+            await client.xAdd(
+              key,
+              "*",
+              { [PROBE_FIELD]: nonce },
+              { TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: 10000 } },
+            );
           for (let i = 0; i < 20 && !seen.has(key); i++) await sleep(10);
         }
       }
