@@ -12,16 +12,13 @@ package bench
 // chat process write a CPU profile of the whole run.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,64 +31,9 @@ import (
 	"github.com/sioredis/sioredis/internal/testtools/testenv"
 )
 
-// chatProc is a running "sioredis chat".
-type chatProc struct {
-	cmd    *exec.Cmd
-	url    string
-	stderr *syncBuffer
-}
-
-func startChat(b *testing.B, args ...string) *chatProc {
+func startChat(b *testing.B, args ...string) *testenv.Sioredis {
 	b.Helper()
-	return startSioredis(b, nil, append([]string{"chat", "--addr", "127.0.0.1:0"}, args...)...)
-}
-
-// startSioredis runs the sioredis command with args (and env added to the environment) until the benchmark
-// ends, and returns once it logged the URL it serves.
-func startSioredis(b *testing.B, env []string, args ...string) *chatProc {
-	b.Helper()
-	cmd := exec.Command(buildBinary(b, "./cmd/sioredis"), args...)
-	cmd.Env = append(os.Environ(), env...)
-	p := &chatProc{cmd: cmd, stderr: &syncBuffer{}}
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() { // copies stderr, and reports the URL of the first line that has it
-		re := regexp.MustCompile(`url=(http://\S+)`)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			_, _ = p.stderr.Write(append(sc.Bytes(), '\n'))
-			if m := re.FindSubmatch(sc.Bytes()); m != nil {
-				select {
-				case found <- string(m[1]):
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	b.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		pw.Close()
-	})
-	select {
-	case p.url = <-found:
-	case <-time.After(30 * time.Second):
-		b.Fatalf("sioredis %s did not start:\n%s", args[0], p.stderr.String())
-	}
-	return p
+	return testenv.StartSioredis(b, testenv.SioredisConfig{Args: append([]string{"chat", "--addr", "127.0.0.1:0"}, args...)})
 }
 
 // listeners are Socket.IO connections in room_777 that time each message from its POST (whose body is the
@@ -221,22 +163,22 @@ func BenchmarkChat(b *testing.B) {
 			args = append(args, "--cpuprofile", f)
 		}
 		chat := startChat(b, args...)
-		ls := map[string]*listeners{"node": dialListeners(b, node.URL(), per), "go": dialListeners(b, chat.url, per)}
+		ls := map[string]*listeners{"node": dialListeners(b, node.URL(), per), "go": dialListeners(b, chat.URL, per)}
 		// Warm-up, and proof that every listener has joined the room.
-		postAll(b, chat.url, 1, 1)
+		postAll(b, chat.URL, 1, 1)
 		for _, l := range ls {
 			l.wait(b, int64(per))
 			l.reset()
 		}
 		for _, conc := range concs {
-			chatCPU0, nodeCPU0 := procCPU(b, chat.cmd.Process.Pid), procCPU(b, node.Pid())
+			chatCPU0, nodeCPU0 := procCPU(b, chat.Pid()), procCPU(b, node.Pid())
 			start := time.Now()
-			lat := postAll(b, chat.url, msgs, conc)
+			lat := postAll(b, chat.URL, msgs, conc)
 			posting := time.Since(start)
 			for _, l := range ls {
 				l.wait(b, int64(msgs*per))
 			}
-			chatCPU, nodeCPU := procCPU(b, chat.cmd.Process.Pid)-chatCPU0, procCPU(b, node.Pid())-nodeCPU0
+			chatCPU, nodeCPU := procCPU(b, chat.Pid())-chatCPU0, procCPU(b, node.Pid())-nodeCPU0
 			slices.Sort(lat)
 			goP50, goP99 := ls["go"].quantiles()
 			nodeP50, nodeP99 := ls["node"].quantiles()
@@ -271,7 +213,7 @@ func BenchmarkChatPostgres(b *testing.B) {
 		node := testenv.StartNodeServer(b, testenv.NodeServerConfig{Flavor: testenv.FlavorV4Classic, RedisAddrs: []string{rs.Addr()}})
 		var urls []string
 		for range 3 {
-			urls = append(urls, startChat(b, "--db", pg.URL(), "--redis", rs.URL()).url)
+			urls = append(urls, startChat(b, "--db", pg.URL(), "--redis", rs.URL()).URL)
 		}
 		ls := map[string]*listeners{"node": dialListeners(b, node.URL(), per), "go": dialListeners(b, urls[0], per)}
 		postSpread(b, urls, 3, 1) // warm-up through each instance, and proof that every listener has joined the room

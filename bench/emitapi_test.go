@@ -80,8 +80,8 @@ func BenchmarkEmitAPI(b *testing.B) {
 	// The API as its users run it: the sioredis api command, in a process of its own.
 	args := []string{"api", "--addr", "127.0.0.1:0", "--redis", srv.URL(), "--mode", "classic", "--key-rate", "0", "--ip-rate", "0",
 		"--max-batch", strconv.Itoa(max(batch, 1000))}
-	api := startSioredis(b, []string{"SIOREDIS_API_KEYS=bench " + benchKey}, args...)
-	hs := struct{ URL string }{strings.TrimSuffix(api.url, "/v1/")}
+	api := testenv.StartSioredis(b, testenv.SioredisConfig{Args: args, Env: []string{"SIOREDIS_API_KEYS=bench " + benchKey}})
+	hs := struct{ URL string }{strings.TrimSuffix(api.URL, "/v1/")}
 	for _, c := range envList("BENCH_CONCURRENCY", []int{1, 16, 64}) {
 		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
 			for b.Loop() {

@@ -23,8 +23,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,47 +94,14 @@ type serverProc struct {
 	done   chan struct{}
 }
 
-var (
-	buildMu    sync.Mutex
-	buildPaths = map[string]string{} // package → binary
-)
-
 // goServerBinary builds internal/benchserver once per test process.
-func goServerBinary(b *testing.B) string { return buildBinary(b, "./internal/testtools/benchserver") }
+func goServerBinary(b *testing.B) string {
+	return testenv.BuildBinary(b, ".", "./internal/testtools/benchserver")
+}
 
 // zishangBinary builds bench/zishang, the main package of a nested module (its own go.mod and dependencies),
 // once per test process.
-func zishangBinary(b *testing.B) string { return buildModuleBinary(b, "bench/zishang", ".") }
-
-// buildBinary builds a main package of the module once per test process and returns the binary's path.
-func buildBinary(b *testing.B, pkg string) string { return buildModuleBinary(b, ".", pkg) }
-
-// buildModuleBinary builds the main package pkg of the module in dir (relative to the repository root) once per
-// test process and returns the binary's path.
-func buildModuleBinary(b *testing.B, dir, pkg string) string {
-	b.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	key := dir + ":" + pkg
-	if path, ok := buildPaths[key]; ok {
-		return path
-	}
-	tmp, err := os.MkdirTemp("", "sioredis-bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(tmp, filepath.Base(filepath.Join(dir, pkg)))
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", path, pkg)
-	cmd.Dir = filepath.Join(testenv.RepoRoot(b), dir)
-	if dir != "." { // a nested module outside go.work (bench/zishang): built on its own
-		cmd.Env = append(os.Environ(), "GOWORK=off")
-	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build %s in %s: %v\n%s", pkg, dir, err, out)
-	}
-	buildPaths[key] = path
-	return path
-}
+func zishangBinary(b *testing.B) string { return testenv.BuildBinary(b, "bench/zishang", ".") }
 
 func startServer(b *testing.B, name string, env ...string) *serverProc {
 	b.Helper()

@@ -29,6 +29,10 @@ type ClientSpec struct {
 	// Parser is the client's parser option: "" or "json" for the default, "msgpack" for socket.io-msgpack-parser
 	// (socket.io-client 4 only).
 	Parser string `json:"parser,omitempty"`
+	// ConnectOnly is for servers that do not send server.js's "__joined" (the Go servers of the repository's
+	// commands): the client counts as connected once its CONNECT is answered, which does not prove it has joined its
+	// rooms yet (v4 only). Prove it with a first message before measuring.
+	ConnectOnly bool `json:"connectOnly,omitempty"`
 }
 
 // Event is one event received by a client.
@@ -40,6 +44,8 @@ type Event struct {
 	// Args are the event arguments as JSON; binary values appear as {"$binary":"<base64>"} and Dates as
 	// {"$date":"<ISO>"}.
 	Args []json.RawMessage
+	// At is when the harness read the client's report of the event (Line.At).
+	At time.Time
 }
 
 // ArgsJSON returns the arguments as one compact JSON array, convenient for comparisons:
@@ -138,7 +144,7 @@ func toEvent(l Line) (Event, bool) {
 	if err := l.Decode(&e); err != nil {
 		return Event{}, false
 	}
-	return Event{Client: e.Name, Name: e.Event, Args: e.Args}, true
+	return Event{Client: e.Name, Name: e.Event, Args: e.Args, At: l.At}, true
 }
 
 // Events returns a snapshot of the events received by the named client, in arrival order.

@@ -42,6 +42,11 @@ type NodeServerConfig struct {
 	// one address or when the single address is a cluster node (INFO cluster), a standalone client otherwise;
 	// v2-classic takes exactly one address.
 	RedisAddrs []string
+	// SentinelAddrs, with SentinelMaster, replace RedisAddrs: the server's ioredis clients find the master through
+	// these sentinels and follow its failovers (FlavorV4Classic and FlavorV4Streams only).
+	SentinelAddrs []string
+	// SentinelMaster is the master's name in the sentinels (SentinelGroup.MasterName).
+	SentinelMaster string
 	// Namespaces are served in addition to "/" (a missing leading "/" is added).
 	Namespaces []string
 	// Prefix is the adapter's key / channelPrefix / streamName; default "socket.io".
@@ -85,16 +90,48 @@ const peerStartTimeout = 30 * time.Second
 // adapter subscriptions. It is stopped at test cleanup: stdin is closed, then SIGTERM and SIGKILL follow if needed.
 func StartNodeServer(tb testing.TB, cfg NodeServerConfig) *NodeServer {
 	tb.Helper()
+	return StartNodeServers(tb, cfg)[0]
+}
+
+// StartNodeServers is StartNodeServer for several servers, started at once and waited for together (their
+// start-ups, Node's module loading above all, overlap).
+func StartNodeServers(tb testing.TB, cfgs ...NodeServerConfig) []*NodeServer {
+	tb.Helper()
+	procs := make([]*peerProcess, len(cfgs))
+	for i, cfg := range cfgs {
+		procs[i] = launchNodeServer(tb, cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), peerStartTimeout)
+	defer cancel()
+	servers := make([]*NodeServer, len(cfgs))
+	for i, p := range procs {
+		lines, err := p.waitLines(ctx, 1, LineType("ready"), nil)
+		if err != nil {
+			tb.Fatalf("testenv: %s not ready: %v\nstderr:\n%s", p.label, err, p.stderr.String())
+		}
+		port, _ := lines[0].Fields["port"].(float64)
+		if port <= 0 {
+			tb.Fatalf("testenv: %s: bad ready line %s", p.label, lines[0].Raw)
+		}
+		servers[i] = &NodeServer{Port: int(port), Config: cfgs[i], proc: p}
+	}
+	return servers
+}
+
+// launchNodeServer starts testpeers/server.js for cfg without waiting for it.
+func launchNodeServer(tb testing.TB, cfg NodeServerConfig) *peerProcess {
+	tb.Helper()
 	if cfg.Flavor == "" {
 		tb.Fatalf("testenv: NodeServerConfig.Flavor is required")
 	}
-	if len(cfg.RedisAddrs) == 0 {
-		tb.Fatalf("testenv: NodeServerConfig.RedisAddrs is required")
-	}
-	args := []string{"server.js",
-		"--flavor", string(cfg.Flavor),
-		"--port", "0",
-		"--redis", strings.Join(cfg.RedisAddrs, ","),
+	args := []string{"server.js", "--flavor", string(cfg.Flavor), "--port", "0"}
+	switch {
+	case len(cfg.SentinelAddrs) > 0 && len(cfg.RedisAddrs) == 0 && cfg.SentinelMaster != "":
+		args = append(args, "--sentinels", strings.Join(cfg.SentinelAddrs, ","), "--sentinel-master", cfg.SentinelMaster)
+	case len(cfg.SentinelAddrs) == 0 && len(cfg.RedisAddrs) > 0:
+		args = append(args, "--redis", strings.Join(cfg.RedisAddrs, ","))
+	default:
+		tb.Fatalf("testenv: NodeServerConfig needs RedisAddrs, or SentinelAddrs with SentinelMaster")
 	}
 	for _, n := range cfg.Namespaces {
 		args = append(args, "--nsp", n)
@@ -127,18 +164,7 @@ func StartNodeServer(tb testing.TB, cfg NodeServerConfig) *NodeServer {
 		args = append(args, "--admin", cfg.AdminServerID)
 	}
 	label := fmt.Sprintf("node server (%s)", cfg.Flavor)
-	p := startPeer(tb, label, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), peerStartTimeout)
-	defer cancel()
-	lines, err := p.waitLines(ctx, 1, LineType("ready"), nil)
-	if err != nil {
-		tb.Fatalf("testenv: %s not ready: %v\nstderr:\n%s", label, err, p.stderr.String())
-	}
-	port, _ := lines[0].Fields["port"].(float64)
-	if port <= 0 {
-		tb.Fatalf("testenv: %s: bad ready line %s", label, lines[0].Raw)
-	}
-	return &NodeServer{Port: int(port), Config: cfg, proc: p}
+	return startPeer(tb, label, args...)
 }
 
 // Pid returns the process id of the server, to read its resource usage.

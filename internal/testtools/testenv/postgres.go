@@ -21,6 +21,7 @@ type Postgres struct {
 	pgCtl   string
 	dataDir string
 	sockDir string
+	logFile string
 	port    int
 	cred    *syscall.Credential // the unprivileged user the server runs as when the test runs as root
 }
@@ -81,24 +82,66 @@ func StartPostgres(tb testing.TB) *Postgres {
 	if out, err := p.command(initdb, "-D", p.dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
 		tb.Fatalf("testenv: initdb: %v\n%s", err, out)
 	}
+	p.logFile = filepath.Join(dir, "server.log")
 	var lastErr error
 	for range 3 { // a free port can be taken before the server binds it: retry with another one
 		p.port = freePorts(tb, 1)[0]
-		opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c max_connections=200 -c fsync=on",
-			p.port, p.sockDir)
-		out, err := p.command(p.pgCtl, "start", "-w", "-t", "30", "-D", p.dataDir, "-l", filepath.Join(dir, "server.log"), "-o", opts).CombinedOutput()
-		if err == nil {
+		lastErr = p.start()
+		if lastErr == nil {
 			tb.Cleanup(p.Stop)
 			return p
 		}
-		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-		lastErr = fmt.Errorf("%v\n%s\n%s", err, out, log)
-		if !strings.Contains(string(log), "already in use") {
+		if !strings.Contains(lastErr.Error(), "already in use") {
 			break
 		}
 	}
 	tb.Fatalf("testenv: start PostgreSQL: %v", lastErr)
 	return nil
+}
+
+// start runs pg_ctl start on p.port and waits until the server accepts connections.
+func (p *Postgres) start() error {
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c max_connections=200 -c fsync=on",
+		p.port, p.sockDir)
+	out, err := p.command(p.pgCtl, "start", "-w", "-t", "30", "-D", p.dataDir, "-l", p.logFile, "-o", opts).CombinedOutput()
+	if err != nil {
+		log, _ := os.ReadFile(p.logFile)
+		return fmt.Errorf("%v\n%s\n%s", err, out, log)
+	}
+	return nil
+}
+
+// Start starts a stopped server again on the same port and data directory (what was committed is kept), and
+// waits until it accepts connections; clients reconnect to the same address. Starting a running server fails
+// the test.
+func (p *Postgres) Start() {
+	p.tb.Helper()
+	if err := p.start(); err != nil {
+		p.tb.Fatalf("testenv: start PostgreSQL again on port %d: %v", p.port, err)
+	}
+}
+
+// Restart stops the server (fast shutdown: open connections are ended) and starts it again on the same port,
+// as an upgrade or a crash-restart of the database would.
+func (p *Postgres) Restart() {
+	p.tb.Helper()
+	p.Stop()
+	p.Start()
+}
+
+// Query runs one SQL statement with psql on database db (as user postgres) and returns its output, unaligned
+// and without headers (psql -At): one row a line, columns separated by "|".
+func (p *Postgres) Query(db, sql string) (string, error) {
+	psql := filepath.Join(filepath.Dir(p.pgCtl), "psql")
+	if !fileExists(psql) {
+		psql = postgresBinary(p.tb, "psql")
+	}
+	out, err := p.command(psql, "-h", p.sockDir, "-p", strconv.Itoa(p.port), "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1",
+		"-At", "-c", sql).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("psql: %w\n%s", err, out)
+	}
+	return strings.TrimRight(string(out), "\n"), nil
 }
 
 func (p *Postgres) command(name string, args ...string) *exec.Cmd {

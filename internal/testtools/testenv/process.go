@@ -25,6 +25,9 @@ type Line struct {
 	Fields map[string]any
 	// Raw is the line as printed.
 	Raw json.RawMessage
+	// At is when the harness read the line from the peer's standard output (a pipe: within about a millisecond of
+	// its printing), for tests that time deliveries.
+	At time.Time
 }
 
 // Get returns the named field when it is a JSON string, and "" otherwise.
@@ -36,14 +39,14 @@ func (l Line) Get(key string) string {
 // Decode unmarshals the whole line into v.
 func (l Line) Decode(v any) error { return json.Unmarshal(l.Raw, v) }
 
-func parseLine(b []byte) Line {
+func parseLine(b []byte, at time.Time) Line {
 	raw := json.RawMessage(append([]byte(nil), b...))
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		return Line{Type: "text", Raw: raw}
+		return Line{Type: "text", Raw: raw, At: at}
 	}
 	t, _ := fields["type"].(string)
-	return Line{Type: t, Fields: fields, Raw: raw}
+	return Line{Type: t, Fields: fields, Raw: raw, At: at}
 }
 
 // LineType matches lines of the given type.
@@ -120,13 +123,14 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 	defer p.mu.Unlock()
 	data := append(p.partial, b...)
 	grew := false
+	now := time.Now()
 	for {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			break
 		}
 		if line := bytes.TrimSpace(data[:i]); len(line) > 0 {
-			p.lines = append(p.lines, parseLine(line))
+			p.lines = append(p.lines, parseLine(line, now))
 			grew = true
 		}
 		data = data[i+1:]

@@ -100,14 +100,14 @@ func StartRedis(tb testing.TB, opts ...RedisOption) *Redis {
 	return nil
 }
 
-func (r *Redis) start() error {
+func (r *Redis) start(extra ...string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cmd != nil {
 		return errors.New("already running")
 	}
 	output := newTailBuffer(32 << 10)
-	cmd := exec.Command(r.bin, r.args...)
+	cmd := exec.Command(r.bin, append(append([]string(nil), r.args...), extra...)...)
 	cmd.Stdout = output
 	cmd.Stderr = output
 	if err := cmd.Start(); err != nil {
@@ -175,6 +175,38 @@ func (r *Redis) Stop() {
 	case <-time.After(redisStopTimeout):
 		_ = cmd.Process.Kill()
 		<-done
+	}
+}
+
+// Kill ends the server with SIGKILL, as a crash or an out-of-memory kill would (nothing flushed, no goodbye to
+// clients or replicas), and waits for it to exit. Killing a stopped server does nothing.
+func (r *Redis) Kill() {
+	r.mu.Lock()
+	cmd, done := r.cmd, r.done
+	r.cmd = nil
+	r.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
+}
+
+// Running reports whether the server process is running (started and neither stopped nor killed).
+func (r *Redis) Running() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cmd != nil
+}
+
+// RestartAsReplicaOf stops the server if it is running and starts it again on the same port and directory as a
+// replica of master (--replicaof), for a former master that comes back after a failover. The next Restart starts
+// it with its original arguments.
+func (r *Redis) RestartAsReplicaOf(master *Redis) {
+	r.tb.Helper()
+	r.Stop()
+	if err := r.start("--replicaof", "127.0.0.1", strconv.Itoa(master.port)); err != nil {
+		r.tb.Fatalf("testenv: restart redis-server on port %d as a replica: %v", r.port, err)
 	}
 }
 

@@ -15,7 +15,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func TestMain(m *testing.M) { os.Exit(CheckLeaks(m.Run())) }
+func TestMain(m *testing.M) {
+	code := CheckLeaks(m.Run())
+	RemoveBinaries() // TestStartSioredis's
+	os.Exit(code)
+}
 
 // Byte vectors from docs/socketio-redis-protocol.md (shared docs), produced by notepack.io.
 const (
