@@ -85,7 +85,9 @@ type Config struct {
 	// (Redis WAIT, emitter.WithDurability) before the relay counts it published, for WaitTimeout at most; 0, the
 	// default, waits for none. Replication is asynchronous: without it, an entry the master acknowledged and lost
 	// in a failover before its replicas had it is gone. An entry that fewer replicas acknowledged in time is kept
-	// as published (it is in the stream; adding it again would deliver it twice), logged and counted.
+	// as published (it is in the stream; adding it again would deliver it twice), logged and counted. While the
+	// master has fewer replicas in sync than WaitReplicas (after a failover, until one rejoins), messages are
+	// published without WAIT, and the App logs when that starts and ends.
 	WaitReplicas int
 	// WaitTimeout bounds each WAIT of WaitReplicas; default 1 s.
 	WaitTimeout time.Duration
@@ -208,7 +210,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
-	var em *emitter.Emitter
+	var em, durable *emitter.Emitter // durable: em with WaitReplicas
 	var cluster clusterMember
 	var classic *redisadapter.Adapter
 	var sharded *redisadapter.ShardedAdapter
@@ -244,18 +246,21 @@ func New(cfg Config) (*App, error) {
 			opts = append(opts, emitter.WithMode(emitter.Sharded))
 		case ModeStreams:
 			opts = append(opts, emitter.WithMode(emitter.Streams))
-			if cfg.WaitReplicas > 0 {
-				if cfg.WaitTimeout <= 0 {
-					cfg.WaitTimeout = time.Second
-				}
-				opts = append(opts, emitter.WithDurability(cfg.WaitReplicas, cfg.WaitTimeout))
-			}
+
 		default:
 			return nil, fmt.Errorf("%w: mode %q (classic, sharded or streams)", ErrConfig, cfg.Mode)
 		}
 		var err error
 		if em, err = emitter.New(cfg.Redis, opts...); err != nil {
 			return nil, fmt.Errorf("chat: %w", err)
+		}
+		if cfg.Mode == ModeStreams && cfg.WaitReplicas > 0 {
+			if cfg.WaitTimeout <= 0 {
+				cfg.WaitTimeout = time.Second
+			}
+			if durable, err = emitter.New(cfg.Redis, append(opts, emitter.WithDurability(cfg.WaitReplicas, cfg.WaitTimeout))...); err != nil {
+				return nil, fmt.Errorf("chat: %w", err)
+			}
 		}
 		switch cfg.Mode {
 		case ModeStreams:
@@ -282,6 +287,10 @@ func New(cfg Config) (*App, error) {
 	var emPub emitterPublisher
 	if em != nil {
 		emPub = emitterPublisher{em: em.Of(nsp), event: cfg.Event, log: cfg.Logger}
+		if durable != nil {
+			emPub.durable = durable.Of(nsp)
+			emPub.replicas = &replicaWatch{rdb: cfg.Redis, key: protocol.StreamKey(cfg.Prefix, nsp, 1), want: cfg.WaitReplicas, log: cfg.Logger}
+		}
 		pub = emPub
 	}
 	a.relay = newRelay(cfg.Store, pub, cfg.Logger)

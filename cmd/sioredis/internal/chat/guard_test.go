@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,5 +121,58 @@ func TestServerLeavingIsNotHeld(t *testing.T) {
 	}
 	if counts.held.Load() != 0 || counts.short.Load() != 1 || counts.missing.Load() != 1 {
 		t.Errorf("held %d, short %d (%d servers missed); want 0, 1 (1)", counts.held.Load(), counts.short.Load(), counts.missing.Load())
+	}
+}
+
+// TestWaitReplicasFollowsTheReplicas runs the App in the streams format with WaitReplicas 1 on a real master and
+// replica: messages wait for the replica while it is there; once it is gone, they are published without WAIT
+// (not each after a WaitTimeout for nothing), and with it back, WAIT again.
+func TestWaitReplicasFollowsTheReplicas(t *testing.T) {
+	master := testenv.StartRedis(t)
+	replica := testenv.StartRedis(t)
+	replica.RestartAsReplicaOf(master)
+	rdb := redis.NewClient(&redis.Options{Addr: master.Addr()})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	online := func() bool {
+		n, err := onlineReplicas(ctx, rdb, "socket.io")
+		return err == nil && n == 1
+	}
+	testenv.WaitFor(t, online)
+	var logs testenv.Buffer
+	app := startApp(t, Config{Store: openTestStore(t), Redis: rdb, Mode: ModeStreams, WaitReplicas: 1, WaitTimeout: time.Second,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err := app.ClusterReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	post := func(i int) {
+		t.Helper()
+		if code, b := do(t, http.MethodPost, app.url+"/api/messages", "application/json", `{"room":"r","body":"m`+strconv.Itoa(i)+`"}`); code != http.StatusCreated {
+			t.Fatalf("POST %d: %d %s", i, code, b)
+		}
+	}
+	post(0)
+	if !strings.Contains(logs.String(), "has its replicas") {
+		t.Fatalf("no WAIT with the replica online:\n%s", logs.String())
+	}
+	replica.Stop()
+	testenv.WaitFor(t, func() bool { return !online() })
+	time.Sleep(1100 * time.Millisecond) // the watch asks again
+	for i := 1; i <= 10; i++ {
+		post(i)
+	}
+	if n := strings.Count(logs.String(), "without the replicas asked"); n > 1 {
+		t.Errorf("%d messages waited for a replica that is gone", n)
+	}
+	if !strings.Contains(logs.String(), "lacks the replicas") {
+		t.Errorf("the change is not logged:\n%s", logs.String())
+	}
+	replica.RestartAsReplicaOf(master)
+	testenv.WaitFor(t, online)
+	time.Sleep(1100 * time.Millisecond)
+	post(11)
+	if n := strings.Count(logs.String(), "has its replicas"); n != 2 {
+		t.Errorf("WAIT not used again once the replica is back (%d times logged):\n%s", n, logs.String())
 	}
 }

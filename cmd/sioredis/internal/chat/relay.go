@@ -5,9 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/protocol"
@@ -28,18 +31,84 @@ type emitterPublisher struct {
 	em    *emitter.Emitter
 	event string
 	log   *slog.Logger
+	// With Config.WaitReplicas: the same emitter with emitter.WithDurability, used while the stream's master
+	// has the replicas to wait for.
+	durable  *emitter.Emitter
+	replicas *replicaWatch
 }
 
 // Publish publishes m. A stream entry that fewer replicas acknowledged than Config.WaitReplicas asks is in the
 // stream all the same: it counts as published (adding it again would deliver it twice), and is logged.
 func (p emitterPublisher) Publish(ctx context.Context, m Message) (int, error) {
-	rc, err := p.em.To(m.Room).Emit(ctx, p.event, m)
+	em := p.em
+	if p.durable != nil && p.replicas.enough(ctx) {
+		em = p.durable
+	}
+	rc, err := em.To(m.Room).Emit(ctx, p.event, m)
 	if errors.Is(err, emitter.ErrNotDurable) {
 		p.log.Warn("chat: message added to the stream without the replicas asked; a failover now would lose it",
 			"id", m.ID, "seq", m.Seq, "entry", rc.EntryID, "err", err)
 		return rc.Receivers, nil
 	}
 	return rc.Receivers, err
+}
+
+// replicaWatch tells whether the master taking the stream's entries has the online replicas Config.WaitReplicas
+// asks for: WAIT is asked only then, since a master without them would make every publish wait WaitTimeout for
+// nothing (after a failover, until a replica has rejoined the new master). It asks Redis (INFO replication) once
+// a second at most, and logs each change. Safe for concurrent use.
+type replicaWatch struct {
+	rdb  redis.UniversalClient
+	key  string // the stream key, whose master counts on a Redis Cluster
+	want int
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	checked time.Time
+	ok      bool
+}
+
+func (w *replicaWatch) enough(ctx context.Context) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if time.Since(w.checked) < time.Second {
+		return w.ok
+	}
+	w.checked = time.Now()
+	n, err := onlineReplicas(ctx, w.rdb, w.key)
+	ok := err == nil && n >= w.want
+	switch {
+	case ok && !w.ok:
+		w.log.Info("chat: the stream's master has its replicas: each message waits for them (WAIT)", "replicas", n, "want", w.want)
+	case !ok && w.ok:
+		w.log.Warn("chat: the stream's master lacks the replicas to wait for: messages are published without WAIT until they are back (a failover meanwhile would lose what they do not have)",
+			"replicas", n, "want", w.want, "err", err)
+	}
+	w.ok = ok
+	return ok
+}
+
+// onlineReplicas returns the number of replicas in sync with the master of key (INFO replication, state=online).
+func onlineReplicas(ctx context.Context, rdb redis.UniversalClient, key string) (int, error) {
+	var c redis.Cmdable = rdb
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		c = m
+	}
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, line := range strings.Split(info, "\n") {
+		if strings.HasPrefix(line, "slave") && strings.Contains(line, "state=online") {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // probe returns the number of subscribers of the namespace's broadcasts (emitter.Probe).
