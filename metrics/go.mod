@@ -1,8 +1,12 @@
+// A module of its own, as go-redis keeps its Prometheus and OpenTelemetry packages: programs that import the
+// library without this package never get client_golang and its dependencies in their module graph. It requires the
+// library at a release or a commit that git holds, with no replace directive; go.work at the repository root joins
+// the two for development (CONTRIBUTING.md, "Modules and releases").
 module github.com/sioredis/sioredis/metrics
 
 go 1.26.0
 
-require github.com/sioredis/sioredis v0.0.0-00010101000000-000000000000
+require github.com/sioredis/sioredis v0.0.0-20261203100606-bb687490f948
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -18,8 +22,3 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
-
-// Developed with the library beside it (go.work at the repository root does the same for tools). A module of
-// its own, as go-redis keeps its Prometheus and OpenTelemetry packages: programs that import the library
-// without this package never get client_golang and its dependencies in their module graph.
-replace github.com/sioredis/sioredis => ../

@@ -1,3 +1,7 @@
+// The command and its applications, a module of its own so that SQLite, PostgreSQL and Prometheus stay out of the
+// library's graph. It requires the library and metrics at a release or a commit that git holds, with no replace
+// directive, so that go install github.com/sioredis/sioredis/cmd/sioredis@VERSION works; go.work at the
+// repository root joins the modules for development (CONTRIBUTING.md, "Modules and releases").
 module github.com/sioredis/sioredis/cmd/sioredis
 
 go 1.26.0
@@ -8,8 +12,8 @@ require (
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/sioredis/sioredis v0.0.0-00010101000000-000000000000
-	github.com/sioredis/sioredis/metrics v0.0.0-00010101000000-000000000000
+	github.com/sioredis/sioredis v0.0.0-20261203100606-bb687490f948
+	github.com/sioredis/sioredis/metrics v0.0.0-20261203100606-bb687490f948
 	golang.org/x/crypto v0.59.0
 	modernc.org/sqlite v1.61.1
 )
@@ -36,10 +40,4 @@ require (
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-)
-
-// The command is developed with the library beside it; go.work at the repository root does the same for tools.
-replace (
-	github.com/sioredis/sioredis => ../..
-	github.com/sioredis/sioredis/metrics => ../../metrics
 )
