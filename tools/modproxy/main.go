@@ -399,17 +399,27 @@ func syncWork(fix bool) error {
 	if !fix {
 		return fmt.Errorf("%s (run scripts/modules tidy-fix)", strings.Join(problems, "; "))
 	}
-	for v := range have {
-		if err := wf.DropReplace(v.Path, v.Version); err != nil {
-			return err
-		}
+	// go.work is rewritten whole: its go line, its use block and the replace block of workReplaceDoc.
+	if len(wf.Replace) != len(have) || wf.Toolchain != nil || len(wf.Godebug) > 0 {
+		return errors.New("go.work has lines other than go, use and the replace directives of this repository's modules: edit it by hand")
 	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "go %s\n\nuse (\n", wf.Go.Version)
+	for _, u := range wf.Use {
+		fmt.Fprintf(&b, "\t%s\n", u.Path)
+	}
+	b.WriteString(")\n\n" + workReplaceDoc + "replace (\n")
+	var lines []string
 	for v, dir := range wantRepl {
-		if err := wf.AddReplace(v.Path, v.Version, dir, ""); err != nil {
-			return err
-		}
+		lines = append(lines, fmt.Sprintf("\t%s %s => %s\n", v.Path, v.Version, dir))
 	}
-	wf.Cleanup()
-	wf.SortBlocks()
-	return os.WriteFile(workPath, modfile.Format(wf.Syntax), 0o644)
+	sort.Strings(lines)
+	b.WriteString(strings.Join(lines, "") + ")\n")
+	return os.WriteFile(workPath, []byte(b.String()), 0o644)
 }
+
+// workReplaceDoc is the comment above the replace block of go.work.
+const workReplaceDoc = `// metrics and cmd/sioredis require the library (and metrics) at a version that git holds, with no replace
+// directive in their go.mod; the workspace takes that version from the directory beside it, so that a build never
+// asks a module proxy for it (scripts/modules pin and release keep these lines in step; CONTRIBUTING.md says why).
+`
