@@ -153,6 +153,9 @@ func (h *Handler) Close() error { return h.dryRDB.Close() }
 
 // ServeHTTP serves the API.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if checkRoute(w, r) {
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 

@@ -40,6 +40,7 @@ func FuzzRequests(f *testing.F) {
 		for _, p := range paths {
 			r := httptest.NewRequest("POST", p, strings.NewReader(body))
 			r.Header.Set("Authorization", "Bearer sk_fuzz_0123456789abcdef")
+			r.Header.Set("Content-Type", "application/json")
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)
 			switch w.Code {

@@ -105,6 +105,49 @@ func TestOpenAPI(t *testing.T) {
 	if !slices.Equal(posts, want) {
 		t.Errorf("documented POST paths %v, want %v", posts, want)
 	}
+	// The description names where the API is, documents the health endpoints, and has each request schema refuse
+	// unknown fields as the server does; each request example is accepted by the server as it stands.
+	var extra struct {
+		Servers []struct {
+			URL string `json:"url"`
+		} `json:"servers"`
+	}
+	_ = json.Unmarshal(emitapi.OpenAPI(), &extra)
+	if len(extra.Servers) == 0 || !strings.HasPrefix(extra.Servers[0].URL, "http://127.0.0.1:8090") {
+		t.Errorf("servers: %+v, want the default address first", extra.Servers)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if doc.Paths[p]["get"] == nil {
+			t.Errorf("GET %s undocumented", p)
+		}
+	}
+	for _, p := range posts {
+		media := doc.Paths[p]["post"]["requestBody"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)
+		ref, _ := media["schema"].(map[string]any)["$ref"].(string)
+		schema, _ := doc.Components.Schemas[strings.TrimPrefix(ref, "#/components/schemas/")].(map[string]any)
+		if schema["additionalProperties"] != false {
+			t.Errorf("POST %s: schema %s allows unknown fields, which the server refuses", p, ref)
+		}
+		for name := range schema["properties"].(map[string]any) {
+			if a := post(t, api, testKey, p, `{"`+name+`x":1}`); a.code != 400 || a.body["field"] != name+"x" {
+				t.Errorf("POST %s with the unknown field %sx: %d %s", p, name, a.code, a.raw)
+			}
+		}
+		responses := doc.Paths[p]["post"]["responses"].(map[string]any)
+		for _, code := range []string{"405", "415"} {
+			if responses[code] == nil {
+				t.Errorf("POST %s: answer %s undocumented", p, code)
+			}
+		}
+		example, err := json.Marshal(media["example"])
+		if media["example"] == nil || err != nil {
+			t.Errorf("POST %s: no request example", p)
+			continue
+		}
+		if a := post(t, api, testKey, p, string(example)); a.code != 200 {
+			t.Errorf("POST %s with its example %s: %d %s", p, example, a.code, a.raw)
+		}
+	}
 	for _, p := range append(posts, "/v1/undocumented") {
 		a := post(t, api, "", p, "{}")
 		if wantCode := 401; p == "/v1/undocumented" && a.code != 404 || p != "/v1/undocumented" && a.code != wantCode {
