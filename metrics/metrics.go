@@ -63,7 +63,7 @@
 //	                                                     messages that reached fewer servers than the cluster had,
 //	                                                     and the servers they missed (PublishShort)
 //	sioredis_chat_publish_lag_seconds                    histogram: from saved to published (ObservePublishLag;
-//	                                                     buckets from 0.5 s to 30 min)
+//	                                                     buckets from 5 ms to 30 min)
 package metrics
 
 import (
@@ -221,8 +221,8 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		return 0
 	}))
 	m.publishLag = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "sioredis", Subsystem: "chat", Name: "publish_lag_seconds",
-		Help:    "Time from a message saved to its publication (to the second: the chat stores times to the second).",
-		Buckets: []float64{.5, 1, 2, 5, 10, 30, 60, 300, 1800}})
+		Help:    "Time from a message saved to its publication (the chat measures it to the millisecond for the messages the publishing instance saved, to the second for the others).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 5, 10, 30, 60, 300, 1800}})
 	add(m.publishLag)
 	m.held = prometheus.NewCounter(counterOpts("chat", "publishes_held_total", "Messages held because they reached fewer servers than the cluster had during a Redis incident, then published again (PublishHeld)."))
 	m.short = prometheus.NewCounter(counterOpts("chat", "publishes_short_total", "Messages that reached fewer servers than the cluster had and were not published again to all of them (PublishShort)."))

@@ -185,6 +185,7 @@ func TestChatMetrics(t *testing.T) {
 	c.On("message", func(ctx context.Context, s *client.Socket, args client.Args, _ client.AckFunc) { got <- struct{}{} })
 	testenv.WaitFor(t, func() bool { return scrapeMetrics(t, base).value("sioredis_socketio_rooms") == 1 })
 	before := scrapeMetrics(t, base)
+	posted := time.Now()
 	res, err := http.PostForm(base+"/api/messages", url.Values{"room": {"r1"}, "author": {"ann"}, "body": {"hi"}})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +199,18 @@ func TestChatMetrics(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the client got no message")
 	}
+	window := time.Since(posted) // the lag lies within: saved after the POST began, published before it arrived
 	s := scrapeMetrics(t, base)
+	// The lag is measured to the millisecond, not from created_at's whole second (a 14 ms delivery was 0.654 s).
+	lagSum := func(s scrape) float64 {
+		if f := s["sioredis_chat_publish_lag_seconds"]; f != nil && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetHistogram().GetSampleSum()
+		}
+		return -1
+	}
+	if lag := lagSum(s) - lagSum(before); lag <= 0 || lag > window.Seconds() {
+		t.Errorf("publish lag %.4f s, want within the %.4f s from the POST to the client's receipt", lag, window.Seconds())
+	}
 	delta := func(name string, labels ...string) float64 {
 		return s.value(name, labels...) - before.value(name, labels...)
 	}

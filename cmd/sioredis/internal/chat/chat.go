@@ -140,7 +140,8 @@ type App struct {
 	page    []byte
 	headers http.Header
 	csrf    *http.CrossOriginProtection
-	auth    *authState // nil: anonymous
+	auth    *authState  // nil: anonymous
+	saved   *savedTimes // when this instance saved the messages not yet published, for the publish lag; nil without metrics
 }
 
 // ErrConfig reports a Config that New refuses.
@@ -295,9 +296,10 @@ func New(cfg Config) (*App, error) {
 	}
 	a.relay = newRelay(cfg.Store, pub, cfg.Logger)
 	if m := cfg.Metrics; m != nil {
+		a.saved = &savedTimes{}
 		a.relay.published = func(msg Message) {
-			if at, err := time.Parse(TimeLayout, msg.CreatedAt); err == nil {
-				m.ObservePublishLag(max(time.Since(at), 0))
+			if lag, ok := a.saved.lag(msg, time.Now()); ok {
+				m.ObservePublishLag(lag)
 			}
 		}
 		store := cfg.Store

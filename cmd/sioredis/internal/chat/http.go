@@ -186,6 +186,9 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if created {
+		if a.saved != nil {
+			a.saved.note(saved.Seq, time.Now())
+		}
 		a.relay.notify()
 	}
 	var st int
