@@ -188,7 +188,7 @@ func (w *wsConn) tryRead(buf []byte) (int, error) {
 	var rerr error
 	err := w.rc.Read(func(fd uintptr) bool {
 		for {
-			n, rerr = syscall.Read(int(fd), buf)
+			n, rerr = readFD(fd, buf)
 			if rerr != syscall.EINTR {
 				return true
 			}

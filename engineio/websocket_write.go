@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"sync"
-	"syscall"
 
 	"github.com/sioredis/sioredis/engineio/internal/netpoll"
 	"github.com/sioredis/sioredis/internal/eiopacket"
@@ -24,7 +23,7 @@ type frameBatch struct {
 	scratch []byte // frame headers and small payloads
 	ends    []int  // end offset in scratch of each queued packet, or -1 for a prepared frame
 	bufs    net.Buffers
-	iovs    []syscall.Iovec
+	iovs    []netpoll.Iovec
 }
 
 // take moves what c has queued into b and returns true, or returns false when there is nothing to write: then

@@ -248,10 +248,13 @@ func (p *Poller) Close() error {
 // maxIovecs is IOV_MAX on Linux.
 const maxIovecs = 1024
 
+// Iovec is one vector of TryWritev's scratch space.
+type Iovec = syscall.Iovec
+
 // TryWritev writes bufs to the connection with writev, without blocking: it returns the number of bytes the
 // kernel took, which is less than their total when the socket's send buffer filled up or when there are more than
 // 1024 (IOV_MAX) buffers, and ErrWouldBlock when it took nothing: callers loop until ErrWouldBlock or done. iovs is scratch space (it may be nil); the grown slice is returned for reuse.
-func TryWritev(rc syscall.RawConn, bufs [][]byte, iovs []syscall.Iovec) (int, []syscall.Iovec, error) {
+func TryWritev(rc syscall.RawConn, bufs [][]byte, iovs []Iovec) (int, []Iovec, error) {
 	iovs = iovs[:0]
 	for _, b := range bufs {
 		if len(b) == 0 {

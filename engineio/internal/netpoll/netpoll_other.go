@@ -33,7 +33,10 @@ func (p *Poller) Len() int { return 0 }
 // Close does nothing.
 func (p *Poller) Close() error { return nil }
 
+// Iovec stands for the vectors of TryWritev, which this system does not have (Windows has no syscall.Iovec).
+type Iovec struct{}
+
 // TryWritev returns ErrUnsupported.
-func TryWritev(rc syscall.RawConn, bufs [][]byte, iovs []syscall.Iovec) (int, []syscall.Iovec, error) {
+func TryWritev(rc syscall.RawConn, bufs [][]byte, iovs []Iovec) (int, []Iovec, error) {
 	return 0, iovs, ErrUnsupported
 }
