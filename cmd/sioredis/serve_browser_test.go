@@ -25,7 +25,7 @@ func TestServeRedisEmitInChromium(t *testing.T) {
 			defer cancel()
 			prefix := "demo-" + mode
 			base, _ := startServing(t, "serve", "--addr", "127.0.0.1:0", "--redis", r.URL(), "--mode", mode, "--prefix", prefix)
-			page := b.Open(ctx, base+"/")
+			page := b.Open(ctx, base+"/?room=") // an empty ?room=: no room joined on load
 			page.WaitEval(ctx, `document.getElementById("status").className`, "on")
 			// Sending before joining a room: the page says so, and sends nothing.
 			page.Eval(ctx, `document.getElementById("text-input").value = "too early"; document.querySelector("#say button").click(); ""`)

@@ -38,6 +38,14 @@ func TestPageInChromium(t *testing.T) {
 	if path := os.Getenv("SIOREDIS_SCREENSHOT"); path != "" {
 		page.Screenshot(ctx, path)
 	}
+	// With no ?room=, the page joins the room its field shows, lobby, on load: "sioredis emit --to lobby" shows up.
+	lobby := b.Open(ctx, fmt.Sprintf("http://%s/", addr))
+	lobby.WaitEval(ctx, `document.body.dataset.room || ""`, "lobby")
+	if err := d.IO().To("lobby").Emit(ctx, "news", "to the lobby"); err != nil {
+		t.Fatal(err)
+	}
+	lobby.WaitEval(ctx, `(() => { const li = document.querySelector('#log li[data-event="news"]'); return li ? li.lastChild.textContent : ""; })()`,
+		`"to the lobby"`)
 }
 
 // runDemo runs a demo server with cfg on a loopback port until stop is called, and returns it and its address;
