@@ -114,6 +114,7 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer ms.Close()
 	}
+	stopped := logShutdown(ctx, logger)
 	served := make(chan error, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() { served <- hs.Serve(ln) })
@@ -129,5 +130,6 @@ func runAPI(ctx context.Context, args []string, stderr io.Writer) error {
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}
+	stopped(err)
 	return err
 }

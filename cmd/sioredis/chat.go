@@ -160,7 +160,10 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer ms.Close()
 	}
-	return app.Run(ctx, ln)
+	stopped := logShutdown(ctx, logger)
+	err = app.Run(ctx, ln)
+	stopped(err)
+	return err
 }
 
 // redactURL returns a database URL without its password, for the logs.

@@ -25,14 +25,6 @@ import (
 
 var errHelp = errors.New("help shown")
 
-var synopsis = map[string]string{
-	"emit":        "emit [target flags] [--args-file FILE|-] EVENT [ARG...]",
-	"join":        "join [target flags] ROOM...",
-	"leave":       "leave [target flags] ROOM...",
-	"disconnect":  "disconnect [target flags] [--close]",
-	"server-emit": "server-emit [--redis URL] [--mode M] [--prefix P] [--nsp N] [--args-file FILE|-] EVENT [ARG...]",
-}
-
 // stringList is a repeatable string flag.
 type stringList []string
 
@@ -260,9 +252,7 @@ func runEmitter(ctx context.Context, cmd string, args []string, stdin io.Reader,
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stdout, "usage: sioredis %s\n\nflags:\n", synopsis[cmd])
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
+			writeHelp(stdout, fs)
 			return errHelp
 		}
 		return usagef("%w (run sioredis %s -h)", err, cmd)

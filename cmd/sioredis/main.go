@@ -25,11 +25,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"text/tabwriter"
+	"time"
 
 	"github.com/redis/go-redis/v9/logging"
 )
@@ -51,7 +52,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(out)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			writeHelp(out, fs)
 			return errHelp
 		}
 		return usagef("%w (run sioredis %s -h)", err, fs.Name())
@@ -61,48 +62,6 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
-
-// commands are the rows of the top-level help: name, what it does, synopsis.
-var commands = [][3]string{
-	{"emit", "publish an event to clients", "emit [target flags] [--args-file FILE|-] EVENT [ARG...]"},
-	{"join", "make the targeted sockets join rooms", "join [target flags] ROOM..."},
-	{"leave", "make the targeted sockets leave rooms", "leave [target flags] ROOM..."},
-	{"disconnect", "disconnect the targeted sockets", "disconnect [target flags] [--close]"},
-	{"server-emit", "send an event to the servers", "server-emit [--redis --mode --prefix --nsp] [--args-file FILE|-] EVENT [ARG...]"},
-	{"serve", "run a Socket.IO server with a live page", "serve [--addr 127.0.0.1:8080] [--redis URL [--mode M]] [--tick D] [--metrics=BOOL]"},
-	{"chat", "run the chat: POST → database → emit", "chat [--addr 127.0.0.1:8080] [--db FILE|postgres://...] [--redis URL] [--api-keys FILE] [--prefix P] [--nsp N] [--event E]"},
-	{"api", "serve the HTTP emit API (API keys)", "api [--addr 127.0.0.1:8090] [--redis URL] [--mode M] [--api-keys FILE] [--key-rate N] [--ip-rate N]"},
-	{"monitor", "print the cluster traffic, decoded", "monitor [--redis URL] [--mode classic|sharded|streams|all] [--prefix P] [--nsp N] [--room R] [--event E] [--json]"},
-	{"version", "print the version (also --version)", "version"},
-}
-
-// usage is the top-level help; its table is aligned by text/tabwriter, which counts runes, not bytes.
-var usage = func() string {
-	var b strings.Builder
-	b.WriteString("sioredis — Socket.IO clusters over Redis\n\nCommands:\n")
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	for _, c := range commands {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c[0], c[1], c[2])
-	}
-	_ = tw.Flush()
-	return b.String() + "\n" + usageFlags
-}()
-
-const usageFlags = `Target flags:
-  --redis URL          Redis URL (default $REDIS_URL, then redis://127.0.0.1:6379); with --cluster,
-                       a comma-separated list of node addresses
-  --cluster            connect to a Redis Cluster
-  --sentinel-master M  connect through Sentinel (--redis lists the sentinels)
-  --mode MODE          classic (default), sharded, streams or legacy
-  --prefix P           key prefix / stream name (default socket.io)
-  --nsp N              namespace (default /)
-  --to ROOM            target a room (repeatable)
-  --except ROOM        skip a room (repeatable)
-  --volatile           emit: the event may be dropped for clients that are not ready
-  --compress=BOOL      emit: ask the servers to compress (or not); absent: the servers' default
-
-Run "sioredis COMMAND -h" for every flag of a command.
-`
 
 func main() {
 	// go-redis logs dial retries to stderr on its own; the commands report
@@ -133,6 +92,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	if wantsHelp(args[1:]) {
+		stderr = stdout // asked for, the help goes to stdout, as that of "sioredis help COMMAND"
+	}
 	var err error
 	switch args[0] {
 	case "emit", "join", "leave", "disconnect", "server-emit":
@@ -146,17 +108,38 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "api":
 		err = runAPI(ctx, args[1:], stderr)
 	case "version", "--version", "-version":
-		if len(args) > 1 {
+		switch {
+		case len(args) > 1 && isHelpFlag(args[1]):
+			writeHelp(stdout, flag.NewFlagSet("version", flag.ContinueOnError))
+			return 0
+		case len(args) > 1:
 			err = usagef("unexpected argument %q", args[1])
-			break
+		default:
+			printVersion(stdout)
+			return 0
 		}
-		printVersion(stdout)
-		return 0
-	case "-h", "--help", "help":
+	case "help":
+		switch {
+		case len(args) == 1:
+			fmt.Fprint(stdout, usage)
+			return 0
+		case len(args) > 2:
+			err = usagef("unexpected argument %q", args[2])
+		case args[1] == "help":
+			writeHelp(stdout, flag.NewFlagSet("help", flag.ContinueOnError))
+			return 0
+		default:
+			if _, ok := lookupCommand(args[1]); !ok {
+				err = usagef("unknown command %q (run sioredis help)", args[1])
+				break
+			}
+			return run(ctx, []string{args[1], "-h"}, stdin, stdout, stdout)
+		}
+	case "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
-		err = usagef("unknown command %q (run sioredis --help)", args[0])
+		err = usagef("unknown command %q (run sioredis help)", args[0])
 	}
 	if err == nil {
 		return 0
@@ -170,4 +153,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	return 1
+}
+
+// logShutdown logs, when ctx ends (Ctrl-C, SIGTERM), that the server is shutting down; the function it returns,
+// called with the server's result once it has stopped, logs that it stopped and how long the shutdown took. A
+// server that stops on its own (an error) logs neither.
+func logShutdown(ctx context.Context, logger *slog.Logger) (stopped func(err error)) {
+	var began time.Time
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		began = time.Now()
+		logger.Info("shutting down: finishing the requests in progress")
+	})
+	return func(err error) {
+		if stop() {
+			return // ctx had not ended
+		}
+		<-done
+		if err == nil {
+			logger.Info("stopped", "took", time.Since(began).Round(time.Millisecond))
+		}
+	}
 }

@@ -13,9 +13,8 @@ import (
 	"github.com/sioredis/sioredis/protocol"
 )
 
-const monitorHelp = `usage: sioredis monitor [flags]
-
-Prints every Socket.IO adapter message passing through Redis, decoded, one
+// monitorAbout is the text of "sioredis help monitor" before the examples.
+const monitorAbout = `Prints every Socket.IO adapter message passing through Redis, decoded, one
 per line, until interrupted (Ctrl-C exits with status 0).
 
 Modes (--mode):
@@ -38,10 +37,7 @@ Output fields of --json (one object per line; absent when empty):
   uid, nsp, requestId, rooms, except, flags, packetType, event, args,
   targetRooms, close, sid, room, data; error and payload (hex) or fields for
   kind "undecodable"; reason, since, downtime_ms, dropped, error for kind "gap".
-  Binary values are {"$binary":"BASE64"}, dates {"$date":"ISO"}.
-
-Flags:
-`
+  Binary values are {"$binary":"BASE64"}, dates {"$date":"ISO"}.`
 
 // monitorFlags are the flags of the monitor command.
 type monitorFlags struct {
@@ -56,10 +52,6 @@ type monitorFlags struct {
 func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), monitorHelp)
-		fs.PrintDefaults()
-	}
 	var f monitorFlags
 	var mode string
 	def := defaultRedisURL()

@@ -157,3 +157,36 @@ func TestChatErrorPrefixOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpOfEveryCommand: every command of the table has one help, in one style (usage line, what it does,
+// examples, flags), printed on stdout with status 0 by "sioredis help COMMAND" and "sioredis COMMAND -h" alike.
+func TestHelpOfEveryCommand(t *testing.T) {
+	for _, c := range commands {
+		t.Run(c.name, func(t *testing.T) {
+			var help, stderr bytes.Buffer
+			if code := run(context.Background(), []string{"help", c.name}, strings.NewReader(""), &help, &stderr); code != 0 || stderr.Len() != 0 {
+				t.Fatalf("help %s: status %d, stderr %q", c.name, code, stderr.String())
+			}
+			out := help.String()
+			if !strings.HasPrefix(out, "usage: sioredis "+c.name) || !strings.Contains(out, "\nExamples:\n  ") {
+				t.Errorf("help %s:\n%s", c.name, out)
+			}
+			for _, e := range c.examples {
+				if !strings.HasPrefix(e, "sioredis "+c.name) && !strings.Contains(e, "| sioredis "+c.name) && c.name != "api" {
+					t.Errorf("example of %s runs another command: %s", c.name, e)
+				}
+			}
+			if c.name == "help" {
+				return
+			}
+			var dashH bytes.Buffer
+			if code := run(context.Background(), []string{c.name, "-h"}, strings.NewReader(""), &dashH, &stderr); code != 0 || dashH.String() != out || stderr.Len() != 0 {
+				t.Errorf("%s -h: status %d, differs from help %s: %t, stderr %q", c.name, code, c.name, dashH.String() != out, stderr.String())
+			}
+		})
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"help", "nope"}, strings.NewReader(""), &stdout, &stderr); code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), `unknown command "nope"`) {
+		t.Errorf("help nope: status %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}

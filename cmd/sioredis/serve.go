@@ -116,7 +116,10 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer ms.Close()
 	}
-	return d.Run(ctx, ln)
+	stopped := logShutdown(ctx, logger)
+	err = d.Run(ctx, ln)
+	stopped(err)
+	return err
 }
 
 // defaultAddr is where serve and chat listen by default: this machine only, for they authenticate no one.

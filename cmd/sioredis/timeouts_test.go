@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -222,16 +223,17 @@ func runMainIfAsked() {
 	}
 }
 
-// TestSIGTERMShutsDownGracefully: SIGTERM (docker stop, systemd, Kubernetes) makes "serve" and "chat" shut
-// down as SIGINT does, with exit status 0.
+// TestSIGTERMShutsDownGracefully: SIGTERM (docker stop, systemd, Kubernetes) makes "serve", "chat" and "api" shut
+// down as SIGINT does, with exit status 0, saying so in the log.
 func TestSIGTERMShutsDownGracefully(t *testing.T) {
 	for _, args := range [][]string{
 		{"serve", "--addr", "127.0.0.1:0"},
 		{"chat", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "chat.db")},
+		{"api", "--addr", "127.0.0.1:0", "--redis", "redis://127.0.0.1:1"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), mainEnv+"="+strings.Join(args, "\n"))
+			cmd.Env = append(os.Environ(), mainEnv+"="+strings.Join(args, "\n"), apiKeysEnv+"=backend sk_sigterm_0123456789abcdef")
 			logs := &serveLog{}
 			cmd.Stderr = logs
 			if err := cmd.Start(); err != nil {
@@ -253,6 +255,9 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 			case err := <-done:
 				if code := cmd.ProcessState.ExitCode(); err != nil || code != 0 {
 					t.Errorf("after SIGTERM: exit status %d (%v), want 0:\n%s", code, err, logs.String())
+				}
+				if l := logs.String(); !strings.Contains(l, "shutting down") || !regexp.MustCompile(`msg=stopped took=\d`).MatchString(l) {
+					t.Errorf("no log line of the shutdown:\n%s", l)
 				}
 			case <-time.After(15 * time.Second):
 				_ = cmd.Process.Kill()
