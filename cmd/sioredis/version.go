@@ -7,13 +7,24 @@ import (
 	"strings"
 )
 
-// versionString describes the build from its build info: the module version ("(devel)" when built from a
-// clone), the VCS revision and time and whether the tree had local changes, and the Go version.
+// version is the release version that the release archives carry, set by their build (scripts/dist:
+// -ldflags "-X main.version=vX.Y.Z"); empty otherwise, where the module version of the build info says it.
+var version string
+
+// versionString describes the build from its build info: the version (the release archives' own, else the
+// module version, "(devel)" when built from a clone), the VCS revision and time and whether the tree had local
+// changes, and the Go version.
 func versionString(info *debug.BuildInfo, ok bool) string {
 	if !ok || info == nil {
+		if version != "" {
+			return "sioredis " + version
+		}
 		return "sioredis (no build info)"
 	}
 	v := info.Main.Version
+	if version != "" {
+		v = version
+	}
 	if v == "" {
 		v = "(devel)"
 	}

@@ -35,3 +35,15 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version extra: status %d, stderr %q; want 2 and one line", code, stderr)
 	}
 }
+
+// TestReleaseVersion: the release archives' build sets main.version (scripts/dist), which the binary then says.
+func TestReleaseVersion(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "sioredis")
+	if out, err := exec.Command("go", "build", "-ldflags=-X main.version=v9.8.7", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "sioredis v9.8.7 ") {
+		t.Errorf("version: %q %v, want sioredis v9.8.7 …", out, err)
+	}
+}
