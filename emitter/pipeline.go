@@ -2,12 +2,15 @@ package emitter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/internal/clusterreload"
 )
 
 // command is one Redis write of an emitter: PUBLISH, SPUBLISH or XADD.
@@ -206,6 +209,16 @@ func (p *pipeliner) do(ctx context.Context, c *command) error {
 // cut short by the leader's context alone, so it runs without its
 // cancellation (the client's own timeouts still bound it).
 func (p *pipeliner) send(ctx context.Context, b *batch) {
+	p.sendBatch(ctx, b)
+	for _, c := range b.cmds {
+		if c.err != nil && !errors.Is(c.err, ErrNotDurable) {
+			clusterreload.After(p.client, c.err) // a dead master: its replica may have its slots by now
+			return
+		}
+	}
+}
+
+func (p *pipeliner) sendBatch(ctx context.Context, b *batch) {
 	if p.metrics != nil && p.enabled {
 		p.metrics.Batch(len(b.cmds))
 	}

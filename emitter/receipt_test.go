@@ -187,3 +187,34 @@ func TestDurabilityWaitsForReplicas(t *testing.T) {
 		t.Errorf("the master has %d entries (%v), want 202: a durability error still adds the entry", n, err)
 	}
 }
+
+// TestRecoversFromMasterKill kills the master owning a stream's slot in a real Redis Cluster with replicas: its
+// replica takes the slot over within seconds, and the emitter follows it (go-redis would dial the dead master
+// until its next periodic reload of the slot map, 60 s later, had the emitter not asked for one after the error).
+func TestRecoversFromMasterKill(t *testing.T) {
+	cl := testenv.StartRedisClusterWith(t, testenv.ClusterConfig{Masters: 3, ReplicasPerMaster: 1, NodeTimeout: time.Second})
+	rdb := cl.Client(t)
+	ctx := context.Background()
+	e, err := emitter.New(rdb, emitter.WithMode(emitter.Streams))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Emit(ctx, "before"); err != nil {
+		t.Fatal(err)
+	}
+	cl.KillSlotOwner(t, cl.Slot(t, "socket.io"))
+	start := time.Now()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := e.Emit(cctx, "after")
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("still failing 30 s after the kill: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("publishing again %s after the kill", time.Since(start).Round(100*time.Millisecond))
+}

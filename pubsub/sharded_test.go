@@ -278,3 +278,41 @@ func TestShardedConnectionLossOnCluster(t *testing.T) {
 	sub.Close()
 	noPubsubGoroutines(t)
 }
+
+// TestResubscribesAfterMasterKill kills, in a real Redis Cluster with replicas, the master whose slot holds a
+// subscription's channels (plain and sharded): once its replica has taken the slot over, both subscriptions are
+// back (after a gap), rather than dialing the dead master until go-redis's periodic reload of the slot map.
+func TestResubscribesAfterMasterKill(t *testing.T) {
+	c := testenv.StartRedisClusterWith(t, testenv.ClusterConfig{Masters: 3, ReplicasPerMaster: 1, NodeTimeout: time.Second})
+	rdb := c.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const plain, sharded = "{k}plain", "{k}sharded"
+	sub, err := pubsub.Subscribe(ctx, rdb, pubsub.Channels(plain), pubsub.ShardedChannels(sharded))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	c.KillSlotOwner(t, c.Slot(t, plain))
+	start := time.Now()
+	// Published through a client of its own, so that nothing but the subscription's own work makes the
+	// subscription's client read the slot map again.
+	pub := c.Client(t)
+	got := map[string]bool{}
+	for !got[plain] || !got[sharded] {
+		if err := pub.SPublish(ctx, sharded, "x").Err(); err != nil {
+			pub.ReloadState(ctx) // the publisher's own map of the slots is as stale as the subscription's
+		}
+		_ = pub.Publish(ctx, plain, "x").Err()
+		select {
+		case m := <-sub.C():
+			if m.Kind == pubsub.KindMessage {
+				got[m.Channel] = true
+			}
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("after %s: received again on %v only", time.Since(start).Round(time.Second), got)
+		}
+	}
+	t.Logf("both subscriptions back %s after the kill", time.Since(start).Round(100*time.Millisecond))
+}

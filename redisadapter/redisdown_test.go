@@ -115,3 +115,32 @@ func TestReceiversReported(t *testing.T) {
 		t.Fatalf("with a Node server: %v, receivers %d; want 2", err, rec.last())
 	}
 }
+
+// TestShardedSendsAfterMasterKill kills, in a real Redis Cluster with replicas, the master owning a namespace's
+// sharded channel: once its replica has the slot, a Go server's broadcasts are published again, rather than
+// failing until go-redis's periodic reload of the slot map (60 s).
+func TestShardedSendsAfterMasterKill(t *testing.T) {
+	cl := testenv.StartRedisClusterWith(t, testenv.ClusterConfig{Masters: 3, ReplicasPerMaster: 1, NodeTimeout: time.Second})
+	rdb := cl.Client(t)
+	a := redisadapter.NewSharded(rdb, redisadapter.ShardedConfig{})
+	g := startGoServerOn(t, "g", socketio.Config{Cluster: a}, a.WaitReady)
+	ctx := context.Background()
+	if err := g.srv.Of("/").Emit(ctx, "before"); err != nil {
+		t.Fatal(err)
+	}
+	cl.KillSlotOwner(t, cl.Slot(t, "socket.io#/#"))
+	start := time.Now()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := g.srv.Of("/").Emit(cctx, "after")
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("still failing 30 s after the kill: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("publishing again %s after the kill", time.Since(start).Round(100*time.Millisecond))
+}
