@@ -6,6 +6,7 @@ import (
 	"github.com/sioredis/sioredis/emitter"
 	"github.com/sioredis/sioredis/engineio"
 	"github.com/sioredis/sioredis/pubsub"
+	"github.com/sioredis/sioredis/redisadapter"
 	"github.com/sioredis/sioredis/socketio"
 )
 
@@ -100,12 +101,17 @@ func (s *socketMetrics) AckTimedOut() { s.ackTimeouts.Inc() }
 // adapterMetrics implements redisadapter.Metrics and pubsub.Metrics.
 type adapterMetrics struct {
 	sent, received, errors, losses, unreceived *prometheus.CounterVec
+	streamLossVec, streamEntryVec              *prometheus.CounterVec
+	streamLosses, streamEntries                [len(streamLosses)]prometheus.Counter
 	lost, connectFailed, dropped               prometheus.Counter
 	gaps                                       *prometheus.CounterVec
 	receivers                                  *prometheus.HistogramVec
 }
 
-var _ pubsub.Metrics = (*adapterMetrics)(nil)
+var (
+	_ pubsub.Metrics       = (*adapterMetrics)(nil)
+	_ redisadapter.Metrics = (*adapterMetrics)(nil)
+)
 
 func (a *adapterMetrics) MessageSent(format string)     { a.sent.WithLabelValues(format).Inc() }
 func (a *adapterMetrics) MessageReceived(format string) { a.received.WithLabelValues(format).Inc() }
@@ -121,6 +127,20 @@ func (a *adapterMetrics) ConnectionLost()             { a.lost.Inc() }
 func (a *adapterMetrics) ConnectFailed()              { a.connectFailed.Inc() }
 func (a *adapterMetrics) Gap(reason pubsub.GapReason) { a.gaps.WithLabelValues(reason.String()).Inc() }
 func (a *adapterMetrics) Dropped()                    { a.dropped.Inc() }
+
+func (a *adapterMetrics) StreamEntriesLost(reason redisadapter.StreamLoss, entries int) {
+	i := 0 // "other"
+	for j, known := range streamLosses {
+		if reason == known {
+			i = j
+			break
+		}
+	}
+	a.streamLosses[i].Inc()
+	if entries > 0 {
+		a.streamEntries[i].Add(float64(entries))
+	}
+}
 
 // emitterMetrics implements emitter.Metrics.
 type emitterMetrics struct {

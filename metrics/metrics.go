@@ -40,9 +40,11 @@
 // (pubsub.Metrics):
 //
 //	sioredis_adapter_messages_sent_total{format}, sioredis_adapter_messages_received_total{format}
-//	sioredis_adapter_redis_errors_total{format}, sioredis_adapter_losses_total{format} (gaps, trimmed entries)
+//	sioredis_adapter_redis_errors_total{format}, sioredis_adapter_losses_total{format} (gaps, stream losses)
 //	sioredis_adapter_receivers{format}                   histogram: Redis subscribers each PUBLISH/SPUBLISH reached
 //	sioredis_adapter_unreceived_total{format}            messages published to no subscriber
+//	sioredis_adapter_stream_losses_total{reason}         trimmed, reset, rewound, ahead, oversized (StreamLoss)
+//	sioredis_adapter_stream_entries_lost_total{reason}   the entries of those losses, where Redis tells how many
 //	sioredis_pubsub_connections_lost_total, sioredis_pubsub_connect_failures_total
 //	sioredis_pubsub_gaps_total{reason}                   reconnect, overflow, moved
 //	sioredis_pubsub_dropped_total
@@ -174,6 +176,16 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		a.errors.WithLabelValues(f)
 		a.losses.WithLabelValues(f)
 	}
+	a.streamLossVec = prometheus.NewCounterVec(counterOpts("adapter", "stream_losses_total", "Losses of stream entries the streams transport found, by reason (trimmed, reset, rewound, ahead, oversized)."), []string{"reason"})
+	a.streamEntryVec = prometheus.NewCounterVec(counterOpts("adapter", "stream_entries_lost_total", "Stream entries the streams transport counted lost, by reason (a reset's are not countable)."), []string{"reason"})
+	for i, r := range streamLosses {
+		name := "other"
+		if i > 0 {
+			name = r.String()
+		}
+		a.streamLosses[i] = a.streamLossVec.WithLabelValues(name)
+		a.streamEntries[i] = a.streamEntryVec.WithLabelValues(name)
+	}
 	a.lost = prometheus.NewCounter(counterOpts("pubsub", "connections_lost_total", "Subscribed Redis connections that failed."))
 	a.connectFailed = prometheus.NewCounter(counterOpts("pubsub", "connect_failures_total", "Failed attempts to connect and subscribe again."))
 	a.gaps = prometheus.NewCounterVec(counterOpts("pubsub", "gaps_total", "Gaps reported to subscribers, by reason."), []string{"reason"})
@@ -187,6 +199,8 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	add(a.received)
 	add(a.errors)
 	add(a.losses)
+	add(a.streamLossVec)
+	add(a.streamEntryVec)
 	add(a.lost)
 	add(a.connectFailed)
 	add(a.gaps)
@@ -301,6 +315,10 @@ var engineReasons = []engineio.CloseReason{engineio.ReasonTransportClose, engine
 var socketReasons = []socketio.DisconnectReason{socketio.ReasonServerNamespaceDisconnect, socketio.ReasonClientNamespaceDisconnect,
 	socketio.ReasonServerShuttingDown, socketio.ReasonPingTimeout, socketio.ReasonTransportClose, socketio.ReasonTransportError,
 	socketio.ReasonParseError, socketio.ReasonForcedClose, socketio.ReasonForcedServerClose, socketio.ReasonSlowClient}
+
+// streamLosses are the label values of redisadapter.StreamLoss; index 0 stands for any other ("other").
+var streamLosses = [...]redisadapter.StreamLoss{0, redisadapter.LossTrimmed, redisadapter.LossReset, redisadapter.LossRewound,
+	redisadapter.LossAhead, redisadapter.LossOversized}
 
 // packetTypes are the label values of the Socket.IO packet types, indexed by type.
 var packetTypes = [...]string{"connect", "disconnect", "event", "ack", "connect_error", "binary_event", "binary_ack"}

@@ -25,8 +25,12 @@ type Metrics interface {
 	// RedisError reports a Redis command of the adapter that failed (a write, or a stream read).
 	RedisError(format string)
 	// MessagesLost reports a moment when messages may have been lost for this server: a pub/sub gap (Redis
-	// away, a slot moved) or stream entries trimmed before this server read them.
+	// away, a slot moved), or one of the stream losses that StreamEntriesLost details.
 	MessagesLost(format string)
+	// StreamEntriesLost reports stream entries that this server will never hand to its namespaces (a
+	// StreamsAdapter), by reason, with how many entries, or 0 when Redis cannot tell (LossReset, and some
+	// LossRewound). MessagesLost is reported with it.
+	StreamEntriesLost(reason StreamLoss, entries int)
 }
 
 // The formats reported to Metrics.
@@ -87,6 +91,13 @@ func (o observer) received() {
 func (o observer) failed() {
 	if o.m != nil {
 		o.m.RedisError(o.format)
+	}
+}
+
+func (o observer) streamLost(reason StreamLoss, entries int64) {
+	if o.m != nil {
+		o.m.MessagesLost(o.format)
+		o.m.StreamEntriesLost(reason, int(entries))
 	}
 }
 

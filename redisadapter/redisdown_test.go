@@ -78,10 +78,11 @@ type receiversRecorder struct {
 	got []int
 }
 
-func (r *receiversRecorder) MessageSent(string)     {}
-func (r *receiversRecorder) MessageReceived(string) {}
-func (r *receiversRecorder) RedisError(string)      {}
-func (r *receiversRecorder) MessagesLost(string)    {}
+func (r *receiversRecorder) MessageSent(string)                             {}
+func (r *receiversRecorder) MessageReceived(string)                         {}
+func (r *receiversRecorder) RedisError(string)                              {}
+func (r *receiversRecorder) MessagesLost(string)                            {}
+func (r *receiversRecorder) StreamEntriesLost(redisadapter.StreamLoss, int) {}
 func (r *receiversRecorder) Receivers(_ string, n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,8 +32,15 @@ type StreamsConfig struct {
 	ChannelPrefix string
 	// MaxLen trims the stream to about this many entries (XADD MAXLEN ~). Default 10 000.
 	MaxLen int64
-	// ReadCount is the most entries one XREAD returns. Default 100.
+	// ReadCount is the most entries one XREAD returns. Default 100. After a read whose entries weighed more than
+	// MaxEntrySize together, the next read takes one entry, so that one read does not hold many large entries.
 	ReadCount int64
+	// MaxEntrySize is the largest stream entry this server reads: the bytes of its field names and values
+	// together, as Redis holds them (a msgpack body as base64). A larger one, which anyone with write access to
+	// Redis can add, is skipped before it is decoded, with an error logged and counted (LossOversized); it is
+	// still read once whole, since Redis cannot tell an entry's size without sending it. Default
+	// DefaultMaxEntrySize; the official adapter has no limit.
+	MaxEntrySize int
 	// BlockTime is how long one XREAD waits for entries. Default 1 s (the official adapter's is 5 s); it bounds
 	// how long Close waits for a blocked read when the client is not a *redis.Client (whose blocked read Close
 	// cuts short).
@@ -56,6 +61,10 @@ type StreamsConfig struct {
 	// Metrics). Default nil: nothing is observed.
 	Metrics Metrics
 }
+
+// DefaultMaxEntrySize is StreamsConfig.MaxEntrySize's default: the emitter's default limit on one message's data
+// (emitter.DefaultMaxPayload, 8 MiB, base64 counted) and 4 KiB for the entry's other fields (uid, nsp, type).
+const DefaultMaxEntrySize = 8<<20 + 4<<10
 
 // StreamsVersion is a protocol of @socket.io/redis-streams-adapter.
 type StreamsVersion uint8
@@ -78,8 +87,10 @@ const (
 //
 // Unlike pub/sub, the stream keeps what was written: after Redis restarts (with persistence) or the connection
 // drops, each server resumes reading at the last entry it saw, so no broadcast the stream still holds is lost.
-// An entry trimmed away (MaxLen) before this server read it is reported (a warning, and Trimmed) rather than
-// skipped silently.
+// What a server can no longer read is reported (an error logged, Losses, Metrics.StreamEntriesLost) rather than
+// skipped silently: entries trimmed away (MaxLen) before it read them, a stream removed or replaced (evicted under
+// maxmemory, Redis restarted without persistence), a stream that lost its last entries in a failover, and
+// entries over MaxEntrySize; after each, it goes on reading what comes next (see StreamLoss).
 //
 // With socketio.Config.ConnectionStateRecovery, it carries recovery across the cluster as the official adapter
 // does: offsets are stream entry ids, sessions are kept in Redis (SET SessionKeyPrefix+pid, PX), so a client
@@ -96,18 +107,12 @@ type StreamsAdapter struct {
 	wg     sync.WaitGroup // the readers, the subscription's manager and receiver
 	subs   *subscriptions
 
-	trimmed atomic.Uint64
+	losses [numLosses]atomic.Uint64
 
 	links linkSet[*streamLink]
 
 	mu      sync.Mutex               // never held during I/O nor while a handler runs
 	readers map[string]*streamReader // by stream key
-}
-
-// streamReader reads one stream.
-type streamReader struct {
-	key   string
-	ready chan struct{} // closed once the reader knows where the stream ends
 }
 
 // streamLink is one namespace's part of the StreamsAdapter.
@@ -144,6 +149,9 @@ func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) *StreamsAdapter {
 	}
 	if cfg.ReadCount <= 0 {
 		cfg.ReadCount = 100
+	}
+	if cfg.MaxEntrySize <= 0 {
+		cfg.MaxEntrySize = DefaultMaxEntrySize
 	}
 	if cfg.BlockTime <= 0 {
 		cfg.BlockTime = time.Second
@@ -230,10 +238,6 @@ func (l *streamLink) seen(uid string, typ int) {
 	l.nodesMu.Unlock()
 }
 
-// Trimmed returns how many times this server found that entries of a stream were trimmed (MaxLen) before it read
-// them: broadcasts lost for its clients.
-func (a *StreamsAdapter) Trimmed() uint64 { return a.trimmed.Load() }
-
 // Open implements socketio.Cluster.
 func (a *StreamsAdapter) Open(nsp string, h socketio.ClusterHandler) socketio.ClusterLink {
 	l := &streamLink{
@@ -302,216 +306,6 @@ func (a *StreamsAdapter) Close() error {
 	a.cancel()
 	a.wg.Wait()
 	return nil
-}
-
-// read reads stream r.key from its end at the start, and then from the last entry read, until Close: after an
-// error (Redis away), it tries again from that entry, and checks whether entries it had not read were trimmed.
-func (a *StreamsAdapter) read(r *streamReader) {
-	var x xreader = poolReader{a.rdb}
-	if c, ok := a.rdb.(*redis.Client); ok {
-		dr := newDedicatedReader(a.ctx, c)
-		defer dr.close()
-		x = dr
-	}
-	last := ""
-	delay := 50 * time.Millisecond
-	failing := false
-	for a.ctx.Err() == nil {
-		if last == "" {
-			id, err := streamEnd(a.ctx, a.rdb, r.key)
-			if err != nil {
-				if !failing && a.ctx.Err() == nil {
-					a.log.Warn("redisadapter: reading the stream", "stream", r.key, "err", err)
-				}
-				failing = true
-				sleepCtx(a.ctx, delay)
-				delay = min(2*delay, 2*time.Second)
-				continue
-			}
-			last = id
-			close(r.ready)
-		}
-		streams, err := x.read(a.ctx, &redis.XReadArgs{Streams: []string{r.key, last}, Count: a.cfg.ReadCount, Block: a.cfg.BlockTime})
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			if a.ctx.Err() != nil {
-				return
-			}
-			a.obs.failed()
-			if !failing {
-				a.log.Warn("redisadapter: reading the stream; retrying from the last entry read", "stream", r.key, "last", last, "err", err)
-			}
-			failing = true
-			sleepCtx(a.ctx, delay)
-			delay = min(2*delay, 2*time.Second)
-			continue
-		}
-		n := 0
-		for _, st := range streams {
-			for _, e := range st.Messages {
-				a.dispatch(e)
-				last = e.ID
-				n++
-			}
-		}
-		if failing || int64(n) == a.cfg.ReadCount {
-			if failing {
-				a.log.Info("redisadapter: reading the stream again", "stream", r.key, "from", last)
-			}
-			failing, delay = false, 50*time.Millisecond
-			a.checkTrimmed(r.key, last)
-		}
-	}
-}
-
-// checkTrimmed reports entries of the stream after last that were trimmed away before this server read them.
-func (a *StreamsAdapter) checkTrimmed(key, last string) {
-	info, err := a.rdb.XInfoStream(a.ctx, key).Result()
-	if err != nil {
-		return // nothing to say: the next read will tell
-	}
-	if info.MaxDeletedEntryID != "" && compareStreamIDs(info.MaxDeletedEntryID, last) > 0 {
-		a.trimmed.Add(1)
-		a.obs.lost()
-		a.log.Error("redisadapter: stream entries were trimmed (MaxLen) before this server read them: broadcasts lost for its clients",
-			"stream", key, "last_read", last, "max_deleted", info.MaxDeletedEntryID)
-	}
-}
-
-// streamEnd returns the id of the last entry of the stream ("0-0" when it is empty or missing).
-func streamEnd(ctx context.Context, rdb redis.UniversalClient, key string) (string, error) {
-	res, err := rdb.XRevRangeN(ctx, key, "+", "-", 1).Result()
-	if err != nil {
-		return "", fmt.Errorf("%w: XREVRANGE: %w", ErrAdapter, err)
-	}
-	if len(res) == 0 {
-		return "0-0", nil
-	}
-	return res[0].ID, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
-}
-
-// xreader runs XREAD.
-type xreader interface {
-	read(ctx context.Context, args *redis.XReadArgs) ([]redis.XStream, error)
-}
-
-// poolReader reads on the client's pool.
-type poolReader struct{ rdb redis.UniversalClient }
-
-func (p poolReader) read(ctx context.Context, args *redis.XReadArgs) ([]redis.XStream, error) {
-	return p.rdb.XRead(ctx, args).Result()
-}
-
-// dedicatedReader reads on a connection of its own, whose blocked XREAD Close ends with CLIENT UNBLOCK.
-type dedicatedReader struct {
-	c    *redis.Client
-	conn *redis.Conn
-	id   int64
-	stop func() bool
-}
-
-func newDedicatedReader(ctx context.Context, c *redis.Client) *dedicatedReader {
-	d := &dedicatedReader{c: c}
-	d.stop = context.AfterFunc(ctx, func() {
-		if id := atomic.LoadInt64(&d.id); id != 0 {
-			_ = c.ClientUnblock(context.Background(), id).Err()
-		}
-	})
-	return d
-}
-
-func (d *dedicatedReader) read(ctx context.Context, args *redis.XReadArgs) ([]redis.XStream, error) {
-	if d.conn == nil {
-		conn := d.c.Conn()
-		id, err := conn.ClientID(ctx).Result()
-		if err != nil {
-			_ = conn.Close()
-			return nil, err
-		}
-		d.conn = conn
-		atomic.StoreInt64(&d.id, id)
-	}
-	res, err := d.conn.XRead(ctx, args).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		_ = d.conn.Close() // a new connection next time
-		d.conn = nil
-		atomic.StoreInt64(&d.id, 0)
-	}
-	return res, err
-}
-
-func (d *dedicatedReader) close() {
-	d.stop()
-	if d.conn != nil {
-		_ = d.conn.Close()
-	}
-}
-
-// compareStreamIDs compares two stream entry ids "ms-seq".
-func compareStreamIDs(a, b string) int {
-	am, as := splitStreamID(a)
-	bm, bs := splitStreamID(b)
-	switch {
-	case am < bm:
-		return -1
-	case am > bm:
-		return 1
-	case as < bs:
-		return -1
-	case as > bs:
-		return 1
-	}
-	return 0
-}
-
-func splitStreamID(id string) (ms, seq uint64) {
-	m, s, _ := strings.Cut(id, "-")
-	ms, _ = strconv.ParseUint(m, 10, 64)
-	seq, _ = strconv.ParseUint(s, 10, 64)
-	return ms, seq
-}
-
-// dispatch hands one stream entry to its namespace's handler.
-func (a *StreamsAdapter) dispatch(e redis.XMessage) {
-	if !protocol.StreamEntryHasNamespace(e.Values) {
-		return // as the official adapter, entries without a namespace are skipped
-	}
-	msg, err := protocol.DecodeStreamEntry(e.Values)
-	if err != nil {
-		a.log.Warn("redisadapter: ignored a stream entry", "id", e.ID, "err", err)
-		return
-	}
-	if msg.UID == a.uid {
-		return
-	}
-	l, _ := a.links.get(msg.Nsp)
-	if l == nil {
-		return
-	}
-	if a.cfg.Version == StreamsV02 {
-		l.seen(msg.UID, msg.Type)
-		if msg.Kind == protocol.KindInitialHeartbeat {
-			l.heartbeat(a.ctx, protocol.ClusterHeartbeat) // the new server learns of this one
-		}
-	}
-	m := clusterMessageOf(msg)
-	if m == nil {
-		return
-	}
-	if m.Type == socketio.ClusterBroadcast {
-		m.Offset = e.ID
-	}
-	a.obs.received()
-	l.gate.run(func() { l.h.HandleClusterMessage(m) })
 }
 
 // receive hands one pub/sub message to its namespace's handler.
@@ -733,19 +527,29 @@ func (l *streamLink) TakeSession(ctx context.Context, pid, offset string) (socke
 // they are read would make it loop).
 const maxMissedReads = 100
 
+// missedPage is the most entries one XRANGE of MissedSince returns.
+const missedPage = 1000
+
 // MissedSince implements socketio.ClusterRecovery: the broadcasts of the namespace in the stream after offset.
 func (l *streamLink) MissedSince(ctx context.Context, offset string) ([]*socketio.ClusterMessage, error) {
 	var out []*socketio.ClusterMessage
+	count := int64(missedPage)
 	for range maxMissedReads {
-		entries, err := l.a.rdb.XRangeN(ctx, l.key, "("+offset, "+", 1000).Result()
+		entries, err := l.a.rdb.XRangeN(ctx, l.key, "("+offset, "+", count).Result()
 		if err != nil {
 			return out, fmt.Errorf("%w: XRANGE: %w", ErrAdapter, err)
 		}
 		if len(entries) == 0 {
 			break
 		}
+		size := 0
 		for _, e := range entries {
 			offset = e.ID
+			n := entrySize(e.Values)
+			size += n
+			if n > l.a.cfg.MaxEntrySize {
+				continue // reported by the readers
+			}
 			msg, err := protocol.DecodeStreamEntry(e.Values)
 			if err != nil || msg.Nsp != l.nsp || msg.Type != protocol.ClusterBroadcast {
 				// An entry that does not decode was reported by the readers when it was read.
@@ -755,6 +559,10 @@ func (l *streamLink) MissedSince(ctx context.Context, offset string) ([]*socketi
 				m.Offset = e.ID
 				out = append(out, m)
 			}
+		}
+		count = missedPage
+		if size > l.a.cfg.MaxEntrySize {
+			count = 1 // as the readers do
 		}
 	}
 	return out, nil

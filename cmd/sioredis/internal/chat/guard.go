@@ -169,6 +169,12 @@ func (w troubleWatch) MessagesLost(format string) {
 	}
 }
 
+func (w troubleWatch) StreamEntriesLost(reason redisadapter.StreamLoss, entries int) {
+	if w.next != nil { // MessagesLost came with it
+		w.next.StreamEntriesLost(reason, entries)
+	}
+}
+
 func (w troubleWatch) ConnectionLost() {
 	w.clock.mark()
 	if pm, ok := w.next.(pubsub.Metrics); ok {
