@@ -3,7 +3,6 @@ package emitter
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sioredis/sioredis/internal/clusterreload"
+	"github.com/sioredis/sioredis/internal/durable"
 )
 
 // command is one Redis write of an emitter: PUBLISH, SPUBLISH or XADD.
@@ -264,11 +264,8 @@ func (p *pipeliner) sendBatch(ctx context.Context, b *batch) {
 
 // sendDurable adds the entries of cmds (all XADDs: durability is for the
 // Streams mode) and waits until p.waitReplicas replicas have them, with one
-// WAIT per master after its entries, in the same pipeline: WAIT counts the
-// writes of its own connection, which a go-redis pipeline keeps for all its
-// commands on a Client. A ClusterClient or a Ring would send a keyless WAIT to
-// any node, so the entries go through the client of the master (or shard)
-// owning their stream.
+// WAIT per master after its entries, in the same pipeline (durable.Add, on the
+// client durable.MasterFor gives for the stream).
 func (p *pipeliner) sendDurable(ctx context.Context, cmds []*command) {
 	type group struct {
 		client redis.Cmdable
@@ -276,7 +273,7 @@ func (p *pipeliner) sendDurable(ctx context.Context, cmds []*command) {
 	}
 	var groups []group
 	for _, c := range cmds {
-		target, err := p.masterFor(ctx, c.channel)
+		target, err := durable.MasterFor(ctx, p.client, c.channel)
 		if err != nil {
 			c.err = err
 			continue
@@ -291,42 +288,15 @@ func (p *pipeliner) sendDurable(ctx context.Context, cmds []*command) {
 		groups[i].cmds = append(groups[i].cmds, c)
 	}
 	for _, g := range groups {
-		pipe := g.client.Pipeline()
-		adds := make([]*redis.StringCmd, len(g.cmds))
+		args := make([]*redis.XAddArgs, len(g.cmds))
 		for i, c := range g.cmds {
-			adds[i] = pipe.XAdd(ctx, c.xadd)
+			args[i] = c.xadd
 		}
-		// Pipeliner has no Wait method: the command is built as cmdable.Wait builds it, and go-redis
-		// bounds a pipeline's replies by the client's ReadTimeout, hence the rule of WithDurability.
-		wait := redis.NewIntCmd(ctx, "wait", p.waitReplicas, p.waitTimeout.Milliseconds())
-		_ = pipe.Process(ctx, wait)
-		_, _ = pipe.Exec(ctx) // each command's own error is read below
-		acked, waitErr := wait.Result()
+		adds, acked, waitErr := durable.Add(ctx, g.client, args, p.waitReplicas, p.waitTimeout)
 		for i, c := range g.cmds {
-			if c.id, c.err = adds[i].Result(); c.err != nil {
-				continue
-			}
-			switch {
-			case waitErr != nil:
-				c.err = fmt.Errorf("WAIT: %w", waitErr)
-			case acked < int64(p.waitReplicas):
-				c.replicas = int(acked)
-				c.err = fmt.Errorf("%w: %d of %d replicas within %s", ErrNotDurable, acked, p.waitReplicas, p.waitTimeout)
-			default:
-				c.replicas = int(acked)
+			if c.id, c.err = adds[i].Result(); c.err == nil {
+				c.replicas, c.err = acked, waitErr
 			}
 		}
 	}
-}
-
-// masterFor returns the client whose pipelines reach the master of key on
-// one connection.
-func (p *pipeliner) masterFor(ctx context.Context, key string) (redis.Cmdable, error) {
-	switch c := p.client.(type) {
-	case *redis.ClusterClient:
-		return c.MasterForKey(ctx, key)
-	case *redis.Ring:
-		return c.GetShardClientForKey(key)
-	}
-	return p.client, nil
 }

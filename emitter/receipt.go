@@ -2,10 +2,10 @@ package emitter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/sioredis/sioredis/internal/durable"
 	"github.com/sioredis/sioredis/protocol"
 )
 
@@ -35,8 +35,9 @@ type Receipt struct {
 
 // ErrNotDurable reports an entry that the master accepted but fewer replicas than WithDurability asks for
 // acknowledged within its timeout: a failover of the master before they have it would lose it. The entry is in
-// the stream all the same; publishing it again adds a second entry, delivered as a second event.
-var ErrNotDurable = errors.New("sioredis: entry not acknowledged by enough replicas")
+// the stream all the same; publishing it again adds a second entry, delivered as a second event. It is the value
+// of redisadapter.ErrNotDurable too.
+var ErrNotDurable = durable.ErrNotDurable
 
 // WithDurability makes a Streams emitter wait, after each XADD, until replicas replicas have the entry (Redis
 // WAIT, on the connection that added it), for timeout at most; fewer replicas in time is an error wrapping

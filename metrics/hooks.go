@@ -101,7 +101,7 @@ func (s *socketMetrics) AckTimedOut() { s.ackTimeouts.Inc() }
 // adapterMetrics implements redisadapter.Metrics and pubsub.Metrics.
 type adapterMetrics struct {
 	sent, received, errors, losses, unreceived *prometheus.CounterVec
-	streamLossVec, streamEntryVec              *prometheus.CounterVec
+	notDurable, streamLossVec, streamEntryVec  *prometheus.CounterVec
 	streamLosses, streamEntries                [len(streamLosses)]prometheus.Counter
 	lost, connectFailed, dropped               prometheus.Counter
 	gaps                                       *prometheus.CounterVec
@@ -127,6 +127,7 @@ func (a *adapterMetrics) ConnectionLost()             { a.lost.Inc() }
 func (a *adapterMetrics) ConnectFailed()              { a.connectFailed.Inc() }
 func (a *adapterMetrics) Gap(reason pubsub.GapReason) { a.gaps.WithLabelValues(reason.String()).Inc() }
 func (a *adapterMetrics) Dropped()                    { a.dropped.Inc() }
+func (a *adapterMetrics) NotDurable(format string)    { a.notDurable.WithLabelValues(format).Inc() }
 
 func (a *adapterMetrics) StreamEntriesLost(reason redisadapter.StreamLoss, entries int) {
 	i := 0 // "other"

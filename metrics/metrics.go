@@ -45,6 +45,7 @@
 //	sioredis_adapter_unreceived_total{format}            messages published to no subscriber
 //	sioredis_adapter_stream_losses_total{reason}         trimmed, reset, rewound, ahead, oversized (StreamLoss)
 //	sioredis_adapter_stream_entries_lost_total{reason}   the entries of those losses, where Redis tells how many
+//	sioredis_adapter_not_durable_total{format}           entries fewer replicas acknowledged than DurableReplicas
 //	sioredis_pubsub_connections_lost_total, sioredis_pubsub_connect_failures_total
 //	sioredis_pubsub_gaps_total{reason}                   reconnect, overflow, moved
 //	sioredis_pubsub_dropped_total
@@ -168,6 +169,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	a.receivers = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "sioredis", Subsystem: "adapter", Name: "receivers",
 		Help:    "Redis subscribers each message the cluster transport published reached (this server's own subscription included), by format.",
 		Buckets: []float64{0, 1, 2, 3, 4, 6, 8, 12, 16, 32}}, []string{"format"})
+	a.notDurable = prometheus.NewCounterVec(counterOpts("adapter", "not_durable_total", "Stream entries of the cluster transport that fewer replicas acknowledged than its durability asks, by format."), []string{"format"})
 	for _, f := range formats {
 		a.unreceived.WithLabelValues(f)
 		a.receivers.WithLabelValues(f)
@@ -175,6 +177,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		a.received.WithLabelValues(f)
 		a.errors.WithLabelValues(f)
 		a.losses.WithLabelValues(f)
+		a.notDurable.WithLabelValues(f)
 	}
 	a.streamLossVec = prometheus.NewCounterVec(counterOpts("adapter", "stream_losses_total", "Losses of stream entries the streams transport found, by reason (trimmed, reset, rewound, ahead, oversized)."), []string{"reason"})
 	a.streamEntryVec = prometheus.NewCounterVec(counterOpts("adapter", "stream_entries_lost_total", "Stream entries the streams transport counted lost, by reason (a reset's are not countable)."), []string{"reason"})
@@ -199,6 +202,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	add(a.received)
 	add(a.errors)
 	add(a.losses)
+	add(a.notDurable)
 	add(a.streamLossVec)
 	add(a.streamEntryVec)
 	add(a.lost)

@@ -31,6 +31,9 @@ type Metrics interface {
 	// StreamsAdapter), by reason, with how many entries, or 0 when Redis cannot tell (LossReset, and some
 	// LossRewound). MessagesLost is reported with it.
 	StreamEntriesLost(reason StreamLoss, entries int)
+	// NotDurable reports an entry this server wrote to a stream that fewer replicas acknowledged than
+	// StreamsConfig.DurableReplicas asks (the Send returned ErrNotDurable).
+	NotDurable(format string)
 }
 
 // The formats reported to Metrics.
@@ -98,6 +101,12 @@ func (o observer) streamLost(reason StreamLoss, entries int64) {
 	if o.m != nil {
 		o.m.MessagesLost(o.format)
 		o.m.StreamEntriesLost(reason, int(entries))
+	}
+}
+
+func (o observer) notDurable() {
+	if o.m != nil {
+		o.m.NotDurable(o.format)
 	}
 }
 

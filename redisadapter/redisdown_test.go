@@ -82,6 +82,7 @@ func (r *receiversRecorder) MessageSent(string)                             {}
 func (r *receiversRecorder) MessageReceived(string)                         {}
 func (r *receiversRecorder) RedisError(string)                              {}
 func (r *receiversRecorder) MessagesLost(string)                            {}
+func (r *receiversRecorder) NotDurable(string)                              {}
 func (r *receiversRecorder) StreamEntriesLost(redisadapter.StreamLoss, int) {}
 func (r *receiversRecorder) Receivers(_ string, n int) {
 	r.mu.Lock()

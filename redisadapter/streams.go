@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sioredis/sioredis/internal/durable"
 	"github.com/sioredis/sioredis/internal/randid"
 	"github.com/sioredis/sioredis/internal/siopacket"
 	"github.com/sioredis/sioredis/protocol"
@@ -55,12 +56,29 @@ type StreamsConfig struct {
 	// heard from for that long is no longer counted; default 10 s).
 	HeartbeatInterval time.Duration
 	HeartbeatTimeout  time.Duration
+	// DurableReplicas, above 0, makes each XADD of this server (broadcasts and cluster commands, and with
+	// StreamsV02 every message but the heartbeats, which the next one replaces) wait until that many replicas have
+	// the entry: Redis WAIT, on the connection that added it (through the master owning the stream with a
+	// ClusterClient), for DurableTimeout at most. Fewer replicas in time is an error wrapping ErrNotDurable,
+	// returned by the Send that wrote the entry; the entry is in the stream all the same, and the other servers
+	// read it. Replication is asynchronous: without it, an entry acknowledged by a master that dies before its
+	// replicas have it is gone after the failover, and nobody is told. Default 0: no waiting, as in the official
+	// adapter. Each such write takes the time of a round trip to the replicas more.
+	DurableReplicas int
+	// DurableTimeout bounds each wait of DurableReplicas. Default 1 s; it must stay below the client's
+	// ReadTimeout (3 s by default), which bounds the reply.
+	DurableTimeout time.Duration
 	// Logger receives the adapter's warnings; default slog.Default().
 	Logger *slog.Logger
 	// Metrics, if not nil, receives the adapter's observations (messages in and out, Redis errors, losses: see
 	// Metrics). Default nil: nothing is observed.
 	Metrics Metrics
 }
+
+// ErrNotDurable reports an entry written to the stream that fewer replicas than StreamsConfig.DurableReplicas
+// acknowledged within DurableTimeout: a failover of the master before they have it would lose it. It is the value
+// of emitter.ErrNotDurable too.
+var ErrNotDurable = durable.ErrNotDurable
 
 // DefaultMaxEntrySize is StreamsConfig.MaxEntrySize's default: the emitter's default limit on one message's data
 // (emitter.DefaultMaxPayload, 8 MiB, base64 counted) and 4 KiB for the entry's other fields (uid, nsp, type).
@@ -90,7 +108,8 @@ const (
 // What a server can no longer read is reported (an error logged, Losses, Metrics.StreamEntriesLost) rather than
 // skipped silently: entries trimmed away (MaxLen) before it read them, a stream removed or replaced (evicted under
 // maxmemory, Redis restarted without persistence), a stream that lost its last entries in a failover, and
-// entries over MaxEntrySize; after each, it goes on reading what comes next (see StreamLoss).
+// entries over MaxEntrySize; after each, it goes on reading what comes next (see StreamLoss). With
+// DurableReplicas, its own writes wait for replicas, so that a failover does not lose them.
 //
 // With socketio.Config.ConnectionStateRecovery, it carries recovery across the cluster as the official adapter
 // does: offsets are stream entry ids, sessions are kept in Redis (SET SessionKeyPrefix+pid, PX), so a client
@@ -168,6 +187,9 @@ func NewStreams(rdb redis.UniversalClient, cfg StreamsConfig) *StreamsAdapter {
 	if cfg.Version == StreamsV02 {
 		cfg.StreamCount = 1
 	}
+	if cfg.DurableTimeout <= 0 {
+		cfg.DurableTimeout = time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -219,7 +241,7 @@ func (a *StreamsAdapter) heartbeats() {
 
 // heartbeat publishes a data-less message of type typ (StreamsV02).
 func (l *streamLink) heartbeat(ctx context.Context, typ int) {
-	if _, err := l.xaddData(ctx, typ, nil); err != nil && ctx.Err() == nil {
+	if _, err := l.xaddEntry(ctx, typ, nil, false); err != nil && ctx.Err() == nil {
 		l.a.log.Warn("redisadapter: heartbeat", "nsp", l.nsp, "err", err)
 	}
 }
@@ -438,7 +460,7 @@ func (l *streamLink) sendV02(ctx context.Context, m *socketio.ClusterMessage, op
 	if err != nil {
 		return err
 	}
-	_, err = l.xaddData(ctx, typ, data)
+	_, err = l.xaddEntry(ctx, typ, data, true)
 	return err
 }
 
@@ -454,21 +476,43 @@ func (l *streamLink) xadd(ctx context.Context, op *protocol.Op) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	return l.xaddData(ctx, protocol.ClusterType(op), data)
+	return l.xaddEntry(ctx, protocol.ClusterType(op), data, true)
 }
 
-// xaddData writes an entry of type typ whose data is JSON, or msgpack (stored as base64), or absent when nil.
-func (l *streamLink) xaddData(ctx context.Context, typ int, data []byte) (string, error) {
-	values := protocol.StreamEntry(l.a.uid, l.nsp, typ, protocol.StreamData(data))
-	id, err := l.a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: l.key, MaxLen: l.a.cfg.MaxLen, Approx: true, Values: values}).Result()
+// xaddEntry writes an entry of type typ whose data is JSON, or msgpack (stored as base64), or absent when nil;
+// with durably, it waits for StreamsConfig.DurableReplicas, if any. An entry written without enough replicas
+// returns its id and an error wrapping ErrNotDurable (ErrAdapter when WAIT itself failed).
+func (l *streamLink) xaddEntry(ctx context.Context, typ int, data []byte, durably bool) (string, error) {
+	args := &redis.XAddArgs{Stream: l.key, MaxLen: l.a.cfg.MaxLen, Approx: true,
+		Values: protocol.StreamEntry(l.a.uid, l.nsp, typ, protocol.StreamData(data))}
+	var id string
+	var err, notDurable error
+	if n := l.a.cfg.DurableReplicas; durably && n > 0 {
+		var master redis.Cmdable
+		if master, err = durable.MasterFor(ctx, l.a.rdb, l.key); err == nil {
+			var adds []*redis.StringCmd
+			adds, _, notDurable = durable.Add(ctx, master, []*redis.XAddArgs{args}, n, l.a.cfg.DurableTimeout)
+			id, err = adds[0].Result()
+		}
+	} else {
+		id, err = l.a.rdb.XAdd(ctx, args).Result()
+	}
 	l.a.obs.sent(err)
 	if err != nil {
 		return "", fmt.Errorf("%w: XADD %s: %w", ErrAdapter, l.key, err)
 	}
+	switch {
+	case errors.Is(notDurable, ErrNotDurable):
+		l.a.obs.notDurable()
+		notDurable = fmt.Errorf("redisadapter: XADD %s: entry %s: %w", l.key, id, notDurable)
+	case notDurable != nil: // WAIT failed: the entry is in the stream, its replicas unknown
+		l.a.obs.failed()
+		notDurable = fmt.Errorf("%w: XADD %s: entry %s added, then %w", ErrAdapter, l.key, id, notDurable)
+	}
 	l.nodesMu.Lock()
 	l.lastPublish = time.Now()
 	l.nodesMu.Unlock()
-	return id, nil
+	return id, notDurable
 }
 
 // The sessions of connection state recovery, as the official adapter keeps them: SET key base64(msgpack({sid, pid,

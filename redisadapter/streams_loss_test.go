@@ -25,10 +25,11 @@ import (
 // lossRecorder is a redisadapter.Metrics keeping what a streams transport reports, and a logger keeping its log
 // lines.
 type lossRecorder struct {
-	mu        sync.Mutex
-	losses    map[redisadapter.StreamLoss]int // StreamEntriesLost calls
-	entries   map[redisadapter.StreamLoss]int // their entries
-	lostCalls int                             // MessagesLost calls
+	mu         sync.Mutex
+	losses     map[redisadapter.StreamLoss]int // StreamEntriesLost calls
+	entries    map[redisadapter.StreamLoss]int // their entries
+	lostCalls  int                             // MessagesLost calls
+	notDurable int
 
 	logs syncBuffer
 }
@@ -44,6 +45,12 @@ func (r *lossRecorder) RedisError(string)      {}
 func (r *lossRecorder) MessagesLost(format string) {
 	r.mu.Lock()
 	r.lostCalls++
+	r.mu.Unlock()
+}
+
+func (r *lossRecorder) NotDurable(string) {
+	r.mu.Lock()
+	r.notDurable++
 	r.mu.Unlock()
 }
 

@@ -169,6 +169,12 @@ func (w troubleWatch) MessagesLost(format string) {
 	}
 }
 
+func (w troubleWatch) NotDurable(format string) {
+	if w.next != nil {
+		w.next.NotDurable(format)
+	}
+}
+
 func (w troubleWatch) StreamEntriesLost(reason redisadapter.StreamLoss, entries int) {
 	if w.next != nil { // MessagesLost came with it
 		w.next.StreamEntriesLost(reason, entries)
