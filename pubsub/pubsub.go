@@ -2,6 +2,8 @@ package pubsub
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +31,9 @@ var (
 	// ErrUnhealthy is the cause of a gap when a connection did not answer a
 	// health-check PING (see WithHealthCheck).
 	ErrUnhealthy = errors.New("pubsub: no reply to the health-check PING")
+	// ErrStale is the cause of a gap when a connection no longer received
+	// what is published (see WithSelfCheck).
+	ErrStale = errors.New("pubsub: the connection no longer receives what is published")
 	// ErrUnsupportedClient is returned by Subscribe for a *redis.Ring,
 	// which spreads channels over independent servers.
 	ErrUnsupportedClient = errors.New("pubsub: Ring clients are not supported")
@@ -148,6 +153,9 @@ const (
 	OverflowDrop
 )
 
+// selfChannelPrefix begins the private channel of WithSelfCheck.
+const selfChannelPrefix = "__sioredis:pubsub:selfcheck:"
+
 // Defaults of the options.
 const (
 	DefaultBufferSize     = 256
@@ -163,6 +171,7 @@ type config struct {
 	overflow                    Overflow
 	minBackoff, maxBackoff      time.Duration
 	healthCheck                 time.Duration
+	selfCheck                   time.Duration
 	confirmTimeout              time.Duration
 	logger                      *slog.Logger
 	metrics                     Metrics
@@ -212,6 +221,22 @@ func WithHealthCheck(interval time.Duration) Option {
 	return func(c *config) { c.healthCheck = max(interval, 0) }
 }
 
+// WithSelfCheck makes the connection of the channels and patterns prove,
+// every interval, that it still receives what is published: it publishes a
+// token on a private channel it subscribes to, through the Subscription's
+// client as any publisher would, and a token that does not come back within
+// twice the interval (its PUBLISH having succeeded) ends the connection,
+// reported as a gap caused by ErrStale, and it reconnects. It catches what a
+// health-check PING cannot: a connection to a node that publishers no
+// longer reach, such as a master that a planned Sentinel failover demoted to
+// a replica, which keeps its subscribers and answers their PINGs. The cost
+// is one PUBLISH per interval. Zero disables it (default). The connections
+// of sharded channels are not checked: a failover ends them (their node
+// closes, or unsubscribes them as it loses their slot).
+func WithSelfCheck(interval time.Duration) Option {
+	return func(c *config) { c.selfCheck = max(interval, 0) }
+}
+
 // WithConfirmTimeout bounds the wait for Redis to confirm a subscription, at
 // Subscribe and at each reconnection (default 10 s). Opening the connection
 // is bounded by the client's own dial and read timeouts as well.
@@ -237,6 +262,8 @@ type Subscription struct {
 	wg      sync.WaitGroup // the goroutines of the connections and the moves
 
 	plain *group // the connection of the channels and patterns; nil without any
+	// selfChannel is the plain connection's private channel of WithSelfCheck; "" without it.
+	selfChannel string
 
 	// smu guards shards, transit and dead; it is taken before a group's mu.
 	smu     sync.Mutex
@@ -341,6 +368,11 @@ func Subscribe(ctx context.Context, client redis.UniversalClient, opts ...Option
 	if len(cfg.channels)+len(cfg.patterns) > 0 {
 		s.plain = &group{client: client, channels: slices.Clone(cfg.channels), patterns: slices.Clone(cfg.patterns)}
 		groups = append(groups, s.plain)
+		if cfg.selfCheck > 0 {
+			var b [8]byte
+			_, _ = crand.Read(b[:])
+			s.selfChannel = selfChannelPrefix + hex.EncodeToString(b[:])
+		}
 	}
 	seen := make(map[string]bool, len(cfg.sharded))
 	for _, ch := range cfg.sharded {
@@ -968,6 +1000,12 @@ func (s *Subscription) connect(ctx context.Context, g *group) (*redis.PubSub, []
 			}
 		}
 	}
+	if g == s.plain && s.selfChannel != "" {
+		pending["subscribe "+s.selfChannel] = true
+		if err := ps.Subscribe(cctx, s.selfChannel); err != nil {
+			return fail(err)
+		}
+	}
 	var early []Message
 	for len(pending) > 0 {
 		reply, err := ps.Receive(cctx)
@@ -987,7 +1025,9 @@ func (s *Subscription) connect(ctx context.Context, g *group) (*redis.PubSub, []
 		case *redis.Subscription:
 			delete(pending, r.Kind+" "+r.Channel)
 		case *redis.Message:
-			early = append(early, g.message(r))
+			if r.Channel != s.selfChannel || s.selfChannel == "" {
+				early = append(early, g.message(r))
+			}
 		}
 	}
 	if gap := g.online(ctx, ps, channels, patterns, sharded, s.cluster != nil); gap != nil {
@@ -1220,8 +1260,40 @@ func (s *Subscription) receive(ctx context.Context, g *group, ps *redis.PubSub) 
 	}()
 	onCluster := g.shard && s.cluster != nil
 	pinged := false
+	// WithSelfCheck: the tokens published on selfChannel, and the time the oldest one not yet back was sent
+	// (zero when every token came back).
+	self := ""
+	if g == s.plain {
+		self = s.selfChannel
+	}
+	timeout := s.cfg.healthCheck
+	var lastToken, waiting time.Time
+	if self != "" {
+		timeout = s.cfg.selfCheck
+		if h := s.cfg.healthCheck; h > 0 {
+			timeout = min(h, timeout)
+		}
+		lastToken = time.Now() // the connection was just confirmed
+	}
+	lastHeard := time.Now()
 	for {
-		reply, err := ps.ReceiveTimeout(ctx, s.cfg.healthCheck)
+		if self != "" {
+			now := time.Now()
+			if !waiting.IsZero() && now.Sub(waiting) > 2*s.cfg.selfCheck {
+				return fmt.Errorf("%w: a token published on %s did not come back within %v", ErrStale, self, 2*s.cfg.selfCheck)
+			}
+			if now.Sub(lastToken) >= s.cfg.selfCheck {
+				lastToken = now
+				pctx, cancel := context.WithTimeout(ctx, s.cfg.selfCheck)
+				err := s.client.Publish(pctx, self, "1").Err()
+				cancel()
+				// A failed PUBLISH says nothing of this connection (the health check watches it).
+				if err == nil && waiting.IsZero() {
+					waiting = now
+				}
+			}
+		}
+		reply, err := ps.ReceiveTimeout(ctx, timeout)
 		if slot, addr, ok := movedSlot(err); ok && onCluster {
 			// The answer to an SSUBSCRIBE of Add sent to a node that no longer owns the slot.
 			s.move(g, g.inSlot(slot), lost{}, addr, 1)
@@ -1234,6 +1306,9 @@ func (s *Subscription) receive(ctx context.Context, g *group, ps *redis.PubSub) 
 			if !isTimeout(err) {
 				return err
 			}
+			if s.cfg.healthCheck <= 0 || time.Since(lastHeard) < s.cfg.healthCheck {
+				continue // a self-check's wake-up
+			}
 			if pinged {
 				return fmt.Errorf("%w within %v", ErrUnhealthy, s.cfg.healthCheck)
 			}
@@ -1241,11 +1316,17 @@ func (s *Subscription) receive(ctx context.Context, g *group, ps *redis.PubSub) 
 				return err
 			}
 			pinged = true
+			lastHeard = time.Now()
 			continue
 		}
 		pinged = false
+		lastHeard = time.Now()
 		switch r := reply.(type) {
 		case *redis.Message:
+			if self != "" && r.Channel == self {
+				waiting = time.Time{}
+				continue
+			}
 			if !s.deliver(ctx, g.message(r)) {
 				return ctx.Err()
 			}

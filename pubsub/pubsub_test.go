@@ -476,3 +476,47 @@ func TestCluster(t *testing.T) {
 	}
 	noPubsubGoroutines(t)
 }
+
+// TestSelfCheckFollowsAPlannedFailover subscribes through a Sentinel client, runs SENTINEL FAILOVER on a real
+// master, replica and three sentinels, and publishes through the same client, which now reaches the new master.
+// The old master, demoted, keeps the subscriber's connection and answers its PINGs: with WithSelfCheck, the
+// subscription finds that its tokens no longer come back, reports a gap caused by ErrStale and subscribes again
+// where the publishes go. (Without it, the demoted master closed the connection by itself 10 s later here: the
+// gap's cause was EOF.)
+func TestSelfCheckFollowsAPlannedFailover(t *testing.T) {
+	g := testenv.StartSentinelGroup(t, testenv.SentinelGroupConfig{})
+	rdb := g.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sub, err := pubsub.Subscribe(ctx, rdb, pubsub.Channels("news"), pubsub.WithSelfCheck(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	g.WaitFailover(g.Failover())
+	sawGap := false
+	for {
+		if err := rdb.Publish(ctx, "news", "after").Err(); err != nil {
+			t.Logf("publish: %v", err)
+		}
+		select {
+		case m := <-sub.C():
+			switch {
+			case m.Kind == pubsub.KindGap:
+				if !errors.Is(m.Gap.Err, pubsub.ErrStale) {
+					// Redis closes the demoted master's connections by itself, but seconds later.
+					t.Fatalf("gap caused by %v, want ErrStale", m.Gap.Err)
+				}
+				sawGap = true
+			case m.Payload == "after":
+				if !sawGap {
+					t.Fatal("a message after the failover without a gap before it")
+				}
+				return
+			}
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("nothing published after the failover arrived")
+		}
+	}
+}

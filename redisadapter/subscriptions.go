@@ -31,6 +31,9 @@ type subscriptions struct {
 	reconnected chan struct{} // closed and replaced at each resubscription after a gap
 }
 
+// subscriptionSelfCheck is the interval of the subscriber connection's pubsub.WithSelfCheck.
+const subscriptionSelfCheck = time.Second
+
 // member is one namespace's subscriptions.
 type member struct {
 	opts       []pubsub.Option
@@ -170,7 +173,9 @@ func (s *subscriptions) sync(wg *sync.WaitGroup) error {
 		for _, m := range add {
 			opts = append(opts, m.opts...)
 		}
-		opts = append(opts, pubsub.WithLogger(s.log))
+		// The self-check finds a connection that publishes no longer reach (a master demoted by a planned
+		// Sentinel failover keeps its subscribers and answers their PINGs), at the cost of one PUBLISH a second.
+		opts = append(opts, pubsub.WithLogger(s.log), pubsub.WithSelfCheck(subscriptionSelfCheck))
 		opts = append(opts, s.obs.pubsubOptions()...)
 		created, err := pubsub.Subscribe(s.ctx, s.rdb, opts...)
 		if err != nil {
