@@ -176,6 +176,7 @@ func status(client *http.Client, url string) (code, pending int) {
 var (
 	lossCounter      = regexp.MustCompile(`(?i)(loss|lost|gap|evict|unreceived|undeliver|short|miss|fewer|not_durable|trim|dropped)`)
 	publisherCounter = regexp.MustCompile(`^(emitter|chat)_`) // of shortCounter's names: the publishing side
+	streamCounter    = regexp.MustCompile(`^adapter_stream_`) // losses of a stream, shared by its readers
 	errorCounter     = regexp.MustCompile(`(?i)(error|fail)`)
 )
 
@@ -518,14 +519,20 @@ func measure(d *deployment, l *laneRun, faultStart, faultEnd time.Time, statusOK
 					continue
 				}
 				for _, c := range deltas(inst.before, inst.after, lossCounter) {
-					if ls.inst == inst || (ls.inst == nil && publisherCounter.MatchString(c)) {
+					// A stream is one log for all its readers: a Go server that reports entries lost from it
+					// (evicted, trimmed) reports what the Node server's reader lost with them.
+					shared := l.spec.format == streams && streamCounter.MatchString(c)
+					if ls.inst == inst || (ls.inst == nil && (publisherCounter.MatchString(c) || shared)) {
 						lr.lossSeen = true
 					}
 				}
 			}
 			lr.lossSeen = lr.lossSeen || (ls.inst != nil && lr.resyncs > 0)
 		}
-		if lr.live {
+		// A Node server that never came back (it got nothing accepted after the fault) is the Node stack's failure,
+		// shown by its listener's count and the zeroLossNode goal's "does not apply"; it does not stop the
+		// product's recovery.
+		if lr.live && !(ls.inst == nil && lr.after == 0 && lr.lost > 0) {
 			first[ls.name] = seen
 			for id, at := range seen {
 				r.maxDelay = max(r.maxDelay, at.Sub(accepted[id].start))

@@ -321,7 +321,8 @@ func New(cfg Config) (*App, error) {
 			// PUBLISH on a Redis Cluster counts the subscribers of one node: no count to judge a delivery by.
 			cfg.Logger.Warn("chat: the classic format on a Redis Cluster: the relay cannot see messages that miss a server resubscribing (PUBLISH counts one node's subscribers); the sharded format can")
 		} else {
-			a.relay.guard = &deliveryGuard{probe: emPub.probe, maxWait: cfg.ClusterWait, log: cfg.Logger, trouble: trouble}
+			a.relay.guard = &deliveryGuard{probe: emPub.probe, present: ownSubscription(cfg.Redis, cfg.Prefix, nsp, classic, sharded),
+				maxWait: cfg.ClusterWait, log: cfg.Logger, trouble: trouble}
 			if cfg.Metrics != nil {
 				a.relay.guard.metrics = cfg.Metrics
 			}
@@ -331,6 +332,32 @@ func New(cfg Config) (*App, error) {
 	a.nsp.OnConnection(a.onConnection)
 	a.routes()
 	return a, nil
+}
+
+// ownSubscription returns a function reporting whether the App's own server is subscribed where the publishes
+// go: its private response channel (SUBSCRIBE in the classic format, SSUBSCRIBE in the sharded one) counted by
+// PUBSUB NUMSUB or SHARDNUMSUB through the client that publishes.
+func ownSubscription(rdb redis.UniversalClient, prefix, nsp string, classic *redisadapter.Adapter, sharded *redisadapter.ShardedAdapter) func(context.Context) (bool, error) {
+	if classic != nil {
+		ch := protocol.SpecificResponseChannel(prefix, nsp, classic.UID())
+		return func(ctx context.Context) (bool, error) {
+			n, err := rdb.PubSubNumSub(ctx, ch).Result()
+			return n[ch] > 0, err
+		}
+	}
+	ch := protocol.BroadcastChannel(prefix, nsp, []string{sharded.UID()})
+	return func(ctx context.Context) (bool, error) {
+		var c redis.Cmdable = rdb
+		if cc, ok := rdb.(*redis.ClusterClient); ok { // the count is the slot owner's: go-redis sends PUBSUB anywhere
+			m, err := cc.MasterForKey(ctx, ch)
+			if err != nil {
+				return false, err
+			}
+			c = m
+		}
+		n, err := c.PubSubShardNumSub(ctx, ch).Result()
+		return n[ch] > 0, err
+	}
 }
 
 // IO returns the App's Socket.IO server.

@@ -17,7 +17,8 @@ import (
 // The rule. The guard remembers how many subscribers a message reached while the cluster was whole (expected).
 // A message that reached fewer is short:
 //   - during a Redis incident (this process lost its own subscription, or a publish or probe failed, in the
-//     last troubleWindow), the servers are coming back: the relay holds the message, probes (emitter.Probe,
+//     last troubleWindow; or this process's own server is not subscribed where the publishes go), the servers
+//     are coming back: the relay holds the message, probes (emitter.Probe,
 //     which no server acts on) until the count is back, and publishes it again — the servers that had it get it
 //     twice, and pages drop the repeat by id. It waits ClusterWait at most: then it publishes once more for
 //     whoever is back, reports the others as not reached, and takes the new count as the cluster's;
@@ -28,7 +29,11 @@ import (
 // and counted (Metrics.PublishShort), so a loss the rule cannot prevent is seen. Only the relay's goroutine uses
 // a guard, except trouble, which the adapter's goroutines mark.
 type deliveryGuard struct {
-	probe   func(ctx context.Context) (int, error)
+	probe func(ctx context.Context) (int, error)
+	// present reports whether this process's own server is subscribed on the Redis that publishes reach (nil:
+	// not known). Its subscription missing there is a Redis incident even when nothing failed: a planned
+	// failover leaves subscribers on the demoted master, which still answers them.
+	present func(ctx context.Context) (bool, error)
 	maxWait time.Duration // Config.ClusterWait
 	log     *slog.Logger
 	trouble *troubleClock
@@ -64,13 +69,19 @@ const (
 
 // judge returns the verdict on a publish that reached receivers subscribers, and adjusts expected: up to any
 // larger count, down to a short count when it is not held.
-func (g *deliveryGuard) judge(receivers int) verdict {
+func (g *deliveryGuard) judge(ctx context.Context, receivers int) verdict {
 	if receivers >= g.expected {
 		g.expected = receivers
 		return delivered
 	}
 	if g.trouble.recent(troubleWindow) {
 		return hold
+	}
+	if g.present != nil {
+		if here, err := g.present(ctx); err != nil || !here {
+			g.trouble.mark()
+			return hold
+		}
 	}
 	g.reportShort(receivers, "a server left the cluster (stopped, restarted or cut off from Redis)")
 	g.expected = receivers

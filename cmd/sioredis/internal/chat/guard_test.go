@@ -49,7 +49,7 @@ func TestGuardJudges(t *testing.T) {
 				if tt.trouble && i == len(tt.counts)-1 {
 					g.trouble.mark()
 				}
-				if got := g.judge(n); got != tt.want[i] {
+				if got := g.judge(context.Background(), n); got != tt.want[i] {
 					t.Fatalf("count %d (#%d): verdict %d, want %d", n, i, got, tt.want[i])
 				}
 			}

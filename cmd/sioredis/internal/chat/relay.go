@@ -460,7 +460,7 @@ func (r *relay) publishOne(ctx context.Context, m Message) error {
 			}
 			return nil
 		}
-		if g.judge(receivers) != hold {
+		if g.judge(ctx, receivers) != hold {
 			return nil
 		}
 		if deadline.IsZero() {
