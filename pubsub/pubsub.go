@@ -153,6 +153,19 @@ const (
 	OverflowDrop
 )
 
+// selfCheckChannel returns the channel of WithSelfCheck for the connection of g ("" when it is not checked).
+func (s *Subscription) selfCheckChannel(g *group) string {
+	switch {
+	case s.selfChannel == "":
+		return ""
+	case !g.shard:
+		return s.selfChannel
+	case s.cluster == nil:
+		return s.selfChannel + "/s"
+	}
+	return "" // a cluster node's sharded channels: a failover ends their connection
+}
+
 // selfChannelPrefix begins the private channel of WithSelfCheck.
 const selfChannelPrefix = "__sioredis:pubsub:selfcheck:"
 
@@ -225,14 +238,18 @@ func WithHealthCheck(interval time.Duration) Option {
 // every interval, that it still receives what is published: it publishes a
 // token on a private channel it subscribes to, through the Subscription's
 // client as any publisher would, and a token that does not come back within
-// twice the interval (its PUBLISH having succeeded) ends the connection,
+// twice the interval (its PUBLISH having succeeded) is followed by a PING;
+// the PING answered while the token is still missing ends the connection,
 // reported as a gap caused by ErrStale, and it reconnects. It catches what a
 // health-check PING cannot: a connection to a node that publishers no
 // longer reach, such as a master that a planned Sentinel failover demoted to
-// a replica, which keeps its subscribers and answers their PINGs. The cost
-// is one PUBLISH per interval. Zero disables it (default). The connections
-// of sharded channels are not checked: a failover ends them (their node
-// closes, or unsubscribes them as it loses their slot).
+// a replica, which keeps its subscribers and answers their PINGs. A slow or
+// cut link (where neither comes back, and TCP may still deliver everything
+// when it heals) is left to the health check. The cost is one PUBLISH per
+// interval and connection. Zero disables it (default). The sharded channels'
+// connections on a Redis Cluster are not checked: a failover ends them (their
+// node closes, or unsubscribes them as it loses their slot); off a Cluster,
+// the token is a sharded channel (SPUBLISH).
 func WithSelfCheck(interval time.Duration) Option {
 	return func(c *config) { c.selfCheck = max(interval, 0) }
 }
@@ -262,7 +279,8 @@ type Subscription struct {
 	wg      sync.WaitGroup // the goroutines of the connections and the moves
 
 	plain *group // the connection of the channels and patterns; nil without any
-	// selfChannel is the plain connection's private channel of WithSelfCheck; "" without it.
+	// selfChannel is the private channel of WithSelfCheck ("" without it): the plain connection subscribes to
+	// it, and the sharded channels' connection off a Cluster to selfChannel+"/s" as a sharded channel.
 	selfChannel string
 
 	// smu guards shards, transit and dead; it is taken before a group's mu.
@@ -365,14 +383,14 @@ func Subscribe(ctx context.Context, client redis.UniversalClient, opts ...Option
 	}
 	s.cluster, _ = client.(*redis.ClusterClient)
 	var groups []*group
+	if cfg.selfCheck > 0 {
+		var b [8]byte
+		_, _ = crand.Read(b[:])
+		s.selfChannel = selfChannelPrefix + hex.EncodeToString(b[:])
+	}
 	if len(cfg.channels)+len(cfg.patterns) > 0 {
 		s.plain = &group{client: client, channels: slices.Clone(cfg.channels), patterns: slices.Clone(cfg.patterns)}
 		groups = append(groups, s.plain)
-		if cfg.selfCheck > 0 {
-			var b [8]byte
-			_, _ = crand.Read(b[:])
-			s.selfChannel = selfChannelPrefix + hex.EncodeToString(b[:])
-		}
 	}
 	seen := make(map[string]bool, len(cfg.sharded))
 	for _, ch := range cfg.sharded {
@@ -1000,9 +1018,16 @@ func (s *Subscription) connect(ctx context.Context, g *group) (*redis.PubSub, []
 			}
 		}
 	}
-	if g == s.plain && s.selfChannel != "" {
-		pending["subscribe "+s.selfChannel] = true
-		if err := ps.Subscribe(cctx, s.selfChannel); err != nil {
+	switch self := s.selfCheckChannel(g); {
+	case self == "":
+	case g.shard:
+		pending["ssubscribe "+self] = true
+		if err := ps.SSubscribe(cctx, self); err != nil {
+			return fail(err)
+		}
+	default:
+		pending["subscribe "+self] = true
+		if err := ps.Subscribe(cctx, self); err != nil {
 			return fail(err)
 		}
 	}
@@ -1025,7 +1050,7 @@ func (s *Subscription) connect(ctx context.Context, g *group) (*redis.PubSub, []
 		case *redis.Subscription:
 			delete(pending, r.Kind+" "+r.Channel)
 		case *redis.Message:
-			if r.Channel != s.selfChannel || s.selfChannel == "" {
+			if self := s.selfCheckChannel(g); self == "" || r.Channel != self {
 				early = append(early, g.message(r))
 			}
 		}
@@ -1260,14 +1285,11 @@ func (s *Subscription) receive(ctx context.Context, g *group, ps *redis.PubSub) 
 	}()
 	onCluster := g.shard && s.cluster != nil
 	pinged := false
-	// WithSelfCheck: the tokens published on selfChannel, and the time the oldest one not yet back was sent
-	// (zero when every token came back).
-	self := ""
-	if g == s.plain {
-		self = s.selfChannel
-	}
+	// WithSelfCheck: the tokens published on self; waiting is when the oldest one not yet back was sent (zero
+	// when every token came back), tokenPing when a PING was sent because it is late (zero when none).
+	self := s.selfCheckChannel(g)
 	timeout := s.cfg.healthCheck
-	var lastToken, waiting time.Time
+	var lastToken, waiting, tokenPing time.Time
 	if self != "" {
 		timeout = s.cfg.selfCheck
 		if h := s.cfg.healthCheck; h > 0 {
@@ -1279,13 +1301,23 @@ func (s *Subscription) receive(ctx context.Context, g *group, ps *redis.PubSub) 
 	for {
 		if self != "" {
 			now := time.Now()
-			if !waiting.IsZero() && now.Sub(waiting) > 2*s.cfg.selfCheck {
-				return fmt.Errorf("%w: a token published on %s did not come back within %v", ErrStale, self, 2*s.cfg.selfCheck)
+			if !waiting.IsZero() && tokenPing.IsZero() && now.Sub(waiting) > 2*s.cfg.selfCheck {
+				// Late: the node may no longer get the publishes, or the link may be slow (a partition, whose
+				// bytes TCP still delivers when it heals). A PING answered while the token is missing tells.
+				if err := ps.Ping(ctx); err != nil {
+					return err
+				}
+				tokenPing = now
 			}
 			if now.Sub(lastToken) >= s.cfg.selfCheck {
 				lastToken = now
 				pctx, cancel := context.WithTimeout(ctx, s.cfg.selfCheck)
-				err := s.client.Publish(pctx, self, "1").Err()
+				var err error
+				if g.shard {
+					err = s.client.SPublish(pctx, self, "1").Err()
+				} else {
+					err = s.client.Publish(pctx, self, "1").Err()
+				}
 				cancel()
 				// A failed PUBLISH says nothing of this connection (the health check watches it).
 				if err == nil && waiting.IsZero() {
@@ -1324,11 +1356,16 @@ func (s *Subscription) receive(ctx context.Context, g *group, ps *redis.PubSub) 
 		switch r := reply.(type) {
 		case *redis.Message:
 			if self != "" && r.Channel == self {
-				waiting = time.Time{}
+				waiting, tokenPing = time.Time{}, time.Time{}
 				continue
 			}
 			if !s.deliver(ctx, g.message(r)) {
 				return ctx.Err()
+			}
+		case *redis.Pong:
+			if !tokenPing.IsZero() && !waiting.IsZero() && waiting.Before(tokenPing) {
+				// The node answers this connection, but what was published before the PING did not reach it.
+				return fmt.Errorf("%w: a token published on %s more than %v ago did not come back, and the node answered a PING", ErrStale, self, 2*s.cfg.selfCheck)
 			}
 		case *redis.Subscription:
 			ok, gap := g.acknowledge(r.Kind, r.Channel)

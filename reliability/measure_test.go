@@ -610,6 +610,9 @@ func evaluate(l *laneRun, r laneResult, d *deployment) []goalResult {
 					gr.met = false
 				}
 			case lossSeen:
+				if isNode && lr.after == 0 {
+					continue // a Node server that never came back (see zeroLossNode): the Node stack's failure
+				}
 				if lr.live && lr.lost > 0 && !lr.lossSeen {
 					why = append(why, fmt.Sprintf("%s lost %d with no loss counter nor resync", lr.name, lr.lost))
 				}
