@@ -108,20 +108,31 @@ func (p *chatProcess) kill() {
 }
 
 // TestChatSQLiteSecondProcess: a second "sioredis chat" on the SQLite file of a running one exits with status 1
-// and says why, instead of publishing every message a second time.
+// and says why, instead of publishing every message a second time; so does one given the file by a symbolic or
+// a hard link (SQLite would keep a second write-ahead log, and the file ends corrupt).
 func TestChatSQLiteSecondProcess(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "chat.db")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "chat.db")
 	first := startChatProcess(t, "chat", "--addr", "127.0.0.1:0", "--db", db)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, sioredisBinary(t), "chat", "--addr", "127.0.0.1:0", "--db", db).CombinedOutput()
-	code := -1
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
+	symlink, hardlink := filepath.Join(dir, "symlink.db"), filepath.Join(dir, "hardlink.db")
+	if err := os.Symlink(db, symlink); err != nil {
+		t.Fatal(err)
 	}
-	want := fmt.Sprintf("database in use by another process (pid %d)", first.cmd.Process.Pid)
-	if code != 1 || !strings.Contains(string(out), want) {
-		t.Fatalf("second process: exit %d (%v), output:\n%s\nwant exit status 1 and %q", code, err, out, want)
+	if err := os.Link(db, hardlink); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{db, symlink, hardlink} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := exec.CommandContext(ctx, sioredisBinary(t), "chat", "--addr", "127.0.0.1:0", "--db", path).CombinedOutput()
+		cancel()
+		code := -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		want := fmt.Sprintf("database in use by another process (pid %d)", first.cmd.Process.Pid)
+		if code != 1 || !strings.Contains(string(out), want) {
+			t.Errorf("second process on %s: exit %d (%v), output:\n%s\nwant exit status 1 and %q", filepath.Base(path), code, err, out, want)
+		}
 	}
 }
 

@@ -6,38 +6,50 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 )
 
-// fileLock is an exclusive flock(2) on a file, held until unlock or the end of the process (the kernel drops it
-// when the process dies, even by kill -9).
+// fileLock is an exclusive flock(2) on the database file itself, held until unlock or the end of the process
+// (the kernel drops it when the process dies, even by kill -9). A lock belongs to the file, not to its name: a
+// second process opening the file by a symbolic or a hard link is refused too.
 type fileLock struct{ f *os.File }
 
+// lockFile creates the database file if it is missing (SQLite takes an empty file for an empty database) and
+// locks it.
 func lockFile(path string) (*fileLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		b, _ := os.ReadFile(path)
+		holder := ""
+		if pid := flockHolder(f); pid > 0 {
+			holder = fmt.Sprintf(" (pid %d)", pid)
+		}
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			holder := ""
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-				holder = fmt.Sprintf(" (pid %d)", pid)
-			}
-			return nil, fmt.Errorf("%w%s, which holds %s; run one chat per SQLite file, or share a PostgreSQL database (--db postgres://…) between instances",
-				ErrLocked, holder, path)
+			return nil, fmt.Errorf("%w%s; run one chat per SQLite file, or share a PostgreSQL database (--db postgres://…) between instances",
+				ErrLocked, holder)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	// The holder's pid, for the error of the next process; the lock, not the content, is what counts.
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
 	return &fileLock{f: f}, nil
+}
+
+// same checks that path still names the locked file.
+func (l *fileLock) same(path string) error {
+	locked, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	now, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(locked, now) {
+		return errors.New("the file was replaced while it was being opened")
+	}
+	return nil
 }
 
 func (l *fileLock) unlock() {

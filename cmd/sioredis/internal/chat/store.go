@@ -83,7 +83,7 @@ type sqliteStore struct {
 	db                                        *sql.DB
 	insert, byKey, historyQ, pendingQ, stateQ *sql.Stmt
 	setStateQ                                 *sql.Stmt
-	lock                                      *fileLock
+	lock                                      *fileLock // on the database file itself
 
 	writeMu sync.Mutex // held by the one write transaction of the process
 }
@@ -101,19 +101,21 @@ type addRequest struct {
 }
 
 // ErrLocked reports a SQLite database file already open in another process (or by another Store of this
-// one): two chats publishing from one file would each publish every message. Use PostgreSQL (OpenPostgres) to
-// run several instances.
+// one), by whatever path (a symbolic or a hard link): two chats publishing from one file would each publish
+// every message, and SQLite would keep two write-ahead logs of it. Use PostgreSQL (OpenPostgres) to run several
+// instances.
 var ErrLocked = errors.New("chat: database in use by another process")
 
 // OpenStore opens (creating it if needed) the SQLite database at path, for this process alone: it takes an
-// exclusive lock on path+".lock" until Close, and fails with an error wrapping ErrLocked while another process
-// holds it. The database runs in WAL mode with full synchronous commits: a message the API answered for
-// survives a crash of the process or of the machine.
+// exclusive lock (flock) on the database file itself until Close, and fails with an error wrapping ErrLocked
+// while another process holds it, whatever path that process opened it by. The database runs in WAL mode with
+// full synchronous commits: a message the API answered for survives a crash of the process or of the machine.
+// Keep the file on a local file system: SQLite's WAL mode needs one, and network file systems emulate flock.
 func OpenStore(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("chat: empty database path")
 	}
-	lock, err := lockFile(path + ".lock")
+	lock, err := lockFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("chat: open %s: %w", path, err)
 	}
@@ -129,6 +131,12 @@ func OpenStore(ctx context.Context, path string) (*Store, error) {
 	}
 	s := &sqliteStore{db: db, lock: lock}
 	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		lock.unlock()
+		return nil, fmt.Errorf("chat: open %s: %w", path, err)
+	}
+	// The file locked must be the file SQLite opened: not one renamed over it meanwhile.
+	if err := lock.same(path); err != nil {
 		db.Close()
 		lock.unlock()
 		return nil, fmt.Errorf("chat: open %s: %w", path, err)

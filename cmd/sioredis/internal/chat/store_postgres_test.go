@@ -3,6 +3,10 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,20 +143,38 @@ func TestPostgresOutboxClaim(t *testing.T) {
 	}
 }
 
-// TestSQLiteOneProcess: a second open of a SQLite file in use is refused with ErrLocked, which names the
-// holder; once the first is closed, the file opens again.
+// TestSQLiteOneProcess: a second open of a SQLite file in use is refused with ErrLocked, whatever path names
+// the file (itself, a symbolic link, a hard link); once the first is closed, the file opens again.
 func TestSQLiteOneProcess(t *testing.T) {
-	path := t.TempDir() + "/chat.db"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "chat.db")
 	ctx := context.Background()
 	s, err := OpenStore(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenStore(ctx, path); !errors.Is(err, ErrLocked) {
-		t.Fatalf("second open: %v, want ErrLocked", err)
+	symlink, hardlink := filepath.Join(dir, "symlink.db"), filepath.Join(dir, "sub", "hardlink.db")
+	if err := os.Symlink(path, symlink); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Dir(hardlink), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(path, hardlink); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, symlink, hardlink} {
+		if other, err := OpenStore(ctx, p); !errors.Is(err, ErrLocked) {
+			if err == nil {
+				other.Close()
+			}
+			t.Errorf("second open by %s: %v, want ErrLocked", filepath.Base(p), err)
+		} else if !strings.Contains(err.Error(), fmt.Sprintf("(pid %d)", os.Getpid())) {
+			t.Errorf("the refusal does not name the holder: %v", err)
+		}
 	}
 	s.Close()
-	s, err = OpenStore(ctx, path)
+	s, err = OpenStore(ctx, hardlink)
 	if err != nil {
 		t.Fatalf("reopen after Close: %v", err)
 	}
