@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -12,10 +13,15 @@ import (
 // Auth turns on identity in the chat. Backends post with an API key ("Authorization: Bearer KEY", a key allowed
 // the "post" action and the chat's namespace) and give the author of each message; browser users are identified
 // by their session cookie (apiauth.Sessions, signed by the site's login with the shared secret), and the author
-// of their messages is the identity's name, whatever the form says. With Sessions, a Socket.IO connection
-// without a valid session cookie is refused by the namespace's middleware, and the socket's data is its
-// apiauth.Identity. A nil Config.Auth is the anonymous mode of the demo: anyone who can reach the port posts
-// under any name (New logs it as a warning).
+// of their messages is the identity's name, whatever the form says.
+//
+// Reading takes the same credentials, whether live or past: a Socket.IO connection and a request for the
+// history (GET /api/messages) need such a key or a valid session cookie; without, the connection is refused by
+// the namespace's middleware and the request answered 401 (403 for a key that may not post). A signed-in
+// user's socket data is its apiauth.Identity.
+//
+// A nil Config.Auth is the anonymous mode of the demo: anyone who can reach the port posts under any name and
+// reads every room (New logs it as a warning).
 type Auth struct {
 	// Keys are the API keys of backends; nil or empty: no backend may post.
 	Keys *apiauth.Keys
@@ -40,16 +46,57 @@ func (a *App) setupAuth() {
 		return
 	}
 	a.auth = &authState{cfg: a.cfg.Auth, keyRate: apiauth.NewLimiter(a.cfg.Auth.KeyLimit), ipRate: apiauth.NewLimiter(a.cfg.Auth.IPLimit)}
-	if s := a.cfg.Auth.Sessions; s != nil {
-		a.nsp.Use(func(ctx context.Context, sock *socketio.Socket) error {
-			id, err := s.FromHeader(sock.Handshake().Headers)
-			if err != nil {
-				return err
-			}
-			sock.SetData(id)
-			return nil
-		})
+	a.nsp.Use(func(ctx context.Context, sock *socketio.Socket) error {
+		id, _, err := a.identifyReader(sock.Handshake().Headers)
+		if err != nil {
+			return err
+		}
+		if id != nil {
+			sock.SetData(*id)
+		}
+		return nil
+	})
+}
+
+// identifyReader checks the credentials of a reader (a Socket.IO handshake, a request for the history) in its
+// headers: an API key allowed to post in the namespace ("Authorization: Bearer KEY"), or else a valid session
+// cookie, whose identity it returns. Its errors are apiauth's (for WriteAuthError) or the session's. Auth must
+// not be nil.
+func (a *App) identifyReader(h http.Header) (*apiauth.Identity, *apiauth.Key, error) {
+	st := a.auth
+	r := &http.Request{Header: h}
+	if _, bearer := apiauth.BearerToken(r); bearer || st.cfg.Sessions == nil {
+		key, err := st.cfg.Keys.Authenticate(r)
+		if err == nil {
+			err = key.Check(apiauth.ActionPost, a.cfg.Namespace)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, key, nil
 	}
+	id, err := st.cfg.Sessions.FromHeader(h)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: sign in, or send an API key", err)
+	}
+	return &id, nil, nil
+}
+
+// authorizeRead checks who reads the history: it answers the error itself and returns false, or returns true.
+func (a *App) authorizeRead(w http.ResponseWriter, r *http.Request) bool {
+	if a.auth == nil {
+		return true
+	}
+	_, _, err := a.identifyReader(r.Header)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, apiauth.ErrNoCredentials), errors.Is(err, apiauth.ErrBadKey), errors.Is(err, apiauth.ErrForbidden):
+		apiauth.WriteAuthError(w, err)
+	default:
+		apiauth.WriteJSON(w, http.StatusUnauthorized, apiauth.ErrorBody{Error: err.Error()})
+	}
+	return false
 }
 
 // authorize checks who posts p: it answers the error itself and returns false, or returns true with p.Author set

@@ -74,6 +74,57 @@ func TestAuthPost(t *testing.T) {
 	}
 }
 
+// TestAuthHistory: with Auth, the history of a room takes the credentials of its live stream: a valid session
+// cookie or a key allowed to post; with keys only, a key (and the live stream refuses a connection without one).
+func TestAuthHistory(t *testing.T) {
+	auth, sessions := authConfig(t)
+	other, _ := apiauth.NewSessions([]byte("Wn4kP0s9Lq2Xc7Vb1Mz6Hr3Tj8Fy5Gd0"))
+	app := startApp(t, Config{Store: openTestStore(t), Auth: auth})
+	post(t, app.url, Post{Room: "r1", Body: "secret"}, http.StatusCreated, "Authorization", "Bearer "+backendKey)
+	keysOnly := startApp(t, Config{Store: openTestStore(t), Auth: &Auth{Keys: auth.Keys}})
+	post(t, keysOnly.url, Post{Room: "r1", Body: "secret"}, http.StatusCreated, "Authorization", "Bearer "+backendKey)
+	for _, tc := range []struct {
+		name   string
+		app    *running
+		header []string
+		code   int
+		want   string
+	}{
+		{"nothing", app, nil, 401, "no sioredis_session cookie"},
+		{"forged cookie", app, []string{"Cookie", cookie(t, other, "u1", "Ann")}, 401, "bad signature"},
+		{"bad key", app, []string{"Authorization", "Bearer " + backendKey + "x"}, 401, "unknown API key"},
+		{"key without post", app, []string{"Authorization", "Bearer " + emitOnly}, 403, "may not post"},
+		{"signed in", app, []string{"Cookie", cookie(t, sessions, "u1", "Ann")}, 200, `"body":"secret"`},
+		{"backend", app, []string{"Authorization", "Bearer " + backendKey}, 200, `"body":"secret"`},
+		{"keys only: nothing", keysOnly, nil, 401, "missing API key"},
+		{"keys only: a cookie is no key", keysOnly, []string{"Cookie", cookie(t, sessions, "u1", "Ann")}, 401, "missing API key"},
+		{"keys only: backend", keysOnly, []string{"Authorization", "Bearer " + backendKey}, 200, `"body":"secret"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, b := do(t, http.MethodGet, tc.app.url+"/api/messages?room=r1", "", "", tc.header...)
+			if code != tc.code || !strings.Contains(string(b), tc.want) {
+				t.Fatalf("%d %s; want %d with %s", code, b, tc.code, tc.want)
+			}
+			if code != http.StatusOK && strings.Contains(string(b), "secret") {
+				t.Fatalf("refused, and yet: %s", b)
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	opts := client.Options{Query: url.Values{"room": {"r1"}}, NoReconnection: true}
+	if s, err := client.Dial(ctx, keysOnly.url+"/", opts, nil); err == nil {
+		s.Close()
+		t.Fatal("keys only: the live stream accepted a connection without a key")
+	}
+	opts.Header = http.Header{"Authorization": {"Bearer " + backendKey}}
+	s, err := client.Dial(ctx, keysOnly.url+"/", opts, nil)
+	if err != nil {
+		t.Fatalf("keys only: the live stream refused a backend's key: %v", err)
+	}
+	s.Close()
+}
+
 // TestAuthRateLimit: each signed-in user has a bucket; 429 carries Retry-After.
 func TestAuthRateLimit(t *testing.T) {
 	auth, sessions := authConfig(t)

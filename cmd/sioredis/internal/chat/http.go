@@ -228,8 +228,11 @@ type History struct {
 }
 
 // getMessages serves the history of a room: ?room=R[&before=SEQ][&limit=N], N from 1 to 200 (default 50),
-// oldest first.
+// oldest first. With Config.Auth, to the same readers as the live stream (see Auth).
 func (a *App) getMessages(w http.ResponseWriter, r *http.Request) {
+	if !a.authorizeRead(w, r) {
+		return
+	}
 	q := r.URL.Query()
 	room := q.Get("room")
 	if err := CheckRoom(room); err != nil {
