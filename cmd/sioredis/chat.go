@@ -37,7 +37,9 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	var lf logFlags
 	lf.register(fs)
 	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing; one process per file), or a PostgreSQL URL postgres://user:password@host/db shared by several instances")
-	claimPoll := fs.Duration("claim-poll", time.Second, "with PostgreSQL: how often an instance that is not publishing tries to take over the outbox (the longest messages wait after the publishing instance dies)")
+	claimPoll := fs.Duration("claim-poll", time.Second, "with PostgreSQL: how often an instance that is not publishing tries to take over the outbox, and to reach the database again after losing it (the longest messages wait after the publishing instance dies)")
+	dbTimeout := fs.Duration("db-timeout", 10*time.Second, "with PostgreSQL: longest time one database operation (a save, a read, a connection) may take before it fails as unavailable (503)")
+	retryAfter := fs.Duration("retry-after", 2*time.Second, "Retry-After of the 503 answers given while the database is unavailable (whole seconds)")
 	var conn connFlags
 	conn.registerRedis(fs, os.Getenv("REDIS_URL"), "Redis URL (default $REDIS_URL): publish through Redis and join its Socket.IO cluster (default: run alone, no Redis)")
 	prefix := fs.String("prefix", "socket.io", "the Redis adapter's key prefix (the stream name and channel prefix with --mode streams)")
@@ -94,8 +96,8 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	if *waitTimeout <= 0 {
 		return usagef("--wait-timeout must be positive")
 	}
-	if *claimPoll <= 0 {
-		return usagef("--claim-poll must be positive")
+	if *claimPoll <= 0 || *dbTimeout <= 0 || *retryAfter <= 0 {
+		return usagef("--claim-poll, --db-timeout and --retry-after must be positive")
 	}
 	auth, err := chatAuth(*keysFile, *secretFile, *previousFile, *postRate, *ipRate)
 	if err != nil {
@@ -113,7 +115,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	postgres := strings.HasPrefix(*db, "postgres://") || strings.HasPrefix(*db, "postgresql://")
 	var store *chat.Store
 	if postgres {
-		store, err = chat.OpenPostgres(ctx, *db, chat.PostgresConfig{ClaimPoll: *claimPoll})
+		store, err = chat.OpenPostgres(ctx, *db, chat.PostgresConfig{ClaimPoll: *claimPoll, Timeout: *dbTimeout})
 	} else {
 		store, err = chat.OpenStore(ctx, *db)
 	}
@@ -122,7 +124,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
-		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, HTTP: httpOpts, Logger: logger,
+		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, RetryAfter: *retryAfter, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, HTTP: httpOpts, Logger: logger,
 		Metrics: m, MetricsHandler: mainMetrics, Auth: auth, WaitReplicas: *waitReplicas, WaitTimeout: *waitTimeout})
 	if err != nil {
 		return usageError{err}

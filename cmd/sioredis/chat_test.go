@@ -99,6 +99,8 @@ func TestChatUsage(t *testing.T) {
 		{[]string{"chat", "--db", filepath.Join(dir, "missing", "c.db")}, 1},
 		{[]string{"chat", "--db", filepath.Join(dir, "d.db"), "--addr", "256.0.0.1:bad"}, 1},
 		{[]string{"chat", "--claim-poll", "0"}, 2},
+		{[]string{"chat", "--db-timeout", "0"}, 2},
+		{[]string{"chat", "--retry-after", "-1s"}, 2},
 		{[]string{"chat", "--db", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, 1}, // nothing listens there
 		{[]string{"chat", "--db", "postgres://%zz"}, 1},
 		{[]string{"chat", "-h"}, 0},

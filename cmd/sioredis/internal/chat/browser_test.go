@@ -200,3 +200,58 @@ func TestPageInChromium(t *testing.T) {
 		}
 	})
 }
+
+// TestPageDatabaseOutageInChromium stops the PostgreSQL server under a chat page in real headless Chromium. The
+// page never claims what it could not do: its banner says the database cannot be reached (not that messages
+// are saved), a message sent meanwhile is tried again with its Idempotency-Key and then given back with "Not
+// sent", a page opened meanwhile says it could not load the room (not that the room is empty), and everything
+// comes back by itself when the database does.
+func TestPageDatabaseOutageInChromium(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	pg := testenv.StartPostgres(t)
+	b := testenv.StartChromium(t)
+	defer b.Close()
+	app := startApp(t, Config{Store: openTestPostgres(t, pg.URL(), PostgresConfig{}), RetryAfter: time.Second})
+	ann := openChat(ctx, b, app.url, "db", "ann")
+	ann.send("before the outage")
+	ann.waitState(t, "before the outage", "delivered")
+
+	pg.Stop()
+	banner := `document.getElementById("paused").hidden ? "" : document.getElementById("paused").textContent`
+	ann.send("during the outage")
+	ann.WaitEval(ctx, banner, "cannot reach its database")
+	if text := ann.Eval(ctx, banner); strings.Contains(text, "saved") {
+		t.Errorf("banner during the outage: %q", text)
+	}
+	ann.WaitEval(ctx, `document.getElementById("error").textContent`, "Not sent: the server cannot reach its database")
+	if got := ann.Eval(ctx, `document.getElementById("body").value`); got != "during the outage" {
+		t.Errorf("the message not sent is not given back: the text box holds %q", got)
+	}
+	if st := ann.state(t, "during the outage"); st != "" {
+		t.Errorf("the message not sent shows as %q", st)
+	}
+	bob := openChat(ctx, b, app.url, "db", "bob")
+	empty := `document.getElementById("empty").hidden ? "" : document.getElementById("empty").textContent`
+	bob.WaitEval(ctx, empty, "Could not load the messages of db")
+	bob.WaitEval(ctx, banner, "cannot reach its database")
+	if path := os.Getenv("SIOREDIS_CHAT_SCREENSHOTS"); path != "" {
+		bob.Screenshot(ctx, filepath.Join(path, "database-unreachable.png"))
+	}
+	for range 10 { // a few of the page's tries: it never says the room is empty
+		if text := bob.Eval(ctx, empty); strings.Contains(text, "No messages") {
+			t.Fatalf("the page says %q while the database is down", text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	pg.Start()
+	bob.waitState(t, "before the outage", "delivered")
+	bob.WaitEval(ctx, "("+empty+`) || "no note"`, "no note")
+	for _, p := range []*chatPage{ann, bob} {
+		p.WaitEval(ctx, "("+banner+`) || "banner gone"`, "banner gone")
+	}
+	ann.send("after the outage")
+	bob.waitState(t, "after the outage", "delivered")
+	ann.waitState(t, "after the outage", "delivered")
+}

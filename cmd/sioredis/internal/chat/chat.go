@@ -73,6 +73,9 @@ type Config struct {
 	// PublishWait is how long a POST waits for its message to be published before it answers 202 Accepted
 	// instead of 201 Created; default 2 s.
 	PublishWait time.Duration
+	// RetryAfter is the Retry-After of the 503 answers given while the database is unavailable (a POST, a
+	// read of the history), rounded up to whole seconds; default 2 s.
+	RetryAfter time.Duration
 	// Mode is the format of the Socket.IO cluster the App joins with Redis: ModeClassic (default), ModeSharded or
 	// ModeStreams.
 	Mode Mode
@@ -188,6 +191,9 @@ func New(cfg Config) (*App, error) {
 	}
 	if cfg.PublishWait == 0 {
 		cfg.PublishWait = 2 * time.Second
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 2 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -372,18 +378,23 @@ func (a *App) ClusterReady(ctx context.Context) error {
 	return a.cluster.WaitReady(ctx)
 }
 
-// Ready reports whether the App can publish and receive through its cluster: its server has subscribed to the
-// cluster's channels and Redis answers PING before ctx ends. It is nil at once when the App runs alone. GET
-// /readyz answers 503 while it is not.
+// Ready reports whether the App can save, read and publish messages: its database answers and, with Redis, its
+// server has subscribed to the cluster's channels and Redis answers PING, before ctx ends. Its error is an
+// *httpserve.Unready whose Reason says which ("database unreachable", "not subscribed to the cluster", "redis
+// unreachable") and whose Err is the driver's; a database's wraps ErrDatabaseUnavailable. GET /readyz answers 503
+// with the reason while it is not; the error, with addresses and users, goes to the log only.
 func (a *App) Ready(ctx context.Context) error {
+	if err := a.cfg.Store.Ping(ctx); err != nil {
+		return &httpserve.Unready{Reason: reasonDatabaseUnreachable, Err: err}
+	}
 	if a.cfg.Redis == nil {
 		return nil
 	}
 	if err := a.ClusterReady(ctx); err != nil {
-		return &httpserve.Unready{Reason: "cluster subscription", Err: err}
+		return &httpserve.Unready{Reason: reasonNotSubscribed, Err: err}
 	}
 	if err := a.cfg.Redis.Ping(ctx).Err(); err != nil {
-		return &httpserve.Unready{Reason: "redis unreachable", Err: err}
+		return &httpserve.Unready{Reason: reasonRedisUnreachable, Err: err}
 	}
 	return nil
 }

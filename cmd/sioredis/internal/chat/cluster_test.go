@@ -98,6 +98,14 @@ func wantMessages(t *testing.T, clients *testenv.Clients, name string, want ...M
 	}
 }
 
+// counts returns "messages/pending", "absent" without them.
+func (st Status) counts() string {
+	if st.Messages == nil || st.Pending == nil {
+		return "absent"
+	}
+	return strconv.Itoa(*st.Messages) + "/" + strconv.Itoa(*st.Pending)
+}
+
 func status(t *testing.T, base string) (int, Status) {
 	t.Helper()
 	code, b := do(t, http.MethodGet, base+"/api/status", "", "")
@@ -146,7 +154,7 @@ func TestCluster(t *testing.T) {
 	}
 	testenv.WaitFor(t, func() bool {
 		code, st := status(t, app.url)
-		return code == http.StatusServiceUnavailable && st.Pending == 1 && st.Error != ""
+		return code == http.StatusServiceUnavailable && st.counts() == "2/1" && st.Error == reasonPublishFailed && st.Database == DatabaseOK
 	})
 	// More messages are saved during the outage; then Redis comes back, accepting PUBLISH at once, while neither
 	// server has subscribed again yet: the relay must wait for the cluster (its server count back to 2) instead of
@@ -157,7 +165,7 @@ func TestCluster(t *testing.T) {
 	wantMessages(t, clients, "go-in", m1.Message, m2.Message, m3.Message)
 	testenv.WaitFor(t, func() bool {
 		code, st := status(t, app.url)
-		return code == http.StatusOK && st == Status{Messages: 3, Pending: 0, Publisher: "redis", Ready: true}
+		return code == http.StatusOK && st.counts() == "3/0" && st.Publisher == "redis" && st.Ready && st.Database == DatabaseOK && st.Error == ""
 	})
 	// A message after the outage, and a sentinel to the other room: nothing was delivered twice or elsewhere.
 	m4 := post(t, app.url, Post{Room: "room_777", Body: "after"}, http.StatusCreated)
@@ -328,7 +336,7 @@ func TestRedisRestartLoss(t *testing.T) {
 			}
 			testenv.WaitFor(t, func() bool {
 				code, st := status(t, app.url)
-				return code == http.StatusOK && st.Pending == 0
+				return code == http.StatusOK && st.Pending != nil && *st.Pending == 0
 			})
 			time.Sleep(time.Second) // the last deliveries
 			for _, c := range []string{"node-in", "go-in"} {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -154,7 +155,9 @@ func checkKey(key string) error {
 // state "published"; 202 and "pending" when not published yet (it will be); 200 with the saved message when the
 // Idempotency-Key was already used for the same message; 400, 401 (with Config.Auth: no valid key or
 // session), 403 (cross-site, or a key not allowed to post), 413, 415, 422 (the key was used for another message)
-// or 429 (rate limit, with Retry-After) when nothing was saved.
+// or 429 (rate limit, with Retry-After) when nothing was saved; 503 with Retry-After when the database is
+// unavailable (the message is not saved, or in rare cases saved without the server knowing it: sent again with
+// the same Idempotency-Key, it is saved once); 500 when the database refused the message.
 func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 	p, code, err := a.readPost(w, r)
 	if err != nil {
@@ -178,6 +181,11 @@ func (a *App) postMessage(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, ErrKeyReused) {
 		writeError(w, http.StatusUnprocessableEntity, &FieldError{Field: "Idempotency-Key",
 			Reason: "already used for a message with another room, author or body; use a new key for a new message"})
+		return
+	}
+	if errors.Is(err, ErrDatabaseUnavailable) {
+		a.cfg.Logger.Warn("chat: message not saved: the database is unavailable", "err", err)
+		a.unavailable(w, "chat: the database is unavailable; send the message again later (with the same Idempotency-Key, it is saved once)")
 		return
 	}
 	if err != nil {
@@ -227,8 +235,15 @@ type History struct {
 	Messages []Message `json:"messages"`
 }
 
+// unavailable answers 503 with Retry-After: the database is unavailable.
+func (a *App) unavailable(w http.ResponseWriter, text string) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(a.cfg.RetryAfter.Seconds())))))
+	writeError(w, http.StatusServiceUnavailable, errors.New(text))
+}
+
 // getMessages serves the history of a room: ?room=R[&before=SEQ][&limit=N], N from 1 to 200 (default 50),
-// oldest first. With Config.Auth, to the same readers as the live stream (see Auth).
+// oldest first. With Config.Auth, to the same readers as the live stream (see Auth); 503 with Retry-After while
+// the database is unavailable.
 func (a *App) getMessages(w http.ResponseWriter, r *http.Request) {
 	if !a.authorizeRead(w, r) {
 		return
@@ -261,6 +276,11 @@ func (a *App) getMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msgs, err := a.cfg.Store.History(r.Context(), room, before, int(limit))
+	if errors.Is(err, ErrDatabaseUnavailable) {
+		a.cfg.Logger.Warn("chat: history not read: the database is unavailable", "err", err)
+		a.unavailable(w, "chat: the database is unavailable; the history could not be read")
+		return
+	}
 	if err != nil {
 		a.cfg.Logger.Error("chat: history not read", "err", err)
 		writeError(w, http.StatusInternalServerError, errors.New("chat: history not read"))
@@ -274,40 +294,90 @@ func (a *App) getMessages(w http.ResponseWriter, r *http.Request) {
 
 // Status is the answer to GET /api/status.
 type Status struct {
-	Messages  int    `json:"messages"`
-	Pending   int    `json:"pending"`
-	Publisher string `json:"publisher"` // "redis" or "local"
-	Ready     bool   `json:"ready"`     // see App.Ready: subscribed to the cluster and Redis reachable (always true alone)
-	Error     string `json:"error,omitempty"`
+	// Messages and Pending count the messages saved and those not published yet; absent when the database did
+	// not answer.
+	Messages *int `json:"messages,omitempty"`
+	Pending  *int `json:"pending,omitempty"`
+	// Publisher is "redis" or "local".
+	Publisher string `json:"publisher"`
+	// Database is "ok" when it answered, "unreachable" when it is unavailable (see ErrDatabaseUnavailable),
+	// "error" when it refused the count.
+	Database string `json:"database"`
+	// Ready: see App.Ready (the database answers and, with Redis, the App is subscribed and Redis reachable).
+	Ready bool `json:"ready"`
+	// Error is the reason of a 503, without details (those are logged): "database unreachable", "database
+	// error", "redis unreachable", "not subscribed to the cluster", "publishing failed".
+	Error string `json:"error,omitempty"`
 }
 
-// getStatus reports the outbox and the cluster: 200 while the relay is healthy and the App ready (App.Ready),
-// 503 while the relay is retrying or Redis is unreachable.
+// Database states of Status.
+const (
+	DatabaseOK          = "ok"
+	DatabaseUnreachable = "unreachable"
+	DatabaseError       = "error"
+)
+
+// getStatus reports the database, the outbox and the cluster: 200 while the database answers, the relay is
+// healthy and the App ready (App.Ready); 503 while the database is unavailable, the relay is retrying or Redis
+// is unreachable.
 func (a *App) getStatus(w http.ResponseWriter, r *http.Request) {
-	total, pending, err := a.cfg.Store.Count(r.Context())
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
-		return
-	}
-	st := Status{Messages: total, Pending: pending, Publisher: "local"}
+	st := Status{Publisher: "local", Database: DatabaseOK}
 	if a.cfg.Redis != nil {
 		st.Publisher = "redis"
 	}
-	code := http.StatusOK
+	problem := func(err error) {
+		if st.Error == "" {
+			st.Error = a.reason(err)
+		}
+	}
+	if total, pending, err := a.cfg.Store.Count(r.Context()); err != nil {
+		st.Database = DatabaseError
+		if errors.Is(err, ErrDatabaseUnavailable) {
+			st.Database = DatabaseUnreachable
+		}
+		problem(err)
+	} else {
+		st.Messages, st.Pending = &total, &pending
+	}
 	if err := a.relay.failing(); err != nil {
-		st.Error, code = err.Error(), http.StatusServiceUnavailable
+		problem(err)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), pick(a.cfg.Timeouts.Ready, httpserve.DefaultReadyTimeout))
 	defer cancel()
 	if err := a.Ready(ctx); err != nil {
-		if st.Error == "" {
-			st.Error = err.Error()
-		}
-		code = http.StatusServiceUnavailable
+		problem(err)
 	} else {
 		st.Ready = true
 	}
+	code := http.StatusOK
+	if st.Error != "" {
+		code = http.StatusServiceUnavailable
+	}
 	writeJSON(w, code, st)
+}
+
+// Reasons given in answers for errors whose details stay in the logs.
+const (
+	reasonDatabaseUnreachable = "database unreachable"
+	reasonDatabaseError       = "database error"
+	reasonRedisUnreachable    = "redis unreachable"
+	reasonNotSubscribed       = "not subscribed to the cluster"
+	reasonPublishFailed       = "publishing failed"
+)
+
+// reason returns what an answer may say of err: the kind of failure, never the driver's text, which names
+// addresses and users.
+func (a *App) reason(err error) string {
+	if u, ok := errors.AsType[*httpserve.Unready](err); ok {
+		return u.Reason
+	}
+	switch {
+	case errors.Is(err, ErrDatabaseUnavailable):
+		return reasonDatabaseUnreachable
+	case isStoreError(err):
+		return reasonDatabaseError
+	}
+	return reasonPublishFailed
 }
 
 func pick(d, def time.Duration) time.Duration {

@@ -129,7 +129,7 @@ func TestPostAndHistory(t *testing.T) {
 	}
 
 	code, b = do(t, http.MethodGet, app.url+"/api/status", "", "")
-	if code != http.StatusOK || string(b) != `{"messages":4,"pending":0,"publisher":"local","ready":true}`+"\n" {
+	if code != http.StatusOK || string(b) != `{"messages":4,"pending":0,"publisher":"local","database":"ok","ready":true}`+"\n" {
 		t.Errorf("status: %d %s", code, b)
 	}
 	code, b = do(t, http.MethodGet, app.url+"/api/config", "", "")

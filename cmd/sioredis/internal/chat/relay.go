@@ -213,30 +213,19 @@ func (r *relay) notify() {
 }
 
 // run publishes until ctx ends. With a store shared by several processes, the relay first waits to hold the
-// outbox (one publisher at a time: the others only learn, from the database, how far it got), and claims it again
-// after losing it.
+// outbox (one publisher at a time: the others only learn, from the database, how far it got; see follow), and
+// claims it again after losing it. While it waits, each answer of the database clears the
+// relay's failure and each error sets it: an instance that lost the outbox, or the database, for a while is
+// healthy again as soon as the database answers, whoever publishes.
 func (r *relay) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if r.store.b.shared() {
-		wg.Go(func() { r.follow(ctx) })
-	}
+	wg.Go(func() { r.follow(ctx) })
 	backoff := r.minBackoff
 	for {
-		ob, err := r.store.b.claim(ctx)
-		if ctx.Err() != nil {
-			if err == nil {
-				ob.release()
-			}
+		ob, err := r.store.b.claim(ctx, r.setFailure)
+		if err != nil { // ctx ended
 			return
-		}
-		if err != nil {
-			r.setFailure(err)
-			if !sleep(ctx, backoff) {
-				return
-			}
-			backoff = min(2*backoff, r.maxBackoff)
-			continue
 		}
 		if r.store.b.shared() {
 			r.log.Info("chat: this instance publishes the outbox")
@@ -244,6 +233,9 @@ func (r *relay) run(ctx context.Context) {
 		progressed := r.publish(ctx, ob)
 		ob.release()
 		r.leading.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
 		if progressed {
 			backoff = r.minBackoff
 		}
@@ -254,11 +246,15 @@ func (r *relay) run(ctx context.Context) {
 	}
 }
 
-// follow listens to the database for what the publishing instance (maybe this one) did, and for messages other
-// instances saved, until ctx ends.
+// follow listens to the database, until ctx ends, for what the publishing instance (maybe this one) did and for
+// messages other instances saved; it returns at once when the store is not shared.
 func (r *relay) follow(ctx context.Context) {
+	if !r.store.b.shared() {
+		return
+	}
+	on := notifications{published: func(seq int64) { r.advance(seq, nil) }, saved: r.notify}
 	for {
-		err := r.store.b.listen(ctx, func(seq int64) { r.advance(seq, nil) }, r.notify)
+		err := r.store.b.listen(ctx, on)
 		if ctx.Err() != nil {
 			return
 		}
@@ -388,12 +384,21 @@ func (r *relay) advance(seq int64, rejected []int64) {
 	}
 }
 
+// setFailure records the error that keeps the relay retrying (nil: healthy again), and logs each change.
 func (r *relay) setFailure(err error) {
+	if errors.Is(err, context.Canceled) { // the relay stops: a publish or a mark was cut short, not failed
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err != nil && r.failure == nil {
-		r.log.Warn("chat: publishing paused; messages are kept and retried", "err", err)
-	} else if err == nil && r.failure != nil {
+	switch {
+	case err != nil && (r.failure == nil || isStoreError(err) != isStoreError(r.failure)):
+		if isStoreError(err) {
+			r.log.Warn("chat: the database fails; publishing paused until it answers", "err", err)
+		} else {
+			r.log.Warn("chat: publishing paused; messages are kept and retried", "err", err)
+		}
+	case err == nil && r.failure != nil:
 		r.log.Info("chat: publishing resumed")
 	}
 	r.failure = err

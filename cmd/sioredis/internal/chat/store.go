@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"sync"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver: SQLite in pure Go, no cgo
+	"modernc.org/sqlite" // also the "sqlite" database/sql driver: SQLite in pure Go, no cgo
 )
 
 // Delivery states of a stored message (the "state" column).
@@ -55,17 +55,24 @@ type backend interface {
 	history(ctx context.Context, room string, before int64, limit int) ([]Message, error)
 	state(ctx context.Context, seq int64) (int, error)
 	count(ctx context.Context) (total, pending int, err error)
-	// claim waits until this process may publish the pending messages, alone, and returns its hold on them,
-	// or an error when ctx ends or the database fails.
-	claim(ctx context.Context) (outbox, error)
+	ping(ctx context.Context) error
+	// claim waits until this process may publish the pending messages, alone, and returns its hold on them, or
+	// ctx's error when ctx ends first. Each time the database answers the claim (whoever holds the outbox) it calls
+	// answered(nil), and answered(err) each time it fails; answered may be nil.
+	claim(ctx context.Context, answered func(error)) (outbox, error)
 	// shared reports whether other processes use the database: the relay then learns from the database what
 	// they published (listen).
 	shared() bool
-	// listen calls published with the sequence number up to which every message is handled, and saved when a
-	// message was saved, each time another process (or this one) says so, until ctx ends (nil) or the
-	// database fails.
-	listen(ctx context.Context, published func(seq int64), saved func()) error
+	// listen delivers what the processes sharing the database say (this one included) to on, until ctx ends
+	// (nil) or the database fails.
+	listen(ctx context.Context, on notifications) error
 	close() error
+}
+
+// notifications are what a process hears from the others sharing its database (listen).
+type notifications struct {
+	published func(seq int64) // every message with a sequence number ≤ seq is handled
+	saved     func()          // a message was saved
 }
 
 // outbox is a process's hold on the pending messages: while it holds one, no other process publishes them.
@@ -76,6 +83,47 @@ type outbox interface {
 	setState(ctx context.Context, state int, seqs []int64) error
 	// release gives the hold up (the next claim, here or in another process, takes it).
 	release()
+}
+
+// ErrDatabaseUnavailable reports a database that could not be reached, failed for a reason of its own
+// (shutting down, starting up, out of disk or connections) or did not answer in time: the operation may succeed
+// later, unchanged. The HTTP API answers 503 with Retry-After.
+var ErrDatabaseUnavailable = errors.New("chat: database unavailable")
+
+// storeError is an error of the database behind a Store. Its text carries the driver's error, with addresses
+// and user names: for logs, not for answers.
+type storeError struct {
+	err         error
+	unavailable bool // see ErrDatabaseUnavailable
+}
+
+func (e *storeError) Error() string { return "chat: store: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// Is makes an unavailable database's error match ErrDatabaseUnavailable.
+func (e *storeError) Is(target error) bool { return target == ErrDatabaseUnavailable && e.unavailable }
+
+// isStoreError reports whether err came from the database.
+func isStoreError(err error) bool {
+	var se *storeError
+	return errors.As(err, &se)
+}
+
+// sqliteError wraps an error of the SQLite file: unavailable when the file is busy, locked, read-only, full,
+// cannot be opened or fails to read or write (the disk, not the statement).
+func sqliteError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	unavailable := errors.Is(err, context.DeadlineExceeded)
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case 5, 6, 8, 10, 13, 14: // SQLITE_BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN
+			unavailable = true
+		}
+	}
+	return &storeError{err: err, unavailable: unavailable}
 }
 
 // sqliteStore is a SQLite database file, locked for the process that opened it.
@@ -237,7 +285,7 @@ func (s *sqliteStore) commitAdds(ctx context.Context, batch []*addRequest) {
 	defer s.writeMu.Unlock()
 	fail := func(err error) {
 		for _, r := range batch {
-			r.saved, r.created, r.err = Message{}, false, fmt.Errorf("chat: store: %w", err)
+			r.saved, r.created, r.err = Message{}, false, sqliteError(err)
 		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -316,7 +364,7 @@ func (s *sqliteStore) history(ctx context.Context, room string, before int64, li
 // Pending returns up to limit messages not yet published, in the order they were saved. (It reads them without
 // claiming them: the relay reads them through its outbox.)
 func (s *Store) Pending(ctx context.Context, limit int) ([]Message, error) {
-	ob, err := s.b.claim(ctx)
+	ob, err := s.b.claim(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -328,18 +376,18 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]Message, error) {
 func queryMessages(ctx context.Context, stmt *sql.Stmt, args ...any) ([]Message, error) {
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
-		return nil, fmt.Errorf("chat: store: %w", err)
+		return nil, sqliteError(err)
 	}
 	msgs, err := scanMessages(rows)
 	if err != nil {
-		return nil, fmt.Errorf("chat: store: %w", err)
+		return nil, sqliteError(err)
 	}
 	return msgs, nil
 }
 
 // setState records the delivery state of the messages with the given sequence numbers, in one transaction.
 func (s *Store) setState(ctx context.Context, state int, seqs []int64) error {
-	ob, err := s.b.claim(ctx)
+	ob, err := s.b.claim(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -347,12 +395,25 @@ func (s *Store) setState(ctx context.Context, state int, seqs []int64) error {
 	return ob.setState(ctx, state, seqs)
 }
 
-// The SQLite file is locked for its process: the process always holds its outbox.
-func (s *sqliteStore) claim(ctx context.Context) (outbox, error) { return s, nil }
-func (s *sqliteStore) release()                                  {}
-func (s *sqliteStore) shared() bool                              { return false }
-func (s *sqliteStore) listen(ctx context.Context, published func(int64), saved func()) error {
+// The SQLite file is locked for its process: the process always holds its outbox, and has nobody to tell
+// anything.
+func (s *sqliteStore) claim(ctx context.Context, answered func(error)) (outbox, error) { return s, nil }
+func (s *sqliteStore) release()                                                        {}
+func (s *sqliteStore) shared() bool                                                    { return false }
+func (s *sqliteStore) listen(ctx context.Context, on notifications) error {
 	<-ctx.Done()
+	return nil
+}
+
+// Ping checks that the database answers, before ctx ends: an error wrapping ErrDatabaseUnavailable when it
+// does not.
+func (s *Store) Ping(ctx context.Context) error { return s.b.ping(ctx) }
+
+func (s *sqliteStore) ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return &storeError{err: err, unavailable: true}
+	}
 	return nil
 }
 
@@ -368,17 +429,17 @@ func (s *sqliteStore) setState(ctx context.Context, state int, seqs []int64) err
 	defer s.writeMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("chat: store: %w", err)
+		return sqliteError(err)
 	}
 	stmt := tx.StmtContext(ctx, s.setStateQ)
 	for _, seq := range seqs {
 		if _, err := stmt.ExecContext(ctx, state, seq); err != nil {
 			_ = tx.Rollback()
-			return fmt.Errorf("chat: store: %w", err)
+			return sqliteError(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("chat: store: %w", err)
+		return sqliteError(err)
 	}
 	return nil
 }
@@ -389,7 +450,7 @@ func (s *Store) state(ctx context.Context, seq int64) (int, error) { return s.b.
 func (s *sqliteStore) state(ctx context.Context, seq int64) (int, error) {
 	var st int
 	if err := s.stateQ.QueryRowContext(ctx, seq).Scan(&st); err != nil {
-		return 0, fmt.Errorf("chat: store: %w", err)
+		return 0, sqliteError(err)
 	}
 	return st, nil
 }
@@ -400,7 +461,7 @@ func (s *Store) Count(ctx context.Context) (total, pending int, err error) { ret
 func (s *sqliteStore) count(ctx context.Context) (total, pending int, err error) {
 	err = s.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 0) FROM messages`).Scan(&total, &pending)
 	if err != nil {
-		return 0, 0, fmt.Errorf("chat: store: %w", err)
+		return 0, 0, sqliteError(err)
 	}
 	return total, pending, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -43,13 +44,21 @@ const (
 // number handled so far when the publisher marked a batch.
 const pgChannel = "sioredis_chat"
 
+// pgSaved is the payload of pgChannel when a message was saved.
+const pgSaved = "saved"
+
 // PostgresConfig configures OpenPostgres.
 type PostgresConfig struct {
-	// ClaimPoll is how often an instance that is not the outbox's publisher tries to become it: the longest
-	// the messages wait after the publisher's process dies (its connection closes, so PostgreSQL releases its
-	// lock at once; a publisher whose machine vanishes holds it until PostgreSQL's TCP keepalive gives up on the
-	// connection). Default 1 s.
+	// ClaimPoll is how often an instance that is not the outbox's publisher tries to become it, and how often
+	// it tries to reach the database again after failing to: the longest the messages wait after the
+	// publisher's process dies (its connection closes, so PostgreSQL releases its lock at once; a publisher whose
+	// machine vanishes holds it until PostgreSQL's TCP keepalive gives up on the connection).
+	// Default 1 s.
 	ClaimPoll time.Duration
+	// Timeout bounds each operation on the database (a save, a read, a connection): past it the operation
+	// fails as unavailable (ErrDatabaseUnavailable), so that a database that stopped answering gets 503s
+	// rather than requests that hang. Default 10 s.
+	Timeout time.Duration
 }
 
 // pgStore is a PostgreSQL database shared by several instances.
@@ -63,6 +72,33 @@ type pgStore struct {
 	url       string
 	pool      *pgxpool.Pool
 	claimPoll time.Duration
+	timeout   time.Duration
+}
+
+// pgError wraps an error of PostgreSQL: unavailable unless the server answered with an error about the
+// statement itself (a constraint, a type, a missing table...). Errors of connection (class 08), of resources
+// (53), of an operator's intervention such as a shutdown or a start (57) and of the system (58) are
+// unavailable, as are every error of the network and every timeout.
+func pgError(err error) error {
+	if err == nil {
+		return nil
+	}
+	unavailable := true
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && len(pe.Code) == 5 {
+		switch pe.Code[:2] {
+		case "08", "53", "57", "58":
+		default:
+			var ce *pgconn.ConnectError
+			unavailable = errors.As(err, &ce) // the server refused the connection: its database is gone, or full
+		}
+	}
+	return &storeError{err: err, unavailable: unavailable}
+}
+
+// bound returns ctx bounded by the store's Timeout.
+func (s *pgStore) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // OpenPostgres connects to the PostgreSQL database at url (postgres://user:password@host:port/db?sslmode=…, or
@@ -72,6 +108,9 @@ func OpenPostgres(ctx context.Context, url string, cfg PostgresConfig) (*Store, 
 	if cfg.ClaimPoll <= 0 {
 		cfg.ClaimPoll = time.Second
 	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("chat: PostgreSQL URL: %w", err)
@@ -80,7 +119,7 @@ func OpenPostgres(ctx context.Context, url string, cfg PostgresConfig) (*Store, 
 	if err != nil {
 		return nil, fmt.Errorf("chat: PostgreSQL: %w", err)
 	}
-	s := &pgStore{url: url, pool: pool, claimPoll: cfg.ClaimPoll}
+	s := &pgStore{url: url, pool: pool, claimPoll: cfg.ClaimPoll, timeout: cfg.Timeout}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("chat: PostgreSQL schema: %w", err)
@@ -139,6 +178,8 @@ func scanPgMessages(rows pgx.Rows) ([]Message, error) {
 }
 
 func (s *pgStore) commitAdds(ctx context.Context, batch []*addRequest) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// One inserting transaction at a time in the whole database: sequence numbers are drawn and committed in
 		// order, so the publisher never sees message n+1 before message n.
@@ -172,83 +213,134 @@ func (s *pgStore) commitAdds(ctx context.Context, batch []*addRequest) {
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `SELECT pg_notify($1, 'saved')`, pgChannel) // delivered at commit
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, pgChannel, pgSaved) // delivered at commit
 		return err
 	})
 	if err != nil {
 		for _, r := range batch {
-			r.saved, r.created, r.err = Message{}, false, fmt.Errorf("chat: store: %w", err)
+			r.saved, r.created, r.err = Message{}, false, pgError(err)
 		}
 	}
 }
 
 func (s *pgStore) history(ctx context.Context, room string, before int64, limit int) ([]Message, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT `+pgColumns+` FROM (SELECT `+pgColumns+` FROM chat_messages
 		WHERE room = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3) AS newest ORDER BY seq`, room, before, limit)
 	if err != nil {
-		return nil, fmt.Errorf("chat: store: %w", err)
+		return nil, pgError(err)
 	}
 	msgs, err := scanPgMessages(rows)
 	if err != nil {
-		return nil, fmt.Errorf("chat: store: %w", err)
+		return nil, pgError(err)
 	}
 	return msgs, nil
 }
 
 func (s *pgStore) state(ctx context.Context, seq int64) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var st int
 	if err := s.pool.QueryRow(ctx, `SELECT state FROM chat_messages WHERE seq = $1`, seq).Scan(&st); err != nil {
-		return 0, fmt.Errorf("chat: store: %w", err)
+		return 0, pgError(err)
 	}
 	return st, nil
 }
 
 func (s *pgStore) count(ctx context.Context) (total, pending int, err error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	err = s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 0) FROM chat_messages`).Scan(&total, &pending)
 	if err != nil {
-		return 0, 0, fmt.Errorf("chat: store: %w", err)
+		return 0, 0, pgError(err)
 	}
 	return total, pending, nil
 }
 
+func (s *pgStore) ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return pgError(s.pool.Ping(ctx))
+}
+
 func (s *pgStore) shared() bool { return true }
 
-// claim connects on a connection of its own and takes the outbox's advisory lock, trying again every ClaimPoll
-// while another instance holds it.
-func (s *pgStore) claim(ctx context.Context) (outbox, error) {
-	conn, err := pgx.Connect(ctx, s.url)
-	if err != nil {
-		return nil, fmt.Errorf("chat: store: %w", err)
+// claim takes the outbox's advisory lock on a connection of its own, trying again every ClaimPoll while another
+// instance holds it or the database fails.
+func (s *pgStore) claim(ctx context.Context, answered func(error)) (outbox, error) {
+	if answered == nil {
+		answered = func(error) {}
 	}
-	for {
-		var ok bool
-		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(pgLockOutbox)).Scan(&ok); err != nil {
+	var conn *pgx.Conn
+	defer func() {
+		if conn != nil {
 			conn.Close(context.Background())
-			return nil, fmt.Errorf("chat: store: %w", err)
 		}
-		if ok {
-			return &pgOutbox{conn: conn}, nil
+	}()
+	for {
+		err := func() error {
+			ctx, cancel := s.bound(ctx)
+			defer cancel()
+			if conn == nil {
+				c, err := pgx.Connect(ctx, s.url)
+				if err != nil {
+					return err
+				}
+				conn = c
+			}
+			var ok bool
+			if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(pgLockOutbox)).Scan(&ok); err != nil {
+				conn.Close(context.Background())
+				conn = nil
+				return err
+			}
+			if ok {
+				return nil
+			}
+			return errHeld
+		}()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		switch {
+		case err == nil:
+			answered(nil)
+			ob := &pgOutbox{conn: conn, timeout: s.timeout}
+			conn = nil
+			return ob, nil
+		case errors.Is(err, errHeld):
+			answered(nil)
+		default:
+			answered(pgError(err))
 		}
 		select {
 		case <-ctx.Done():
-			conn.Close(context.Background())
 			return nil, ctx.Err()
 		case <-time.After(s.claimPoll):
 		}
 	}
 }
 
+// errHeld: another instance holds the outbox.
+var errHeld = errors.New("chat: the outbox is held by another instance")
+
 // pgOutbox is the connection holding the outbox's lock. The relay's goroutine only.
-type pgOutbox struct{ conn *pgx.Conn }
+type pgOutbox struct {
+	conn    *pgx.Conn
+	timeout time.Duration
+}
 
 func (o *pgOutbox) pending(ctx context.Context, limit int) ([]Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
 	rows, err := o.conn.Query(ctx, `SELECT `+pgColumns+` FROM chat_messages WHERE state = 0 ORDER BY seq LIMIT $1`, limit)
 	if err != nil {
-		return nil, fmt.Errorf("chat: store: %w", err)
+		return nil, pgError(err)
 	}
 	msgs, err := scanPgMessages(rows)
 	if err != nil {
-		return nil, fmt.Errorf("chat: store: %w", err)
+		return nil, pgError(err)
 	}
 	return msgs, nil
 }
@@ -259,6 +351,8 @@ func (o *pgOutbox) setState(ctx context.Context, state int, seqs []int64) error 
 	if len(seqs) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
 	err := pgx.BeginFunc(ctx, o.conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE chat_messages SET state = $1 WHERE seq = ANY($2)`, state, seqs); err != nil {
 			return err
@@ -266,10 +360,7 @@ func (o *pgOutbox) setState(ctx context.Context, state int, seqs []int64) error 
 		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, pgChannel, strconv.FormatInt(slicesMax(seqs), 10))
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("chat: store: %w", err)
-	}
-	return nil
+	return pgError(err)
 }
 
 func slicesMax(s []int64) int64 {
@@ -282,35 +373,55 @@ func slicesMax(s []int64) int64 {
 
 // release closes the connection: PostgreSQL releases the lock with the session.
 func (o *pgOutbox) release() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), min(o.timeout, 5*time.Second))
 	defer cancel()
 	_ = o.conn.Close(ctx)
 }
 
 // listen holds a LISTEN connection until ctx ends or the connection fails.
-func (s *pgStore) listen(ctx context.Context, published func(int64), saved func()) error {
-	return s.listenOnce(ctx, published, saved)
-}
-
-func (s *pgStore) listenOnce(ctx context.Context, published func(int64), saved func()) error {
-	conn, err := pgx.Connect(ctx, s.url)
+func (s *pgStore) listen(ctx context.Context, on notifications) error {
+	var handled int64
+	conn, err := func() (*pgx.Conn, error) {
+		ctx, cancel := s.bound(ctx)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, s.url)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := conn.Exec(ctx, `LISTEN `+pgChannel); err != nil {
+			conn.Close(context.Background())
+			return nil, err
+		}
+		// What was handled while this instance was not listening (its start, an outage): every message before
+		// the oldest pending one, or every message when none is pending.
+		if err := conn.QueryRow(ctx, `SELECT coalesce((SELECT min(seq) FROM chat_messages WHERE state = 0) - 1,
+			(SELECT max(seq) FROM chat_messages), 0)`).Scan(&handled); err != nil {
+			conn.Close(context.Background())
+			return nil, err
+		}
+		return conn, nil
+	}()
 	if err != nil {
-		return err
+		return pgError(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, `LISTEN `+pgChannel); err != nil {
-		return err
-	}
-	saved() // messages may have been saved while this instance was not listening
+	on.published(handled)
+	on.saved() // messages may have been saved while this instance was not listening
 	for {
 		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
+		if ctx.Err() != nil {
+			return nil
 		}
-		if n.Payload == "saved" {
-			saved()
-		} else if seq, err := strconv.ParseInt(strings.TrimSpace(n.Payload), 10, 64); err == nil {
-			published(seq)
+		if err != nil {
+			return pgError(err)
+		}
+		switch p := n.Payload; {
+		case p == pgSaved:
+			on.saved()
+		default:
+			if seq, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64); err == nil {
+				on.published(seq)
+			}
 		}
 	}
 }

@@ -108,19 +108,19 @@ func TestPostgresOutboxClaim(t *testing.T) {
 	a := openTestPostgres(t, pg.URL(), PostgresConfig{ClaimPoll: 50 * time.Millisecond})
 	b := openTestPostgres(t, pg.URL(), PostgresConfig{ClaimPoll: 50 * time.Millisecond})
 	ctx := context.Background()
-	held, err := a.b.claim(ctx)
+	held, err := a.b.claim(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	if ob, err := b.b.claim(short); err == nil {
+	if ob, err := b.b.claim(short, nil); err == nil {
 		ob.release()
 		t.Fatal("a second instance claimed the outbox while the first held it")
 	}
 	got := make(chan outbox, 1)
 	go func() {
-		ob, err := b.b.claim(ctx)
+		ob, err := b.b.claim(ctx, nil)
 		if err != nil {
 			t.Error(err)
 		}
@@ -140,6 +140,45 @@ func TestPostgresOutboxClaim(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the outbox was not taken over after its holder let go")
+	}
+}
+
+// TestPostgresListenCatchesUp: an instance that starts listening (at its start, after an outage) first learns
+// how far the publisher got, which no notification will tell it again: a POST saved just before it listened is
+// not left waiting for a notification it missed.
+func TestPostgresListenCatchesUp(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := openTestPostgres(t, pg.URL(), PostgresConfig{})
+	var seqs []int64
+	for _, body := range []string{"one", "two", "three"} {
+		m, _, err := a.Add(ctx, msg("r", body), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, m.Seq)
+	}
+	if err := a.setState(ctx, statePublished, seqs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	b := openTestPostgres(t, pg.URL(), PostgresConfig{})
+	got := make(chan int64, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- b.b.listen(ctx, notifications{published: func(seq int64) { got <- seq }, saved: func() {}})
+	}()
+	select {
+	case seq := <-got:
+		if seq != seqs[1] {
+			t.Fatalf("learned that messages up to %d are handled, want %d (the third is pending)", seq, seqs[1])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a new listener learned nothing of what was published before it listened")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
