@@ -37,7 +37,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	var lf logFlags
 	lf.register(fs)
 	db := fs.String("db", "sioredis-chat.db", "SQLite database file (created if missing; one process per file), or a PostgreSQL URL postgres://user:password@host/db shared by several instances")
-	claimPoll := fs.Duration("claim-poll", time.Second, "with PostgreSQL: how often an instance that is not publishing tries to take over the outbox, and to reach the database again after losing it (the longest messages wait after the publishing instance dies)")
+	claimPoll := fs.Duration("claim-poll", time.Second, "with PostgreSQL: how often an instance that is not publishing tries to take over the outbox, and to reach the database again after losing it (the longest messages wait after the publishing instance dies; one that stops on SIGTERM hands over at once)")
 	dbTimeout := fs.Duration("db-timeout", 10*time.Second, "with PostgreSQL: longest time one database operation (a save, a read, a connection) may take before it fails as unavailable (503)")
 	retryAfter := fs.Duration("retry-after", 2*time.Second, "Retry-After of the 503 answers given while the database is unavailable (whole seconds)")
 	var conn connFlags

@@ -136,6 +136,65 @@ func TestChatSQLiteSecondProcess(t *testing.T) {
 	}
 }
 
+// TestChatSIGTERMHandsOver runs two "sioredis chat" processes on one PostgreSQL database, with --claim-poll at
+// a minute, and stops the one publishing the outbox with SIGTERM, as a deployment does: the other announces
+// that it took the outbox over well under a second later (it learns the outbox is free from the leaving one,
+// instead of waiting for --claim-poll), and the leaving one exits with status 0.
+func TestChatSIGTERMHandsOver(t *testing.T) {
+	pg := testenv.StartPostgres(t)
+	var procs []*chatProcess
+	for range 2 {
+		procs = append(procs, startChatProcess(t, "chat", "--addr", "127.0.0.1:0", "--db", pg.URL(), "--claim-poll", "1m"))
+	}
+	const leaderLog = "this instance publishes the outbox"
+	leader := -1
+	testenv.WaitFor(t, func() bool {
+		for i, p := range procs {
+			if strings.Contains(p.stderr.String(), leaderLog) {
+				leader = i
+				return true
+			}
+		}
+		return false
+	})
+	other := procs[1-leader]
+	// The other listens to the database once it has seen a message published.
+	res, err := http.Post(other.url+"/api/messages", "application/json", strings.NewReader(`{"room":"r","body":"ready?"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST to the other instance: %d", res.StatusCode)
+	}
+	start := time.Now()
+	if err := procs[leader].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(other.stderr.String(), leaderLog) {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("the other instance did not take the outbox over 20 s after SIGTERM; its log:\n%s", other.stderr.String())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	took := time.Since(start)
+	t.Logf("SIGTERM to the publisher: the other instance publishes %v later", took.Round(100*time.Microsecond))
+	if took > 500*time.Millisecond {
+		t.Errorf("hand-over took %v after SIGTERM, want well under a second", took)
+	}
+	if !strings.Contains(other.stderr.String(), "an instance leaves the cluster") {
+		t.Errorf("the other instance did not hear that the publisher leaves; its log:\n%s", other.stderr.String())
+	}
+	select {
+	case <-procs[leader].done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the publisher did not exit 15 s after SIGTERM")
+	}
+	if code := procs[leader].cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("the publisher exited with status %d after SIGTERM:\n%s", code, procs[leader].stderr.String())
+	}
+}
+
 // delivered is what a client received: message ids with their room and sequence number, in arrival order.
 type delivered struct {
 	mu   sync.Mutex

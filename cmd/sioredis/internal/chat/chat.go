@@ -405,14 +405,23 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Run serves HTTP on ln and publishes saved messages (pending ones from earlier runs first) until ctx ends,
-// then shuts down: the HTTP server, the Socket.IO server and the relay. It returns the first error of the HTTP
-// server or of the shutdown. ln is closed when Run returns. Call Run once.
+// then shuts down. It returns the first error of the HTTP server or of the shutdown. ln is closed when Run
+// returns. Call Run once.
+//
+// The shutdown is a planned stop (SIGTERM): first the App tells the other instances sharing its database that
+// it leaves, stops publishing and lets the outbox go, saying so, so that another instance publishes within
+// milliseconds; then it closes its Socket.IO server (which leaves the cluster) and the HTTP server, whose
+// requests in flight are still answered; a POST waiting for its message learns from the database that the next
+// publisher sent it.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	hs := httpserve.NewServer(a, a.cfg.Timeouts, a.cfg.HTTP, "/socket.io/", httpserve.SessionOf(engineio.Config{}), a.cfg.Logger)
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	publishCtx, stopPublishing := context.WithCancel(context.WithoutCancel(ctx))
+	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
+	published := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { a.relay.run(relayCtx) })
-	wg.Go(func() { a.resyncAfterGaps(relayCtx) })
+	go func() { a.relay.run(publishCtx); close(published) }()
+	wg.Go(func() { a.relay.follow(followCtx) })
+	wg.Go(func() { a.resyncAfterGaps(followCtx) })
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -422,11 +431,16 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		served = nil
 	case <-ctx.Done():
 	}
+	lctx, cancelLeave := context.WithTimeout(context.Background(), time.Second)
+	a.relay.leave(lctx)
+	cancelLeave()
+	stopPublishing()
+	<-published
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// Socket.IO first: it ends the long-polling requests that Shutdown would otherwise wait for.
 	err = errors.Join(err, a.io.Shutdown(sctx), hs.Shutdown(sctx))
-	stopRelay()
+	stopFollowing()
 	wg.Wait()
 	if served != nil {
 		if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {

@@ -165,6 +165,9 @@ type relay struct {
 
 	leading atomic.Bool // this relay holds the outbox
 
+	left     int           // other instances that announced a planned stop (guarded by mu)
+	leftNext chan struct{} // closed, and replaced, at the next announcement (guarded by mu)
+
 	headSeq   int64     // the oldest pending message last read, 0 when none (guarded by mu)
 	headSince time.Time // when the relay first read headSeq as pending
 }
@@ -200,7 +203,7 @@ func newRelay(store *Store, pub Publisher, log *slog.Logger) *relay {
 		store: store, pub: pub, log: log,
 		batch: 256, minBackoff: 50 * time.Millisecond, maxBackoff: 5 * time.Second,
 		poll: 5 * time.Second, timeout: 10 * time.Second,
-		wake: make(chan struct{}, 1), progress: make(chan struct{}),
+		wake: make(chan struct{}, 1), progress: make(chan struct{}), leftNext: make(chan struct{}),
 	}
 }
 
@@ -212,15 +215,12 @@ func (r *relay) notify() {
 	}
 }
 
-// run publishes until ctx ends. With a store shared by several processes, the relay first waits to hold the
-// outbox (one publisher at a time: the others only learn, from the database, how far it got; see follow), and
-// claims it again after losing it. While it waits, each answer of the database clears the
+// run publishes until ctx ends, then lets the outbox go. With a store shared by several processes, the relay
+// first waits to hold the outbox (one publisher at a time: the others only learn, from the database, how far it
+// got; see follow), and claims it again after losing it. While it waits, each answer of the database clears the
 // relay's failure and each error sets it: an instance that lost the outbox, or the database, for a while is
 // healthy again as soon as the database answers, whoever publishes.
 func (r *relay) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() { r.follow(ctx) })
 	backoff := r.minBackoff
 	for {
 		ob, err := r.store.b.claim(ctx, r.setFailure)
@@ -246,13 +246,13 @@ func (r *relay) run(ctx context.Context) {
 	}
 }
 
-// follow listens to the database, until ctx ends, for what the publishing instance (maybe this one) did and for
-// messages other instances saved; it returns at once when the store is not shared.
+// follow listens to the database, until ctx ends, for what the publishing instance (maybe this one) did, for
+// messages other instances saved and for instances that stop; it returns at once when the store is not shared.
 func (r *relay) follow(ctx context.Context) {
 	if !r.store.b.shared() {
 		return
 	}
-	on := notifications{published: func(seq int64) { r.advance(seq, nil) }, saved: r.notify}
+	on := notifications{published: func(seq int64) { r.advance(seq, nil) }, saved: r.notify, left: r.serverLeft}
 	for {
 		err := r.store.b.listen(ctx, on)
 		if ctx.Err() != nil {
@@ -262,6 +262,38 @@ func (r *relay) follow(ctx context.Context) {
 		if !sleep(ctx, r.minBackoff*20) {
 			return
 		}
+	}
+}
+
+// serverLeft records that the instance id announced a planned stop.
+func (r *relay) serverLeft(id string) {
+	r.log.Info("chat: an instance leaves the cluster", "instance", id)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.left++
+	close(r.leftNext)
+	r.leftNext = make(chan struct{})
+}
+
+// serversLeft is the publish rule's view of planned stops: it returns how many other instances sharing the
+// database have announced, since this relay started, that they stop on purpose (SIGTERM), and a channel closed
+// at the next announcement. An instance announces it once, as the first step of its shutdown: before it lets the
+// outbox go (so the next publisher has heard it first) and before its Socket.IO server leaves the cluster
+// (PostgreSQL delivers the announcement within milliseconds; a rule that compares server counts should allow a
+// short grace for it). A server count that drops by the number of new announcements dropped on purpose; a drop
+// that none explains is a server that lost Redis, or died (a process killed never announces). The count only
+// grows; it stays 0 with SQLite (one instance). Safe for concurrent use.
+func (r *relay) serversLeft() (n int, next <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.left, r.leftNext
+}
+
+// leave tells the other instances that this one stops, before its Socket.IO server leaves the cluster; App.Run
+// calls it first when its context ends, then ends run (which lets the outbox go and says so).
+func (r *relay) leave(ctx context.Context) {
+	if err := r.store.b.leave(ctx); err != nil {
+		r.log.Warn("chat: could not tell the other instances that this one stops", "err", err)
 	}
 }
 

@@ -66,6 +66,9 @@ type backend interface {
 	// listen delivers what the processes sharing the database say (this one included) to on, until ctx ends
 	// (nil) or the database fails.
 	listen(ctx context.Context, on notifications) error
+	// leave tells the other processes that this one stops (planned: its Socket.IO server is about to leave the
+	// cluster).
+	leave(ctx context.Context) error
 	close() error
 }
 
@@ -73,6 +76,7 @@ type backend interface {
 type notifications struct {
 	published func(seq int64) // every message with a sequence number ≤ seq is handled
 	saved     func()          // a message was saved
+	left      func(id string) // another process announced that it stops
 }
 
 // outbox is a process's hold on the pending messages: while it holds one, no other process publishes them.
@@ -81,7 +85,8 @@ type outbox interface {
 	pending(ctx context.Context, limit int) ([]Message, error)
 	// setState records the delivery state of the messages with the given sequence numbers, in one transaction.
 	setState(ctx context.Context, state int, seqs []int64) error
-	// release gives the hold up (the next claim, here or in another process, takes it).
+	// release gives the hold up and tells the other processes the outbox is free (the next claim, here or in
+	// another process, takes it).
 	release()
 }
 
@@ -400,6 +405,7 @@ func (s *Store) setState(ctx context.Context, state int, seqs []int64) error {
 func (s *sqliteStore) claim(ctx context.Context, answered func(error)) (outbox, error) { return s, nil }
 func (s *sqliteStore) release()                                                        {}
 func (s *sqliteStore) shared() bool                                                    { return false }
+func (s *sqliteStore) leave(ctx context.Context) error                                 { return nil }
 func (s *sqliteStore) listen(ctx context.Context, on notifications) error {
 	<-ctx.Done()
 	return nil

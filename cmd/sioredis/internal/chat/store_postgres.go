@@ -2,6 +2,8 @@ package chat
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,19 +42,27 @@ const (
 	pgLockOutbox  = 0x5ea0_c4a7_0000_0003
 )
 
-// pgChannel is the LISTEN/NOTIFY channel of the instances: "saved" when a message was saved, the sequence
-// number handled so far when the publisher marked a batch.
+// pgChannel is the LISTEN/NOTIFY channel of the instances. Its payloads: "saved" when a message was saved; the
+// sequence number handled so far when the publisher marked a batch; "free" when the publisher let the outbox go
+// (the others claim it at once); "left ID" when the instance ID stops on purpose (SIGTERM), before its Socket.IO
+// server leaves the cluster. An instance ignores the payloads it does not know: older ones ignore "free" and
+// "left".
 const pgChannel = "sioredis_chat"
 
-// pgSaved is the payload of pgChannel when a message was saved.
-const pgSaved = "saved"
+// Payloads of pgChannel besides sequence numbers.
+const (
+	pgSaved = "saved"
+	pgFree  = "free"
+	pgLeft  = "left " // + the instance's id
+)
 
 // PostgresConfig configures OpenPostgres.
 type PostgresConfig struct {
 	// ClaimPoll is how often an instance that is not the outbox's publisher tries to become it, and how often
 	// it tries to reach the database again after failing to: the longest the messages wait after the
 	// publisher's process dies (its connection closes, so PostgreSQL releases its lock at once; a publisher whose
-	// machine vanishes holds it until PostgreSQL's TCP keepalive gives up on the connection).
+	// machine vanishes holds it until PostgreSQL's TCP keepalive gives up on the connection). A publisher that
+	// stops on purpose lets the outbox go and says so, and another instance takes it within milliseconds.
 	// Default 1 s.
 	ClaimPoll time.Duration
 	// Timeout bounds each operation on the database (a save, a read, a connection): past it the operation
@@ -73,6 +83,8 @@ type pgStore struct {
 	pool      *pgxpool.Pool
 	claimPoll time.Duration
 	timeout   time.Duration
+	id        string        // this instance's, in "left" notifications
+	freed     chan struct{} // capacity 1: the publisher let the outbox go ("free")
 }
 
 // pgError wraps an error of PostgreSQL: unavailable unless the server answered with an error about the
@@ -119,7 +131,10 @@ func OpenPostgres(ctx context.Context, url string, cfg PostgresConfig) (*Store, 
 	if err != nil {
 		return nil, fmt.Errorf("chat: PostgreSQL: %w", err)
 	}
-	s := &pgStore{url: url, pool: pool, claimPoll: cfg.ClaimPoll, timeout: cfg.Timeout}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	s := &pgStore{url: url, pool: pool, claimPoll: cfg.ClaimPoll, timeout: cfg.Timeout, id: hex.EncodeToString(id[:]),
+		freed: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("chat: PostgreSQL schema: %w", err)
@@ -266,8 +281,8 @@ func (s *pgStore) ping(ctx context.Context) error {
 
 func (s *pgStore) shared() bool { return true }
 
-// claim takes the outbox's advisory lock on a connection of its own, trying again every ClaimPoll while another
-// instance holds it or the database fails.
+// claim takes the outbox's advisory lock on a connection of its own, trying again every ClaimPoll, or at once
+// when the publisher says it let the outbox go, while another instance holds it or the database fails.
 func (s *pgStore) claim(ctx context.Context, answered func(error)) (outbox, error) {
 	if answered == nil {
 		answered = func(error) {}
@@ -317,6 +332,7 @@ func (s *pgStore) claim(ctx context.Context, answered func(error)) (outbox, erro
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-s.freed:
 		case <-time.After(s.claimPoll):
 		}
 	}
@@ -325,14 +341,24 @@ func (s *pgStore) claim(ctx context.Context, answered func(error)) (outbox, erro
 // errHeld: another instance holds the outbox.
 var errHeld = errors.New("chat: the outbox is held by another instance")
 
+// leave tells the other instances that this one stops.
+func (s *pgStore) leave(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, pgChannel, pgLeft+s.id)
+	return pgError(err)
+}
+
 // pgOutbox is the connection holding the outbox's lock. The relay's goroutine only.
 type pgOutbox struct {
 	conn    *pgx.Conn
 	timeout time.Duration
 }
 
+// pending reads the pending messages. The end of ctx does not cut the query short: pgx would close the
+// connection, and release could not let the outbox go and say so; the store's Timeout bounds it.
 func (o *pgOutbox) pending(ctx context.Context, limit int) ([]Message, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.timeout)
 	defer cancel()
 	rows, err := o.conn.Query(ctx, `SELECT `+pgColumns+` FROM chat_messages WHERE state = 0 ORDER BY seq LIMIT $1`, limit)
 	if err != nil {
@@ -371,10 +397,13 @@ func slicesMax(s []int64) int64 {
 	return m
 }
 
-// release closes the connection: PostgreSQL releases the lock with the session.
+// release lets the lock go and says so ("free", which the other instances wait for to claim it at once), then
+// closes the connection; PostgreSQL releases the lock with the session anyway, if the connection is broken.
 func (o *pgOutbox) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), min(o.timeout, 5*time.Second))
 	defer cancel()
+	// One statement: the lock is free when the notification is delivered (at the statement's commit).
+	_, _ = o.conn.Exec(ctx, `SELECT pg_advisory_unlock($1), pg_notify($2, $3)`, int64(pgLockOutbox), pgChannel, pgFree)
 	_ = o.conn.Close(ctx)
 }
 
@@ -418,6 +447,15 @@ func (s *pgStore) listen(ctx context.Context, on notifications) error {
 		switch p := n.Payload; {
 		case p == pgSaved:
 			on.saved()
+		case p == pgFree:
+			select {
+			case s.freed <- struct{}{}:
+			default:
+			}
+		case strings.HasPrefix(p, pgLeft):
+			if id := p[len(pgLeft):]; id != s.id && on.left != nil {
+				on.left(id)
+			}
 		default:
 			if seq, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64); err == nil {
 				on.published(seq)
