@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -84,7 +85,16 @@ type pgStore struct {
 	claimPoll time.Duration
 	timeout   time.Duration
 	id        string        // this instance's, in "left" notifications
-	freed     chan struct{} // capacity 1: the publisher let the outbox go ("free")
+	retry     chan struct{} // capacity 1: a reason for claim to try again now (see wake)
+	failing   atomic.Bool   // claim's last try failed on the database
+}
+
+// wake makes a waiting claim try again at once: the publisher let the outbox go, or the database answered again.
+func (s *pgStore) wake() {
+	select {
+	case s.retry <- struct{}{}:
+	default:
+	}
 }
 
 // pgError wraps an error of PostgreSQL: unavailable unless the server answered with an error about the
@@ -134,7 +144,7 @@ func OpenPostgres(ctx context.Context, url string, cfg PostgresConfig) (*Store, 
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	s := &pgStore{url: url, pool: pool, claimPoll: cfg.ClaimPoll, timeout: cfg.Timeout, id: hex.EncodeToString(id[:]),
-		freed: make(chan struct{}, 1)}
+		retry: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("chat: PostgreSQL schema: %w", err)
@@ -273,16 +283,23 @@ func (s *pgStore) count(ctx context.Context) (total, pending int, err error) {
 	return total, pending, nil
 }
 
+// ping also wakes a claim that failed on the database when it answers again (a readiness probe), so that the
+// relay's failure clears at once rather than at its next ClaimPoll.
 func (s *pgStore) ping(ctx context.Context) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return pgError(s.pool.Ping(ctx))
+	err := s.pool.Ping(ctx)
+	if err == nil && s.failing.Load() {
+		s.wake()
+	}
+	return pgError(err)
 }
 
 func (s *pgStore) shared() bool { return true }
 
 // claim takes the outbox's advisory lock on a connection of its own, trying again every ClaimPoll, or at once
-// when the publisher says it let the outbox go, while another instance holds it or the database fails.
+// when the publisher says it let the outbox go or the database answers a ping again, while another instance
+// holds it or the database fails.
 func (s *pgStore) claim(ctx context.Context, answered func(error)) (outbox, error) {
 	if answered == nil {
 		answered = func(error) {}
@@ -318,6 +335,7 @@ func (s *pgStore) claim(ctx context.Context, answered func(error)) (outbox, erro
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		s.failing.Store(err != nil && !errors.Is(err, errHeld))
 		switch {
 		case err == nil:
 			answered(nil)
@@ -332,7 +350,7 @@ func (s *pgStore) claim(ctx context.Context, answered func(error)) (outbox, erro
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-s.freed:
+		case <-s.retry:
 		case <-time.After(s.claimPoll):
 		}
 	}
@@ -448,10 +466,7 @@ func (s *pgStore) listen(ctx context.Context, on notifications) error {
 		case p == pgSaved:
 			on.saved()
 		case p == pgFree:
-			select {
-			case s.freed <- struct{}{}:
-			default:
-			}
+			s.wake()
 		case strings.HasPrefix(p, pgLeft):
 			if id := p[len(pgLeft):]; id != s.id && on.left != nil {
 				on.left(id)
