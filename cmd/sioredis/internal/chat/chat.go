@@ -332,6 +332,7 @@ func New(cfg Config) (*App, error) {
 			if cfg.Metrics != nil {
 				a.relay.guard.metrics = cfg.Metrics
 			}
+			a.relay.guard.left = func() int { n, _ := a.relay.serversLeft(); return n }
 		}
 	}
 	a.setupAuth()

@@ -23,7 +23,8 @@ import (
 //     twice, and pages drop the repeat by id. It waits ClusterWait at most: then it publishes once more for
 //     whoever is back, reports the others as not reached, and takes the new count as the cluster's;
 //   - with Redis healthy, a server left (stopped, restarted, cut off from Redis): holding would delay everyone
-//     for nothing, so the guard reports the short publish and takes the new count at once.
+//     for nothing, so the guard reports the short publish and takes the new count at once; it does not report
+//     a drop that instances of the chat explain by announcing their planned stop (relay.serversLeft).
 //
 // Every message that reached fewer servers than expected and was not published again to all of them is logged
 // and counted (Metrics.PublishShort), so a loss the rule cannot prevent is seen. Only the relay's goroutine uses
@@ -34,10 +35,14 @@ type deliveryGuard struct {
 	// not known). Its subscription missing there is a Redis incident even when nothing failed: a planned
 	// failover leaves subscribers on the demoted master, which still answers them.
 	present func(ctx context.Context) (bool, error)
-	maxWait time.Duration // Config.ClusterWait
-	log     *slog.Logger
-	trouble *troubleClock
-	metrics guardMetrics
+	// left returns how many other instances of the chat announced a planned stop (relay.serversLeft); nil: none
+	// can. A drop in the count that they explain is no loss.
+	left     func() int
+	leftSeen int           // the announcements already taken into account
+	maxWait  time.Duration // Config.ClusterWait
+	log      *slog.Logger
+	trouble  *troubleClock
+	metrics  guardMetrics
 
 	expected int // subscribers a publish reached while the cluster was whole
 }
@@ -81,6 +86,17 @@ func (g *deliveryGuard) judge(ctx context.Context, receivers int) verdict {
 		if here, err := g.present(ctx); err != nil || !here {
 			g.trouble.mark()
 			return hold
+		}
+	}
+	if g.left != nil {
+		if n := g.left(); n > g.leftSeen {
+			planned := n - g.leftSeen
+			g.leftSeen = n
+			if g.expected-receivers <= planned {
+				g.log.Info("chat: fewer servers after a planned stop of another instance", "receivers", receivers, "before", g.expected)
+				g.expected = receivers
+				return short
+			}
 		}
 	}
 	g.reportShort(receivers, "a server left the cluster (stopped, restarted or cut off from Redis)")
