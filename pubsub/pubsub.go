@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sioredis/sioredis/internal/clusterreload"
 )
 
 // Sentinel errors, tested with errors.Is.
@@ -980,6 +982,9 @@ func (s *Subscription) connect(ctx context.Context, g *group) (*redis.PubSub, []
 		}
 	}()
 	fail := func(err error) (*redis.PubSub, []Message, error) {
+		// A dead node: the cluster's map names the one that took its slots once it is read again (the
+		// sharded channels' owner is looked up with a reload already).
+		clusterreload.After(s.client, err)
 		// Once a context has ended, what go-redis reports is only a
 		// consequence (often "client is closed").
 		switch {

@@ -316,3 +316,37 @@ func TestResubscribesAfterMasterKill(t *testing.T) {
 	}
 	t.Logf("both subscriptions back %s after the kill", time.Since(start).Round(100*time.Millisecond))
 }
+
+// TestPlainResubscribesAfterMasterKill is TestResubscribesAfterMasterKill with plain channels alone: nothing
+// else (no sharded channel's lookup) makes the client read the slot map again, so the subscription's own
+// reconnection must, or it dials the dead master until go-redis's periodic reload, 60 s later.
+func TestPlainResubscribesAfterMasterKill(t *testing.T) {
+	c := testenv.StartRedisClusterWith(t, testenv.ClusterConfig{Masters: 3, ReplicasPerMaster: 1, NodeTimeout: time.Second})
+	rdb := c.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	const plain = "{k}plain"
+	sub, err := pubsub.Subscribe(ctx, rdb, pubsub.Channels(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	c.KillSlotOwner(t, c.Slot(t, plain))
+	start := time.Now()
+	pub := c.Client(t)
+	for {
+		if err := pub.Publish(ctx, plain, "x").Err(); err != nil {
+			pub.ReloadState(ctx)
+		}
+		select {
+		case m := <-sub.C():
+			if m.Kind == pubsub.KindMessage {
+				t.Logf("subscribed again %s after the kill", time.Since(start).Round(100*time.Millisecond))
+				return
+			}
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatalf("nothing received %s after the kill", time.Since(start).Round(time.Second))
+		}
+	}
+}
