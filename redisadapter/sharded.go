@@ -320,7 +320,10 @@ func (a *ShardedAdapter) sync(subscribed map[string]bool) error {
 	}
 	if len(add) > 0 {
 		if sub == nil {
-			s, err := pubsub.Subscribe(a.ctx, a.rdb, append([]pubsub.Option{pubsub.ShardedChannels(add...), pubsub.WithLogger(a.log)}, a.obs.pubsubOptions()...)...)
+			// The self-check matters off a Cluster (a Sentinel-backed client): a planned failover leaves the
+			// connection on the demoted master. On a Cluster, pubsub does not check the nodes' connections.
+			s, err := pubsub.Subscribe(a.ctx, a.rdb, append([]pubsub.Option{pubsub.ShardedChannels(add...), pubsub.WithLogger(a.log),
+				pubsub.WithSelfCheck(subscriptionSelfCheck)}, a.obs.pubsubOptions()...)...)
 			if err != nil {
 				if a.ctx.Err() == nil {
 					a.log.Warn("redisadapter: subscribing", "err", err)

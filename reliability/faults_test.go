@@ -131,9 +131,9 @@ var faults = []fault{
 	{
 		name: "sentinel-kill", topo: sentinel, what: "master SIGKILLed; the sentinels (down-after 1 s, quorum 2) promote the replica",
 		lanes: []lane{
-			{format: classic, node: true, goals: zeroLoss | reported, enforce: recovers},
-			{format: classic, node: false, goals: zeroLoss | reported, enforce: reported},
-			{format: sharded, node: true, goals: zeroLoss | reported, enforce: reported}, // no Node server: the sharded adapter needs node-redis
+			{format: classic, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
+			{format: classic, node: false, goals: zeroLoss | reported, enforce: zeroLoss | reported},
+			{format: sharded, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported}, // no Node server: the sharded adapter needs node-redis
 			{format: streams, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 			{format: streams, node: false, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 		},
@@ -147,8 +147,8 @@ var faults = []fault{
 	{
 		name: "sentinel-failover", topo: sentinel, what: "SENTINEL FAILOVER (planned switchover)",
 		lanes: []lane{
-			{format: classic, node: true, goals: zeroLoss | reported},
-			{format: sharded, node: true, goals: zeroLoss | reported, enforce: lossSeen},
+			{format: classic, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
+			{format: sharded, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 			{format: streams, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 		},
 		msgs: msgs, at: faultAt, every: every,
@@ -161,9 +161,9 @@ var faults = []fault{
 	{
 		name: "cluster-kill", topo: cluster, what: "SIGKILL of the master owning the lanes' slot; its replica takes over (cluster-node-timeout 1 s)",
 		lanes: []lane{
-			{format: classic, node: true, goals: zeroLoss | reported},
-			{format: sharded, node: true, goals: zeroLoss | reported, enforce: zeroLossGo},
-			{format: streams, node: true, goals: zeroLoss | reported},
+			{format: classic, node: true, goals: zeroLoss | reported, enforce: reported},
+			{format: sharded, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
+			{format: streams, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 		},
 		msgs: msgs, at: faultAt, every: every,
 		inject: func(t *testing.T, d *deployment) string {
@@ -176,7 +176,7 @@ var faults = []fault{
 		name: "cluster-failover", topo: cluster, what: "CLUSTER FAILOVER on the replica of the lanes' slot (planned)",
 		lanes: []lane{
 			{format: classic, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
-			{format: sharded, node: true, goals: zeroLoss | reported},
+			{format: sharded, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 			{format: streams, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 		},
 		msgs: msgs, at: faultAt, every: every,
@@ -190,7 +190,7 @@ var faults = []fault{
 		name: "slot-migration", topo: cluster, what: "the lane's slot moved to another master (SETSLOT, no keys in it)",
 		lanes: []lane{
 			// Classic pub/sub is not tied to a slot, and the stream's key cannot move without MIGRATE.
-			{format: sharded, node: true, goals: reported},
+			{format: sharded, node: true, goals: reported, enforce: reported},
 		},
 		msgs: msgs, at: faultAt, every: every,
 		inject: func(t *testing.T, d *deployment) string {
@@ -234,7 +234,7 @@ var faults = []fault{
 		name: "eviction", topo: standalone, what: "maxmemory set 64 KB above the memory in use, allkeys-lru, while 1000 POSTs of 2 KB arrive 16 at a time",
 		lanes: []lane{
 			// Pub/sub formats keep no key in Redis.
-			{format: streams, node: true, goals: reported, enforce: recovers},
+			{format: streams, node: true, goals: reported, enforce: reported},
 		},
 		msgs: 1000, at: 50, conc: 16, body: 2000,
 		inject: injectEviction,
@@ -280,9 +280,9 @@ var faults = []fault{
 	{
 		name: "pg-restart", topo: twoInstances, what: "PostgreSQL restarted (fast shutdown, start on the same port)",
 		lanes: []lane{
-			{format: classic, node: true, goals: reported, enforce: lossSeen},
-			{format: sharded, node: true, goals: reported, enforce: lossSeen},
-			{format: streams, node: true, goals: zeroLoss | reported, enforce: zeroLoss | lossSeen},
+			{format: classic, node: true, goals: reported, enforce: reported},
+			{format: sharded, node: true, goals: reported, enforce: reported},
+			{format: streams, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 		},
 		msgs: msgs, at: faultAt, every: every,
 		inject: func(t *testing.T, d *deployment) string {
@@ -294,9 +294,9 @@ var faults = []fault{
 	{
 		name: "pg-outage", topo: twoInstances, what: "PostgreSQL stopped for 10 s",
 		lanes: []lane{
-			{format: classic, node: true, goals: reported, enforce: lossSeen},
-			{format: sharded, node: true, goals: reported, enforce: lossSeen},
-			{format: streams, node: true, goals: zeroLoss | reported, enforce: zeroLoss | lossSeen},
+			{format: classic, node: true, goals: reported, enforce: reported},
+			{format: sharded, node: true, goals: reported, enforce: reported},
+			{format: streams, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 		},
 		msgs: longMsgs, at: faultAt, every: every,
 		inject: func(t *testing.T, d *deployment) string {
