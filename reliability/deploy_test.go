@@ -137,6 +137,9 @@ func deploy(t *testing.T, f *fault) *deployment {
 			switch f.topo {
 			case sentinel:
 				cfg.SentinelAddrs, cfg.SentinelMaster = d.group.SentinelAddrs(), d.group.MasterName()
+				// The Node servers are configured to follow planned failovers too (docs/reliability.md shows the
+				// default: a Node server left on the demoted master, which never receives again).
+				cfg.FailoverDetector = true
 			case cluster:
 				cfg.RedisAddrs = d.cluster.Addrs()
 			default:

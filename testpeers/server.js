@@ -29,6 +29,9 @@ if (!FLAVORS.includes(flavor)) {
 // needs node-redis).
 const sentinels = typeof args.sentinels === "string" ? args.sentinels.split(",").filter(Boolean) : [];
 const sentinelMaster = typeof args["sentinel-master"] === "string" ? args["sentinel-master"] : "";
+// --failover-detector: ioredis's failoverDetector option (default false), with which the clients also follow a
+// planned failover (SENTINEL FAILOVER), whose demoted master keeps answering them.
+const failoverDetector = args["failover-detector"] === true || args["failover-detector"] === "true";
 if (sentinels.length > 0) {
   if (!sentinelMaster) fatal("--sentinels needs --sentinel-master");
   if (flavor !== "v4-classic" && flavor !== "v4-streams") fatal("--sentinels works with v4-classic and v4-streams only");
@@ -107,6 +110,7 @@ function sentinelClient(role) {
     name: sentinelMaster,
     retryStrategy: (times) => reconnectStrategy(times),
     sentinelRetryStrategy: (times) => reconnectStrategy(times),
+    failoverDetector,
     lazyConnect: true,
   });
   reportEvents(client, role);

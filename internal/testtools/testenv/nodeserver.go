@@ -47,6 +47,9 @@ type NodeServerConfig struct {
 	SentinelAddrs []string
 	// SentinelMaster is the master's name in the sentinels (SentinelGroup.MasterName).
 	SentinelMaster string
+	// FailoverDetector sets ioredis's failoverDetector option on the Sentinel clients, with which they follow a
+	// planned failover too (without it, they stay on the demoted master, which keeps answering them).
+	FailoverDetector bool
 	// Namespaces are served in addition to "/" (a missing leading "/" is added).
 	Namespaces []string
 	// Prefix is the adapter's key / channelPrefix / streamName; default "socket.io".
@@ -128,6 +131,9 @@ func launchNodeServer(tb testing.TB, cfg NodeServerConfig) *peerProcess {
 	switch {
 	case len(cfg.SentinelAddrs) > 0 && len(cfg.RedisAddrs) == 0 && cfg.SentinelMaster != "":
 		args = append(args, "--sentinels", strings.Join(cfg.SentinelAddrs, ","), "--sentinel-master", cfg.SentinelMaster)
+		if cfg.FailoverDetector {
+			args = append(args, "--failover-detector")
+		}
 	case len(cfg.SentinelAddrs) == 0 && len(cfg.RedisAddrs) > 0:
 		args = append(args, "--redis", strings.Join(cfg.RedisAddrs, ","))
 	default:
