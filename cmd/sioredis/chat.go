@@ -56,6 +56,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	previousFile := fs.String("session-secret-previous-file", "", "file holding the secret that signed the session cookies before the current one, still accepted while a rotation is under way (also $"+previousSecretEnv+")")
 	postRate := fs.Float64("post-rate", 5, "with --api-keys or a session secret: posts per second allowed to each key and each user (0: no limit)")
 	ipRate := fs.Float64("ip-rate", 20, "with --api-keys or a session secret: posts per second allowed to each client address (0: no limit)")
+	clusterWait := fs.Duration("cluster-wait", 10*time.Second, "classic and sharded: how long the relay holds a message that reached fewer servers than the cluster had during a Redis incident, waiting for them to resubscribe before publishing it again")
 	waitReplicas := fs.Int("wait-replicas", -1, "with --mode streams: replicas each message must reach (Redis WAIT) before it counts as published; -1 (default): 1 with --sentinel-master, 0 otherwise")
 	waitTimeout := fs.Duration("wait-timeout", time.Second, "with --wait-replicas: how long each WAIT waits at most")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the command stops")
@@ -93,6 +94,9 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 			*waitReplicas = 1
 		}
 	}
+	if *clusterWait <= 0 {
+		return usagef("--cluster-wait must be positive")
+	}
 	if *waitTimeout <= 0 {
 		return usagef("--wait-timeout must be positive")
 	}
@@ -125,7 +129,7 @@ func runChat(ctx context.Context, args []string, stderr io.Writer) error {
 	defer store.Close()
 	app, err := chat.New(chat.Config{Store: store, Redis: rdb, Mode: chat.Mode(*clusterMode), Prefix: *prefix, Namespace: *nsp, Event: *event,
 		MaxBodyLen: *maxBody, MaxPayload: *maxPayload, MaxRooms: *maxRooms, RetryAfter: *retryAfter, AllowedOrigins: origins, TrustedProxies: proxies, Timeouts: t, HTTP: httpOpts, Logger: logger,
-		Metrics: m, MetricsHandler: mainMetrics, Auth: auth, WaitReplicas: *waitReplicas, WaitTimeout: *waitTimeout})
+		Metrics: m, MetricsHandler: mainMetrics, Auth: auth, WaitReplicas: *waitReplicas, WaitTimeout: *waitTimeout, ClusterWait: *clusterWait})
 	if err != nil {
 		return usageError{err}
 	}
