@@ -159,6 +159,7 @@ func TestRedisDownNamesNoAddress(t *testing.T) {
 	} {
 		req, _ := http.NewRequest(http.MethodPost, apiURL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
 		code, got := do(t, req)
 		if code != http.StatusBadGateway || !strings.Contains(got, "Redis") {
 			t.Errorf("%s with Redis stopped: %d %q, want 502 saying Redis failed", path, code, got)
@@ -210,6 +211,7 @@ func TestRedisPasswordNotShown(t *testing.T) {
 			if tc.name == "api" {
 				req, _ := http.NewRequest(http.MethodPost, url+"/v1/emit", strings.NewReader(`{"rooms":["r"],"event":"e"}`))
 				req.Header.Set("Authorization", "Bearer "+secret)
+				req.Header.Set("Content-Type", "application/json")
 				if code, body := do(t, req); code != http.StatusOK {
 					t.Errorf("emit through the password-protected Redis: %d %s", code, body)
 				}
@@ -262,6 +264,7 @@ func TestSpoofedForwardedFor(t *testing.T) {
 	send := func(cl *http.Client, header, value string) int {
 		req, _ := http.NewRequest(http.MethodPost, proxy.URL+"/v1/emit", strings.NewReader(`{"rooms":["r"],"event":"e"}`))
 		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
 		if header != "" {
 			req.Header.Set(header, value)
 		}

@@ -276,10 +276,22 @@ func (c *Cluster) Failover(tb testing.TB, slot int) int {
 	tb.Helper()
 	old := c.SlotOwner(tb, slot)
 	r := c.ReplicaOf(tb, slot)
-	if out, err := respDo(c.nodes[r].Addr(), 5*time.Second, "CLUSTER", "FAILOVER"); err != nil || out != "OK" {
-		tb.Fatalf("testenv: CLUSTER FAILOVER on %s: %q %v", c.nodes[r].Addr(), out, err)
+	// A manual failover that the master does not take part in in time is given up by the replica silently (a node
+	// that has just rejoined as a replica, whose master does not know it yet): ask again until the replica is a
+	// master.
+	for attempt := 1; ; attempt++ {
+		if out, err := respDo(c.nodes[r].Addr(), 5*time.Second, "CLUSTER", "FAILOVER"); err != nil || out != "OK" {
+			tb.Fatalf("testenv: CLUSTER FAILOVER on %s: %q %v", c.nodes[r].Addr(), out, err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if info, err := respDo(c.nodes[r].Addr(), time.Second, "INFO", "replication"); err == nil && strings.Contains(info, "role:master") {
+				return old
+			}
+		}
+		if attempt == 4 {
+			tb.Fatalf("testenv: CLUSTER FAILOVER on %s: still a replica after %d attempts", c.nodes[r].Addr(), attempt)
+		}
 	}
-	return old
 }
 
 // WaitSlotMoved waits until every running node names the same running master, other than node old, as owner of

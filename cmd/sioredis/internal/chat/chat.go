@@ -230,7 +230,8 @@ func New(cfg Config) (*App, error) {
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, &FieldError{Field: "Origin", Reason: "cross-site request refused"})
 	}))
-	ioCfg := socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies}}
+	ioCfg := socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies,
+		MaxHeaderBytes: cfg.HTTP.EngineMaxHeaderBytes()}}
 	var adapterMetrics redisadapter.Metrics
 	if cfg.Metrics != nil {
 		cfg.Metrics.Instrument(&ioCfg)

@@ -113,7 +113,8 @@ func New(cfg Config) (*Demo, error) {
 	if cfg.Mode == "" {
 		cfg.Mode = ModeClassic
 	}
-	ioCfg := socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{TrustedProxies: cfg.TrustedProxies, AllowEIO3: cfg.AllowEIO3}}
+	ioCfg := socketio.Config{Logger: cfg.Logger, Engine: engineio.Config{TrustedProxies: cfg.TrustedProxies, AllowEIO3: cfg.AllowEIO3,
+		MaxHeaderBytes: cfg.HTTP.EngineMaxHeaderBytes()}}
 	var am redisadapter.Metrics
 	if cfg.Metrics != nil {
 		cfg.Metrics.Instrument(&ioCfg)

@@ -108,6 +108,18 @@ type Options struct {
 	AllowedHosts []string
 }
 
+// EngineMaxHeaderBytes is the engineio.Config.MaxHeaderBytes that goes with o: the library's own bound follows
+// the server's, so that raising MaxHeaderBytes raises both (0, the default, leaves the library's 16 KiB).
+func (o Options) EngineMaxHeaderBytes() int {
+	switch {
+	case o.MaxHeaderBytes < 0:
+		return 1 << 20 // net/http's DefaultMaxHeaderBytes
+	case o.MaxHeaderBytes > 0:
+		return o.MaxHeaderBytes + 1 // the library refuses from its bound on, the server above it
+	}
+	return 0
+}
+
 // NewServer returns an HTTP server for h with the timeouts t and the options o, whose requests under prefix
 // (the Engine.IO path, such as "/socket.io/") get deadlines fitted to the session s; errors of the server go to
 // log as warnings.
