@@ -161,7 +161,7 @@ var faults = []fault{
 	{
 		name: "cluster-kill", topo: cluster, what: "SIGKILL of the master owning the lanes' slot; its replica takes over (cluster-node-timeout 1 s)",
 		lanes: []lane{
-			{format: classic, node: true, goals: zeroLoss | reported, enforce: reported},
+			{format: classic, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 			{format: sharded, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 			{format: streams, node: true, goals: zeroLoss | reported, enforce: zeroLoss | reported},
 		},

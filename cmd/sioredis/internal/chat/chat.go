@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -324,22 +325,48 @@ func New(cfg Config) (*App, error) {
 		if cfg.ClusterWait <= 0 {
 			cfg.ClusterWait = 10 * time.Second
 		}
-		if _, onCluster := cfg.Redis.(*redis.ClusterClient); onCluster && classic != nil {
-			// PUBLISH on a Redis Cluster counts the subscribers of one node: no count to judge a delivery by.
-			cfg.Logger.Warn("chat: the classic format on a Redis Cluster: the relay cannot see messages that miss a server resubscribing (PUBLISH counts one node's subscribers); the sharded format can")
-		} else {
-			a.relay.guard = &deliveryGuard{probe: emPub.probe, present: ownSubscription(cfg.Redis, cfg.Prefix, nsp, classic, sharded),
-				maxWait: cfg.ClusterWait, log: cfg.Logger, trouble: trouble}
-			if cfg.Metrics != nil {
-				a.relay.guard.metrics = cfg.Metrics
-			}
-			a.relay.guard.left = func() int { n, _ := a.relay.serversLeft(); return n }
+		a.relay.guard = &deliveryGuard{probe: emPub.probe, present: ownSubscription(cfg.Redis, cfg.Prefix, nsp, classic, sharded),
+			maxWait: cfg.ClusterWait, log: cfg.Logger, trouble: trouble}
+		if cc, onCluster := cfg.Redis.(*redis.ClusterClient); onCluster && classic != nil {
+			// PUBLISH on a Redis Cluster reaches every node but counts the subscribers of one: the count of the
+			// servers is asked of every node instead, after each publish (servers SUBSCRIBE to the request channel
+			// on the connection that has their broadcasts' pattern).
+			servers := clusterWide(cc, protocol.RequestChannel(cfg.Prefix, nsp))
+			a.relay.guard.probe, a.relay.guard.count = servers, servers
+			a.relay.guard.present = clusterWideHas(cc, protocol.SpecificResponseChannel(cfg.Prefix, nsp, classic.UID()))
 		}
+		if cfg.Metrics != nil {
+			a.relay.guard.metrics = cfg.Metrics
+		}
+		a.relay.guard.left = func() int { n, _ := a.relay.serversLeft(); return n }
 	}
 	a.setupAuth()
 	a.nsp.OnConnection(a.onConnection)
 	a.routes()
 	return a, nil
+}
+
+// clusterWide returns a function counting the subscribers of channel on every node of a Redis Cluster (PUBSUB
+// NUMSUB is each node's own).
+func clusterWide(cc *redis.ClusterClient, channel string) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
+		var n atomic.Int64
+		err := cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
+			m, err := c.PubSubNumSub(ctx, channel).Result()
+			n.Add(m[channel])
+			return err
+		})
+		return int(n.Load()), err
+	}
+}
+
+// clusterWideHas reports whether channel has a subscriber on some node of a Redis Cluster.
+func clusterWideHas(cc *redis.ClusterClient, channel string) func(context.Context) (bool, error) {
+	count := clusterWide(cc, channel)
+	return func(ctx context.Context) (bool, error) {
+		n, err := count(ctx)
+		return n > 0, err
+	}
 }
 
 // ownSubscription returns a function reporting whether the App's own server is subscribed where the publishes

@@ -31,6 +31,9 @@ import (
 // a guard, except trouble, which the adapter's goroutines mark.
 type deliveryGuard struct {
 	probe func(ctx context.Context) (int, error)
+	// count, when not nil, replaces PUBLISH's answer as the receivers of a publish (the classic format on a Redis
+	// Cluster, where PUBLISH counts one node's subscribers): it is asked after each publish.
+	count func(ctx context.Context) (int, error)
 	// present reports whether this process's own server is subscribed on the Redis that publishes reach (nil:
 	// not known). Its subscription missing there is a Redis incident even when nothing failed: a planned
 	// failover leaves subscribers on the demoted master, which still answers them.

@@ -487,6 +487,12 @@ func (r *relay) publishOne(ctx context.Context, m Message) error {
 			}
 			return err
 		}
+		if g != nil && g.count != nil {
+			if receivers, err = g.count(ctx); err != nil {
+				g.trouble.mark()
+				receivers = 0 // unknown: judged as none, held while the trouble lasts
+			}
+		}
 		if g == nil || receivers < 0 {
 			return nil
 		}
